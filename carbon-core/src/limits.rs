@@ -1,0 +1,68 @@
+//! Every bound the engines enforce, with its default and the reason for it.
+//!
+//! Hitting a bound gives the peer the status the RFC names and never grows memory.
+
+use std::time::Duration;
+
+/// Size and count bounds for one connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest request line (method, target, version). Beyond it: 414 (RFC 9112 §3,
+    /// RFC 9110 §15.5.15). 8 KiB like nginx's `large_client_header_buffers`.
+    pub max_request_line: usize,
+    /// Longest single header field line. Beyond it: 431 (RFC 6585 §5).
+    pub max_header_line: usize,
+    /// All header lines together. Beyond it: 431.
+    pub max_headers_size: usize,
+    /// Number of header fields. Beyond it: 431.
+    pub max_headers: usize,
+    /// Largest request body accepted (after chunked decoding). Beyond it: 413
+    /// (RFC 9110 §15.5.14). The static-file service needs no bodies, so 1 MiB is ample.
+    pub max_body: usize,
+    /// Output queued per connection before the engine stops reading further pipelined
+    /// requests (backpressure). File bodies count only as references, not bytes.
+    pub max_output_queued: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_request_line: 8 * 1024,
+            max_header_line: 16 * 1024,
+            max_headers_size: 64 * 1024,
+            max_headers: 100,
+            max_body: 1024 * 1024,
+            max_output_queued: 256 * 1024,
+        }
+    }
+}
+
+/// Every state where a peer can stall has one of these (defaults follow nginx's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From the first byte of a request until its head is complete (slowloris).
+    pub request_header: Duration,
+    /// Between two reads of a request body.
+    pub request_body: Duration,
+    /// Idle keep-alive connection between requests.
+    pub keep_alive: Duration,
+    /// A write that makes no progress for this long closes the connection.
+    pub write: Duration,
+    /// A TLS handshake must complete within this time.
+    pub tls_handshake: Duration,
+    /// On SIGTERM/SIGINT, in-flight responses get this long before the workers exit.
+    pub shutdown_drain: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            request_header: Duration::from_secs(30),
+            request_body: Duration::from_secs(60),
+            keep_alive: Duration::from_secs(75),
+            write: Duration::from_secs(60),
+            tls_handshake: Duration::from_secs(10),
+            shutdown_drain: Duration::from_secs(30),
+        }
+    }
+}

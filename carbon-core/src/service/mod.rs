@@ -1,0 +1,101 @@
+//! Protocol-neutral request handling.
+//!
+//! HTTP/1.1 (and later HTTP/2) hand a complete request to a [`Service`] and send the
+//! [`Response`] it returns, so a file served over any protocol behaves the same.
+//!
+//! Contract for responses a service returns:
+//! * the service sets `Content-Length` only for HEAD answers (where the body is
+//!   [`Body::Empty`] but the length is that of the GET body); otherwise the engine
+//!   derives it from the body;
+//! * the engine never sends a body for HEAD, 1xx, 204 or 304;
+//! * `Date`, `Server` and connection-management headers are added by the driver and
+//!   the engine, never by the service.
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use bytes::Bytes;
+
+pub mod files;
+
+/// A request as the engines deliver it: head plus the complete (bounded) body.
+pub type Request = http::Request<Bytes>;
+/// A response as a service produces it.
+pub type Response = http::Response<Body>;
+
+/// A response body.
+#[derive(Debug, Clone, Default)]
+pub enum Body {
+    #[default]
+    Empty,
+    Bytes(Bytes),
+    /// A region of an open file: sent with `sendfile` on plain TCP.
+    File(FileRegion),
+}
+
+impl Body {
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Empty => 0,
+            Body::Bytes(b) => b.len() as u64,
+            Body::File(f) => f.len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// `len` bytes of `file` starting at `offset`.
+#[derive(Debug, Clone)]
+pub struct FileRegion {
+    pub file: Arc<File>,
+    pub offset: u64,
+    pub len: u64,
+}
+
+/// What a service may know about the connection a request came on.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestContext {
+    pub peer: SocketAddr,
+    /// True when the request arrived over TLS.
+    pub secure: bool,
+    /// Monotonic time of this loop turn (cache revalidation).
+    pub now: Instant,
+    /// Wall-clock time of this loop turn (conditional requests, `Last-Modified`).
+    pub wall: SystemTime,
+}
+
+/// Something that answers requests. One instance per worker thread, so
+/// implementations may keep caches without locks.
+pub trait Service {
+    fn call(&mut self, req: &Request, ctx: &RequestContext) -> Response;
+
+    /// An error response for a status the engine or driver decided on (400, 413, 429, ...).
+    /// The default is a short text body; the file service may serve a custom page.
+    fn error(&mut self, status: http::StatusCode, ctx: &RequestContext) -> Response {
+        let _ = ctx;
+        error_response(status)
+    }
+}
+
+/// A minimal, well-formed error response: the reason phrase as a text body.
+pub fn error_response(status: http::StatusCode) -> Response {
+    let text = format!(
+        "{} {}\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("Error")
+    );
+    let mut resp = http::Response::new(Body::Bytes(Bytes::from(text)));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+pub mod ratelimit;
