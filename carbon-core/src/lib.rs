@@ -15,6 +15,7 @@ pub mod config;
 pub mod limits;
 pub mod proto;
 pub mod service;
+pub mod tls;
 
 #[cfg(feature = "driver")]
 pub mod driver;

@@ -1,1 +1,164 @@
-fn main(){}
+//! carbond: the Carbon web server daemon.
+//!
+//! Loads and validates the configuration, binds the listeners, reports the bound
+//! addresses on standard output (`carbond: listening on http://ADDR`), runs the
+//! workers in the foreground and stops gracefully on SIGTERM/SIGINT.
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use carbon_core::config::Config;
+use carbon_core::driver::{Server, ServiceFactory};
+use carbon_core::service::files::{FileOptions, FileService};
+use carbon_core::service::Service;
+
+mod cli;
+mod logger;
+mod signals;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cmd = match cli::parse(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("carbond: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cmd {
+        cli::Command::Help => {
+            print!("{}", cli::USAGE);
+            ExitCode::SUCCESS
+        }
+        cli::Command::Version => {
+            println!("carbond {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        cli::Command::GenSelfSigned { dir } => gen_self_signed(&dir),
+        cli::Command::Check { config } => match load(&config) {
+            Ok((cfg, _)) => {
+                println!("carbond: {}: ok: {}", config.display(), cfg.summary());
+                ExitCode::SUCCESS
+            }
+            Err(()) => ExitCode::FAILURE,
+        },
+        cli::Command::Run { config } => run(&config),
+    }
+}
+
+/// Everything that can be checked before binding: the file, TLS material, the root.
+fn load(path: &Path) -> Result<(Config, Option<Arc<rustls::ServerConfig>>), ()> {
+    let cfg = match Config::load(path) {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("carbond: configuration errors:\n{errors}");
+            return Err(());
+        }
+    };
+    let root = &cfg.www_path;
+    if !root.is_dir() {
+        eprintln!(
+            "carbond: {}: www_path {}: not a directory (or not readable)",
+            path.display(),
+            root.display()
+        );
+        return Err(());
+    }
+    let tls = if cfg.use_https {
+        match carbon_core::tls::server_config(&cfg) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("carbond: {}: TLS: {e}", path.display());
+                return Err(());
+            }
+        }
+    } else {
+        None
+    };
+    Ok((cfg, tls))
+}
+
+fn run(path: &Path) -> ExitCode {
+    let (cfg, tls) = match load(path) {
+        Ok(x) => x,
+        Err(()) => return ExitCode::FAILURE,
+    };
+    if !cfg.running {
+        println!(
+            "carbond: `running = false` in {}: not starting",
+            path.display()
+        );
+        return ExitCode::SUCCESS;
+    }
+    if let Err(e) = logger::install(cfg.log_mode, cfg.log_file.as_deref()) {
+        eprintln!("carbond: {e}");
+        return ExitCode::FAILURE;
+    }
+    let cfg = Arc::new(cfg);
+    let server = match Server::bind(cfg.clone(), tls) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("carbond: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let opts = FileOptions::from_config(&cfg);
+    let factory: ServiceFactory = Arc::new(move |_worker| {
+        let svc: Box<dyn Service> = Box::new(FileService::new(opts.clone())?);
+        Ok(svc)
+    });
+    let handle = server.handle();
+    if let Err(e) = signals::spawn(handle.clone()) {
+        eprintln!("carbond: cannot install signal handlers: {e}");
+        return ExitCode::FAILURE;
+    }
+    {
+        let mut out = std::io::stdout().lock();
+        for (scheme, addr) in server.local_addrs() {
+            let _ = writeln!(out, "carbond: listening on {}://{addr}", scheme.as_str());
+        }
+        let _ = out.flush();
+    }
+    log::info!(
+        "carbond {} started: {}",
+        env!("CARGO_PKG_VERSION"),
+        cfg.summary()
+    );
+    match server.run(factory) {
+        Ok(()) => {
+            let s = handle.stats();
+            log::info!(
+                "carbond stopped: {} connections, {} requests served",
+                s.connections_accepted,
+                s.requests
+            );
+            log::logger().flush();
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            log::error!("carbond: {e}");
+            eprintln!("carbond: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn gen_self_signed(dir: &Path) -> ExitCode {
+    match carbon_core::tls::generate_self_signed(dir, &[]) {
+        Ok((cert, key)) => {
+            println!(
+                "carbond: wrote {} and {} (localhost, 127.0.0.1, ::1)",
+                cert.display(),
+                key.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("carbond: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

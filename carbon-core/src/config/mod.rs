@@ -5,11 +5,27 @@
 //! Loading is all-or-nothing: [`Config::load`] either returns a fully validated
 //! configuration or every error it found, each naming the file, line and key.
 
-use std::net::IpAddr;
-use std::path::PathBuf;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::limits::{Limits, Timeouts};
+
+mod env;
+mod error;
+mod ipnet;
+mod keys;
+mod load;
+mod parse;
+mod value;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a test failure
+mod tests;
+
+pub use error::{ConfigError, ConfigErrors, ErrorKind, Origin, ValueError};
+pub use ipnet::IpNetParseError;
+pub use keys::{key, suggest, KeyDoc, KEYS};
 
 /// Error-log verbosity (Carbon's `log_mode`; `verbose = true` means `debug`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,4 +115,151 @@ pub struct Config {
     pub rate_limit: u32,
     pub rate_limit_window: Duration,
     pub rate_limit_exempt: Vec<IpNet>,
+}
+
+/// Worker threads when `max_threads = 0`: one per CPU the process may use. If the OS
+/// cannot tell, one worker still serves.
+pub(crate) fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The defaults of `etc/carbon.conf`; `max_threads` holds the resolved CPU count.
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            source: None,
+            port: 8080,
+            use_https: false,
+            // Carbon fixed HTTPS at 443, which needs root; 8443 pairs with 8080.
+            https_port: 8443,
+            server_name: "127.0.0.1".to_owned(),
+            listen_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            enable_http2: false,
+            enable_websocket: false,
+            max_threads: default_threads(),
+            max_connections: 1024,
+            www_path: PathBuf::from("www"),
+            ssl_cert_path: PathBuf::from("ssl/cert/cert.pem"),
+            ssl_key_path: PathBuf::from("ssl/key/key.key"),
+            log_file: None,
+            log_mode: LogMode::Classic,
+            running: true,
+            ssl_sni: Vec::new(),
+            redirect_http_to_https: false,
+            // One year: the minimum the HSTS preload list accepts.
+            hsts_max_age: 31_536_000,
+            access_log: None,
+            timeouts: Timeouts::default(),
+            limits: Limits::default(),
+            gzip: true,
+            // Below a few hundred bytes the gzip header and trailer eat the gain.
+            gzip_min_length: 256,
+            file_cache_size: 64 * 1024 * 1024,
+            file_cache_max_file: 10 * 1024 * 1024,
+            serve_dotfiles: false,
+            index_file: "index.html".to_owned(),
+            error_page_404: None,
+            security_headers: true,
+            header_x_content_type_options: "nosniff".to_owned(),
+            header_x_frame_options: "SAMEORIGIN".to_owned(),
+            header_referrer_policy: "strict-origin-when-cross-origin".to_owned(),
+            header_content_security_policy: "default-src 'self'".to_owned(),
+            header_permissions_policy: "camera=(), microphone=(), geolocation=()".to_owned(),
+            rate_limit: 500,
+            rate_limit_window: Duration::from_secs(60),
+            rate_limit_exempt: Vec::new(),
+        }
+    }
+}
+
+/// Keys accepted by the parser for capabilities that are still being built: each
+/// pair is (key, why). Loading fails while any of them is switched on. When a
+/// capability lands, delete its line here; nothing else needs to change.
+pub fn unavailable_features(cfg: &Config) -> Vec<(&'static str, &'static str)> {
+    let mut off = Vec::new();
+    if cfg.enable_http2 {
+        off.push((
+            "enable_http2",
+            "HTTP/2 is not available in this version yet",
+        ));
+    }
+    if cfg.enable_websocket {
+        off.push((
+            "enable_websocket",
+            "WebSocket is not available in this version yet",
+        ));
+    }
+    off
+}
+
+impl Config {
+    /// Reads `path`, applies `CARBON_<KEY>` variables from the process environment
+    /// and validates. On failure the error lists every problem found, one per line,
+    /// each naming the file and line or the variable; a file that cannot be read is
+    /// one such error. Relative paths in the result are kept as written: they are
+    /// relative to the working directory of the process, as in Carbon.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                origin: Origin::File {
+                    path: path.to_path_buf(),
+                    line: None,
+                },
+                key: None,
+                kind: ErrorKind::Unreadable(e.to_string()),
+            }])
+        })?;
+        let env: Vec<(String, String)> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        Config::load_from(path, &text, &env)
+    }
+
+    /// [`Config::load`] without touching the file system or the process environment:
+    /// `text` is the file's content, `path` is only used in messages, and `env` stands
+    /// for the environment (only `CARBON_*` entries are looked at).
+    pub fn load_from(
+        path: &Path,
+        text: &str,
+        env: &[(String, String)],
+    ) -> Result<Config, ConfigErrors> {
+        load::load_from(path, text, env)
+    }
+
+    /// Parses configuration text with no environment overrides; messages name the
+    /// file `<text>`. Meant for tests of other modules.
+    pub fn from_text(text: &str) -> Result<Config, ConfigErrors> {
+        Config::load_from(Path::new("<text>"), text, &[])
+    }
+
+    /// One line for `carbond --check-config` and the start-up log, e.g.
+    /// `listening on 127.0.0.1:8080 (http), serving /srv/www with 2 workers, max 1024
+    /// connections`.
+    pub fn summary(&self) -> String {
+        let http = SocketAddr::new(self.listen_address, self.port);
+        let mut listen = format!("{http} (http)");
+        if self.use_https {
+            let https = SocketAddr::new(self.listen_address, self.https_port);
+            listen.push_str(&format!(" and {https} (https)"));
+        }
+        // Shown absolute so the operator sees which directory a relative path meant.
+        let www = if self.www_path.is_absolute() {
+            self.www_path.clone()
+        } else {
+            std::env::current_dir()
+                .map(|d| d.join(&self.www_path))
+                .unwrap_or_else(|_| self.www_path.clone())
+        };
+        let workers = if self.max_threads == 1 {
+            "worker"
+        } else {
+            "workers"
+        };
+        format!(
+            "listening on {listen}, serving {} with {} {workers}, max {} connections",
+            www.display(),
+            self.max_threads,
+            self.max_connections
+        )
+    }
 }

@@ -1,1 +1,219 @@
-//! placeholder
+//! The driver: the only layer that talks to the OS for networking.
+//!
+//! [`Server::bind`] opens the listeners (so the caller can report the addresses and
+//! fail early), [`Server::run`] starts `max_threads` workers and blocks until they
+//! have all stopped. Each worker owns a `mio::Poll`, a handle on every listener, a
+//! slab of connections and a deadline set; a connection lives its whole life on the
+//! worker that accepted it. [`ServerHandle::shutdown`] asks for a graceful stop.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::config::Config;
+use crate::service::ratelimit::RateLimiter;
+use crate::service::Service;
+
+pub mod access_log;
+mod conn;
+mod date;
+mod listen;
+mod respond;
+pub mod stats;
+mod timer;
+mod transport;
+mod worker;
+
+pub use stats::{Stats, StatsSnapshot};
+
+/// Builds one service instance per worker (the argument is the worker index).
+pub type ServiceFactory = Arc<dyn Fn(usize) -> io::Result<Box<dyn Service>> + Send + Sync>;
+
+/// What a listener speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+struct Listener {
+    socket: std::net::TcpListener,
+    scheme: Scheme,
+}
+
+/// State every worker reads; mutated only through atomics.
+pub(crate) struct Shared {
+    pub cfg: Arc<Config>,
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    pub active: AtomicUsize,
+    pub stop: AtomicBool,
+    pub rate: RateLimiter,
+    pub stats: Arc<Stats>,
+    pub wakers: Mutex<Vec<Arc<mio::Waker>>>,
+}
+
+/// Listeners bound, workers not started yet.
+pub struct Server {
+    listeners: Vec<Listener>,
+    shared: Arc<Shared>,
+    access_log: Option<access_log::AccessLog>,
+}
+
+/// Asks a running server to stop; cheap to clone, usable from a signal thread.
+#[derive(Clone)]
+pub struct ServerHandle {
+    shared: Arc<Shared>,
+}
+
+impl ServerHandle {
+    /// Graceful stop: stop accepting, let in-flight responses finish (up to the
+    /// `shutdown_timeout`), close idle keep-alive connections, then return from `run`.
+    pub fn shutdown(&self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        let wakers = match self.shared.wakers.lock() {
+            Ok(w) => w,
+            Err(p) => p.into_inner(),
+        };
+        for w in wakers.iter() {
+            if let Err(e) = w.wake() {
+                log::warn!("cannot wake a worker for shutdown: {e}");
+            }
+        }
+    }
+
+    pub fn stats(&self) -> StatsSnapshot {
+        self.shared.stats.snapshot()
+    }
+
+    /// Connections open right now, across all workers.
+    pub fn active_connections(&self) -> usize {
+        self.shared.active.load(Ordering::Relaxed)
+    }
+}
+
+impl Server {
+    /// Bind the plain listener on `port` and, when `tls` is given, the TLS listener on
+    /// `https_port`, both on `listen_address`.
+    pub fn bind(cfg: Arc<Config>, tls: Option<Arc<rustls::ServerConfig>>) -> io::Result<Server> {
+        let mut listeners = Vec::new();
+        let plain = SocketAddr::new(cfg.listen_address, cfg.port);
+        listeners.push(Listener {
+            socket: listen::bind_tcp(plain).map_err(|e| annotate(e, plain))?,
+            scheme: Scheme::Http,
+        });
+        if tls.is_some() {
+            let secure = SocketAddr::new(cfg.listen_address, cfg.https_port);
+            listeners.push(Listener {
+                socket: listen::bind_tcp(secure).map_err(|e| annotate(e, secure))?,
+                scheme: Scheme::Https,
+            });
+        }
+        let access_log = match &cfg.access_log {
+            Some(p) => Some(access_log::AccessLog::open(p).map_err(|e| {
+                io::Error::new(e.kind(), format!("access_log {}: {e}", p.display()))
+            })?),
+            None => None,
+        };
+        let rate = RateLimiter::new(
+            cfg.rate_limit,
+            cfg.rate_limit_window,
+            cfg.rate_limit_exempt.clone(),
+        );
+        Ok(Server {
+            listeners,
+            shared: Arc::new(Shared {
+                cfg,
+                tls,
+                active: AtomicUsize::new(0),
+                stop: AtomicBool::new(false),
+                rate,
+                stats: Arc::new(Stats::default()),
+                wakers: Mutex::new(Vec::new()),
+            }),
+            access_log,
+        })
+    }
+
+    /// The bound addresses (with the real port when `port = 0` asked for any).
+    pub fn local_addrs(&self) -> Vec<(Scheme, SocketAddr)> {
+        self.listeners
+            .iter()
+            .filter_map(|l| l.socket.local_addr().ok().map(|a| (l.scheme, a)))
+            .collect()
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        ServerHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Start the workers and block until all have stopped (after `shutdown`).
+    /// A worker that fails to start stops the others and the error is returned.
+    pub fn run(self, factory: ServiceFactory) -> io::Result<()> {
+        let threads = self.shared.cfg.max_threads.max(1);
+        let mut workers = Vec::with_capacity(threads);
+        for id in 0..threads {
+            let w = worker::Worker::new(
+                id,
+                &self.listeners,
+                self.shared.clone(),
+                factory(id)?,
+                self.access_log.as_ref().map(|l| l.worker_sink()),
+            )?;
+            workers.push(w);
+        }
+        let mut handles = Vec::with_capacity(threads);
+        let mut first_err = None;
+        for w in workers {
+            let id = w.id();
+            match std::thread::Builder::new()
+                .name(format!("carbon-worker-{id}"))
+                .spawn(move || w.run())
+            {
+                Ok(h) => handles.push(h),
+                Err(e) => {
+                    first_err = Some(e);
+                    self.handle().shutdown();
+                    break;
+                }
+            }
+        }
+        for h in handles {
+            match h.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    log::error!("worker stopped with an error: {e}");
+                    first_err.get_or_insert(e);
+                    self.handle().shutdown();
+                }
+                Err(_) => {
+                    log::error!("a worker thread panicked outside connection handling");
+                    first_err.get_or_insert(io::Error::other("worker panicked"));
+                    self.handle().shutdown();
+                }
+            }
+        }
+        if let Some(log) = self.access_log {
+            log.close();
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+fn annotate(e: io::Error, addr: SocketAddr) -> io::Error {
+    io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"))
+}

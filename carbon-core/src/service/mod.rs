@@ -71,7 +71,7 @@ pub struct RequestContext {
 
 /// Something that answers requests. One instance per worker thread, so
 /// implementations may keep caches without locks.
-pub trait Service {
+pub trait Service: Send {
     fn call(&mut self, req: &Request, ctx: &RequestContext) -> Response;
 
     /// An error response for a status the engine or driver decided on (400, 413, 429, ...).

@@ -1,1 +1,476 @@
-//! placeholder
+//! The static-file service: answers GET, HEAD and OPTIONS from a document root.
+//!
+//! Owns the request-to-response logic for files; each concern lives in its own file:
+//! path safety (`resolve`), media types (`mime`), the per-worker open-file cache
+//! (`cache`), conditional requests (`conditional`), byte ranges (`range`), content
+//! coding (`encoding`) and the header fields written (`headers`).
+//!
+//! One [`FileService`] per worker thread: the cache is plain `&mut self` state.
+//!
+//! Order of evaluation for GET/HEAD, following RFC 9110 §13.2.2:
+//! resolve -> directory redirect -> choose the representation (gzip or identity,
+//! identity whenever a GET carries Range) -> If-Match / If-Unmodified-Since (412) ->
+//! If-None-Match / If-Modified-Since (304) -> Range / If-Range (206, 416) -> 200.
+
+mod cache;
+mod conditional;
+mod encoding;
+mod headers;
+mod mime;
+mod range;
+mod resolve;
+#[cfg(test)]
+mod tests;
+
+use std::fs::File;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{
+    CONTENT_SECURITY_POLICY, CONTENT_TYPE, RANGE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
+};
+use http::{HeaderName, HeaderValue, Method, StatusCode};
+
+use crate::config::Config;
+use crate::service::{
+    error_response, Body, FileRegion, Request, RequestContext, Response, Service,
+};
+
+use cache::{Entry, FileCache, Gzip, GzipFile, Validators, REVALIDATE_AFTER};
+use conditional::Precondition;
+use range::RangeOutcome;
+use resolve::{Kind, Located};
+
+/// Settings of the file service (a view of [`Config`]).
+#[derive(Debug, Clone)]
+pub struct FileOptions {
+    /// Document root; canonicalized once by [`FileService::new`].
+    pub root: PathBuf,
+    /// Served for a request naming a directory with a trailing slash.
+    pub index_file: String,
+    /// Serve names starting with `.` (`/.well-known/` is served regardless).
+    pub serve_dotfiles: bool,
+    pub gzip: bool,
+    /// Smaller files are never compressed.
+    pub gzip_min_length: u64,
+    /// Byte budget of the per-worker cache.
+    pub cache_size: u64,
+    /// Larger files are served from a freshly opened descriptor and never compressed.
+    pub cache_max_file: u64,
+    /// Body of 404 responses: relative to the root (and then bound by the same rules
+    /// as requests), or absolute (trusted, may lie anywhere).
+    pub error_page_404: Option<PathBuf>,
+    /// Added to every response of this service (HSTS is the driver's: TLS only).
+    pub security_headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl FileOptions {
+    pub fn from_config(cfg: &Config) -> Self {
+        let mut security_headers = Vec::new();
+        if cfg.security_headers {
+            let configured = [
+                (X_CONTENT_TYPE_OPTIONS, &cfg.header_x_content_type_options),
+                (X_FRAME_OPTIONS, &cfg.header_x_frame_options),
+                (REFERRER_POLICY, &cfg.header_referrer_policy),
+                (CONTENT_SECURITY_POLICY, &cfg.header_content_security_policy),
+                (
+                    HeaderName::from_static("permissions-policy"),
+                    &cfg.header_permissions_policy,
+                ),
+            ];
+            for (name, value) in configured {
+                if value.is_empty() {
+                    continue;
+                }
+                match HeaderValue::from_str(value) {
+                    Ok(value) => security_headers.push((name, value)),
+                    Err(_) => {
+                        log::warn!("{name}: value is not a valid header field value; omitted")
+                    }
+                }
+            }
+        }
+        FileOptions {
+            root: cfg.www_path.clone(),
+            index_file: cfg.index_file.clone(),
+            serve_dotfiles: cfg.serve_dotfiles,
+            gzip: cfg.gzip,
+            gzip_min_length: cfg.gzip_min_length,
+            cache_size: cfg.file_cache_size,
+            cache_max_file: cfg.file_cache_max_file,
+            error_page_404: cfg.error_page_404.clone(),
+            security_headers,
+        }
+    }
+}
+
+/// Serves files under one document root. See the module docs for the rules.
+#[derive(Debug)]
+pub struct FileService {
+    opts: FileOptions,
+    /// Canonical form of `opts.root`; every served path must start with it.
+    root: PathBuf,
+    cache: FileCache,
+}
+
+/// Where a looked-up file is.
+enum Found {
+    Cached(PathBuf),
+    /// Not cacheable (larger than `cache_max_file`, or than the whole cache): used
+    /// for this response only.
+    Fresh(Box<Entry>),
+    Directory,
+}
+
+/// The representation one response sends, copied out of the cache entry.
+struct Selected {
+    source: Source,
+    len: u64,
+    content_type: &'static str,
+    validators: Validators,
+    vary: bool,
+    gzip: bool,
+}
+
+enum Source {
+    File(Arc<File>),
+    Bytes(Bytes),
+}
+
+impl Selected {
+    fn from_entry(entry: &Entry, want_gzip: bool, gzip_enabled: bool) -> Self {
+        let mut selected = Selected {
+            source: Source::File(entry.file.clone()),
+            len: entry.identity.size,
+            content_type: entry.media.value,
+            validators: entry.validators.clone(),
+            vary: gzip_enabled && entry.media.compressible,
+            gzip: false,
+        };
+        if want_gzip {
+            match &entry.gzip {
+                Gzip::Memory { body, validators } => {
+                    selected.source = Source::Bytes(body.clone());
+                    selected.len = body.len() as u64;
+                    selected.validators = validators.clone();
+                    selected.gzip = true;
+                }
+                Gzip::File(sibling) => {
+                    selected.source = Source::File(sibling.file.clone());
+                    selected.len = sibling.identity.size;
+                    selected.validators = sibling.validators.clone();
+                    selected.gzip = true;
+                }
+                Gzip::Unavailable | Gzip::Pending => {}
+            }
+        }
+        selected
+    }
+
+    fn body(&self, start: u64, len: u64) -> Body {
+        if len == 0 {
+            return Body::Empty;
+        }
+        match &self.source {
+            Source::File(file) => Body::File(FileRegion {
+                file: file.clone(),
+                offset: start,
+                len,
+            }),
+            Source::Bytes(bytes) => {
+                let (Ok(start), Ok(len)) = (usize::try_from(start), usize::try_from(len)) else {
+                    return Body::Empty;
+                };
+                Body::Bytes(bytes.slice(start..start + len))
+            }
+        }
+    }
+}
+
+impl FileService {
+    /// Fails when the root does not exist or is not a directory, so a misconfigured
+    /// server refuses to start instead of answering 404 to everything.
+    pub fn new(opts: FileOptions) -> io::Result<Self> {
+        let root = std::fs::canonicalize(&opts.root)?;
+        if !std::fs::metadata(&root)?.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotADirectory,
+                format!("document root {} is not a directory", root.display()),
+            ));
+        }
+        Ok(FileService {
+            cache: FileCache::new(opts.cache_size),
+            opts,
+            root,
+        })
+    }
+
+    fn secured(&self, mut resp: Response) -> Response {
+        headers::secure(resp.headers_mut(), &self.opts.security_headers);
+        resp
+    }
+
+    /// Finds `key` through the cache, revalidating entries older than
+    /// [`REVALIDATE_AFTER`]. `configured` marks an operator-given absolute path.
+    fn lookup(
+        &mut self,
+        key: PathBuf,
+        configured: bool,
+        ctx: &RequestContext,
+    ) -> Result<Found, StatusCode> {
+        if let Some(entry) = self.cache.get(&key) {
+            if ctx.now.saturating_duration_since(entry.checked_at) < REVALIDATE_AFTER {
+                return Ok(Found::Cached(key));
+            }
+        }
+        let located = if configured {
+            resolve::locate_configured(&key)
+        } else {
+            resolve::locate(&self.root, &key, self.opts.serve_dotfiles)
+        };
+        let located = match located {
+            Ok(located) if located.kind == Kind::File => located,
+            Ok(_) => {
+                self.cache.remove(&key);
+                return Ok(Found::Directory);
+            }
+            Err(status) => {
+                self.cache.remove(&key);
+                return Err(status);
+            }
+        };
+        let media = mime::for_name(key.file_name().map_or(&[][..], |n| n.as_bytes()));
+        let sibling = if configured || !self.opts.gzip || !media.compressible {
+            None
+        } else {
+            self.locate_sibling(&key, &located)
+        };
+        if let Some(entry) = self.cache.get(&key) {
+            if entry.canonical == located.canonical
+                && entry.identity == located.identity
+                && entry.sibling_identity() == sibling.as_ref().map(|s| s.identity)
+            {
+                entry.checked_at = ctx.now;
+                return Ok(Found::Cached(key));
+            }
+        }
+        let (file, identity) = match resolve::open_regular(&located.canonical) {
+            Ok(opened) => opened,
+            Err(status) => {
+                self.cache.remove(&key);
+                return Err(status);
+            }
+        };
+        let gzip = match sibling.and_then(|s| open_sibling(s, ctx)) {
+            Some(sibling) => Gzip::File(sibling),
+            None if !configured
+                && self.opts.gzip
+                && media.compressible
+                && identity.size >= self.opts.gzip_min_length
+                && identity.size <= self.opts.cache_max_file =>
+            {
+                Gzip::Pending
+            }
+            None => Gzip::Unavailable,
+        };
+        let entry = Entry::new(
+            located.canonical,
+            file,
+            identity,
+            media,
+            gzip,
+            ctx.wall,
+            ctx.now,
+        );
+        if identity.size > self.opts.cache_max_file {
+            self.cache.remove(&key);
+            return Ok(Found::Fresh(Box::new(entry)));
+        }
+        match self.cache.insert(key.clone(), entry) {
+            Ok(()) => Ok(Found::Cached(key)),
+            Err(entry) => Ok(Found::Fresh(entry)),
+        }
+    }
+
+    /// A `<name>.gz` next to the file, if it is a regular file under the root and not
+    /// older than the file (an older one is a stale build artefact).
+    fn locate_sibling(&self, key: &Path, file: &Located) -> Option<Located> {
+        let path = encoding::sibling_path(key);
+        let sibling = resolve::locate(&self.root, &path, self.opts.serve_dotfiles).ok()?;
+        (sibling.kind == Kind::File && sibling.identity.mtime >= file.identity.mtime)
+            .then_some(sibling)
+    }
+
+    /// Compresses the cached entry `key` on its first gzip request; afterwards the
+    /// stored body is reused until the file changes.
+    fn ensure_gzip(&mut self, key: &Path) {
+        let Some(entry) = self.cache.get(key) else {
+            return;
+        };
+        if !matches!(entry.gzip, Gzip::Pending) {
+            return;
+        }
+        let file = entry.file.clone();
+        let identity = entry.identity;
+        let validators = entry.validators.gzip_variant(&identity);
+        self.cache.stats.compressions += 1;
+        let packed = encoding::read_all(&file, identity.size)
+            .and_then(|data| encoding::gzip(&data, conditional::unix_secs(identity.mtime)));
+        match packed {
+            // Only a smaller body is worth a second representation.
+            Ok(packed) if (packed.len() as u64) < identity.size => {
+                self.cache.attach_gzip(key, Bytes::from(packed), validators);
+            }
+            Ok(_) => self.cache.give_up_gzip(key),
+            Err(err) => {
+                log::debug!("gzip of {} failed: {err}", key.display());
+                self.cache.give_up_gzip(key);
+            }
+        }
+    }
+
+    fn select(&mut self, found: Found, want_gzip: bool) -> Option<Selected> {
+        match found {
+            Found::Cached(key) => {
+                if want_gzip {
+                    self.ensure_gzip(&key);
+                }
+                let entry = self.cache.get(&key)?;
+                Some(Selected::from_entry(entry, want_gzip, self.opts.gzip))
+            }
+            Found::Fresh(entry) => Some(Selected::from_entry(&entry, want_gzip, self.opts.gzip)),
+            Found::Directory => None,
+        }
+    }
+
+    /// §13.2.2 from step 1 on, then the response itself.
+    fn respond(
+        &mut self,
+        req: &Request,
+        head: bool,
+        sel: &Selected,
+        ctx: &RequestContext,
+    ) -> Response {
+        let etag = sel.validators.etag.to_str().unwrap_or_default();
+        match conditional::evaluate(req.headers(), etag, sel.validators.modified) {
+            Precondition::Proceed => {}
+            Precondition::NotModified => {
+                let mut resp = Response::new(Body::Empty);
+                *resp.status_mut() = StatusCode::NOT_MODIFIED;
+                headers::validators(resp.headers_mut(), &sel.validators, sel.vary);
+                return self.secured(resp);
+            }
+            Precondition::Failed => return self.error(StatusCode::PRECONDITION_FAILED, ctx),
+        }
+        // §14.2: Range is defined for GET only; gzip is never chosen when it is present.
+        let outcome = if head || sel.gzip {
+            RangeOutcome::Full
+        } else {
+            range::evaluate(req.headers(), sel.len, etag, sel.validators.modified)
+        };
+        let (status, start, len) = match outcome {
+            RangeOutcome::Full => (StatusCode::OK, 0, sel.len),
+            RangeOutcome::Partial { start, len } => (StatusCode::PARTIAL_CONTENT, start, len),
+            RangeOutcome::Unsatisfiable => {
+                let mut resp = self.error(StatusCode::RANGE_NOT_SATISFIABLE, ctx);
+                headers::unsatisfied_range(resp.headers_mut(), sel.len);
+                return resp;
+            }
+        };
+        let mut resp = Response::new(if head {
+            Body::Empty
+        } else {
+            sel.body(start, len)
+        });
+        *resp.status_mut() = status;
+        let h = resp.headers_mut();
+        headers::representation(h, sel.content_type, &sel.validators, sel.vary, sel.gzip);
+        if status == StatusCode::PARTIAL_CONTENT {
+            headers::content_range(h, start, len, sel.len);
+        }
+        if head {
+            headers::head_length(h, len);
+        }
+        self.secured(resp)
+    }
+
+    /// The configured 404 page, read through the cache, or `None` to fall back to the
+    /// default text.
+    fn custom_not_found(&mut self, ctx: &RequestContext) -> Option<Response> {
+        let page = self.opts.error_page_404.clone()?;
+        let configured = page.is_absolute();
+        let found = self.lookup(page, configured, ctx).ok()?;
+        let sel = self.select(found, false)?;
+        let mut resp = Response::new(sel.body(0, sel.len));
+        *resp.status_mut() = StatusCode::NOT_FOUND;
+        resp.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(sel.content_type));
+        Some(self.secured(resp))
+    }
+}
+
+impl Service for FileService {
+    fn call(&mut self, req: &Request, ctx: &RequestContext) -> Response {
+        let head = match *req.method() {
+            Method::GET => false,
+            Method::HEAD => true,
+            Method::OPTIONS => return self.secured(headers::options()),
+            _ => return self.secured(headers::method_not_allowed()),
+        };
+        let target = match resolve::parse_target(req.uri().path(), self.opts.serve_dotfiles) {
+            Ok(target) => target,
+            Err(status) => return self.error(status, ctx),
+        };
+        let key = if target.directory {
+            target.rel.join(&self.opts.index_file)
+        } else {
+            target.rel
+        };
+        let found = match self.lookup(key, false, ctx) {
+            Ok(Found::Directory) if !target.directory => {
+                return match headers::moved_to_directory(req.uri().path(), req.uri().query()) {
+                    Some(resp) => self.secured(resp),
+                    None => self.error(StatusCode::BAD_REQUEST, ctx),
+                };
+            }
+            // The index name itself is a directory: no listings.
+            Ok(Found::Directory) => return self.error(StatusCode::NOT_FOUND, ctx),
+            Ok(found) => found,
+            Err(status) => return self.error(status, ctx),
+        };
+        // A GET with Range gets identity so the range applies to it (RFC 9110 §14.1.1
+        // ranges are of the selected representation; keeping that identity makes
+        // resumed downloads independent of Accept-Encoding).
+        let ranged = !head && req.headers().contains_key(RANGE);
+        let want_gzip = self.opts.gzip && !ranged && encoding::accepts_gzip(req.headers());
+        match self.select(found, want_gzip) {
+            Some(sel) => self.respond(req, head, &sel, ctx),
+            None => self.error(StatusCode::INTERNAL_SERVER_ERROR, ctx),
+        }
+    }
+
+    fn error(&mut self, status: StatusCode, ctx: &RequestContext) -> Response {
+        if status == StatusCode::NOT_FOUND {
+            if let Some(resp) = self.custom_not_found(ctx) {
+                return resp;
+            }
+        }
+        self.secured(error_response(status))
+    }
+}
+
+/// Opens a located `.gz` sibling; a sibling that vanished or cannot be read simply
+/// means compressing on demand instead.
+fn open_sibling(located: Located, ctx: &RequestContext) -> Option<GzipFile> {
+    let (file, identity) = resolve::open_regular(&located.canonical).ok()?;
+    Some(GzipFile {
+        canonical: located.canonical,
+        file: Arc::new(file),
+        validators: Validators::new(&identity, ctx.wall).gzip_variant(&identity),
+        identity,
+    })
+}

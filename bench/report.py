@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Print run.sh's results as Markdown tables, with carbond/nginx and carbond/h2o ratios.
+
+Usage: report.py RESULTS_TSV IDLE_TSV SERVERS...
+
+RESULTS_TSV columns: file server rps p99_us cpu_us_per_req peak_rss_kib requests errors
+IDLE_TSV columns:    server rss_before_kib rss_after_kib alive per_conn_bytes
+"""
+
+import sys
+
+
+def load(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line and not line.startswith("#"):
+                rows.append(line.split("\t"))
+    return rows
+
+
+def num(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def fmt(v, digits):
+    return "n/a" if v is None else f"{v:,.{digits}f}"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "n/a"
+    return f"{a / b:.2f}"
+
+
+def main():
+    results_path, idle_path, servers = sys.argv[1], sys.argv[2], sys.argv[3:]
+    results = {(r[0], r[1]): r for r in load(results_path)}
+    idle = {r[0]: r for r in load(idle_path)}
+    files = []
+    for f, _ in results:
+        if f not in files:
+            files.append(f)
+
+    refs = [s for s in ("nginx", "h2o") if s in servers] if "carbond" in servers else []
+    header = ["file", "metric"] + servers + [f"carbond/{r}" for r in refs]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" for _ in header) + "|")
+
+    # (label, column in RESULTS_TSV, scale, digits)
+    metrics = [
+        ("req/s (higher is better)", 2, 1.0, 0),
+        ("p99 latency ms", 3, 1e-3, 2),
+        ("server CPU µs/req", 4, 1.0, 2),
+        ("peak RSS MiB", 5, 1 / 1024, 1),
+    ]
+    for f in files:
+        for label, col, scale, digits in metrics:
+            vals = {}
+            for s in servers:
+                r = results.get((f, s))
+                v = num(r[col]) if r else None
+                vals[s] = None if v is None else v * scale
+            cells = [f, label] + [fmt(vals[s], digits) for s in servers]
+            cells += [ratio(vals["carbond"], vals[r]) for r in refs]
+            print("| " + " | ".join(cells) + " |")
+
+    vals = {s: num(idle[s][4]) if s in idle else None for s in servers}
+    cells = ["idle", "bytes per idle keep-alive conn"] + [fmt(vals[s], 0) for s in servers]
+    cells += [ratio(vals["carbond"], vals[r]) for r in refs]
+    print("| " + " | ".join(cells) + " |")
+
+    print()
+    print("Raw counts (errors = wrk socket errors + non-2xx/3xx responses; they should be 0):")
+    print()
+    print("| file | server | requests | errors |")
+    print("|---|---|---|---|")
+    for f in files:
+        for s in servers:
+            r = results.get((f, s))
+            if r:
+                print(f"| {f} | {s} | {r[6]} | {r[7]} |")
+    print()
+    print("| server | idle RSS before KiB | idle RSS after KiB | connections still open |")
+    print("|---|---|---|---|")
+    for s in servers:
+        if s in idle:
+            _, before, after, alive, _ = idle[s]
+            print(f"| {s} | {before} | {after} | {alive} |")
+
+
+if __name__ == "__main__":
+    main()

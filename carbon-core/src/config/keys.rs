@@ -1,0 +1,624 @@
+//! The one table of configuration keys: name, default as written in the file, a
+//! one-line meaning, and the setter that parses the value.
+//!
+//! Parsing, environment overrides and "did you mean" suggestions are all driven by
+//! [`KEYS`]; tests check that every key here appears in `etc/carbon.conf` (with this
+//! default) and in `docs/configuration.md`, and that each default text parses to
+//! [`Config::default`], so the table, the code and the docs cannot drift apart.
+
+use std::time::Duration;
+
+use super::error::ValueError;
+use super::value::{self, fmt_size};
+use super::Config;
+
+/// Settings being assembled, plus the facts that only matter until validation
+/// (whether `log_mode`/`listen_address` were given, the raw `verbose`).
+#[derive(Debug, Clone)]
+pub(super) struct Builder {
+    pub cfg: Config,
+    pub verbose: bool,
+    pub log_mode_given: bool,
+    pub listen_address_given: bool,
+    /// `max_threads` as written; `0` is resolved to the CPU count at the end.
+    pub max_threads_raw: usize,
+}
+
+type Setter = fn(&mut Builder, &str) -> Result<(), ValueError>;
+
+/// One configuration key.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyDoc {
+    /// The key as written in the file; the environment variable is `CARBON_` plus
+    /// this in uppercase.
+    pub name: &'static str,
+    /// The default, spelled as it would be written in the file (empty = unset).
+    pub default: &'static str,
+    /// One line for `carbond --help-config` style listings.
+    pub help: &'static str,
+    pub(super) set: Setter,
+}
+
+impl KeyDoc {
+    /// `CARBON_<NAME>`.
+    pub fn env_var(&self) -> String {
+        format!("CARBON_{}", self.name.to_ascii_uppercase())
+    }
+}
+
+/// Looks a key up by its exact (lowercase) name.
+pub fn key(name: &str) -> Option<&'static KeyDoc> {
+    KEYS.iter().find(|k| k.name == name)
+}
+
+/// The known key closest to `name`, if it is a plausible typo (edit distance <= 2).
+pub fn suggest(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    KEYS.iter()
+        .map(|k| (edit_distance(&lower, k.name), k.name))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n)
+}
+
+/// Levenshtein distance; keys are short ASCII, so the O(n*m) table is trivial.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let subst = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = subst.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+// Ranges. Each bound says why it is there; they are repeated in docs/configuration.md.
+
+/// Port 0 asks the OS for any free port (tests and socket activation use it).
+const PORT_MAX: u64 = 65_535;
+/// Each worker owns a poll instance and a connection slab; beyond this it is a typo.
+const MAX_THREADS_MAX: u64 = 1024;
+const MAX_CONNECTIONS_MIN: u64 = 1;
+const MAX_CONNECTIONS_MAX: u64 = 1_000_000;
+/// RFC 6797 §6.1.1 max-age is delta-seconds; a u32 already spans 136 years.
+const HSTS_MAX: u64 = u32::MAX as u64;
+/// Zero would expire every connection at once; a day is longer than any sane stall.
+const TIMEOUT_MIN: Duration = Duration::from_millis(1);
+const TIMEOUT_MAX: Duration = Duration::from_secs(24 * 3600);
+/// Retry-After (RFC 9110 §10.2.3) has whole-second resolution, so shorter windows
+/// cannot be told to clients.
+const RATE_WINDOW_MIN: Duration = Duration::from_secs(1);
+/// Per-window request budgets above this are indistinguishable from "off".
+const RATE_LIMIT_MAX: u64 = 10_000_000;
+const KIB: u64 = 1024;
+const MIB: u64 = 1024 * KIB;
+const GIB: u64 = 1024 * MIB;
+
+fn timeout(v: &str) -> Result<Duration, ValueError> {
+    value::duration(v, TIMEOUT_MIN, TIMEOUT_MAX)
+}
+
+fn port(v: &str) -> Result<u16, ValueError> {
+    // In range 0..=65535, so the conversion cannot fail.
+    value::integer(v, 0, PORT_MAX).map(|n| n as u16)
+}
+
+fn boolean(v: &str) -> Result<bool, ValueError> {
+    value::boolean(v)
+}
+
+/// A size that lands in a `usize` field: on 32-bit targets the range shrinks.
+fn size_usize(v: &str, min: u64, max: u64) -> Result<usize, ValueError> {
+    let max = max.min(usize::MAX as u64);
+    let n = value::size(v, min, max)?;
+    usize::try_from(n).map_err(|_| ValueError::OutOfRange {
+        value: v.to_owned(),
+        range: format!("{}..={}", fmt_size(min), fmt_size(max)),
+    })
+}
+
+/// Every key Carbon understands, in the order of `etc/carbon.conf`.
+pub const KEYS: &[KeyDoc] = &[
+    // Listening.
+    KeyDoc {
+        name: "port",
+        default: "8080",
+        help: "HTTP port (0 = any free port)",
+        set: |b, v| {
+            b.cfg.port = port(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "use_https",
+        default: "false",
+        help: "also listen for HTTPS on https_port",
+        set: |b, v| {
+            b.cfg.use_https = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "https_port",
+        default: "8443",
+        help: "HTTPS port (0 = any free port)",
+        set: |b, v| {
+            b.cfg.https_port = port(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "server_name",
+        default: "127.0.0.1",
+        help: "host name announced in redirects; also the bind address when it is an IP",
+        set: |b, v| {
+            b.cfg.server_name = value::server_name(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "listen_address",
+        default: "127.0.0.1",
+        help: "address to bind (default: server_name if it is an IP, else 127.0.0.1)",
+        set: |b, v| {
+            b.cfg.listen_address = value::ip_addr(v)?;
+            b.listen_address_given = true;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "enable_http2",
+        default: "false",
+        help: "HTTP/2 over TLS via ALPN (not available in this version yet)",
+        set: |b, v| {
+            b.cfg.enable_http2 = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "enable_websocket",
+        default: "false",
+        help: "WebSocket support (not available in this version yet)",
+        set: |b, v| {
+            b.cfg.enable_websocket = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "max_threads",
+        default: "0",
+        help: "worker threads (0 = one per CPU)",
+        set: |b, v| {
+            b.max_threads_raw = value::integer(v, 0, MAX_THREADS_MAX)? as usize;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "max_connections",
+        default: "1024",
+        help: "concurrent connections, all workers together",
+        set: |b, v| {
+            b.cfg.max_connections =
+                value::integer(v, MAX_CONNECTIONS_MIN, MAX_CONNECTIONS_MAX)? as usize;
+            Ok(())
+        },
+    },
+    // Files and TLS material.
+    KeyDoc {
+        name: "www_path",
+        default: "www",
+        help: "document root (relative paths are from the working directory)",
+        set: |b, v| {
+            b.cfg.www_path = value::path(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "ssl_cert_path",
+        default: "ssl/cert/cert.pem",
+        help: "PEM certificate chain for HTTPS",
+        set: |b, v| {
+            b.cfg.ssl_cert_path = value::path(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "ssl_key_path",
+        default: "ssl/key/key.key",
+        help: "PEM private key for HTTPS",
+        set: |b, v| {
+            b.cfg.ssl_key_path = value::path(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "ssl_sni",
+        default: "",
+        help: "extra certificate for a server name: name=cert.pem,key.pem (repeatable)",
+        set: |b, v| {
+            if !v.is_empty() {
+                let sni = value::sni_cert(v)?;
+                if b.cfg.ssl_sni.iter().any(|s| s.name == sni.name) {
+                    return Err(ValueError::Invalid {
+                        value: v.to_owned(),
+                        expected: format!("a server name not already given (`{}`)", sni.name),
+                    });
+                }
+                b.cfg.ssl_sni.push(sni);
+            }
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "redirect_http_to_https",
+        default: "false",
+        help: "answer plain HTTP with a redirect to HTTPS (needs use_https)",
+        set: |b, v| {
+            b.cfg.redirect_http_to_https = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "hsts_max_age",
+        default: "31536000",
+        help: "Strict-Transport-Security max-age in seconds, sent over HTTPS only (0 = off)",
+        set: |b, v| {
+            b.cfg.hsts_max_age = value::integer(v, 0, HSTS_MAX)?;
+            Ok(())
+        },
+    },
+    // Logging.
+    KeyDoc {
+        name: "log_file",
+        default: "",
+        help: "error log file (empty, - or stderr = standard error)",
+        set: |b, v| {
+            b.cfg.log_file = value::log_file(v);
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "log_mode",
+        default: "classic",
+        help: "error log verbosity: off, classic, debug or advanced",
+        set: |b, v| {
+            b.cfg.log_mode = value::log_mode(v)?;
+            b.log_mode_given = true;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "verbose",
+        default: "false",
+        help: "old switch: true means log_mode = debug unless log_mode is given",
+        set: |b, v| {
+            b.verbose = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "access_log",
+        default: "",
+        help: "access log file in the combined format (empty = off)",
+        set: |b, v| {
+            b.cfg.access_log = value::optional_path(v);
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "running",
+        default: "true",
+        help: "false makes carbond exit at once with a message",
+        set: |b, v| {
+            b.cfg.running = boolean(v)?;
+            Ok(())
+        },
+    },
+    // Timeouts.
+    KeyDoc {
+        name: "request_header_timeout",
+        default: "30s",
+        help: "time allowed from a request's first byte to the end of its head",
+        set: |b, v| {
+            b.cfg.timeouts.request_header = timeout(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "request_body_timeout",
+        default: "60s",
+        help: "longest pause between two reads of a request body",
+        set: |b, v| {
+            b.cfg.timeouts.request_body = timeout(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "keep_alive_timeout",
+        default: "75s",
+        help: "idle time allowed between requests on a kept-alive connection",
+        set: |b, v| {
+            b.cfg.timeouts.keep_alive = timeout(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "write_timeout",
+        default: "60s",
+        help: "a write that makes no progress for this long closes the connection",
+        set: |b, v| {
+            b.cfg.timeouts.write = timeout(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "tls_handshake_timeout",
+        default: "10s",
+        help: "time allowed for a TLS handshake",
+        set: |b, v| {
+            b.cfg.timeouts.tls_handshake = timeout(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "shutdown_timeout",
+        default: "30s",
+        help: "on SIGTERM, time in-flight responses get before workers exit (0 = none)",
+        set: |b, v| {
+            b.cfg.timeouts.shutdown_drain = value::duration(v, Duration::ZERO, TIMEOUT_MAX)?;
+            Ok(())
+        },
+    },
+    // Request limits.
+    KeyDoc {
+        name: "max_request_line",
+        default: "8k",
+        help: "longest request line; longer gets 414",
+        set: |b, v| {
+            b.cfg.limits.max_request_line = size_usize(v, 256, MIB)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "max_header_line",
+        default: "16k",
+        help: "longest header field line; longer gets 431",
+        set: |b, v| {
+            b.cfg.limits.max_header_line = size_usize(v, 256, MIB)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "max_headers_size",
+        default: "64k",
+        help: "all header lines together; more gets 431",
+        set: |b, v| {
+            b.cfg.limits.max_headers_size = size_usize(v, KIB, 16 * MIB)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "max_headers",
+        default: "100",
+        help: "number of header fields; more gets 431",
+        set: |b, v| {
+            b.cfg.limits.max_headers = value::integer(v, 1, 10_000)? as usize;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "max_body_size",
+        default: "1m",
+        help: "largest request body; larger gets 413",
+        set: |b, v| {
+            b.cfg.limits.max_body = size_usize(v, 0, 16 * GIB)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "max_output_queued",
+        default: "256k",
+        help: "response bytes queued per connection before reading pauses",
+        set: |b, v| {
+            b.cfg.limits.max_output_queued = size_usize(v, 4 * KIB, GIB)?;
+            Ok(())
+        },
+    },
+    // Static files.
+    KeyDoc {
+        name: "gzip",
+        default: "true",
+        help: "compress text responses for clients that accept gzip",
+        set: |b, v| {
+            b.cfg.gzip = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "gzip_min_length",
+        default: "256",
+        help: "smallest body worth compressing",
+        set: |b, v| {
+            b.cfg.gzip_min_length = value::size(v, 0, GIB)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "file_cache_size",
+        default: "64m",
+        help: "memory per worker for cached files and gzip variants (0 = no cache)",
+        set: |b, v| {
+            b.cfg.file_cache_size = value::size(v, 0, 64 * GIB)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "file_cache_max_file",
+        default: "10m",
+        help: "files larger than this are never held in memory",
+        set: |b, v| {
+            b.cfg.file_cache_max_file = value::size(v, 0, GIB)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "serve_dotfiles",
+        default: "false",
+        help: "serve files and directories whose name starts with a dot",
+        set: |b, v| {
+            b.cfg.serve_dotfiles = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "index_file",
+        default: "index.html",
+        help: "file served for a directory request",
+        set: |b, v| {
+            b.cfg.index_file = value::file_name(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "error_page_404",
+        default: "",
+        help: "file served as the body of 404 answers (empty = built-in text)",
+        set: |b, v| {
+            b.cfg.error_page_404 = value::optional_path(v);
+            Ok(())
+        },
+    },
+    // Security headers.
+    KeyDoc {
+        name: "security_headers",
+        default: "true",
+        help: "send the header_* security headers below",
+        set: |b, v| {
+            b.cfg.security_headers = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "header_x_content_type_options",
+        default: "nosniff",
+        help: "X-Content-Type-Options value (empty = omit)",
+        set: |b, v| {
+            b.cfg.header_x_content_type_options = value::header_value(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "header_x_frame_options",
+        default: "SAMEORIGIN",
+        help: "X-Frame-Options value (empty = omit)",
+        set: |b, v| {
+            b.cfg.header_x_frame_options = value::header_value(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "header_referrer_policy",
+        default: "strict-origin-when-cross-origin",
+        help: "Referrer-Policy value (empty = omit)",
+        set: |b, v| {
+            b.cfg.header_referrer_policy = value::header_value(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "header_content_security_policy",
+        default: "default-src 'self'",
+        help: "Content-Security-Policy value (empty = omit)",
+        set: |b, v| {
+            b.cfg.header_content_security_policy = value::header_value(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "header_permissions_policy",
+        default: "camera=(), microphone=(), geolocation=()",
+        help: "Permissions-Policy value (empty = omit)",
+        set: |b, v| {
+            b.cfg.header_permissions_policy = value::header_value(v)?;
+            Ok(())
+        },
+    },
+    // Rate limiting.
+    KeyDoc {
+        name: "rate_limit",
+        default: "500",
+        help: "requests allowed per client address per window (0 = off); more get 429",
+        set: |b, v| {
+            b.cfg.rate_limit = value::integer(v, 0, RATE_LIMIT_MAX)? as u32;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "rate_limit_window",
+        default: "60s",
+        help: "the window rate_limit counts over",
+        set: |b, v| {
+            b.cfg.rate_limit_window = value::duration(v, RATE_WINDOW_MIN, TIMEOUT_MAX)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "rate_limit_exempt",
+        default: "",
+        help: "comma-separated addresses or CIDR blocks never rate limited",
+        set: |b, v| {
+            b.cfg.rate_limit_exempt = value::ip_nets(v)?;
+            Ok(())
+        },
+    },
+];
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a test failure
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_names_are_unique_and_lowercase() {
+        for (i, k) in KEYS.iter().enumerate() {
+            assert!(
+                k.name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{}",
+                k.name
+            );
+            assert!(KEYS[i + 1..].iter().all(|o| o.name != k.name), "{}", k.name);
+        }
+    }
+
+    #[test]
+    fn every_config_key_has_an_env_var() {
+        assert_eq!(
+            key("keep_alive_timeout").unwrap().env_var(),
+            "CARBON_KEEP_ALIVE_TIMEOUT"
+        );
+    }
+
+    #[test]
+    fn suggestions_within_edit_distance_two() {
+        assert_eq!(suggest("keepalive_timeout"), Some("keep_alive_timeout"));
+        assert_eq!(suggest("prot"), Some("port"));
+        assert_eq!(suggest("max_thread"), Some("max_threads"));
+        assert_eq!(suggest("PORT"), Some("port"));
+        assert_eq!(suggest("completely_unrelated"), None);
+    }
+
+    #[test]
+    fn edit_distance_basics() {
+        assert_eq!(edit_distance("", ""), 0);
+        assert_eq!(edit_distance("abc", ""), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("port", "prot"), 2);
+    }
+}

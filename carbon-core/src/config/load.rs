@@ -1,0 +1,198 @@
+//! Turning file text plus environment into a validated [`Config`]: keys are looked
+//! up in [`KEYS`](super::KEYS), values parsed by their setters, environment overrides
+//! applied after the file, then settings that depend on each other are resolved and
+//! checked. Every error is collected; nothing is returned half-applied.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+
+use super::env;
+use super::error::{ConfigError, ConfigErrors, ErrorKind, Origin};
+use super::keys::{key, suggest, Builder};
+use super::parse;
+use super::{default_threads, unavailable_features, Config};
+
+/// The only key that may be given more than once.
+const REPEATABLE: &str = "ssl_sni";
+/// Separates several `ssl_sni` entries in one `CARBON_SSL_SNI` variable.
+const ENV_SNI_SEPARATOR: char = ';';
+
+/// Where each key was last set, so errors about combinations point at a line.
+struct Origins<'p> {
+    path: &'p Path,
+    by_key: HashMap<&'static str, Origin>,
+}
+
+impl Origins<'_> {
+    fn file_line(&self, line: usize) -> Origin {
+        Origin::File {
+            path: self.path.to_path_buf(),
+            line: Some(line),
+        }
+    }
+
+    /// The origin of the first of `keys` that was set, else the file as a whole.
+    fn of(&self, keys: &[&str]) -> Origin {
+        keys.iter()
+            .find_map(|k| self.by_key.get(k).cloned())
+            .unwrap_or_else(|| Origin::File {
+                path: self.path.to_path_buf(),
+                line: None,
+            })
+    }
+}
+
+pub(super) fn load_from(
+    path: &Path,
+    text: &str,
+    env: &[(String, String)],
+) -> Result<Config, ConfigErrors> {
+    let mut origins = Origins {
+        path,
+        by_key: HashMap::new(),
+    };
+    let mut b = Builder {
+        cfg: Config::default(),
+        verbose: false,
+        log_mode_given: false,
+        listen_address_given: false,
+        max_threads_raw: 0,
+    };
+    let mut file_errors: Vec<(usize, ConfigError)> = Vec::new();
+
+    let (entries, line_errors) = parse::parse(text);
+    for e in line_errors {
+        // `Port = 1`: keys are case-sensitive, but the fix is obvious, so say it.
+        let kind = match (&e.kind, e.key.as_deref().and_then(suggest)) {
+            (ErrorKind::BadKeyName, Some(s)) => ErrorKind::UnknownKey {
+                suggestion: Some(s),
+            },
+            _ => e.kind,
+        };
+        let err = ConfigError {
+            origin: origins.file_line(e.line),
+            key: e.key,
+            kind,
+        };
+        file_errors.push((e.line, err));
+    }
+
+    let mut first_line: HashMap<&'static str, usize> = HashMap::new();
+    for e in entries {
+        let origin = origins.file_line(e.line);
+        let fail = |kind| ConfigError {
+            origin: origins.file_line(e.line),
+            key: Some(e.key.clone()),
+            kind,
+        };
+        let Some(k) = key(&e.key) else {
+            let suggestion = suggest(&e.key);
+            file_errors.push((e.line, fail(ErrorKind::UnknownKey { suggestion })));
+            continue;
+        };
+        if k.name != REPEATABLE {
+            if let Some(&first) = first_line.get(k.name) {
+                let err = fail(ErrorKind::Duplicate { first_line: first });
+                file_errors.push((e.line, err));
+                continue;
+            }
+            first_line.insert(k.name, e.line);
+        }
+        if let Err(v) = (k.set)(&mut b, &e.value) {
+            file_errors.push((e.line, fail(ErrorKind::Value(v))));
+        }
+        origins.by_key.insert(k.name, origin);
+    }
+    file_errors.sort_by_key(|(line, _)| *line);
+    let mut errors: Vec<ConfigError> = file_errors.into_iter().map(|(_, e)| e).collect();
+
+    let (overrides, env_errors) = env::overrides(env);
+    errors.extend(env_errors);
+    for o in overrides {
+        let origin = Origin::Env { var: o.var.clone() };
+        let results = if o.key.name == REPEATABLE {
+            // The variable replaces every `ssl_sni` line of the file.
+            b.cfg.ssl_sni.clear();
+            o.value
+                .split(ENV_SNI_SEPARATOR)
+                .map(|part| (o.key.set)(&mut b, part.trim()))
+                .collect()
+        } else {
+            vec![(o.key.set)(&mut b, &o.value)]
+        };
+        for r in results {
+            if let Err(v) = r {
+                errors.push(ConfigError {
+                    origin: origin.clone(),
+                    key: Some(o.key.name.to_owned()),
+                    kind: ErrorKind::Value(v),
+                });
+            }
+        }
+        origins.by_key.insert(o.key.name, origin);
+    }
+
+    let cfg = resolve(b, path);
+    errors.extend(cross_checks(&cfg, &origins));
+    if errors.is_empty() {
+        Ok(cfg)
+    } else {
+        Err(ConfigErrors(errors))
+    }
+}
+
+/// Fills in the settings whose defaults depend on other settings.
+fn resolve(b: Builder, path: &Path) -> Config {
+    let mut cfg = b.cfg;
+    cfg.source = Some(path.to_path_buf());
+    cfg.max_threads = match b.max_threads_raw {
+        0 => default_threads(),
+        n => n,
+    };
+    if !b.listen_address_given {
+        cfg.listen_address =
+            super::value::ip_addr(&cfg.server_name).unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+    // `verbose` is Carbon's older switch; an explicit `log_mode` is the newer, more
+    // precise one, so it wins wherever either was given.
+    if b.verbose && !b.log_mode_given {
+        cfg.log_mode = super::LogMode::Debug;
+    }
+    cfg
+}
+
+fn cross_checks(cfg: &Config, origins: &Origins<'_>) -> Vec<ConfigError> {
+    let mut errors = Vec::new();
+    let mut conflict = |keys: &[&str], why: String| {
+        errors.push(ConfigError {
+            origin: origins.of(keys),
+            key: keys.first().map(|k| (*k).to_owned()),
+            kind: ErrorKind::Conflict(why),
+        });
+    };
+    // Port 0 means "any free port", so two zeros get two different ports.
+    if cfg.use_https && cfg.port != 0 && cfg.port == cfg.https_port {
+        conflict(
+            &["https_port", "port", "use_https"],
+            format!(
+                "HTTPS port {} is also the HTTP port; use different ports",
+                cfg.https_port
+            ),
+        );
+    }
+    if cfg.redirect_http_to_https && !cfg.use_https {
+        conflict(
+            &["redirect_http_to_https"],
+            "needs `use_https = true` (there would be nothing to redirect to)".to_owned(),
+        );
+    }
+    for (key, why) in unavailable_features(cfg) {
+        errors.push(ConfigError {
+            origin: origins.of(&[key]),
+            key: Some(key.to_owned()),
+            kind: ErrorKind::Unavailable(why),
+        });
+    }
+    errors
+}

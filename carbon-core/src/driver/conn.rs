@@ -1,0 +1,271 @@
+//! One client connection as the driver sees it: the socket, an optional TLS layer,
+//! the protocol engine, remembered readiness and the deadlines the driver owns
+//! (TLS handshake, write stall, lingering close).
+
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::time::{Duration, Instant, SystemTime};
+
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+
+use super::respond;
+use super::transport;
+use super::worker::Worker;
+use crate::config::Config;
+use crate::proto::h1::H1Conn;
+
+/// Read/write rounds one connection may take per loop turn before yielding to others.
+const ROUNDS_PER_TURN: usize = 16;
+/// After an error response we stop writing and drain the peer's input for at most
+/// this long before closing, so the kernel does not answer unread data with a RST
+/// that could destroy the response in flight (RFC 9112 §9.6).
+const LINGER: Duration = Duration::from_secs(2);
+/// Bytes discarded while lingering, at most.
+const LINGER_BYTES: usize = 256 * 1024;
+
+pub(crate) struct Conn {
+    token: usize,
+    pub(crate) sock: TcpStream,
+    pub(crate) peer: SocketAddr,
+    pub(crate) tls: Option<Box<rustls::ServerConnection>>,
+    pub(crate) engine: H1Conn,
+    /// Edge-triggered readiness we have seen and not yet consumed to WouldBlock.
+    pub(crate) readable: bool,
+    pub(crate) writable: bool,
+    write_interest: bool,
+    pub(crate) read_eof: bool,
+    /// The deadline currently armed in the worker's timer set.
+    pub(crate) armed: Option<Instant>,
+    /// Last time pending output made progress (or became pending).
+    write_since: Option<Instant>,
+    write_timeout: Duration,
+    handshake_deadline: Option<Instant>,
+    linger: Option<Linger>,
+}
+
+struct Linger {
+    until: Instant,
+    discarded: usize,
+}
+
+pub(crate) enum Outcome {
+    Close,
+    /// `more`: the per-turn budget ran out with work left.
+    Keep {
+        more: bool,
+    },
+}
+
+impl Conn {
+    pub fn new(
+        token: usize,
+        sock: TcpStream,
+        peer: SocketAddr,
+        tls: Option<Box<rustls::ServerConnection>>,
+        cfg: &Config,
+        now: Instant,
+    ) -> Conn {
+        let handshake_deadline = tls.as_ref().map(|_| now + cfg.timeouts.tls_handshake);
+        Conn {
+            token,
+            sock,
+            peer,
+            tls,
+            engine: H1Conn::new(cfg.limits.clone(), cfg.timeouts, now),
+            readable: false,
+            writable: false,
+            write_interest: false,
+            read_eof: false,
+            armed: None,
+            write_since: None,
+            write_timeout: cfg.timeouts.write,
+            handshake_deadline,
+            linger: None,
+        }
+    }
+
+    pub fn note_event(&mut self, readable: bool, writable: bool) {
+        self.readable |= readable;
+        self.writable |= writable;
+    }
+
+    pub fn secure(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    pub fn start_shutdown(&mut self) {
+        self.engine.start_shutdown();
+    }
+
+    /// Output the connection still has to flush (engine queue or TLS records).
+    pub fn pending_output(&self) -> bool {
+        !self.engine_out_empty() || self.tls.as_ref().is_some_and(|t| t.wants_write())
+    }
+
+    fn engine_out_empty(&self) -> bool {
+        self.engine.out_is_empty()
+    }
+
+    /// The earliest of the engine's deadline and the driver's own.
+    pub fn deadline(&self) -> Option<Instant> {
+        if let Some(l) = &self.linger {
+            return Some(l.until);
+        }
+        let mut d = self.engine.poll_timeout();
+        let mut take = |t: Option<Instant>| {
+            if let Some(t) = t {
+                d = Some(d.map_or(t, |x| x.min(t)));
+            }
+        };
+        if self.tls.as_ref().is_some_and(|t| t.is_handshaking()) {
+            take(self.handshake_deadline);
+        }
+        take(self.write_since.map(|t| t + self.write_timeout));
+        d
+    }
+
+    /// A deadline passed. Returns true when the connection must be closed now;
+    /// otherwise the engine was told and the caller drives the connection.
+    pub fn handle_timeout(&mut self, now: Instant) -> bool {
+        if let Some(l) = &self.linger {
+            return now >= l.until;
+        }
+        if self.tls.as_ref().is_some_and(|t| t.is_handshaking()) {
+            if let Some(d) = self.handshake_deadline {
+                if now >= d {
+                    return true;
+                }
+            }
+        }
+        if let Some(t) = self.write_since {
+            if now >= t + self.write_timeout {
+                return true;
+            }
+        }
+        self.engine.handle_timeout(now);
+        false
+    }
+
+    pub fn update_interest(&mut self, registry: &Registry) -> io::Result<()> {
+        let want_write = self.pending_output() && !self.writable && self.linger.is_none();
+        if want_write != self.write_interest {
+            let interest = if want_write {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            let token = Token(self.token);
+            registry.reregister(&mut self.sock, token, interest)?;
+            self.write_interest = want_write;
+        }
+        Ok(())
+    }
+
+    pub fn close(&mut self, registry: &Registry) {
+        let _ = registry.deregister(&mut self.sock);
+    }
+}
+
+/// Move bytes for connection `key` until it blocks, closes, or spends its budget.
+pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) -> Outcome {
+    let Some(c) = w.conns.get_mut(key) else {
+        return Outcome::Close;
+    };
+    if c.linger.is_some() {
+        return linger(c, &mut w.buf);
+    }
+    for _ in 0..ROUNDS_PER_TURN {
+        let mut progress = false;
+        match transport::read(c, &mut w.buf, now) {
+            Ok(p) => progress |= p,
+            Err(_) => return Outcome::Close,
+        }
+        if c.tls.as_ref().is_some_and(|t| t.is_handshaking()) && c.read_eof {
+            crate::driver::stats::Stats::inc(&w.shared.stats.tls_handshake_failures);
+            return Outcome::Close;
+        }
+        while let Some(ev) = c.engine.poll_event() {
+            progress = true;
+            respond::respond(
+                c,
+                ev,
+                respond::Ctx {
+                    shared: &w.shared,
+                    service: w.service.as_mut(),
+                    date: &w.date,
+                    log: w.log.as_mut(),
+                    now,
+                    wall,
+                },
+            );
+        }
+        let had_output = c.pending_output();
+        match transport::write(c, &mut w.buf) {
+            Ok(p) => {
+                if p {
+                    c.write_since = Some(now);
+                    progress = true;
+                }
+            }
+            Err(_) => return Outcome::Close,
+        }
+        if !c.pending_output() {
+            c.write_since = None;
+        } else if !had_output || c.write_since.is_none() {
+            c.write_since = Some(now);
+        }
+        if c.engine.is_closed() {
+            return begin_close(c, now);
+        }
+        if !progress {
+            return Outcome::Keep { more: false };
+        }
+    }
+    Outcome::Keep { more: true }
+}
+
+/// The engine is done with the connection. If the peer may still be sending, shut
+/// down our side and drain briefly instead of closing with unread data.
+fn begin_close(c: &mut Conn, now: Instant) -> Outcome {
+    if c.read_eof {
+        return Outcome::Close;
+    }
+    if let Some(tls) = c.tls.as_mut() {
+        tls.send_close_notify();
+        let _ = tls.write_tls(&mut c.sock);
+    }
+    if c.sock.shutdown(Shutdown::Write).is_err() {
+        return Outcome::Close;
+    }
+    c.linger = Some(Linger {
+        until: now + LINGER,
+        discarded: 0,
+    });
+    c.write_since = None;
+    Outcome::Keep { more: c.readable }
+}
+
+fn linger(c: &mut Conn, buf: &mut [u8]) -> Outcome {
+    use std::io::Read;
+    let Some(l) = c.linger.as_mut() else {
+        return Outcome::Close;
+    };
+    loop {
+        match c.sock.read(buf) {
+            Ok(0) => return Outcome::Close,
+            Ok(n) => {
+                l.discarded += n;
+                if l.discarded > LINGER_BYTES {
+                    return Outcome::Close;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                c.readable = false;
+                return Outcome::Keep { more: false };
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return Outcome::Close,
+        }
+    }
+}

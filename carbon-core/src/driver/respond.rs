@@ -1,0 +1,200 @@
+//! From an engine event to a response: rate limiting, the HTTP -> HTTPS redirect,
+//! the service call, the headers every response carries (`Date`, `Server`, HSTS on
+//! TLS only), statistics and the access log line.
+
+use std::time::{Instant, SystemTime};
+
+use http::header::{HeaderValue, DATE, LOCATION, REFERER, RETRY_AFTER, SERVER, USER_AGENT};
+use http::{Method, StatusCode};
+
+use super::access_log::{Entry, LogSink};
+use super::conn::Conn;
+use super::date::DateCache;
+use super::stats::Stats;
+use super::Shared;
+use crate::proto::h1::Event;
+use crate::service::{Request, RequestContext, Response, Service};
+
+const SERVER_NAME: HeaderValue = HeaderValue::from_static("carbon");
+
+pub(crate) struct Ctx<'a> {
+    pub shared: &'a Shared,
+    pub service: &'a mut dyn Service,
+    pub date: &'a DateCache,
+    pub log: Option<&'a mut LogSink>,
+    pub now: Instant,
+    pub wall: SystemTime,
+}
+
+pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
+    let rctx = RequestContext {
+        peer: c.peer,
+        secure: c.secure(),
+        now: x.now,
+        wall: x.wall,
+    };
+    let (resp, req) = match ev {
+        Event::Request(req) => {
+            Stats::inc(&x.shared.stats.requests);
+            let resp = answer(&req, &rctx, &mut x);
+            (resp, Some(req))
+        }
+        Event::Reject(status) => (x.service.error(status, &rctx), None),
+    };
+    let mut resp = resp;
+    finish_headers(&mut resp, &rctx, &x);
+    x.shared.stats.count_status(resp.status().as_u16());
+    if let Some(log) = x.log.as_mut() {
+        record(log, req.as_ref(), &resp, &rctx, x.date, x.now);
+    }
+    c.engine.send_response(x.now, resp);
+}
+
+fn answer(req: &Request, rctx: &RequestContext, x: &mut Ctx<'_>) -> Response {
+    // Checked before any file work: a flood costs one hash lookup per request.
+    if let Err(retry) = x.shared.rate.check(rctx.peer.ip(), x.now) {
+        Stats::inc(&x.shared.stats.rate_limited);
+        let mut resp = x.service.error(StatusCode::TOO_MANY_REQUESTS, rctx);
+        resp.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(retry.max(1)));
+        return resp;
+    }
+    let cfg = &x.shared.cfg;
+    if !rctx.secure && cfg.redirect_http_to_https && x.shared.tls.is_some() {
+        return redirect_to_https(req, cfg.https_port, &cfg.server_name, rctx, x);
+    }
+    x.service.call(req, rctx)
+}
+
+/// 301 for GET/HEAD; 308 otherwise so the method and body are kept (RFC 9110 §15.4.9).
+fn redirect_to_https(
+    req: &Request,
+    https_port: u16,
+    server_name: &str,
+    rctx: &RequestContext,
+    x: &mut Ctx<'_>,
+) -> Response {
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(strip_port)
+        .filter(|h| !h.is_empty())
+        .unwrap_or(server_name);
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let location = if https_port == 443 {
+        format!("https://{host}{path}")
+    } else {
+        format!("https://{host}:{https_port}{path}")
+    };
+    let status = if req.method() == Method::GET || req.method() == Method::HEAD {
+        StatusCode::MOVED_PERMANENTLY
+    } else {
+        StatusCode::PERMANENT_REDIRECT
+    };
+    let mut resp = x.service.error(status, rctx);
+    match HeaderValue::from_str(&location) {
+        Ok(v) => {
+            resp.headers_mut().insert(LOCATION, v);
+            resp
+        }
+        Err(_) => x.service.error(StatusCode::BAD_REQUEST, rctx),
+    }
+}
+
+/// "example.com:8080" -> "example.com", "[::1]:8080" -> "[::1]".
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return match host.find(']') {
+            Some(i) => &host[..=i],
+            None => host,
+        };
+    }
+    match host.rsplit_once(':') {
+        Some((h, _)) => h,
+        None => host,
+    }
+}
+
+fn finish_headers(resp: &mut Response, rctx: &RequestContext, x: &Ctx<'_>) {
+    let h = resp.headers_mut();
+    h.insert(DATE, x.date.header().clone());
+    h.insert(SERVER, SERVER_NAME);
+    let max_age = x.shared.cfg.hsts_max_age;
+    // HSTS over plain HTTP is ignored by browsers and misleading (RFC 6797 §7.2).
+    if rctx.secure && max_age > 0 {
+        if let Ok(v) = HeaderValue::from_str(&format!("max-age={max_age}")) {
+            h.insert(http::header::STRICT_TRANSPORT_SECURITY, v);
+        }
+    }
+}
+
+fn record(
+    log: &mut LogSink,
+    req: Option<&Request>,
+    resp: &Response,
+    rctx: &RequestContext,
+    date: &DateCache,
+    now: Instant,
+) {
+    let target;
+    let (method, target_s, version, referer, ua) = match req {
+        Some(r) => {
+            target = r.uri().to_string();
+            (
+                r.method().as_str(),
+                target.as_str(),
+                version_str(r.version()),
+                r.headers().get(REFERER).map(|v| v.as_bytes()),
+                r.headers().get(USER_AGENT).map(|v| v.as_bytes()),
+            )
+        }
+        None => ("-", "-", "-", None, None),
+    };
+    let bytes = if req.is_some_and(|r| r.method() == Method::HEAD) {
+        0
+    } else {
+        resp.body().len()
+    };
+    log.record(
+        &Entry {
+            peer: rctx.peer.ip(),
+            time_clf: date.clf(),
+            method,
+            target: target_s,
+            version,
+            status: resp.status().as_u16(),
+            bytes,
+            referer,
+            user_agent: ua,
+        },
+        now,
+    );
+}
+
+fn version_str(v: http::Version) -> &'static str {
+    match v {
+        http::Version::HTTP_09 => "HTTP/0.9",
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_2 => "HTTP/2.0",
+        http::Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/1.1",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_port;
+
+    #[test]
+    fn redirect_host_strips_port_including_ipv6_literals() {
+        assert_eq!(strip_port("example.com:8080"), "example.com");
+        assert_eq!(strip_port("example.com"), "example.com");
+        assert_eq!(strip_port("[::1]:8080"), "[::1]");
+        assert_eq!(strip_port("[::1]"), "[::1]");
+    }
+}

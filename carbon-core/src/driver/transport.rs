@@ -1,0 +1,243 @@
+//! Byte movement between a socket and an engine, in plain TCP or through rustls.
+//!
+//! Plain TCP: `read` into the worker's buffer, `writev` for in-memory chunks and
+//! `sendfile` for file regions. TLS: `read_tls`/`process_new_packets`/`reader()` in,
+//! `writer()`/`write_tls` out, with file regions read by `pread` into the worker's
+//! buffer (no sendfile through TLS). rustls's default 64 KiB buffer limit bounds what
+//! it holds per connection.
+//!
+//! Every function returns `Ok(progress)` or `Err` when the connection must close.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::os::unix::fs::FileExt;
+use std::time::Instant;
+
+use super::conn::Conn;
+use crate::proto::out::Chunk;
+
+/// Bytes one connection may write per round, so a fast reader of a large file does
+/// not monopolise the worker.
+const WRITE_PER_ROUND: u64 = 1024 * 1024;
+/// In-memory chunks gathered into one `writev`.
+const IOV_MAX: usize = 16;
+/// File bytes handed to rustls per record batch.
+const TLS_FILE_CHUNK: usize = 16 * 1024;
+
+pub(crate) fn read(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
+    if c.tls.is_some() {
+        read_tls(c, buf, now)
+    } else {
+        read_plain(c, buf, now)
+    }
+}
+
+fn read_plain(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
+    if !c.readable || c.read_eof || !c.engine.wants_read() {
+        return Ok(false);
+    }
+    loop {
+        match c.sock.read(buf) {
+            Ok(0) => {
+                c.read_eof = true;
+                c.engine.handle_read_closed(now);
+                return Ok(true);
+            }
+            Ok(n) => {
+                c.engine.handle_input(now, &buf[..n]);
+                return Ok(true);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                c.readable = false;
+                return Ok(false);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn read_tls(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
+    let Some(tls) = c.tls.as_mut() else {
+        return Ok(false);
+    };
+    let mut progress = false;
+    // Plaintext rustls already decrypted comes first: it may be there without a new
+    // socket edge (we stopped taking it while the engine applied backpressure).
+    if c.engine.wants_read() {
+        progress |= drain_plaintext(tls, &mut c.engine, buf, now, &mut c.read_eof)?;
+    }
+    if !c.readable || c.read_eof || !c.engine.wants_read() {
+        return Ok(progress);
+    }
+    match tls.read_tls(&mut c.sock) {
+        Ok(0) => {
+            c.read_eof = true;
+            c.engine.handle_read_closed(now);
+            return Ok(true);
+        }
+        Ok(_) => progress = true,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            c.readable = false;
+            return Ok(progress);
+        }
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(progress),
+        Err(e) => return Err(e),
+    }
+    if let Err(e) = tls.process_new_packets() {
+        // The alert describing the failure is queued; flush it best-effort.
+        log::debug!("TLS error from {}: {e}", c.peer);
+        let _ = tls.write_tls(&mut c.sock);
+        return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+    }
+    drain_plaintext(tls, &mut c.engine, buf, now, &mut c.read_eof)?;
+    Ok(progress)
+}
+
+fn drain_plaintext(
+    tls: &mut rustls::ServerConnection,
+    engine: &mut crate::proto::h1::H1Conn,
+    buf: &mut [u8],
+    now: Instant,
+    eof: &mut bool,
+) -> io::Result<bool> {
+    let mut progress = false;
+    while engine.wants_read() {
+        match tls.reader().read(buf) {
+            Ok(0) => {
+                // close_notify received: a clean end of the peer's stream.
+                if !*eof {
+                    *eof = true;
+                    engine.handle_read_closed(now);
+                    progress = true;
+                }
+                break;
+            }
+            Ok(n) => {
+                engine.handle_input(now, &buf[..n]);
+                progress = true;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            // UnexpectedEof: the peer closed without close_notify; the socket read
+            // path reports the EOF.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(progress)
+}
+
+pub(crate) fn write(c: &mut Conn, buf: &mut [u8]) -> io::Result<bool> {
+    if c.tls.is_some() {
+        write_tls(c, buf)
+    } else {
+        write_plain(c)
+    }
+}
+
+fn write_plain(c: &mut Conn) -> io::Result<bool> {
+    let mut written: u64 = 0;
+    while c.writable && written < WRITE_PER_ROUND {
+        let out = c.engine.out();
+        let res = match out.front() {
+            None => break,
+            Some(Chunk::File(region)) => {
+                let mut off = region.offset as i64;
+                let count = region.len.min(WRITE_PER_ROUND) as usize;
+                match nix::sys::sendfile::sendfile(&c.sock, &*region.file, Some(&mut off), count) {
+                    // The file shrank under us: we promised more bytes than exist, so the
+                    // only honest end is closing the connection.
+                    Ok(0) => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "file truncated while sending",
+                        ))
+                    }
+                    Ok(n) => Ok(n),
+                    Err(e) => Err(io::Error::from(e)),
+                }
+            }
+            Some(Chunk::Bytes(_)) => {
+                let mut iov: [IoSlice<'_>; IOV_MAX] = [IoSlice::new(&[]); IOV_MAX];
+                let mut n = 0;
+                for chunk in out.iter() {
+                    match chunk {
+                        Chunk::Bytes(b) if n < IOV_MAX => {
+                            iov[n] = IoSlice::new(b);
+                            n += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                c.sock.write_vectored(&iov[..n])
+            }
+        };
+        match res {
+            Ok(n) => {
+                c.engine.out().advance(n as u64);
+                written += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                c.writable = false;
+                break;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(written > 0)
+}
+
+fn write_tls(c: &mut Conn, buf: &mut [u8]) -> io::Result<bool> {
+    let Some(tls) = c.tls.as_mut() else {
+        return Ok(false);
+    };
+    let mut written: u64 = 0;
+    loop {
+        // Hand plaintext to rustls until its buffer limit pushes back.
+        if !tls.is_handshaking() {
+            fill_tls(tls, &mut c.engine, buf)?;
+        }
+        if !tls.wants_write() || !c.writable || written >= WRITE_PER_ROUND {
+            break;
+        }
+        match tls.write_tls(&mut c.sock) {
+            Ok(n) => written += n as u64,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                c.writable = false;
+                break;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(written > 0)
+}
+
+fn fill_tls(
+    tls: &mut rustls::ServerConnection,
+    engine: &mut crate::proto::h1::H1Conn,
+    buf: &mut [u8],
+) -> io::Result<()> {
+    loop {
+        let out = engine.out();
+        let accepted = match out.front() {
+            None => return Ok(()),
+            Some(Chunk::Bytes(b)) => tls.writer().write(b)?,
+            Some(Chunk::File(r)) => {
+                let want = (r.len as usize).min(TLS_FILE_CHUNK).min(buf.len());
+                let got = r.file.read_at(&mut buf[..want], r.offset)?;
+                if got == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "file truncated while sending",
+                    ));
+                }
+                tls.writer().write(&buf[..got])?
+            }
+        };
+        if accepted == 0 {
+            return Ok(());
+        }
+        engine.out().advance(accepted as u64);
+    }
+}

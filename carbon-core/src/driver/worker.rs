@@ -1,0 +1,369 @@
+//! One worker thread: a `mio::Poll`, a handle on every listener, a slab of
+//! connections and their deadlines. The clock is read here, once per loop turn, and
+//! passed down to the engines as `now`.
+
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token, Waker};
+use slab::Slab;
+
+use super::access_log::LogSink;
+use super::conn::Conn;
+use super::date::DateCache;
+use super::stats::Stats;
+use super::timer::Timers;
+use super::{Listener, Scheme, Shared};
+use crate::service::Service;
+
+const WAKER: Token = Token(usize::MAX);
+/// Listener `i` has token `LISTENER_BASE - i`; connections use their slab key.
+const LISTENER_BASE: usize = usize::MAX - 1;
+/// Size of the worker's shared read buffer: connections own no read buffer while idle.
+pub(crate) const READ_BUF: usize = 64 * 1024;
+/// While at `max_connections`, retry accepting this often (a close elsewhere may have
+/// freed a slot on another worker).
+const ACCEPT_RETRY: Duration = Duration::from_millis(50);
+/// New connections accepted per listener per loop turn, so a connection storm cannot
+/// starve the connections already being served.
+const ACCEPTS_PER_TURN: usize = 128;
+
+pub(crate) struct Worker {
+    id: usize,
+    poll: Poll,
+    listeners: Vec<(TcpListener, Scheme)>,
+    pub(crate) conns: Slab<Conn>,
+    pub(crate) timers: Timers,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) service: Box<dyn Service>,
+    pub(crate) buf: Vec<u8>,
+    pub(crate) date: DateCache,
+    pub(crate) log: Option<LogSink>,
+    /// Connections that still had work when their per-turn budget ran out.
+    pub(crate) again: Vec<usize>,
+    accept_paused: bool,
+    drain_deadline: Option<Instant>,
+}
+
+impl Worker {
+    pub fn new(
+        id: usize,
+        listeners: &[Listener],
+        shared: Arc<Shared>,
+        service: Box<dyn Service>,
+        log: Option<LogSink>,
+    ) -> io::Result<Worker> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        match shared.wakers.lock() {
+            Ok(mut w) => w.push(waker),
+            Err(p) => p.into_inner().push(waker),
+        }
+        let mut ls = Vec::with_capacity(listeners.len());
+        for (i, l) in listeners.iter().enumerate() {
+            let std_l = l.socket.try_clone()?;
+            std_l.set_nonblocking(true)?;
+            let mut ml = TcpListener::from_std(std_l);
+            poll.registry()
+                .register(&mut ml, Token(LISTENER_BASE - i), Interest::READABLE)?;
+            ls.push((ml, l.scheme));
+        }
+        Ok(Worker {
+            id,
+            poll,
+            listeners: ls,
+            conns: Slab::new(),
+            timers: Timers::default(),
+            shared,
+            service,
+            buf: vec![0; READ_BUF],
+            date: DateCache::new(SystemTime::now()),
+            log,
+            again: Vec::new(),
+            accept_paused: false,
+            drain_deadline: None,
+        })
+    }
+
+    pub fn id(&self) -> usize {
+        self.id
+    }
+
+    pub fn run(mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        let mut ready: Vec<usize> = Vec::new();
+        loop {
+            let timeout = self.poll_timeout(Instant::now());
+            match self.poll.poll(&mut events, timeout) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+            // The one place the clock is read for this turn.
+            let now = Instant::now();
+            let wall = SystemTime::now();
+            self.date.update(wall);
+
+            if self.shared.stop.load(Ordering::Relaxed) && self.drain_deadline.is_none() {
+                self.begin_drain(now);
+            }
+
+            ready.clear();
+            for ev in events.iter() {
+                let t = ev.token();
+                if t == WAKER {
+                    continue;
+                }
+                if t.0 > LISTENER_BASE - self.listeners.len() && t.0 <= LISTENER_BASE {
+                    if self.drain_deadline.is_none() {
+                        self.accept(LISTENER_BASE - t.0, now, wall);
+                    }
+                    continue;
+                }
+                if let Some(c) = self.conns.get_mut(t.0) {
+                    c.note_event(
+                        ev.is_readable() || ev.is_read_closed() || ev.is_error(),
+                        ev.is_writable() || ev.is_write_closed() || ev.is_error(),
+                    );
+                    ready.push(t.0);
+                }
+            }
+            let again = std::mem::take(&mut self.again);
+            ready.extend(again);
+            for &key in &ready {
+                self.drive_guarded(key, now, wall);
+            }
+
+            while let Some(key) = self.timers.pop_expired(now) {
+                if let Some(c) = self.conns.get_mut(key) {
+                    c.armed = None;
+                }
+                self.timeout_guarded(key, now, wall);
+            }
+
+            if self.accept_paused && self.drain_deadline.is_none() {
+                for i in 0..self.listeners.len() {
+                    self.accept(i, now, wall);
+                }
+            }
+            if let Some(log) = self.log.as_mut() {
+                log.tick(now);
+            }
+            if let Some(d) = self.drain_deadline {
+                if self.conns.is_empty() || now >= d {
+                    if !self.conns.is_empty() {
+                        log::warn!(
+                            "worker {}: shutdown timeout, closing {} connection(s)",
+                            self.id,
+                            self.conns.len()
+                        );
+                    }
+                    let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+                    for k in keys {
+                        self.close(k);
+                    }
+                    if let Some(log) = self.log.as_mut() {
+                        log.flush(now);
+                    }
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn poll_timeout(&self, now: Instant) -> Option<Duration> {
+        if !self.again.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let mut next = self.timers.next_deadline();
+        let mut consider = |t: Option<Instant>| {
+            if let Some(t) = t {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        };
+        consider(self.log.as_ref().and_then(|l| l.deadline()));
+        consider(self.drain_deadline);
+        if self.accept_paused {
+            consider(Some(now + ACCEPT_RETRY));
+        }
+        // Round up to the next millisecond: epoll's resolution, and waking a hair
+        // early would spin until the deadline.
+        next.map(|t| t.saturating_duration_since(now) + Duration::from_millis(1))
+    }
+
+    fn begin_drain(&mut self, now: Instant) {
+        self.drain_deadline = Some(now + self.shared.cfg.timeouts.shutdown_drain);
+        for (l, _) in &mut self.listeners {
+            let _ = self.poll.registry().deregister(l);
+        }
+        self.listeners.clear();
+        self.accept_paused = false;
+        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        for k in keys {
+            if let Some(c) = self.conns.get_mut(k) {
+                c.start_shutdown();
+            }
+            self.again.push(k);
+        }
+    }
+
+    fn accept(&mut self, index: usize, now: Instant, wall: SystemTime) {
+        let max = self.shared.cfg.max_connections;
+        self.accept_paused = false;
+        for _ in 0..ACCEPTS_PER_TURN {
+            // Reserve a slot before accepting so concurrent workers cannot overshoot.
+            if self.shared.active.fetch_add(1, Ordering::AcqRel) >= max {
+                self.shared.active.fetch_sub(1, Ordering::AcqRel);
+                self.accept_paused = true;
+                return;
+            }
+            let Some((listener, scheme)) = self.listeners.get(index) else {
+                self.shared.active.fetch_sub(1, Ordering::AcqRel);
+                return;
+            };
+            let scheme = *scheme;
+            match listener.accept() {
+                Ok((sock, peer)) => {
+                    Stats::inc(&self.shared.stats.connections_accepted);
+                    self.add_conn(sock, peer, scheme, now, wall);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.shared.active.fetch_sub(1, Ordering::AcqRel);
+                    return;
+                }
+                Err(e) => {
+                    self.shared.active.fetch_sub(1, Ordering::AcqRel);
+                    // EMFILE/ENFILE and friends: back off instead of spinning on a
+                    // listener that stays readable.
+                    log::warn!("accept failed: {e}");
+                    self.accept_paused = true;
+                    return;
+                }
+            }
+        }
+        // Budget spent with connections possibly still queued: come back next turn.
+        self.accept_paused = true;
+    }
+
+    fn add_conn(
+        &mut self,
+        mut sock: mio::net::TcpStream,
+        peer: std::net::SocketAddr,
+        scheme: Scheme,
+        now: Instant,
+        wall: SystemTime,
+    ) {
+        let _ = sock.set_nodelay(true);
+        let entry = self.conns.vacant_entry();
+        let key = entry.key();
+        if key >= LISTENER_BASE - 64 {
+            self.shared.active.fetch_sub(1, Ordering::AcqRel);
+            return;
+        }
+        if let Err(e) = self
+            .poll
+            .registry()
+            .register(&mut sock, Token(key), Interest::READABLE)
+        {
+            log::warn!("cannot register connection from {peer}: {e}");
+            self.shared.active.fetch_sub(1, Ordering::AcqRel);
+            return;
+        }
+        let tls = match scheme {
+            Scheme::Https => match self.shared.tls.as_ref() {
+                Some(cfg) => match rustls::ServerConnection::new(cfg.clone()) {
+                    Ok(t) => Some(Box::new(t)),
+                    Err(e) => {
+                        log::warn!("cannot start TLS for {peer}: {e}");
+                        let _ = self.poll.registry().deregister(&mut sock);
+                        self.shared.active.fetch_sub(1, Ordering::AcqRel);
+                        return;
+                    }
+                },
+                None => None,
+            },
+            Scheme::Http => None,
+        };
+        let cfg = &self.shared.cfg;
+        entry.insert(Conn::new(key, sock, peer, tls, cfg, now));
+        // A freshly accepted socket usually has its request waiting already.
+        if let Some(c) = self.conns.get_mut(key) {
+            c.note_event(true, true);
+        }
+        self.drive_guarded(key, now, wall);
+    }
+
+    /// Run `f` on one connection; a panic closes that connection only (it is logged and
+    /// counted) and never takes the worker down.
+    fn guarded(&mut self, key: usize, f: impl FnOnce(&mut Self)) {
+        if catch_unwind(AssertUnwindSafe(|| f(self))).is_err() {
+            Stats::inc(&self.shared.stats.panics);
+            log::error!("panic while handling a connection; connection closed");
+            self.close(key);
+        }
+    }
+
+    fn drive_guarded(&mut self, key: usize, now: Instant, wall: SystemTime) {
+        self.guarded(key, |w| w.drive(key, now, wall));
+    }
+
+    fn timeout_guarded(&mut self, key: usize, now: Instant, wall: SystemTime) {
+        self.guarded(key, |w| {
+            let expired = match w.conns.get_mut(key) {
+                Some(c) => c.handle_timeout(now),
+                None => return,
+            };
+            if expired {
+                Stats::inc(&w.shared.stats.timeouts);
+                w.close(key);
+            } else {
+                w.drive(key, now, wall);
+            }
+        });
+    }
+
+    /// Move bytes for one connection until it blocks or spends its budget, then re-arm
+    /// its deadline or close it.
+    fn drive(&mut self, key: usize, now: Instant, wall: SystemTime) {
+        let outcome = super::conn::drive(self, key, now, wall);
+        match outcome {
+            super::conn::Outcome::Close => self.close(key),
+            super::conn::Outcome::Keep { more } => {
+                if more {
+                    self.again.push(key);
+                }
+                let Some(c) = self.conns.get_mut(key) else {
+                    return;
+                };
+                if let Err(e) = c.update_interest(self.poll.registry()) {
+                    log::warn!("cannot update interest: {e}");
+                    self.close(key);
+                    return;
+                }
+                let new = c.deadline();
+                self.timers.rearm(key, c.armed, new);
+                c.armed = new;
+            }
+        }
+    }
+
+    pub(crate) fn close(&mut self, key: usize) {
+        if !self.conns.contains(key) {
+            return;
+        }
+        let mut c = self.conns.remove(key);
+        self.timers.rearm(key, c.armed, None);
+        c.close(self.poll.registry());
+        let before = self.shared.active.fetch_sub(1, Ordering::AcqRel);
+        Stats::inc(&self.shared.stats.connections_closed);
+        // We were at the limit and a slot is free now: connections may be waiting in
+        // the accept queue, and no new edge will tell us about them.
+        if before >= self.shared.cfg.max_connections && self.drain_deadline.is_none() {
+            self.accept_paused = true;
+        }
+    }
+}

@@ -1,0 +1,524 @@
+//! The HTTP/1.1 server connection: a sans-IO state machine over one byte stream.
+//!
+//! It owns the input buffer, the request being received, the output queue and the
+//! timers of one connection. It reads no socket and no clock: the driver feeds it bytes
+//! and the current time and drains [`OutQueue`].
+//!
+//! One request is outstanding at a time (RFC 9112 §9.3.2 pipelining): the next one is
+//! parsed only after the driver answered the current one with
+//! [`H1Conn::send_response`], so responses leave in request order by construction.
+//!
+//! ```text
+//!            bytes            head done           body done
+//!  ┌──────► Head ───────────► Body ────────────► Ready ──poll_event──► Responding
+//!  │          │  (no body) ─────────────────────►  ▲                     │
+//!  │          └── limit, malformed, timeout ──► Reject ──poll_event──────┤
+//!  │                                                            send_response
+//!  └────────────────────────── keep-alive ───────────────────────────────┤
+//!                                                       close ──► Closing ──(out empty)──► closed
+//! ```
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Method, StatusCode, Version};
+
+use crate::limits::{Limits, Timeouts};
+use crate::proto::out::OutQueue;
+use crate::service::{Request, Response};
+
+use super::chunked::ChunkedDecoder;
+use super::encode::{continue_100, encode_response, response_wants_close, ConnectionField};
+use super::error::RequestError;
+use super::parse::{parse_head, BodyFraming, ParsedHead};
+use super::scan::{HeadScanner, Scan};
+
+/// While a request is outstanding, reading stops once this much pipelined input is
+/// buffered: enough for a few pipelined GETs, not a pile of work queued up front.
+const PIPELINE_READ_PAUSE: usize = 4 * 1024;
+/// One read past the pause that a driver may still hand over (its read buffer).
+const DRIVER_READ_SLACK: usize = 64 * 1024;
+/// First allocation for a Content-Length body: a peer announcing a large body but
+/// sending nothing must not make us reserve all of it.
+const INITIAL_BODY_CAPACITY: usize = 64 * 1024;
+
+/// What the engine hands the driver.
+// The request is moved out once per exchange; boxing it would add an allocation
+// per request for no memory saving (events are never stored in bulk).
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Event {
+    /// A complete request (head + fully received, de-chunked, bounded body). Answer it
+    /// with [`H1Conn::send_response`].
+    Request(Request),
+    /// The request was malformed or exceeded a limit. The driver answers it by calling
+    /// [`H1Conn::send_response`] with an error response of this status; the engine then
+    /// closes the connection after that response is flushed.
+    Reject(StatusCode),
+}
+
+/// What the engine remembers about a request until its response is sent.
+#[derive(Debug, Clone, Copy)]
+struct Exchange {
+    /// RFC 9110 §9.3.2: the response to HEAD has no body.
+    head_request: bool,
+    keep_alive: bool,
+    http10: bool,
+}
+
+/// Body reception in progress. Boxed in [`State`] so an idle connection stays small.
+#[derive(Debug)]
+struct BodyState {
+    request: http::Request<()>,
+    exchange: Exchange,
+    decoder: BodyDecoder,
+    body: Vec<u8>,
+    /// Last time body bytes arrived (the request_body timeout runs from here).
+    last_progress: Instant,
+}
+
+#[derive(Debug)]
+enum BodyDecoder {
+    Length { remaining: u64 },
+    Chunked(ChunkedDecoder),
+}
+
+#[derive(Debug)]
+enum State {
+    /// Between requests or inside a request head.
+    Head,
+    Body(Box<BodyState>),
+    /// A complete request waits for `poll_event`.
+    Ready(Box<Request>, Exchange),
+    /// A rejection waits for `poll_event`.
+    Reject(StatusCode),
+    /// An event was handed out; its response is awaited. `None`: a rejection.
+    Responding(Option<Exchange>),
+    /// Nothing more is read or answered; closed once the output is drained.
+    Closing,
+}
+
+/// An HTTP/1.1 server connection. Methods fall into getters, `handle_*` inputs,
+/// commands and `poll_*` outputs; after every input or command, the driver drains
+/// [`H1Conn::poll_event`], answers each event, writes [`H1Conn::out`], and re-arms its
+/// timer from [`H1Conn::poll_timeout`].
+#[derive(Debug)]
+pub struct H1Conn {
+    limits: Limits,
+    request_header_timeout: Duration,
+    request_body_timeout: Duration,
+    keep_alive_timeout: Duration,
+    out: OutQueue,
+    /// Bytes received but not processed yet: a partial head, or pipelined requests
+    /// while one is outstanding. Empty (and unallocated) on an idle connection.
+    input: Vec<u8>,
+    scan: HeadScanner,
+    state: State,
+    /// Since when the connection has had nothing to do: creation, or the last
+    /// response queued.
+    idle_since: Instant,
+    /// First byte of the request head being received.
+    head_started: Option<Instant>,
+    requests_served: u64,
+    read_closed: bool,
+    shutdown: bool,
+    /// The driver kept feeding pipelined input past every bound: buffered input was
+    /// dropped, so the connection closes after the outstanding response.
+    overflowed: bool,
+}
+
+impl H1Conn {
+    pub fn new(limits: Limits, timeouts: Timeouts, now: Instant) -> Self {
+        H1Conn {
+            limits,
+            request_header_timeout: timeouts.request_header,
+            request_body_timeout: timeouts.request_body,
+            keep_alive_timeout: timeouts.keep_alive,
+            out: OutQueue::new(),
+            input: Vec::new(),
+            scan: HeadScanner::default(),
+            state: State::Head,
+            idle_since: now,
+            head_started: None,
+            requests_served: 0,
+            read_closed: false,
+            shutdown: false,
+            overflowed: false,
+        }
+    }
+
+    // ----- getters -----
+
+    /// Responses sent to complete requests (rejections not counted).
+    pub fn requests_served(&self) -> u64 {
+        self.requests_served
+    }
+
+    /// False = backpressure: the driver stops reading until it turns true again (after
+    /// a `send_response` or after output drained).
+    pub fn wants_read(&self) -> bool {
+        if self.read_closed || self.out.mem_bytes() > self.limits.max_output_queued {
+            return false;
+        }
+        match self.state {
+            State::Head | State::Body(_) => true,
+            State::Ready(..) | State::Responding(Some(_)) => self.input.len() < PIPELINE_READ_PAUSE,
+            // Input is discarded here. Reading on until the close avoids a TCP reset
+            // that could destroy the response before the client reads it (RFC 9112
+            // §9.6: close in stages).
+            State::Reject(_) | State::Responding(None) | State::Closing => true,
+        }
+    }
+
+    /// True once the connection must be closed and all output has been drained: the
+    /// driver closes the socket.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closing) && self.out.is_empty()
+    }
+
+    /// True when the connection closes as soon as [`H1Conn::out`] is empty.
+    pub fn wants_close_after_flush(&self) -> bool {
+        matches!(self.state, State::Closing)
+    }
+
+    /// Between requests with nothing buffered and nothing to send: a graceful shutdown
+    /// may close it without cutting anything off.
+    pub fn is_idle(&self) -> bool {
+        self.is_between_requests() && self.out.is_empty()
+    }
+
+    /// The next deadline, if a timer runs. Call [`H1Conn::handle_timeout`] at that time.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match &self.state {
+            State::Head => Some(match self.head_started {
+                Some(t) => t + self.request_header_timeout,
+                // A fresh connection must send its first request as fast as any
+                // request head, so it gets the (shorter) header timeout rather than
+                // the keep-alive one.
+                None if self.requests_served == 0 => self.idle_since + self.request_header_timeout,
+                None => self.idle_since + self.keep_alive_timeout,
+            }),
+            State::Body(b) => Some(b.last_progress + self.request_body_timeout),
+            // No timer while the service works; the driver watches write stalls.
+            _ => None,
+        }
+    }
+
+    // ----- inputs -----
+
+    /// Feed bytes read from the peer. All of them are taken: what cannot be processed
+    /// yet is buffered, within the limits.
+    pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        if data.is_empty() || self.read_closed {
+            return;
+        }
+        match self.state {
+            State::Head | State::Body(_) => {
+                if self.input.is_empty() {
+                    // Fast path: parse straight from the driver's buffer and copy only
+                    // what is left over.
+                    let n = self.process(now, data);
+                    match self.state {
+                        State::Head | State::Body(_) => self.input.extend_from_slice(&data[n..]),
+                        State::Ready(..) => self.buffer_pipelined(&data[n..]),
+                        _ => {}
+                    }
+                } else {
+                    self.input.extend_from_slice(data);
+                    self.process_buffered(now);
+                }
+            }
+            State::Ready(..) | State::Responding(Some(_)) => self.buffer_pipelined(data),
+            // After a rejection or a decision to close, the stream is out of sync or
+            // unwanted: the bytes are dropped.
+            State::Reject(_) | State::Responding(None) | State::Closing => {}
+        }
+    }
+
+    /// The peer sent FIN. A partial request is dropped without response (the peer can
+    /// no longer complete it, and RFC 9112 §9.6 lets us just close); an outstanding
+    /// request still gets its response, and buffered complete requests are answered.
+    pub fn handle_read_closed(&mut self, _now: Instant) {
+        self.read_closed = true;
+        if matches!(self.state, State::Head | State::Body(_)) {
+            self.enter_closing();
+        }
+    }
+
+    /// Spurious calls (before the deadline, or with no timer) are no-ops.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.poll_timeout() {
+            Some(deadline) if now >= deadline => {}
+            _ => return,
+        }
+        match self.state {
+            // RFC 9110 §15.5.9: 408 for a request that did not arrive in time.
+            State::Head if self.head_started.is_some() => self.reject(RequestError::Timeout),
+            State::Body(_) => self.reject(RequestError::Timeout),
+            // Keep-alive (or first-request) idle timeout: nothing to answer.
+            State::Head => self.enter_closing(),
+            _ => {}
+        }
+    }
+
+    // ----- outputs -----
+
+    /// The next event, if any. Each must be answered with
+    /// [`H1Conn::send_response`] before the next one appears.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        match std::mem::replace(&mut self.state, State::Closing) {
+            State::Ready(request, exchange) => {
+                self.state = State::Responding(Some(exchange));
+                Some(Event::Request(*request))
+            }
+            State::Reject(status) => {
+                self.state = State::Responding(None);
+                Some(Event::Reject(status))
+            }
+            other => {
+                self.state = other;
+                None
+            }
+        }
+    }
+
+    /// The output queue; the driver drains it (`front`/`iter`/`advance`).
+    pub fn out(&mut self) -> &mut OutQueue {
+        &mut self.out
+    }
+
+    /// True when nothing is queued for the peer.
+    pub fn out_is_empty(&self) -> bool {
+        self.out.is_empty()
+    }
+
+    // ----- commands -----
+
+    /// The response to the event last returned by [`H1Conn::poll_event`]. Must be
+    /// called exactly once per event, in order. Buffered pipelined input is processed
+    /// right away, so call `poll_event` again afterwards.
+    pub fn send_response(&mut self, now: Instant, resp: Response) {
+        let State::Responding(exchange) = self.state else {
+            log::error!("h1: send_response without an outstanding event; ignored");
+            return;
+        };
+        let close = match exchange {
+            // A rejected stream cannot be resynchronised.
+            None => true,
+            Some(ex) => {
+                !ex.keep_alive
+                    || self.shutdown
+                    || self.overflowed
+                    || response_wants_close(&resp)
+                    || (self.read_closed && self.input.is_empty())
+            }
+        };
+        let field = match exchange {
+            _ if close => ConnectionField::Close,
+            Some(ex) if ex.http10 => ConnectionField::KeepAlive,
+            _ => ConnectionField::None,
+        };
+        let head_request = exchange.is_some_and(|ex| ex.head_request);
+        encode_response(resp, head_request, field, &mut self.out);
+        if exchange.is_some() {
+            self.requests_served += 1;
+        }
+        self.idle_since = now;
+        if close {
+            self.enter_closing();
+            return;
+        }
+        self.state = State::Head;
+        if !self.input.is_empty() {
+            self.process_buffered(now);
+        }
+        if self.read_closed && matches!(self.state, State::Head | State::Body(_)) {
+            // The peer is gone and what it left is not a complete request.
+            self.enter_closing();
+        }
+    }
+
+    /// Graceful stop: an idle connection closes at once; otherwise the current request
+    /// is finished, answered with `Connection: close`, and the connection closes.
+    pub fn start_shutdown(&mut self) {
+        self.shutdown = true;
+        if self.is_between_requests() {
+            self.enter_closing();
+        }
+    }
+
+    // ----- internals -----
+
+    fn is_between_requests(&self) -> bool {
+        matches!(self.state, State::Head) && self.head_started.is_none() && self.input.is_empty()
+    }
+
+    /// Keep input that arrived behind an outstanding request. The driver stops reading
+    /// at `PIPELINE_READ_PAUSE`; should it not, the buffer is still bounded: past the
+    /// cap the input is dropped and the connection closes after the current response.
+    fn buffer_pipelined(&mut self, data: &[u8]) {
+        let cap = (self.limits.max_request_line + self.limits.max_headers_size)
+            .max(DRIVER_READ_SLACK)
+            + DRIVER_READ_SLACK;
+        if self.overflowed || data.is_empty() {
+            // Already dropping this connection's pipelined input.
+        } else if self.input.len() + data.len() > cap {
+            log::debug!("h1: pipelined input over {cap} bytes, closing after response");
+            self.overflowed = true;
+            self.input = Vec::new();
+        } else {
+            self.input.extend_from_slice(data);
+        }
+    }
+
+    fn accepts_input(&self) -> bool {
+        matches!(self.state, State::Head | State::Body(_) | State::Ready(..))
+    }
+
+    /// Process the buffered input and keep what was not consumed.
+    fn process_buffered(&mut self, now: Instant) {
+        let buf = std::mem::take(&mut self.input);
+        let n = self.process(now, &buf);
+        if n < buf.len() && self.accepts_input() {
+            self.input = buf;
+            self.input.drain(..n);
+        }
+        // Otherwise `buf` is dropped: an idle connection holds no input buffer.
+    }
+
+    /// Advance the state machine over `buf`; returns how many bytes were consumed.
+    /// Stops at a complete request (the next one waits for its response).
+    fn process(&mut self, now: Instant, buf: &[u8]) -> usize {
+        let mut pos = 0;
+        loop {
+            let step = match self.state {
+                State::Head => self.process_head(now, &buf[pos..]),
+                State::Body(_) if pos < buf.len() => self.process_body(now, &buf[pos..]),
+                _ => return pos,
+            };
+            match step {
+                Ok((n, more)) => {
+                    pos += n;
+                    if !more {
+                        return pos;
+                    }
+                }
+                Err(e) => {
+                    self.reject(e);
+                    return buf.len();
+                }
+            }
+        }
+    }
+
+    /// Returns bytes consumed and whether processing may continue.
+    fn process_head(&mut self, now: Instant, buf: &[u8]) -> Result<(usize, bool), RequestError> {
+        match self.scan.scan(buf, &self.limits)? {
+            Scan::Incomplete { skip } => {
+                if skip < buf.len() && self.head_started.is_none() {
+                    self.head_started = Some(now);
+                }
+                Ok((skip, false))
+            }
+            Scan::Complete { skip, len, fields } => {
+                self.scan = HeadScanner::default();
+                self.head_started = None;
+                let parsed = parse_head(&buf[skip..skip + len], fields, &self.limits)?;
+                self.start_body(now, parsed);
+                Ok((skip + len, true))
+            }
+        }
+    }
+
+    fn start_body(&mut self, now: Instant, parsed: ParsedHead) {
+        let ParsedHead {
+            request,
+            framing,
+            expect_continue,
+            keep_alive,
+        } = parsed;
+        let exchange = Exchange {
+            head_request: request.method() == Method::HEAD,
+            keep_alive,
+            http10: request.version() == Version::HTTP_10,
+        };
+        let (decoder, capacity) = match framing {
+            BodyFraming::Length(0) => {
+                let request = request.map(|()| Bytes::new());
+                self.state = State::Ready(Box::new(request), exchange);
+                return;
+            }
+            BodyFraming::Length(n) => (
+                BodyDecoder::Length { remaining: n },
+                usize::try_from(n).map_or(INITIAL_BODY_CAPACITY, |n| n.min(INITIAL_BODY_CAPACITY)),
+            ),
+            BodyFraming::Chunked => (BodyDecoder::Chunked(ChunkedDecoder::new()), 0),
+        };
+        if expect_continue {
+            // RFC 9110 §10.1.1: the client may wait for this before sending the body.
+            self.out.push_bytes(continue_100());
+        }
+        self.state = State::Body(Box::new(BodyState {
+            request,
+            exchange,
+            decoder,
+            body: Vec::with_capacity(capacity),
+            last_progress: now,
+        }));
+    }
+
+    fn process_body(&mut self, now: Instant, buf: &[u8]) -> Result<(usize, bool), RequestError> {
+        let State::Body(b) = &mut self.state else {
+            return Ok((0, false));
+        };
+        b.last_progress = now;
+        let (n, done) = match &mut b.decoder {
+            BodyDecoder::Length { remaining } => {
+                let take = usize::try_from(*remaining).map_or(buf.len(), |r| r.min(buf.len()));
+                b.body.extend_from_slice(&buf[..take]);
+                *remaining -= take as u64;
+                (take, *remaining == 0)
+            }
+            BodyDecoder::Chunked(d) => d.decode(buf, &mut b.body, &self.limits)?,
+        };
+        if done {
+            if let State::Body(b) = std::mem::replace(&mut self.state, State::Closing) {
+                let BodyState {
+                    request,
+                    exchange,
+                    body,
+                    ..
+                } = *b;
+                let request = request.map(|()| Bytes::from(body));
+                self.state = State::Ready(Box::new(request), exchange);
+            }
+        }
+        Ok((n, done))
+    }
+
+    fn reject(&mut self, e: RequestError) {
+        log::debug!("h1: rejecting request: {e}");
+        self.state = State::Reject(e.status());
+        self.drop_input();
+    }
+
+    fn enter_closing(&mut self) {
+        self.state = State::Closing;
+        self.drop_input();
+    }
+
+    fn drop_input(&mut self) {
+        self.input = Vec::new();
+        self.scan = HeadScanner::default();
+        self.head_started = None;
+    }
+
+    #[cfg(test)]
+    fn input_capacity(&self) -> usize {
+        self.input.capacity()
+    }
+}
+
+#[cfg(test)]
+#[path = "conn_tests.rs"]
+mod tests;

@@ -1,0 +1,263 @@
+//! Response serialisation into the output queue.
+//!
+//! The engine, not the service, owns message framing: it writes Content-Length, the
+//! connection-management fields and the decision whether a body goes on the wire
+//! (RFC 9110 §6.4.1: never for HEAD, 1xx, 204 or 304). Framing fields a service sets
+//! are dropped, so a service can never desynchronise the connection.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::StatusCode;
+
+use crate::proto::out::OutQueue;
+use crate::service::{Body, Response};
+
+/// In-memory bodies up to this size are copied after the head, so one write sends both.
+const COALESCE_BODY_MAX: usize = 16 * 1024;
+
+/// The connection-management field the engine adds (RFC 9112 §9.3, §9.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ConnectionField {
+    None,
+    Close,
+    /// For a persistent HTTP/1.0 connection (RFC 9112 Appendix C.2.2).
+    KeepAlive,
+}
+
+/// True when the service asked to close the connection after this response.
+pub(super) fn response_wants_close(resp: &Response) -> bool {
+    resp.headers().get_all(CONNECTION).iter().any(|v| {
+        v.as_bytes()
+            .split(|&b| b == b',')
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
+    })
+}
+
+/// Append `resp` to `out` as the answer to a request whose method was HEAD or not.
+pub(super) fn encode_response(
+    resp: Response,
+    head_request: bool,
+    connection: ConnectionField,
+    out: &mut OutQueue,
+) {
+    let (parts, body) = resp.into_parts();
+    let status = parts.status;
+    // RFC 9110 §8.6: no Content-Length in 1xx or 204; we omit it for 304 as well since
+    // only the service could know the selected representation's length.
+    let bodiless_status = status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    let send_body = !bodiless_status && !head_request;
+
+    // RFC 9110 §9.3.2: a HEAD answer carries the Content-Length a GET would have, which
+    // only the service knows (the service contract: it sets it for HEAD only).
+    let service_length = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .filter(|v| !v.is_empty() && v.as_bytes().iter().all(u8::is_ascii_digit));
+    let content_length: Option<LengthField> = if bodiless_status {
+        None
+    } else if let (true, Some(v)) = (head_request, service_length) {
+        Some(LengthField::Given(v.as_bytes()))
+    } else {
+        Some(LengthField::Computed(body.len()))
+    };
+
+    let reason = status.canonical_reason().unwrap_or("");
+    let mut estimate = 17 + reason.len() + 40 + 26;
+    for (name, value) in parts.headers.iter() {
+        estimate += name.as_str().len() + value.len() + 4;
+    }
+    let coalesce = match &body {
+        Body::Bytes(b) if send_body && b.len() <= COALESCE_BODY_MAX => b.len(),
+        _ => 0,
+    };
+    let mut buf = BytesMut::with_capacity(estimate + coalesce);
+
+    buf.put_slice(b"HTTP/1.1 ");
+    buf.put_slice(status.as_str().as_bytes());
+    buf.put_u8(b' ');
+    buf.put_slice(reason.as_bytes());
+    buf.put_slice(b"\r\n");
+    for (name, value) in parts.headers.iter() {
+        // The engine frames the message itself; RFC 9110 §7.6.1: Connection and the
+        // fields it names are hop-by-hop, decided here, not by the service.
+        if name == CONNECTION
+            || name == CONTENT_LENGTH
+            || name == TRANSFER_ENCODING
+            || name.as_str() == "keep-alive"
+        {
+            continue;
+        }
+        buf.put_slice(name.as_str().as_bytes());
+        buf.put_slice(b": ");
+        buf.put_slice(value.as_bytes());
+        buf.put_slice(b"\r\n");
+    }
+    match content_length {
+        Some(LengthField::Given(v)) => {
+            buf.put_slice(b"content-length: ");
+            buf.put_slice(v);
+            buf.put_slice(b"\r\n");
+        }
+        Some(LengthField::Computed(n)) => {
+            buf.put_slice(b"content-length: ");
+            put_decimal(&mut buf, n);
+            buf.put_slice(b"\r\n");
+        }
+        None => {}
+    }
+    match connection {
+        ConnectionField::None => {}
+        ConnectionField::Close => buf.put_slice(b"connection: close\r\n"),
+        ConnectionField::KeepAlive => buf.put_slice(b"connection: keep-alive\r\n"),
+    }
+    buf.put_slice(b"\r\n");
+
+    if !send_body {
+        out.push_bytes(buf.freeze());
+        return;
+    }
+    match body {
+        Body::Empty => out.push_bytes(buf.freeze()),
+        Body::Bytes(b) if b.len() <= COALESCE_BODY_MAX => {
+            buf.put_slice(&b);
+            out.push_bytes(buf.freeze());
+        }
+        Body::Bytes(b) => {
+            out.push_bytes(buf.freeze());
+            out.push_bytes(b);
+        }
+        Body::File(f) => {
+            out.push_bytes(buf.freeze());
+            out.push_file(f);
+        }
+    }
+}
+
+enum LengthField<'a> {
+    Given(&'a [u8]),
+    Computed(u64),
+}
+
+fn put_decimal(buf: &mut BytesMut, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.put_slice(&digits[i..]);
+}
+
+/// The `100 Continue` interim response (RFC 9110 §15.2.1).
+pub(super) fn continue_100() -> Bytes {
+    Bytes::from_static(b"HTTP/1.1 100 Continue\r\n\r\n")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests may unwrap (STYLE.md).
+mod tests {
+    use super::*;
+    use crate::proto::out::Chunk;
+
+    fn encode(resp: Response, head: bool, conn: ConnectionField) -> (String, usize) {
+        let mut out = OutQueue::new();
+        encode_response(resp, head, conn, &mut out);
+        let mut s = String::new();
+        let mut chunks = 0;
+        for c in out.iter() {
+            chunks += 1;
+            match c {
+                Chunk::Bytes(b) => s.push_str(std::str::from_utf8(b).unwrap()),
+                Chunk::File(_) => s.push_str("<file>"),
+            }
+        }
+        (s, chunks)
+    }
+
+    fn resp(status: u16, body: &'static str) -> Response {
+        let mut r = http::Response::new(Body::Bytes(Bytes::from_static(body.as_bytes())));
+        *r.status_mut() = StatusCode::from_u16(status).unwrap();
+        r
+    }
+
+    #[test]
+    fn small_body_shares_the_head_buffer() {
+        let mut r = resp(200, "hello");
+        r.headers_mut().insert("x-a", "1".parse().unwrap());
+        let (s, chunks) = encode(r, false, ConnectionField::None);
+        assert_eq!(
+            s,
+            "HTTP/1.1 200 OK\r\nx-a: 1\r\ncontent-length: 5\r\n\r\nhello"
+        );
+        assert_eq!(chunks, 1);
+    }
+
+    #[test]
+    fn large_body_is_a_second_chunk() {
+        let big: &'static str = Box::leak("x".repeat(COALESCE_BODY_MAX + 1).into_boxed_str());
+        let (s, chunks) = encode(resp(200, big), false, ConnectionField::None);
+        assert_eq!(chunks, 2);
+        assert!(s.starts_with("HTTP/1.1 200 OK\r\ncontent-length: 16385\r\n\r\nxxx"));
+    }
+
+    #[test]
+    fn rfc9110_9_3_2_head_keeps_service_length_and_sends_no_body() {
+        let mut r = resp(200, "");
+        r.headers_mut()
+            .insert(CONTENT_LENGTH, "1234".parse().unwrap());
+        let (s, _) = encode(r, true, ConnectionField::None);
+        assert_eq!(s, "HTTP/1.1 200 OK\r\ncontent-length: 1234\r\n\r\n");
+        let (s, _) = encode(resp(404, "nope"), true, ConnectionField::None);
+        assert_eq!(s, "HTTP/1.1 404 Not Found\r\ncontent-length: 4\r\n\r\n");
+    }
+
+    #[test]
+    fn rfc9110_6_4_1_no_body_or_length_for_204_and_304() {
+        for status in [204, 304] {
+            let mut r = resp(status, "body!");
+            r.headers_mut().insert(CONTENT_LENGTH, "5".parse().unwrap());
+            let (s, _) = encode(r, false, ConnectionField::None);
+            assert!(s.ends_with("\r\n\r\n"), "{s}");
+            assert!(!s.contains("body!") && !s.contains("content-length"), "{s}");
+        }
+    }
+
+    #[test]
+    fn rfc9112_9_6_connection_field_is_the_engines() {
+        let mut r = resp(200, "");
+        r.headers_mut()
+            .insert(CONNECTION, "upgrade".parse().unwrap());
+        r.headers_mut()
+            .insert(TRANSFER_ENCODING, "chunked".parse().unwrap());
+        r.headers_mut()
+            .insert(CONTENT_LENGTH, "99".parse().unwrap());
+        let (s, _) = encode(r, false, ConnectionField::Close);
+        assert_eq!(
+            s,
+            "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        );
+        let (s, _) = encode(resp(200, ""), false, ConnectionField::KeepAlive);
+        assert!(s.contains("connection: keep-alive\r\n"));
+    }
+
+    #[test]
+    fn unknown_status_has_empty_reason() {
+        let (s, _) = encode(resp(599, ""), false, ConnectionField::None);
+        assert!(s.starts_with("HTTP/1.1 599 \r\n"), "{s}");
+    }
+
+    #[test]
+    fn response_close_is_detected() {
+        let mut r = resp(200, "");
+        r.headers_mut()
+            .insert(CONNECTION, "foo, Close".parse().unwrap());
+        assert!(response_wants_close(&r));
+        assert!(!response_wants_close(&resp(200, "")));
+    }
+}

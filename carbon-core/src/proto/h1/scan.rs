@@ -1,0 +1,314 @@
+//! Incremental scan of a request head as its bytes arrive.
+//!
+//! httparse needs the complete head before it says anything useful, so a peer could
+//! make us buffer an unbounded head. The scanner looks at each byte once, across
+//! however many reads the head takes, and refuses the head as soon as a line or the
+//! section exceeds its limit. It also enforces the line rules httparse is lenient
+//! about: CRLF only (bare LF is accepted by httparse), no bare CR, no control
+//! characters, no obsolete line folding.
+
+use crate::limits::Limits;
+
+use super::error::RequestError;
+
+/// RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request
+/// line. We ignore a few (clients add a CRLF after a POST body) but not an endless
+/// stream of them.
+const MAX_EMPTY_LINES: u8 = 16;
+
+/// Outcome of one scan.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Scan {
+    /// The head is not complete. `skip` leading bytes were empty lines and may be
+    /// dropped; the rest must be kept and offered again with more bytes appended.
+    Incomplete { skip: usize },
+    /// After `skip` bytes of empty lines, a head of `len` bytes (through the empty
+    /// line) with `fields` field lines.
+    Complete {
+        skip: usize,
+        len: usize,
+        fields: usize,
+    },
+}
+
+/// Where the scan stopped, relative to the first byte of the request line.
+#[derive(Debug, Default)]
+pub(super) struct HeadScanner {
+    /// Next byte to examine.
+    pos: u32,
+    /// First byte of the current line.
+    line_start: u32,
+    /// Field lines completed so far (the request line not included).
+    fields: u32,
+    /// Whether the request line is complete.
+    in_fields: bool,
+    /// Bytes of completed field lines, CRLFs included.
+    field_bytes: u32,
+    empty_lines: u8,
+}
+
+impl HeadScanner {
+    /// Scan `buf`, which starts at the first unconsumed byte: the same bytes as last
+    /// time (minus the reported `skip`) plus whatever arrived since.
+    pub(super) fn scan(&mut self, buf: &[u8], limits: &Limits) -> Result<Scan, RequestError> {
+        let mut skip = 0;
+        if self.pos == 0 {
+            loop {
+                match buf[skip..] {
+                    [b'\r', b'\n', ..] => {
+                        self.empty_lines += 1;
+                        if self.empty_lines > MAX_EMPTY_LINES {
+                            return Err(RequestError::TooManyEmptyLines);
+                        }
+                        skip += 2;
+                    }
+                    [b'\r'] | [] => return Ok(Scan::Incomplete { skip }),
+                    [b'\n', ..] => return Err(RequestError::BareLf),
+                    _ => break,
+                }
+            }
+        }
+        let buf = &buf[skip..];
+        let mut pos = self.pos as usize;
+        let mut line_start = self.line_start as usize;
+        // Content bytes the current line may have before it breaks a limit.
+        let mut line_limit = self.line_limit(limits);
+        let result = loop {
+            let Some(&b) = buf.get(pos) else {
+                break Ok(Scan::Incomplete { skip });
+            };
+            match b {
+                b'\r' => match buf.get(pos + 1) {
+                    None => break Ok(Scan::Incomplete { skip }),
+                    Some(b'\n') => {
+                        let len = pos - line_start;
+                        pos += 2;
+                        if !self.in_fields {
+                            self.in_fields = true;
+                        } else if len == 0 {
+                            break Ok(Scan::Complete {
+                                skip,
+                                len: pos,
+                                fields: self.fields as usize,
+                            });
+                        } else {
+                            self.fields += 1;
+                            self.field_bytes += (len + 2) as u32;
+                            if self.fields as usize > limits.max_headers {
+                                break Err(RequestError::TooManyHeaders);
+                            }
+                        }
+                        line_start = pos;
+                        self.line_start = line_start as u32;
+                        line_limit = self.line_limit(limits);
+                        continue;
+                    }
+                    Some(_) => break Err(RequestError::BareCr),
+                },
+                b'\n' => break Err(RequestError::BareLf),
+                // RFC 9112 §5.2: obs-fold is not allowed in requests; RFC 9112 §2.2:
+                // whitespace between the start line and the first field is refused.
+                b' ' | b'\t' if self.in_fields && pos == line_start => {
+                    break Err(RequestError::ObsFold)
+                }
+                b'\t' => {}
+                // RFC 9110 §5.5: CR, LF and NUL are never allowed in a field value; we
+                // refuse every other control character and DEL as well, as they have
+                // no legitimate use and confuse intermediaries.
+                0..=0x1f | 0x7f => break Err(RequestError::InvalidByte),
+                _ => {}
+            }
+            pos += 1;
+            if pos - line_start > line_limit {
+                break Err(self.line_error(pos - line_start, limits));
+            }
+        };
+        self.pos = pos as u32;
+        result
+    }
+
+    fn line_limit(&self, limits: &Limits) -> usize {
+        if self.in_fields {
+            let room = limits
+                .max_headers_size
+                .saturating_sub(self.field_bytes as usize + 2);
+            limits.max_header_line.min(room)
+        } else {
+            limits.max_request_line
+        }
+    }
+
+    fn line_error(&self, len: usize, limits: &Limits) -> RequestError {
+        if !self.in_fields {
+            RequestError::RequestLineTooLong
+        } else if len > limits.max_header_line {
+            RequestError::HeaderLineTooLong
+        } else {
+            RequestError::HeadersTooLarge
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests may unwrap (STYLE.md).
+mod tests {
+    use super::*;
+
+    fn scan_all(input: &[u8], limits: &Limits) -> Result<Scan, RequestError> {
+        HeadScanner::default().scan(input, limits)
+    }
+
+    /// Feed one byte at a time, dropping skipped bytes like the connection does.
+    fn scan_bytewise(input: &[u8], limits: &Limits) -> Result<Scan, RequestError> {
+        let mut s = HeadScanner::default();
+        let mut start = 0;
+        let mut skipped = 0;
+        for end in 1..=input.len() {
+            match s.scan(&input[start..end], limits)? {
+                Scan::Incomplete { skip } => {
+                    start += skip;
+                    skipped += skip;
+                }
+                Scan::Complete { skip, len, fields } => {
+                    return Ok(Scan::Complete {
+                        skip: skipped + skip,
+                        len,
+                        fields,
+                    })
+                }
+            }
+        }
+        Ok(Scan::Incomplete { skip: skipped })
+    }
+
+    fn both(input: &[u8], limits: &Limits) -> Result<Scan, RequestError> {
+        let a = scan_all(input, limits);
+        let b = scan_bytewise(input, limits);
+        assert_eq!(a, b, "whole and bytewise scans differ for {input:?}");
+        a
+    }
+
+    #[test]
+    fn complete_head_reports_length_and_field_count() {
+        let head = b"GET / HTTP/1.1\r\nHost: a\r\nX: y\r\n\r\nBODY";
+        assert_eq!(
+            both(head, &Limits::default()),
+            Ok(Scan::Complete {
+                skip: 0,
+                len: head.len() - 4,
+                fields: 2
+            })
+        );
+    }
+
+    #[test]
+    fn rfc9112_2_2_leading_empty_lines_are_skipped() {
+        let head = b"\r\n\r\nGET / HTTP/1.1\r\n\r\n";
+        assert_eq!(
+            both(head, &Limits::default()),
+            Ok(Scan::Complete {
+                skip: 4,
+                len: head.len() - 4,
+                fields: 0
+            })
+        );
+    }
+
+    #[test]
+    fn rfc9112_2_2_endless_empty_lines_are_refused() {
+        let head = b"\r\n".repeat(MAX_EMPTY_LINES as usize + 1);
+        assert_eq!(
+            both(&head, &Limits::default()),
+            Err(RequestError::TooManyEmptyLines)
+        );
+    }
+
+    #[test]
+    fn rfc9112_2_2_bare_lf_is_refused() {
+        assert_eq!(
+            both(b"GET / HTTP/1.1\nHost: a\r\n\r\n", &Limits::default()),
+            Err(RequestError::BareLf)
+        );
+        assert_eq!(
+            both(b"GET / HTTP/1.1\r\nHost: a\n\n", &Limits::default()),
+            Err(RequestError::BareLf)
+        );
+    }
+
+    #[test]
+    fn rfc9112_2_2_bare_cr_is_refused() {
+        assert_eq!(
+            both(b"GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n", &Limits::default()),
+            Err(RequestError::BareCr)
+        );
+    }
+
+    #[test]
+    fn rfc9110_5_5_nul_in_value_is_refused() {
+        assert_eq!(
+            both(b"GET / HTTP/1.1\r\nHost: a\0b\r\n\r\n", &Limits::default()),
+            Err(RequestError::InvalidByte)
+        );
+    }
+
+    #[test]
+    fn rfc9112_5_2_obs_fold_is_refused() {
+        assert_eq!(
+            both(b"GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", &Limits::default()),
+            Err(RequestError::ObsFold)
+        );
+    }
+
+    #[test]
+    fn rfc9112_3_request_line_over_limit_is_refused_before_its_end() {
+        let limits = Limits {
+            max_request_line: 16,
+            ..Limits::default()
+        };
+        // No CRLF at all: the scanner must refuse without waiting for the line's end.
+        let line = b"GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        assert_eq!(both(line, &limits), Err(RequestError::RequestLineTooLong));
+        // Exactly at the limit is fine, one byte more is not.
+        let exact = b"GET /ab HTTP/1.1\r\n\r\n";
+        assert!(matches!(both(exact, &limits), Ok(Scan::Complete { .. })));
+        let over = b"GET /abc HTTP/1.1\r\n\r\n";
+        assert_eq!(both(over, &limits), Err(RequestError::RequestLineTooLong));
+    }
+
+    #[test]
+    fn rfc6585_5_field_line_and_section_limits() {
+        let limits = Limits {
+            max_header_line: 10,
+            max_headers_size: 30,
+            max_headers: 3,
+            ..Limits::default()
+        };
+        assert_eq!(
+            both(b"GET / HTTP/1.1\r\nX: 12345678\r\n", &limits),
+            Err(RequestError::HeaderLineTooLong)
+        );
+        // Three 8-byte lines (+CRLF = 30 bytes) fit; one byte more does not.
+        assert!(matches!(
+            both(
+                b"GET / HTTP/1.1\r\nA: 12345\r\nB: 12345\r\nC: 12345\r\n\r\n",
+                &limits
+            ),
+            Ok(Scan::Complete { fields: 3, .. })
+        ));
+        assert_eq!(
+            both(
+                b"GET / HTTP/1.1\r\nA: 12345\r\nB: 12345\r\nC: 123456\r\n\r\n",
+                &limits
+            ),
+            Err(RequestError::HeadersTooLarge)
+        );
+        let limits = Limits {
+            max_headers: 2,
+            ..Limits::default()
+        };
+        assert_eq!(
+            both(b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", &limits),
+            Err(RequestError::TooManyHeaders)
+        );
+    }
+}

@@ -1,0 +1,401 @@
+//! The per-worker open-file cache: resolved path -> open descriptor, identity,
+//! validators, media type and gzip variant.
+//!
+//! Owns the byte accounting and eviction; it never touches the file system (the
+//! service resolves, opens and revalidates, then tells the cache). Bounds:
+//! * total accounted bytes <= the configured size: each entry costs
+//!   [`ENTRY_OVERHEAD`] plus its path lengths plus its in-memory gzip body;
+//! * at most [`MAX_ENTRIES`] entries, since each holds an open descriptor and the
+//!   worker's descriptors are shared with its connections.
+//!
+//! Eviction removes the least recently used entry (a linear scan: it only runs when
+//! inserting over budget, over at most [`MAX_ENTRIES`] entries). Negative results
+//! (404s) are not cached: a miss costs one `canonicalize`, and caching them would let
+//! a client fill the cache with names of its choosing.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http::HeaderValue;
+
+use super::conditional::unix_secs;
+use super::mime::MediaType;
+use super::resolve::FileIdentity;
+
+/// An entry is re-stat'ed when older than this, so a changed file is served stale for
+/// at most this long.
+pub(super) const REVALIDATE_AFTER: Duration = Duration::from_secs(1);
+/// Entries per worker (each one an open file descriptor).
+pub(super) const MAX_ENTRIES: usize = 1024;
+/// Accounted size of an entry besides its paths and gzip body: the struct, the
+/// header values and the hash-map slot, rounded up.
+pub(super) const ENTRY_OVERHEAD: u64 = 512;
+
+/// `ETag` and `Last-Modified` of one representation (RFC 9110 §8.8).
+#[derive(Debug, Clone)]
+pub(super) struct Validators {
+    pub etag: HeaderValue,
+    pub last_modified: HeaderValue,
+    /// What `last_modified` says, for comparisons.
+    pub modified: SystemTime,
+}
+
+impl Validators {
+    /// A strong entity-tag from inode, mtime and size (so an atomic replace, the usual
+    /// deploy, always changes it). `Last-Modified` is clamped to `wall` (§8.8.2.1:
+    /// never later than the response's Date).
+    pub fn new(identity: &FileIdentity, wall: SystemTime) -> Self {
+        let modified = identity.mtime.min(wall);
+        Validators {
+            etag: entity_tag(identity, ""),
+            last_modified: HeaderValue::from_str(&httpdate::fmt_http_date(modified))
+                .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),
+            modified,
+        }
+    }
+
+    /// The validators of a gzip variant: same modification time, its own entity-tag
+    /// (RFC 9110 §8.8.3.3: each content coding is a distinct representation, so a
+    /// strong tag must differ).
+    pub fn gzip_variant(&self, identity: &FileIdentity) -> Self {
+        Validators {
+            etag: entity_tag(identity, "-gz"),
+            ..self.clone()
+        }
+    }
+}
+
+fn entity_tag(identity: &FileIdentity, suffix: &str) -> HeaderValue {
+    let tag = format!(
+        "\"{:x}-{:x}-{:x}{suffix}\"",
+        identity.ino,
+        unix_secs(identity.mtime),
+        identity.size
+    );
+    // Hex digits, dashes and a fixed suffix are always a valid field value.
+    HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+/// A precompressed `.gz` file served instead of compressing.
+#[derive(Debug, Clone)]
+pub(super) struct GzipFile {
+    pub canonical: PathBuf,
+    pub file: Arc<File>,
+    pub identity: FileIdentity,
+    pub validators: Validators,
+}
+
+/// The gzip variant of an entry.
+#[derive(Debug, Clone)]
+pub(super) enum Gzip {
+    /// Identity only: not compressible, gzip off, outside the size limits, or
+    /// compressing did not pay.
+    Unavailable,
+    /// Worth compressing on first demand.
+    Pending,
+    /// Compressed once, kept here.
+    Memory { body: Bytes, validators: Validators },
+    /// A precompressed sibling.
+    File(GzipFile),
+}
+
+#[derive(Debug)]
+pub(super) struct Entry {
+    pub canonical: PathBuf,
+    pub file: Arc<File>,
+    pub identity: FileIdentity,
+    pub media: MediaType,
+    pub validators: Validators,
+    pub gzip: Gzip,
+    /// When the file system last confirmed this entry.
+    pub checked_at: Instant,
+    last_used: u64,
+}
+
+impl Entry {
+    pub fn new(
+        canonical: PathBuf,
+        file: File,
+        identity: FileIdentity,
+        media: MediaType,
+        gzip: Gzip,
+        ctx_wall: SystemTime,
+        now: Instant,
+    ) -> Self {
+        Entry {
+            canonical,
+            file: Arc::new(file),
+            validators: Validators::new(&identity, ctx_wall),
+            identity,
+            media,
+            gzip,
+            checked_at: now,
+            last_used: 0,
+        }
+    }
+
+    /// The identity of the precompressed sibling this entry serves, if any.
+    pub fn sibling_identity(&self) -> Option<FileIdentity> {
+        match &self.gzip {
+            Gzip::File(f) => Some(f.identity),
+            _ => None,
+        }
+    }
+
+    fn cost(&self, key: &Path) -> u64 {
+        let paths = key.as_os_str().len() + self.canonical.as_os_str().len();
+        let gzip = match &self.gzip {
+            Gzip::Memory { body, .. } => body.len(),
+            Gzip::File(f) => f.canonical.as_os_str().len(),
+            Gzip::Unavailable | Gzip::Pending => 0,
+        };
+        ENTRY_OVERHEAD + paths as u64 + gzip as u64
+    }
+}
+
+/// Counters for tests and statistics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct CacheStats {
+    pub compressions: u64,
+    pub evictions: u64,
+}
+
+#[derive(Debug)]
+pub(super) struct FileCache {
+    entries: std::collections::HashMap<PathBuf, Entry>,
+    used: u64,
+    capacity: u64,
+    tick: u64,
+    pub stats: CacheStats,
+}
+
+impl FileCache {
+    pub fn new(capacity: u64) -> Self {
+        FileCache {
+            entries: Default::default(),
+            used: 0,
+            capacity,
+            tick: 0,
+            stats: CacheStats::default(),
+        }
+    }
+
+    /// Bytes currently accounted; never above the capacity.
+    #[cfg(test)]
+    pub fn used(&self) -> u64 {
+        self.used
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The entry for `key`, marked as most recently used.
+    pub fn get(&mut self, key: &Path) -> Option<&mut Entry> {
+        self.tick += 1;
+        let tick = self.tick;
+        let entry = self.entries.get_mut(key)?;
+        entry.last_used = tick;
+        Some(entry)
+    }
+
+    pub fn remove(&mut self, key: &Path) {
+        if let Some(entry) = self.entries.remove(key) {
+            self.used -= entry.cost(key);
+        }
+    }
+
+    /// Inserts (replacing any entry for `key`), evicting least recently used entries
+    /// to stay within both bounds. An entry that cannot fit even in an empty cache is
+    /// handed back, to be served once and dropped.
+    pub fn insert(&mut self, key: PathBuf, mut entry: Entry) -> Result<(), Box<Entry>> {
+        self.remove(&key);
+        let cost = entry.cost(&key);
+        if cost > self.capacity {
+            return Err(Box::new(entry));
+        }
+        while self.used + cost > self.capacity || self.entries.len() >= MAX_ENTRIES {
+            if !self.evict_one(None) {
+                return Err(Box::new(entry));
+            }
+        }
+        self.tick += 1;
+        entry.last_used = self.tick;
+        self.used += cost;
+        self.entries.insert(key, entry);
+        Ok(())
+    }
+
+    /// Stores a freshly compressed body on the entry for `key`, evicting others to make
+    /// room. Returns false (and marks the entry identity-only, so it is never
+    /// compressed again) when the body cannot fit.
+    pub fn attach_gzip(&mut self, key: &Path, body: Bytes, validators: Validators) -> bool {
+        let Some(before) = self.entries.get(key).map(|e| e.cost(key)) else {
+            return false;
+        };
+        let after = before + body.len() as u64;
+        let mut fits = after <= self.capacity;
+        while fits && self.used - before + after > self.capacity {
+            fits = self.evict_one(Some(key));
+        }
+        let gzip = if fits {
+            Gzip::Memory { body, validators }
+        } else {
+            Gzip::Unavailable
+        };
+        self.set_gzip(key, gzip);
+        fits
+    }
+
+    /// Marks the entry for `key` identity-only (compression failed or did not pay).
+    pub fn give_up_gzip(&mut self, key: &Path) {
+        self.set_gzip(key, Gzip::Unavailable);
+    }
+
+    /// Replaces an entry's gzip state, keeping the byte count exact.
+    fn set_gzip(&mut self, key: &Path, gzip: Gzip) {
+        if let Some(entry) = self.entries.get_mut(key) {
+            self.used -= entry.cost(key);
+            entry.gzip = gzip;
+            self.used += entry.cost(key);
+        }
+    }
+
+    fn evict_one(&mut self, keep: Option<&Path>) -> bool {
+        let victim = self
+            .entries
+            .iter()
+            .filter(|(k, _)| Some(k.as_path()) != keep)
+            .min_by_key(|(_, e)| e.last_used)
+            .map(|(k, _)| k.clone());
+        match victim {
+            Some(key) => {
+                self.remove(&key);
+                self.stats.evictions += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Sum of entry costs, recomputed, for checking the running total in tests.
+    #[cfg(test)]
+    pub fn recount(&self) -> u64 {
+        self.entries.iter().map(|(k, e)| e.cost(k)).sum()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a test failure
+mod tests {
+    use super::*;
+    use crate::service::files::mime;
+    use std::time::UNIX_EPOCH;
+
+    fn entry(dir: &Path) -> Entry {
+        let path = dir.join("f");
+        std::fs::write(&path, b"x").unwrap();
+        let identity = FileIdentity {
+            size: 1,
+            mtime: UNIX_EPOCH,
+            dev: 1,
+            ino: 1,
+        };
+        Entry::new(
+            path.clone(),
+            File::open(&path).unwrap(),
+            identity,
+            mime::OCTET_STREAM,
+            Gzip::Pending,
+            UNIX_EPOCH,
+            Instant::now(),
+        )
+    }
+
+    #[test]
+    fn bounded_by_bytes_with_lru_eviction() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = entry(dir.path()).cost(Path::new("k0"));
+        let mut cache = FileCache::new(one * 3);
+        for i in 0..3 {
+            cache
+                .insert(PathBuf::from(format!("k{i}")), entry(dir.path()))
+                .unwrap();
+        }
+        // Touch k0 so k1 is the least recently used.
+        assert!(cache.get(Path::new("k0")).is_some());
+        cache
+            .insert(PathBuf::from("k3"), entry(dir.path()))
+            .unwrap();
+        assert!(cache.get(Path::new("k1")).is_none());
+        assert!(cache.get(Path::new("k0")).is_some());
+        assert_eq!(cache.len(), 3);
+        assert!(cache.used() <= one * 3);
+        assert_eq!(cache.used(), cache.recount());
+        assert_eq!(cache.stats.evictions, 1);
+    }
+
+    #[test]
+    fn entry_larger_than_cache_is_handed_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = FileCache::new(10);
+        assert!(cache.insert(PathBuf::from("k"), entry(dir.path())).is_err());
+        assert_eq!(cache.used(), 0);
+    }
+
+    #[test]
+    fn gzip_bodies_count_and_evict_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = entry(dir.path()).cost(Path::new("a"));
+        let mut cache = FileCache::new(one * 2 + 100);
+        cache.insert(PathBuf::from("a"), entry(dir.path())).unwrap();
+        cache.insert(PathBuf::from("b"), entry(dir.path())).unwrap();
+        let e = entry(dir.path());
+        let v = Validators::new(&e.identity, UNIX_EPOCH).gzip_variant(&e.identity);
+        assert!(cache.attach_gzip(Path::new("b"), Bytes::from(vec![0; 150]), v.clone()));
+        assert!(
+            cache.get(Path::new("a")).is_none(),
+            "a evicted to make room"
+        );
+        assert_eq!(cache.used(), cache.recount());
+        assert!(cache.used() <= one * 2 + 100);
+        // Too big for the whole cache: refused and marked identity-only.
+        let huge = Bytes::from(vec![0; (one * 3) as usize]);
+        assert!(!cache.attach_gzip(Path::new("b"), huge, v));
+        assert!(matches!(
+            cache.get(Path::new("b")).unwrap().gzip,
+            Gzip::Unavailable
+        ));
+        assert_eq!(cache.used(), cache.recount());
+    }
+
+    #[test]
+    fn rfc9110_8_8_3_3_variant_etags_differ() {
+        let id = FileIdentity {
+            size: 0x10,
+            mtime: UNIX_EPOCH + Duration::from_secs(0x5f),
+            dev: 1,
+            ino: 7,
+        };
+        let plain = Validators::new(&id, SystemTime::now());
+        let gz = plain.gzip_variant(&id);
+        assert_eq!(plain.etag, "\"7-5f-10\"");
+        assert_eq!(gz.etag, "\"7-5f-10-gz\"");
+    }
+
+    #[test]
+    fn rfc9110_8_8_2_1_last_modified_not_after_date() {
+        let id = FileIdentity {
+            size: 1,
+            mtime: UNIX_EPOCH + Duration::from_secs(2_000_000_000),
+            dev: 1,
+            ino: 1,
+        };
+        let wall = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(Validators::new(&id, wall).modified, wall);
+    }
+}

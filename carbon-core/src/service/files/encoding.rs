@@ -1,0 +1,192 @@
+//! Content coding (RFC 9110 §8.4, §12.5.3): whether the client accepts gzip, where a
+//! precompressed sibling would be, and producing a gzip variant once.
+//!
+//! Owns no state: the cache decides when a variant is made and keeps it.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use http::header::ACCEPT_ENCODING;
+use http::HeaderMap;
+use libflate::gzip::{EncodeOptions, Encoder, HeaderBuilder};
+
+/// §12.5.3: gzip is acceptable when `gzip` (or its alias `x-gzip`, §8.4.1.3) is listed
+/// with a non-zero weight, or, if it is not listed, when `*` is. With no
+/// Accept-Encoding field the RFC allows any coding, but old clients that omit it may
+/// not decode gzip, so identity is sent (as every common server does).
+///
+/// The weight of gzip is not compared with identity's: a client listing gzip at all
+/// can decode it, and the smaller body is what it asked for in practice.
+pub(super) fn accepts_gzip(headers: &HeaderMap) -> bool {
+    let mut gzip = None;
+    let mut any = None;
+    for value in headers.get_all(ACCEPT_ENCODING) {
+        let Ok(value) = value.to_str() else {
+            continue;
+        };
+        for member in value.split(',') {
+            let mut parts = member.split(';');
+            let coding = parts.next().unwrap_or("").trim();
+            let Some(weight) = weight(parts) else {
+                continue;
+            };
+            if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+                gzip = gzip.max(Some(weight));
+            } else if coding == "*" {
+                any = any.max(Some(weight));
+            }
+        }
+    }
+    gzip.or(any).is_some_and(|q| q > 0)
+}
+
+/// The `q` parameter in thousandths (1000 when absent); `None` when it is malformed,
+/// which makes the member unusable rather than guessing a weight.
+fn weight<'a>(params: impl Iterator<Item = &'a str>) -> Option<u16> {
+    let mut q = 1000;
+    for param in params {
+        let Some((name, value)) = param.split_once('=') else {
+            continue;
+        };
+        if name.trim().eq_ignore_ascii_case("q") {
+            q = qvalue(value.trim())?;
+        }
+    }
+    Some(q)
+}
+
+/// §12.4.2: `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )`.
+fn qvalue(s: &str) -> Option<u16> {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let thousandths = frac
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(3)
+        .fold(0u16, |acc, b| acc * 10 + u16::from(b - b'0'));
+    match int {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
+    }
+}
+
+/// Where a precompressed variant of `rel` would be: the same name plus `.gz`.
+pub(super) fn sibling_path(rel: &Path) -> PathBuf {
+    let mut name = OsString::from(rel.as_os_str());
+    name.push(".gz");
+    PathBuf::from(name)
+}
+
+/// Reads exactly `len` bytes from the start of `file` without moving its shared
+/// offset (the same descriptor may be mid-`sendfile` elsewhere on this worker).
+/// A file that shrank since it was stat'ed yields `UnexpectedEof`.
+pub(super) fn read_all(file: &File, len: u64) -> io::Result<Vec<u8>> {
+    let len = usize::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+    let mut buf = vec![0; len];
+    file.read_exact_at(&mut buf, 0)?;
+    Ok(buf)
+}
+
+/// RFC 1952 member with MTIME set to the file's (seconds, saturating at the 32-bit
+/// field), so the variant depends only on the file and not on when it was made.
+pub(super) fn gzip(data: &[u8], mtime_secs: u64) -> io::Result<Vec<u8>> {
+    let header = HeaderBuilder::new()
+        .modification_time(u32::try_from(mtime_secs).unwrap_or(u32::MAX))
+        .finish();
+    let mut encoder = Encoder::with_options(
+        Vec::with_capacity(data.len() / 3),
+        EncodeOptions::new().header(header),
+    )?;
+    encoder.write_all(data)?;
+    encoder.finish().into_result()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a test failure
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+    use std::io::Read;
+
+    fn accepts(values: &[&str]) -> bool {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+        }
+        accepts_gzip(&h)
+    }
+
+    #[test]
+    fn rfc9110_12_5_3_gzip_listed() {
+        assert!(accepts(&["gzip"]));
+        assert!(accepts(&["br, GZIP, deflate"]));
+        assert!(accepts(&["x-gzip"]));
+        assert!(accepts(&["deflate", "gzip;q=0.5"]));
+        assert!(accepts(&["gzip ; q=0.001"]));
+    }
+
+    #[test]
+    fn rfc9110_12_5_3_q_zero_refuses() {
+        assert!(!accepts(&["gzip;q=0"]));
+        assert!(!accepts(&["gzip;q=0.000, deflate"]));
+        assert!(!accepts(&["*;q=0"]));
+        // An explicit gzip weight overrides `*`.
+        assert!(!accepts(&["gzip;q=0, *"]));
+        assert!(accepts(&["gzip;q=1, *;q=0"]));
+    }
+
+    #[test]
+    fn rfc9110_12_5_3_star_covers_gzip() {
+        assert!(accepts(&["*"]));
+        assert!(accepts(&["br;q=1, *;q=0.1"]));
+    }
+
+    #[test]
+    fn rfc9110_12_5_3_absent_or_identity_only_means_identity() {
+        assert!(!accepts(&[]));
+        assert!(!accepts(&[""]));
+        assert!(!accepts(&["identity"]));
+        assert!(!accepts(&["identity;q=0"]));
+        assert!(!accepts(&["br, deflate"]));
+    }
+
+    #[test]
+    fn rfc9110_12_4_2_malformed_weights_make_the_member_unusable() {
+        assert!(!accepts(&["gzip;q=2"]));
+        assert!(!accepts(&["gzip;q=0.5000"]));
+        assert!(!accepts(&["gzip;q=abc"]));
+        assert!(!accepts(&["gzip;q=1.5"]));
+        assert!(!accepts(&["gzip;q="]));
+        assert_eq!(qvalue("1.000"), Some(1000));
+        assert_eq!(qvalue("0.25"), Some(250));
+        assert_eq!(qvalue("0"), Some(0));
+    }
+
+    #[test]
+    fn rfc1952_gzip_round_trips() {
+        let data = b"hello hello hello hello hello".repeat(20);
+        let packed = gzip(&data, 7).unwrap();
+        assert!(packed.len() < data.len());
+        let mut out = Vec::new();
+        libflate::gzip::Decoder::new(&packed[..])
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, data);
+        assert_eq!(&packed[4..8], &7u32.to_le_bytes());
+    }
+
+    #[test]
+    fn sibling_appends_gz() {
+        assert_eq!(
+            sibling_path(Path::new("a/b.js")),
+            PathBuf::from("a/b.js.gz")
+        );
+    }
+}

@@ -1,0 +1,814 @@
+//! Whole-service tests: a temporary document root, requests in, responses checked.
+#![allow(clippy::unwrap_used)] // tests may unwrap: a panic is a test failure
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use http::header::*;
+use http::{HeaderValue, Method, StatusCode};
+use tempfile::TempDir;
+
+use super::*;
+
+const CSS: &str = "body { color: red; }\n";
+
+fn options(root: &Path) -> FileOptions {
+    FileOptions {
+        root: root.to_path_buf(),
+        index_file: "index.html".into(),
+        serve_dotfiles: false,
+        gzip: true,
+        gzip_min_length: 64,
+        cache_size: 1 << 20,
+        cache_max_file: 1 << 16,
+        error_page_404: None,
+        security_headers: vec![(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"))],
+    }
+}
+
+fn ctx() -> RequestContext {
+    RequestContext {
+        peer: SocketAddr::from(([127, 0, 0, 1], 40000)),
+        secure: false,
+        now: Instant::now(),
+        wall: SystemTime::now(),
+    }
+}
+
+/// A root with a few typical files; mtimes fixed so validators are predictable.
+fn site() -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "index.html", b"<h1>home</h1>");
+    write(root, "style.css", CSS.repeat(20).as_bytes());
+    write(root, "small.css", b"a{}");
+    write(root, "image.png", &[0x89; 500]);
+    write(root, "ten.txt", b"0123456789");
+    std::fs::create_dir(root.join("docs")).unwrap();
+    write(root, "docs/index.html", b"<h1>docs</h1>");
+    std::fs::create_dir(root.join("empty")).unwrap();
+    write(root, ".env", b"SECRET=1");
+    std::fs::create_dir_all(root.join(".well-known/acme-challenge")).unwrap();
+    write(root, ".well-known/acme-challenge/tok", b"tok");
+    write(root, "%2e%2e", b"literal");
+    dir
+}
+
+fn write(root: &Path, name: &str, data: &[u8]) {
+    let path = root.join(name);
+    std::fs::write(&path, data).unwrap();
+    set_mtime(&path, 1_700_000_000);
+}
+
+fn set_mtime(path: &Path, secs: u64) {
+    let f = std::fs::File::options().write(true).open(path).unwrap();
+    f.set_modified(UNIX_EPOCH + Duration::from_secs(secs))
+        .unwrap();
+}
+
+fn service(dir: &TempDir) -> FileService {
+    FileService::new(options(dir.path())).unwrap()
+}
+
+fn request(method: Method, uri: &str, fields: &[(HeaderName, &str)]) -> Request {
+    let mut b = http::Request::builder().method(method).uri(uri);
+    for (name, value) in fields {
+        b = b.header(name, *value);
+    }
+    b.body(Bytes::new()).unwrap()
+}
+
+fn get(svc: &mut FileService, uri: &str, fields: &[(HeaderName, &str)]) -> Response {
+    svc.call(&request(Method::GET, uri, fields), &ctx())
+}
+
+fn body(resp: &Response) -> Vec<u8> {
+    match resp.body() {
+        Body::Empty => Vec::new(),
+        Body::Bytes(b) => b.to_vec(),
+        Body::File(region) => {
+            let mut buf = vec![0; region.len as usize];
+            region.file.read_exact_at(&mut buf, region.offset).unwrap();
+            buf
+        }
+    }
+}
+
+fn gunzip(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    libflate::gzip::Decoder::new(data)
+        .unwrap()
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+fn header<'a>(resp: &'a Response, name: &HeaderName) -> &'a str {
+    resp.headers().get(name).map_or("", |v| v.to_str().unwrap())
+}
+
+// ---- Path safety -------------------------------------------------------------
+
+#[test]
+fn rfc3986_5_2_4_traversal_spellings_are_refused() {
+    let dir = site();
+    let mut svc = service(&dir);
+    for uri in [
+        "/../etc/passwd",
+        "/%2e%2e/",
+        "/%2e%2e/etc/passwd",
+        "/%2E%2E%2F",
+        "/%2E%2E%2Fetc%2Fpasswd",
+        "/..%2f",
+        "/..%2fetc%2fpasswd",
+        "/docs/../../etc/passwd",
+        "/%00",
+        "/index.html%00.png",
+        "/%5c..%5cetc",
+        "/%zz",
+    ] {
+        let resp = get(&mut svc, uri, &[]);
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{uri}");
+        assert_eq!(header(&resp, &X_FRAME_OPTIONS), "DENY", "{uri}");
+    }
+}
+
+#[test]
+fn rfc3986_2_4_double_encoding_is_decoded_once() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let resp = get(&mut svc, "/%252e%252e", &[]);
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(body(&resp), b"literal");
+}
+
+#[test]
+fn symlink_escaping_root_is_404_inside_is_served() {
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "secret.txt", b"secret");
+    let dir = site();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.txt"),
+        dir.path().join("leak.txt"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("leakdir")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("ten.txt"), dir.path().join("alias.txt")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join(".env"), dir.path().join("env.txt")).unwrap();
+    let mut svc = service(&dir);
+    assert_eq!(
+        get(&mut svc, "/leak.txt", &[]).status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&mut svc, "/leakdir/secret.txt", &[]).status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&mut svc, "/env.txt", &[]).status(),
+        StatusCode::NOT_FOUND,
+        "symlink to dotfile"
+    );
+    let resp = get(&mut svc, "/alias.txt", &[]);
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(body(&resp), b"0123456789");
+}
+
+#[test]
+fn dotfiles_hidden_by_default_well_known_served() {
+    let dir = site();
+    let mut svc = service(&dir);
+    assert_eq!(get(&mut svc, "/.env", &[]).status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&mut svc, "/%2eenv", &[]).status(),
+        StatusCode::NOT_FOUND
+    );
+    let resp = get(&mut svc, "/.well-known/acme-challenge/tok", &[]);
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(body(&resp), b"tok");
+
+    let mut opts = options(dir.path());
+    opts.serve_dotfiles = true;
+    let mut svc = FileService::new(opts).unwrap();
+    assert_eq!(get(&mut svc, "/.env", &[]).status(), StatusCode::OK);
+}
+
+#[test]
+fn query_string_is_ignored_for_lookup() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let resp = get(&mut svc, "/ten.txt?v=3&x=..%2f", &[]);
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(body(&resp), b"0123456789");
+}
+
+#[test]
+fn fifo_and_missing_files_are_404() {
+    let dir = site();
+    nix::unistd::mkfifo(&dir.path().join("pipe"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let mut svc = service(&dir);
+    assert_eq!(get(&mut svc, "/pipe", &[]).status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&mut svc, "/missing", &[]).status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&mut svc, "/ten.txt/x", &[]).status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[test]
+fn non_utf8_file_names_are_served() {
+    let dir = site();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.txt");
+    std::fs::write(dir.path().join(name), b"bytes").unwrap();
+    let mut svc = service(&dir);
+    let resp = get(&mut svc, "/caf%E9.txt", &[]);
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(body(&resp), b"bytes");
+}
+
+#[test]
+fn new_rejects_missing_or_non_directory_root() {
+    let dir = site();
+    assert!(FileService::new(options(&dir.path().join("nope"))).is_err());
+    assert!(FileService::new(options(&dir.path().join("ten.txt"))).is_err());
+}
+
+// ---- Directories ---------------------------------------------------------------
+
+#[test]
+fn rfc9110_15_4_2_directory_without_slash_redirects() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let resp = get(&mut svc, "/docs?lang=en", &[]);
+    assert_eq!(resp.status(), StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(header(&resp, &LOCATION), "/docs/?lang=en");
+    assert_eq!(header(&resp, &X_FRAME_OPTIONS), "DENY");
+    std::fs::create_dir(dir.path().join("a b")).unwrap();
+    let resp = get(&mut svc, "/a%20b", &[]);
+    assert_eq!(header(&resp, &LOCATION), "/a%20b/");
+}
+
+#[test]
+fn directory_with_slash_serves_index_or_404() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let resp = get(&mut svc, "/docs/", &[]);
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(body(&resp), b"<h1>docs</h1>");
+    assert_eq!(header(&resp, &CONTENT_TYPE), "text/html; charset=utf-8");
+    let resp = get(&mut svc, "/", &[]);
+    assert_eq!(body(&resp), b"<h1>home</h1>");
+    assert_eq!(
+        get(&mut svc, "/empty/", &[]).status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+// ---- Methods -------------------------------------------------------------------
+
+#[test]
+fn rfc9110_9_3_7_options_lists_allowed_methods() {
+    let dir = site();
+    let mut svc = service(&dir);
+    for uri in ["*", "/", "/ten.txt", "/missing"] {
+        let resp = svc.call(&request(Method::OPTIONS, uri, &[]), &ctx());
+        assert_eq!(resp.status(), StatusCode::NO_CONTENT, "{uri}");
+        assert_eq!(header(&resp, &ALLOW), "GET, HEAD, OPTIONS");
+        assert!(resp.body().is_empty());
+    }
+}
+
+#[test]
+fn rfc9110_15_5_6_other_methods_are_405_with_allow() {
+    let dir = site();
+    let mut svc = service(&dir);
+    for method in ["POST", "PUT", "DELETE", "PATCH", "CONNECT", "TRACE", "BREW"] {
+        let m = Method::from_bytes(method.as_bytes()).unwrap();
+        let req = request(m, "/ten.txt", &[(COOKIE, "session=topsecret")]);
+        let resp = svc.call(&req, &ctx());
+        assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        assert_eq!(header(&resp, &ALLOW), "GET, HEAD, OPTIONS");
+        assert_eq!(header(&resp, &X_FRAME_OPTIONS), "DENY");
+        // TRACE must never reflect the request (cross-site tracing).
+        assert!(!String::from_utf8_lossy(&body(&resp)).contains("topsecret"));
+    }
+}
+
+#[test]
+fn rfc9110_9_3_2_head_has_length_and_no_body() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let resp = svc.call(&request(Method::HEAD, "/ten.txt", &[]), &ctx());
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(header(&resp, &CONTENT_LENGTH), "10");
+    assert!(matches!(resp.body(), Body::Empty));
+    let get_resp = get(&mut svc, "/ten.txt", &[]);
+    for name in [CONTENT_TYPE, ETAG, LAST_MODIFIED, ACCEPT_RANGES] {
+        assert_eq!(header(&resp, &name), header(&get_resp, &name), "{name}");
+    }
+    // HEAD of the gzip variant states the compressed length.
+    let fields = [(ACCEPT_ENCODING, "gzip")];
+    let gz = get(&mut svc, "/style.css", &fields);
+    let head = svc.call(&request(Method::HEAD, "/style.css", &fields), &ctx());
+    assert_eq!(header(&head, &CONTENT_ENCODING), "gzip");
+    assert_eq!(header(&head, &CONTENT_LENGTH), body(&gz).len().to_string());
+    assert!(matches!(head.body(), Body::Empty));
+}
+
+#[test]
+fn rfc9110_14_2_head_ignores_range() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let resp = svc.call(
+        &request(Method::HEAD, "/ten.txt", &[(RANGE, "bytes=0-1")]),
+        &ctx(),
+    );
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(header(&resp, &CONTENT_LENGTH), "10");
+}
+
+// ---- Representation metadata ---------------------------------------------------
+
+#[test]
+fn rfc9110_8_3_content_type_and_file_headers() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let resp = get(&mut svc, "/style.css", &[]);
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(header(&resp, &CONTENT_TYPE), "text/css; charset=utf-8");
+    assert_eq!(header(&resp, &ACCEPT_RANGES), "bytes");
+    assert_eq!(
+        header(&resp, &LAST_MODIFIED),
+        "Tue, 14 Nov 2023 22:13:20 GMT"
+    );
+    assert!(header(&resp, &ETAG).starts_with('"'));
+    assert_eq!(header(&resp, &X_FRAME_OPTIONS), "DENY");
+    // Left to the engine and driver.
+    for name in [DATE, SERVER, CONNECTION, CONTENT_LENGTH] {
+        assert!(!resp.headers().contains_key(&name), "{name}");
+    }
+    let resp = get(&mut svc, "/image.png", &[]);
+    assert_eq!(header(&resp, &CONTENT_TYPE), "image/png");
+    assert!(
+        !resp.headers().contains_key(VARY),
+        "png is not compressible"
+    );
+    std::fs::write(dir.path().join("blob"), b"x").unwrap();
+    let resp = get(&mut svc, "/blob", &[]);
+    assert_eq!(header(&resp, &CONTENT_TYPE), "application/octet-stream");
+}
+
+#[test]
+fn identity_bodies_are_file_regions() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let resp = get(&mut svc, "/ten.txt", &[]);
+    let Body::File(region) = resp.body() else {
+        panic!("expected a file region");
+    };
+    assert_eq!((region.offset, region.len), (0, 10));
+}
+
+// ---- Conditional requests -------------------------------------------------------
+
+#[test]
+fn rfc9110_13_1_2_if_none_match_gives_304() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let first = get(&mut svc, "/style.css", &[]);
+    let etag = header(&first, &ETAG).to_owned();
+    let resp = get(&mut svc, "/style.css", &[(IF_NONE_MATCH, &etag)]);
+    assert_eq!(resp.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(header(&resp, &ETAG), etag);
+    assert_eq!(
+        header(&resp, &LAST_MODIFIED),
+        header(&first, &LAST_MODIFIED)
+    );
+    assert_eq!(header(&resp, &VARY), "accept-encoding");
+    assert_eq!(header(&resp, &X_FRAME_OPTIONS), "DENY");
+    assert!(resp.body().is_empty());
+    let weak = format!("W/{etag}");
+    let resp = get(&mut svc, "/style.css", &[(IF_NONE_MATCH, &weak)]);
+    assert_eq!(resp.status(), StatusCode::NOT_MODIFIED);
+    let head = svc.call(
+        &request(Method::HEAD, "/style.css", &[(IF_NONE_MATCH, "*")]),
+        &ctx(),
+    );
+    assert_eq!(head.status(), StatusCode::NOT_MODIFIED);
+    let resp = get(&mut svc, "/style.css", &[(IF_NONE_MATCH, "\"other\"")]);
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+#[test]
+fn rfc9110_13_1_3_if_modified_since_gives_304() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let same = "Tue, 14 Nov 2023 22:13:20 GMT";
+    let earlier = "Tue, 14 Nov 2023 22:13:19 GMT";
+    assert_eq!(
+        get(&mut svc, "/ten.txt", &[(IF_MODIFIED_SINCE, same)]).status(),
+        StatusCode::NOT_MODIFIED
+    );
+    assert_eq!(
+        get(&mut svc, "/ten.txt", &[(IF_MODIFIED_SINCE, earlier)]).status(),
+        StatusCode::OK
+    );
+    // Ignored when If-None-Match is present (§13.1.3).
+    let fields = [(IF_MODIFIED_SINCE, same), (IF_NONE_MATCH, "\"x\"")];
+    assert_eq!(get(&mut svc, "/ten.txt", &fields).status(), StatusCode::OK);
+}
+
+#[test]
+fn rfc9110_13_1_1_if_match_failure_is_412() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let resp = get(&mut svc, "/ten.txt", &[(IF_MATCH, "\"stale\"")]);
+    assert_eq!(resp.status(), StatusCode::PRECONDITION_FAILED);
+    assert_eq!(header(&resp, &X_FRAME_OPTIONS), "DENY");
+    let etag = header(&get(&mut svc, "/ten.txt", &[]), &ETAG).to_owned();
+    assert_eq!(
+        get(&mut svc, "/ten.txt", &[(IF_MATCH, &etag)]).status(),
+        StatusCode::OK
+    );
+}
+
+#[test]
+fn rfc9110_13_1_4_if_unmodified_since_failure_is_412() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let earlier = "Tue, 14 Nov 2023 22:13:19 GMT";
+    let same = "Tue, 14 Nov 2023 22:13:20 GMT";
+    assert_eq!(
+        get(&mut svc, "/ten.txt", &[(IF_UNMODIFIED_SINCE, earlier)]).status(),
+        StatusCode::PRECONDITION_FAILED
+    );
+    assert_eq!(
+        get(&mut svc, "/ten.txt", &[(IF_UNMODIFIED_SINCE, same)]).status(),
+        StatusCode::OK
+    );
+}
+
+// ---- Ranges ----------------------------------------------------------------------
+
+#[test]
+fn rfc9110_14_1_2_single_ranges_give_206() {
+    let dir = site();
+    let mut svc = service(&dir);
+    for (range, content_range, bytes) in [
+        ("bytes=2-5", "bytes 2-5/10", &b"2345"[..]),
+        ("bytes=7-", "bytes 7-9/10", b"789"),
+        ("bytes=-3", "bytes 7-9/10", b"789"),
+        ("bytes=8-100", "bytes 8-9/10", b"89"),
+    ] {
+        let resp = get(&mut svc, "/ten.txt", &[(RANGE, range)]);
+        assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT, "{range}");
+        assert_eq!(header(&resp, &CONTENT_RANGE), content_range);
+        assert_eq!(body(&resp), bytes);
+        assert_eq!(header(&resp, &CONTENT_TYPE), "text/plain; charset=utf-8");
+    }
+}
+
+#[test]
+fn rfc9110_15_5_17_unsatisfiable_range_is_416() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let resp = get(&mut svc, "/ten.txt", &[(RANGE, "bytes=10-")]);
+    assert_eq!(resp.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(header(&resp, &CONTENT_RANGE), "bytes */10");
+    assert_eq!(header(&resp, &X_FRAME_OPTIONS), "DENY");
+}
+
+#[test]
+fn rfc9110_14_2_multiple_or_malformed_ranges_give_200() {
+    let dir = site();
+    let mut svc = service(&dir);
+    for range in ["bytes=0-1,3-4", "bytes=5-2", "bytes=x", "lines=1-2"] {
+        let resp = get(&mut svc, "/ten.txt", &[(RANGE, range)]);
+        assert_eq!(resp.status(), StatusCode::OK, "{range}");
+        assert_eq!(body(&resp), b"0123456789");
+    }
+}
+
+#[test]
+fn rfc9110_13_1_5_if_range_match_and_mismatch() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let etag = header(&get(&mut svc, "/ten.txt", &[]), &ETAG).to_owned();
+    let resp = get(
+        &mut svc,
+        "/ten.txt",
+        &[(RANGE, "bytes=0-1"), (IF_RANGE, &etag)],
+    );
+    assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT);
+    let resp = get(
+        &mut svc,
+        "/ten.txt",
+        &[(RANGE, "bytes=0-1"), (IF_RANGE, "\"old\"")],
+    );
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(body(&resp).len(), 10);
+    let date = "Tue, 14 Nov 2023 22:13:20 GMT";
+    let resp = get(
+        &mut svc,
+        "/ten.txt",
+        &[(RANGE, "bytes=0-1"), (IF_RANGE, date)],
+    );
+    assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT);
+    let older = "Tue, 14 Nov 2023 22:13:19 GMT";
+    let resp = get(
+        &mut svc,
+        "/ten.txt",
+        &[(RANGE, "bytes=0-1"), (IF_RANGE, older)],
+    );
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+#[test]
+fn rfc9110_14_1_1_range_is_served_from_identity() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let fields = [(RANGE, "bytes=0-3"), (ACCEPT_ENCODING, "gzip")];
+    let resp = get(&mut svc, "/style.css", &fields);
+    assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT);
+    assert!(!resp.headers().contains_key(CONTENT_ENCODING));
+    assert_eq!(body(&resp), b"body");
+}
+
+// ---- Content coding ----------------------------------------------------------------
+
+#[test]
+fn rfc9110_12_5_3_gzip_negotiation() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let plain = get(&mut svc, "/style.css", &[]);
+    let resp = get(
+        &mut svc,
+        "/style.css",
+        &[(ACCEPT_ENCODING, "br, gzip;q=0.8")],
+    );
+    assert_eq!(header(&resp, &CONTENT_ENCODING), "gzip");
+    assert_eq!(header(&resp, &VARY), "accept-encoding");
+    assert_eq!(header(&resp, &CONTENT_TYPE), "text/css; charset=utf-8");
+    assert!(matches!(resp.body(), Body::Bytes(_)));
+    assert_eq!(gunzip(&body(&resp)), CSS.repeat(20).as_bytes());
+    // §8.8.3.3: the variant has its own strong entity-tag.
+    assert_ne!(header(&resp, &ETAG), header(&plain, &ETAG));
+
+    for refused in ["gzip;q=0", "identity", "br", "*;q=0"] {
+        let resp = get(&mut svc, "/style.css", &[(ACCEPT_ENCODING, refused)]);
+        assert!(!resp.headers().contains_key(CONTENT_ENCODING), "{refused}");
+        assert_eq!(header(&resp, &VARY), "accept-encoding", "{refused}");
+        assert_eq!(body(&resp), CSS.repeat(20).as_bytes());
+    }
+    assert!(!plain.headers().contains_key(CONTENT_ENCODING));
+    assert_eq!(header(&plain, &VARY), "accept-encoding");
+}
+
+#[test]
+fn rfc9110_12_5_5_small_or_packed_files_stay_identity() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let small = get(&mut svc, "/small.css", &[(ACCEPT_ENCODING, "gzip")]);
+    assert!(!small.headers().contains_key(CONTENT_ENCODING));
+    assert_eq!(header(&small, &VARY), "accept-encoding");
+    let png = get(&mut svc, "/image.png", &[(ACCEPT_ENCODING, "gzip")]);
+    assert!(!png.headers().contains_key(CONTENT_ENCODING));
+    assert_eq!(svc.cache.stats.compressions, 0);
+}
+
+#[test]
+fn rfc9110_13_1_2_gzip_variant_revalidates_with_its_own_etag() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let gz_fields = [(ACCEPT_ENCODING, "gzip")];
+    let gz_etag = header(&get(&mut svc, "/style.css", &gz_fields), &ETAG).to_owned();
+    let resp = get(
+        &mut svc,
+        "/style.css",
+        &[(ACCEPT_ENCODING, "gzip"), (IF_NONE_MATCH, &gz_etag)],
+    );
+    assert_eq!(resp.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(header(&resp, &VARY), "accept-encoding");
+    // The identity representation does not match the gzip tag.
+    let resp = get(&mut svc, "/style.css", &[(IF_NONE_MATCH, &gz_etag)]);
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+#[test]
+fn gzip_variant_is_compressed_once_and_reused() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let fields = [(ACCEPT_ENCODING, "gzip")];
+    let a = get(&mut svc, "/style.css", &fields);
+    let b = get(&mut svc, "/style.css", &fields);
+    let (Body::Bytes(a), Body::Bytes(b)) = (a.body(), b.body()) else {
+        panic!("gzip bodies are bytes");
+    };
+    assert_eq!(a.as_ptr(), b.as_ptr());
+    assert_eq!(svc.cache.stats.compressions, 1);
+}
+
+#[test]
+fn precompressed_sibling_is_served_without_compressing() {
+    let dir = site();
+    let packed = encoding::gzip(b"precompressed!", 0).unwrap();
+    std::fs::write(dir.path().join("app.js"), "x".repeat(500)).unwrap();
+    set_mtime(&dir.path().join("app.js"), 1_700_000_000);
+    std::fs::write(dir.path().join("app.js.gz"), &packed).unwrap();
+    set_mtime(&dir.path().join("app.js.gz"), 1_700_000_001);
+    let mut svc = service(&dir);
+    let resp = get(&mut svc, "/app.js", &[(ACCEPT_ENCODING, "gzip")]);
+    assert_eq!(header(&resp, &CONTENT_ENCODING), "gzip");
+    assert_eq!(
+        header(&resp, &CONTENT_TYPE),
+        "text/javascript; charset=utf-8"
+    );
+    assert!(matches!(resp.body(), Body::File(_)));
+    assert_eq!(gunzip(&body(&resp)), b"precompressed!");
+    assert_eq!(svc.cache.stats.compressions, 0);
+    let plain = get(&mut svc, "/app.js", &[]);
+    assert_eq!(body(&plain), "x".repeat(500).as_bytes());
+}
+
+#[test]
+fn stale_precompressed_sibling_is_ignored() {
+    let dir = site();
+    std::fs::write(dir.path().join("app.js"), "y".repeat(500)).unwrap();
+    set_mtime(&dir.path().join("app.js"), 1_700_000_010);
+    std::fs::write(
+        dir.path().join("app.js.gz"),
+        encoding::gzip(b"old", 0).unwrap(),
+    )
+    .unwrap();
+    set_mtime(&dir.path().join("app.js.gz"), 1_700_000_000);
+    let mut svc = service(&dir);
+    let resp = get(&mut svc, "/app.js", &[(ACCEPT_ENCODING, "gzip")]);
+    assert_eq!(gunzip(&body(&resp)), "y".repeat(500).as_bytes());
+    assert_eq!(svc.cache.stats.compressions, 1);
+}
+
+#[test]
+fn files_above_cache_max_file_are_served_identity_uncached() {
+    let dir = site();
+    let mut opts = options(dir.path());
+    opts.cache_max_file = 100;
+    let mut svc = FileService::new(opts).unwrap();
+    let resp = get(&mut svc, "/style.css", &[(ACCEPT_ENCODING, "gzip")]);
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(!resp.headers().contains_key(CONTENT_ENCODING));
+    assert_eq!(body(&resp).len(), CSS.len() * 20);
+    assert_eq!(svc.cache.len(), 0);
+    assert_eq!(svc.cache.stats.compressions, 0);
+}
+
+// ---- Cache -------------------------------------------------------------------------
+
+#[test]
+fn modified_file_is_seen_after_revalidation() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let t0 = ctx();
+    let first = svc.call(&request(Method::GET, "/ten.txt", &[]), &t0);
+    std::fs::write(dir.path().join("ten.txt"), b"changed!").unwrap();
+    // Within the revalidation interval the cached entry may still answer.
+    let within = RequestContext {
+        now: t0.now + Duration::from_millis(500),
+        ..t0
+    };
+    let cached = svc.call(&request(Method::GET, "/ten.txt", &[]), &within);
+    assert_eq!(header(&cached, &ETAG), header(&first, &ETAG));
+    let later = RequestContext {
+        now: t0.now + Duration::from_millis(1100),
+        ..t0
+    };
+    let fresh = svc.call(&request(Method::GET, "/ten.txt", &[]), &later);
+    assert_ne!(header(&fresh, &ETAG), header(&first, &ETAG));
+    assert_eq!(body(&fresh), b"changed!");
+}
+
+#[test]
+fn replaced_file_is_seen_after_revalidation() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let t0 = ctx();
+    let fields = [(ACCEPT_ENCODING, "gzip")];
+    let first = svc.call(&request(Method::GET, "/style.css", &fields), &t0);
+    let tmp = dir.path().join("style.css.new");
+    std::fs::write(&tmp, "p { margin: 0 }\n".repeat(20)).unwrap();
+    std::fs::rename(&tmp, dir.path().join("style.css")).unwrap();
+    let later = RequestContext {
+        now: t0.now + Duration::from_secs(2),
+        ..t0
+    };
+    let resp = svc.call(&request(Method::GET, "/style.css", &fields), &later);
+    assert_ne!(header(&resp, &ETAG), header(&first, &ETAG));
+    assert_eq!(
+        gunzip(&body(&resp)),
+        "p { margin: 0 }\n".repeat(20).as_bytes()
+    );
+    assert_eq!(svc.cache.stats.compressions, 2);
+}
+
+#[test]
+fn deleted_file_is_404_after_revalidation() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let t0 = ctx();
+    assert_eq!(
+        svc.call(&request(Method::GET, "/ten.txt", &[]), &t0)
+            .status(),
+        StatusCode::OK
+    );
+    std::fs::remove_file(dir.path().join("ten.txt")).unwrap();
+    let later = RequestContext {
+        now: t0.now + Duration::from_secs(2),
+        ..t0
+    };
+    let resp = svc.call(&request(Method::GET, "/ten.txt", &[]), &later);
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert_eq!(svc.cache.len(), 0);
+}
+
+#[test]
+fn cache_stays_within_its_byte_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let budget = 8 * 1024;
+    for i in 0..60 {
+        let text = format!("line {i} of some repetitive css text\n").repeat(40);
+        write(dir.path(), &format!("f{i}.css"), text.as_bytes());
+    }
+    let mut opts = options(dir.path());
+    opts.cache_size = budget;
+    let mut svc = FileService::new(opts).unwrap();
+    for i in 0..60 {
+        let resp = get(
+            &mut svc,
+            &format!("/f{i}.css"),
+            &[(ACCEPT_ENCODING, "gzip")],
+        );
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert!(
+            svc.cache.used() <= budget,
+            "used {} after f{i}",
+            svc.cache.used()
+        );
+        assert_eq!(svc.cache.used(), svc.cache.recount());
+    }
+    assert!(svc.cache.stats.evictions > 0);
+    assert!(svc.cache.len() < 60);
+}
+
+// ---- Errors ------------------------------------------------------------------------
+
+#[test]
+fn custom_404_page_relative_to_root() {
+    let dir = site();
+    write(dir.path(), "404.html", b"<h1>lost</h1>");
+    let mut opts = options(dir.path());
+    opts.error_page_404 = Some(PathBuf::from("404.html"));
+    let mut svc = FileService::new(opts).unwrap();
+    let resp = get(&mut svc, "/nope", &[]);
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert_eq!(body(&resp), b"<h1>lost</h1>");
+    assert_eq!(header(&resp, &CONTENT_TYPE), "text/html; charset=utf-8");
+    assert_eq!(header(&resp, &X_FRAME_OPTIONS), "DENY");
+    // Other statuses keep the default body.
+    let resp = get(&mut svc, "/%zz", &[]);
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&body(&resp)).starts_with("400"));
+}
+
+#[test]
+fn custom_404_page_absolute_and_missing() {
+    let dir = site();
+    let pages = tempfile::tempdir().unwrap();
+    write(pages.path(), "missing.txt", b"gone");
+    let mut opts = options(dir.path());
+    opts.error_page_404 = Some(pages.path().join("missing.txt"));
+    let mut svc = FileService::new(opts).unwrap();
+    let resp = svc.error(StatusCode::NOT_FOUND, &ctx());
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert_eq!(body(&resp), b"gone");
+
+    let mut opts = options(dir.path());
+    opts.error_page_404 = Some(PathBuf::from("no-such-page.html"));
+    let mut svc = FileService::new(opts).unwrap();
+    let resp = get(&mut svc, "/nope", &[]);
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert!(String::from_utf8_lossy(&body(&resp)).starts_with("404"));
+}
+
+#[test]
+fn error_responses_carry_security_headers() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let resp = svc.error(StatusCode::TOO_MANY_REQUESTS, &ctx());
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(header(&resp, &X_FRAME_OPTIONS), "DENY");
+}

@@ -1,0 +1,118 @@
+//! Carbon's TLS policy, written out: protocol versions, cipher suites, key-exchange
+//! groups, ALPN and session resumption. Changing what Carbon negotiates means changing
+//! this file and `docs/tls.md` together.
+//!
+//! The policy follows Mozilla's "intermediate" server-side recommendation: TLS 1.2 and
+//! 1.3, only AEAD suites with ephemeral (EC)DHE key exchange, so every connection has
+//! forward secrecy. The ring provider supports nothing weaker, but the list is filtered
+//! explicitly anyway so that a future rustls or provider default cannot widen it silently.
+
+use rustls::crypto::{ring, CryptoProvider};
+use rustls::{CipherSuite, NamedGroup, SupportedProtocolVersion};
+
+/// TLS 1.3 (RFC 8446) first, then TLS 1.2 (RFC 5246). SSL 3.0, TLS 1.0 and 1.1 are
+/// deprecated by RFC 8996; rustls never implemented them.
+pub static PROTOCOL_VERSIONS: &[&SupportedProtocolVersion] =
+    &[&rustls::version::TLS13, &rustls::version::TLS12];
+
+/// The cipher suites, in the order Mozilla's intermediate profile lists them. The
+/// client's preference wins (rustls's default, and Mozilla's advice, since every suite
+/// here is strong and clients know whether they have AES hardware).
+pub const CIPHER_SUITES: &[CipherSuite] = &[
+    // TLS 1.3 (RFC 8446 section B.4): all AEAD, key exchange is always ephemeral.
+    CipherSuite::TLS13_AES_128_GCM_SHA256,
+    CipherSuite::TLS13_AES_256_GCM_SHA384,
+    CipherSuite::TLS13_CHACHA20_POLY1305_SHA256,
+    // TLS 1.2: ECDHE (RFC 8422) with AES-GCM (RFC 5289) or ChaCha20-Poly1305 (RFC 7905).
+    // No CBC suites (Lucky Thirteen, CVE-2013-0169), no static RSA key exchange (no
+    // forward secrecy; ROBOT, CVE-2017-13099), no finite-field DHE (weak-group risk,
+    // Logjam CVE-2015-4000).
+    CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+];
+
+/// Key-exchange groups, preferred first: X25519 (RFC 7748), then the NIST curves P-256
+/// and P-384 (RFC 8446 section 4.2.7) for clients that lack X25519.
+pub const KX_GROUPS: &[NamedGroup] = &[
+    NamedGroup::X25519,
+    NamedGroup::secp256r1,
+    NamedGroup::secp384r1,
+];
+
+/// ALPN protocol IDs (RFC 7301, IANA registry). `h2` is RFC 9113 section 3.2.
+pub const ALPN_H2: &[u8] = b"h2";
+pub const ALPN_HTTP11: &[u8] = b"http/1.1";
+
+/// Entries in the server-side session cache (TLS 1.2 session IDs, RFC 5246 section
+/// 7.4.1.2, for clients that do not use tickets). One entry is a few hundred bytes, so
+/// the cache stays well under 2 MB; when full, the oldest entry is evicted and that
+/// client simply does a full handshake. One cache is shared by all workers.
+pub const SESSION_CACHE_ENTRIES: usize = 4096;
+
+/// The ring provider reduced to [`CIPHER_SUITES`] and [`KX_GROUPS`], in that order.
+///
+/// Random numbers, key loading and signature verification stay ring's. Entries ring
+/// lacks are skipped; a unit test proves none is missing today.
+pub fn provider() -> CryptoProvider {
+    let ring = ring::default_provider();
+    let cipher_suites = CIPHER_SUITES
+        .iter()
+        .filter_map(|wanted| {
+            ring.cipher_suites
+                .iter()
+                .find(|s| s.suite() == *wanted)
+                .copied()
+        })
+        .collect();
+    let kx_groups = KX_GROUPS
+        .iter()
+        .filter_map(|wanted| ring.kx_groups.iter().find(|g| g.name() == *wanted).copied())
+        .collect();
+    CryptoProvider {
+        cipher_suites,
+        kx_groups,
+        ..ring
+    }
+}
+
+/// The ALPN list the server offers, in preference order (RFC 7301 section 3.2: the
+/// server picks the first of its own protocols that the client also offers).
+pub fn alpn_protocols(offer_h2: bool) -> Vec<Vec<u8>> {
+    let mut list = Vec::with_capacity(2);
+    if offer_h2 {
+        list.push(ALPN_H2.to_vec());
+    }
+    list.push(ALPN_HTTP11.to_vec());
+    list
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a test failure
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mozilla_intermediate_provider_has_exactly_the_listed_suites_in_order() {
+        let suites: Vec<CipherSuite> = provider().cipher_suites.iter().map(|s| s.suite()).collect();
+        assert_eq!(suites, CIPHER_SUITES);
+    }
+
+    #[test]
+    fn mozilla_intermediate_provider_has_exactly_the_listed_groups_in_order() {
+        let groups: Vec<NamedGroup> = provider().kx_groups.iter().map(|g| g.name()).collect();
+        assert_eq!(groups, KX_GROUPS);
+    }
+
+    #[test]
+    fn rfc7301_3_2_h2_is_offered_only_when_enabled_and_before_http11() {
+        assert_eq!(alpn_protocols(false), vec![b"http/1.1".to_vec()]);
+        assert_eq!(
+            alpn_protocols(true),
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
+    }
+}

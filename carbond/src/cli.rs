@@ -1,0 +1,131 @@
+//! Command-line arguments. carbond has few flags, so they are parsed by hand rather
+//! than pulling in a parser crate; errors name the offending argument.
+
+use std::path::PathBuf;
+
+pub const DEFAULT_CONFIG: &str = "/etc/carbon/carbon.conf";
+
+pub const USAGE: &str = "\
+Usage: carbond [OPTIONS]
+
+Options:
+  -c, --config FILE          configuration file (default /etc/carbon/carbon.conf)
+  -t, --check-config [FILE]  validate the configuration, print a summary, exit
+      --gen-self-signed DIR  write a development certificate (cert.pem, key.pem)
+                             for localhost, 127.0.0.1 and ::1 into DIR, then exit
+  -f, --foreground           run in the foreground (the default; accepted for scripts)
+  -V, --version              print the version and exit
+  -h, --help                 print this help and exit
+
+carbond always runs in the foreground; use systemd (or your supervisor) to run it
+in the background. SIGTERM or SIGINT stops it gracefully.
+";
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    Run { config: PathBuf },
+    Check { config: PathBuf },
+    GenSelfSigned { dir: PathBuf },
+    Version,
+    Help,
+}
+
+pub fn parse(args: &[String]) -> Result<Command, String> {
+    let mut config: Option<PathBuf> = None;
+    let mut check = false;
+    let mut gen: Option<PathBuf> = None;
+    let mut it = args.iter().peekable();
+    while let Some(a) = it.next() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (a.as_str(), None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            match inline.clone() {
+                Some(v) => Ok(v),
+                None => it
+                    .next()
+                    .cloned()
+                    .ok_or_else(|| format!("{name} needs a value")),
+            }
+        };
+        match flag {
+            "-c" | "--config" => config = Some(PathBuf::from(value(flag)?)),
+            "-t" | "--check-config" => {
+                check = true;
+                if let Some(v) = inline.clone() {
+                    config = Some(PathBuf::from(v));
+                } else if let Some(next) = it.peek() {
+                    if !next.starts_with('-') {
+                        config = it.next().map(PathBuf::from);
+                    }
+                }
+            }
+            "--gen-self-signed" => gen = Some(PathBuf::from(value(flag)?)),
+            "-f" | "--foreground" => {}
+            "-V" | "--version" => return Ok(Command::Version),
+            "-h" | "--help" => return Ok(Command::Help),
+            other => return Err(format!("unknown argument `{other}` (see --help)")),
+        }
+    }
+    if let Some(dir) = gen {
+        return Ok(Command::GenSelfSigned { dir });
+    }
+    let config = config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    Ok(if check {
+        Command::Check { config }
+    } else {
+        Command::Run { config }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(a: &[&str]) -> Result<Command, String> {
+        parse(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn config_flag_forms() {
+        let want = Command::Run {
+            config: "x.conf".into(),
+        };
+        assert_eq!(p(&["-c", "x.conf"]), Ok(want));
+        assert_eq!(
+            p(&["--config=x.conf", "-f"]),
+            Ok(Command::Run {
+                config: "x.conf".into()
+            })
+        );
+        assert_eq!(
+            p(&[]),
+            Ok(Command::Run {
+                config: DEFAULT_CONFIG.into()
+            })
+        );
+    }
+
+    #[test]
+    fn check_config_takes_file_or_uses_config_flag() {
+        assert_eq!(
+            p(&["--check-config", "a.conf"]),
+            Ok(Command::Check {
+                config: "a.conf".into()
+            })
+        );
+        assert_eq!(
+            p(&["-c", "b.conf", "-t"]),
+            Ok(Command::Check {
+                config: "b.conf".into()
+            })
+        );
+    }
+
+    #[test]
+    fn unknown_or_incomplete_arguments_are_errors() {
+        assert!(p(&["--bogus"]).unwrap_err().contains("--bogus"));
+        assert!(p(&["--config"]).unwrap_err().contains("needs a value"));
+    }
+}

@@ -1,0 +1,96 @@
+//! Connection and request admission: `max_connections` and per-IP rate limiting
+//! (RFC 6585 section 4, 429 with Retry-After).
+
+use std::time::Duration;
+
+use crate::harness::*;
+
+const KEEP_ALIVE_GET: &[u8] = b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
+#[test]
+fn max_connections_defers_the_third_until_one_closes() {
+    let mut s = Server::start("max_connections = 2");
+    // Two connections the server has certainly accepted (each got a response).
+    let mut a = s.connect();
+    a.send(KEEP_ALIVE_GET);
+    assert_eq!(a.response().status, 200);
+    let mut b = s.connect();
+    b.send(KEEP_ALIVE_GET);
+    assert_eq!(b.response().status, 200);
+
+    // The third may complete the TCP handshake (listen backlog) but is not served.
+    let mut c = s.connect();
+    c.send(KEEP_ALIVE_GET);
+    match c.poll_data(Duration::from_millis(1500)) {
+        None => {}
+        Some(0) => panic!("third connection was closed instead of waiting for a slot"),
+        Some(_) => panic!(
+            "third connection served while two were open: {:?}",
+            String::from_utf8_lossy(c.pending())
+        ),
+    }
+
+    drop(a);
+    let r = c
+        .try_response(false)
+        .unwrap_or_else(|e| panic!("third connection not served after a slot freed: {e}"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, INDEX_HTML.as_bytes());
+
+    drop(b);
+    drop(c);
+    // Still healthy.
+    assert!(s.is_running(), "carbond exited");
+    assert_eq!(s.get("/index.html", "").status, 200);
+}
+
+#[test]
+fn rfc6585_4_rate_limit_answers_429_with_retry_after() {
+    let s = Server::start("rate_limit = 5\nrate_limit_window = 60");
+    // A new connection per request, so the limit applies whether it counts requests
+    // or connections.
+    for i in 0..5 {
+        assert_eq!(s.get("/index.html", "").status, 200, "request {i}");
+    }
+    let r = s.get("/index.html", "");
+    assert_eq!(r.status, 429, "6th request within the window");
+    let ra = r.header("retry-after").expect("Retry-After on 429");
+    let secs: u64 = ra.parse().unwrap_or_else(|_| panic!("Retry-After {ra:?}"));
+    assert!((1..=60).contains(&secs), "Retry-After {secs}");
+    assert_date_and_server(&r);
+}
+
+#[test]
+fn rate_limit_counts_requests_on_one_connection() {
+    let s = Server::start("rate_limit = 5\nrate_limit_window = 60");
+    let mut c = s.connect();
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        if c.try_send(KEEP_ALIVE_GET).is_err() {
+            break;
+        }
+        match c.try_response(false) {
+            Ok(r) => statuses.push(r.status),
+            Err(_) => break,
+        }
+    }
+    assert_eq!(&statuses[..5], &[200; 5], "{statuses:?}");
+    assert_eq!(statuses.get(5), Some(&429), "{statuses:?}");
+}
+
+#[test]
+fn rate_limit_exempt_cidr_is_never_limited() {
+    let s =
+        Server::start("rate_limit = 5\nrate_limit_window = 60\nrate_limit_exempt = 127.0.0.0/8");
+    for i in 0..12 {
+        assert_eq!(s.get("/index.html", "").status, 200, "request {i}");
+    }
+}
+
+#[test]
+fn rate_limit_off_by_default() {
+    let s = Server::start("");
+    for i in 0..30 {
+        assert_eq!(s.get("/index.html", "").status, 200, "request {i}");
+    }
+}

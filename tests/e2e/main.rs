@@ -1,0 +1,22 @@
+//! End-to-end tests: a real carbond process on 127.0.0.1 with an ephemeral port,
+//! driven by independent clients (ureq, raw sockets, curl).
+//!
+//! Each test starts its own daemon, so tests run in parallel without sharing state.
+
+// Tests may unwrap: a failed unwrap is a failed test, which is what we want here.
+#![allow(clippy::unwrap_used)]
+
+mod harness;
+
+mod cli;
+mod conditional;
+mod curl;
+mod framing;
+mod gzip;
+mod lifecycle;
+mod limits;
+mod methods;
+mod ranges;
+mod static_files;
+mod timeouts;
+mod traversal;
