@@ -11,8 +11,9 @@ Usage: carbond [OPTIONS]
 Options:
   -c, --config FILE          configuration file (default /etc/carbon/carbon.conf)
   -t, --check-config [FILE]  validate the configuration, print a summary, exit
-      --gen-self-signed DIR  write a development certificate (cert.pem, key.pem)
-                             for localhost, 127.0.0.1 and ::1 into DIR, then exit
+      --gen-self-signed DIR [NAME...]
+                             write a development certificate (cert.pem, key.pem)
+                             for localhost, 127.0.0.1, ::1 and NAMEs into DIR, exit
   -f, --foreground           run in the foreground (the default; accepted for scripts)
   -V, --version              print the version and exit
   -h, --help                 print this help and exit
@@ -25,7 +26,7 @@ in the background. SIGTERM or SIGINT stops it gracefully.
 pub enum Command {
     Run { config: PathBuf },
     Check { config: PathBuf },
-    GenSelfSigned { dir: PathBuf },
+    GenSelfSigned { dir: PathBuf, names: Vec<String> },
     Version,
     Help,
 }
@@ -34,6 +35,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     let mut config: Option<PathBuf> = None;
     let mut check = false;
     let mut gen: Option<PathBuf> = None;
+    let mut names: Vec<String> = Vec::new();
     let mut it = args.iter().peekable();
     while let Some(a) = it.next() {
         let (flag, inline) = match a.split_once('=') {
@@ -61,7 +63,15 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                     }
                 }
             }
-            "--gen-self-signed" => gen = Some(PathBuf::from(value(flag)?)),
+            "--gen-self-signed" => {
+                gen = Some(PathBuf::from(value(flag)?));
+                while let Some(next) = it.peek() {
+                    if next.starts_with('-') {
+                        break;
+                    }
+                    names.extend(it.next().cloned());
+                }
+            }
             "-f" | "--foreground" => {}
             "-V" | "--version" => return Ok(Command::Version),
             "-h" | "--help" => return Ok(Command::Help),
@@ -69,7 +79,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         }
     }
     if let Some(dir) = gen {
-        return Ok(Command::GenSelfSigned { dir });
+        return Ok(Command::GenSelfSigned { dir, names });
     }
     let config = config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
     Ok(if check {
@@ -119,6 +129,17 @@ mod tests {
             p(&["-c", "b.conf", "-t"]),
             Ok(Command::Check {
                 config: "b.conf".into()
+            })
+        );
+    }
+
+    #[test]
+    fn gen_self_signed_takes_extra_names() {
+        assert_eq!(
+            p(&["--gen-self-signed", "d", "a.test", "192.0.2.1"]),
+            Ok(Command::GenSelfSigned {
+                dir: "d".into(),
+                names: vec!["a.test".into(), "192.0.2.1".into()]
             })
         );
     }

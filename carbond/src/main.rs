@@ -37,7 +37,7 @@ fn main() -> ExitCode {
             println!("carbond {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        cli::Command::GenSelfSigned { dir } => gen_self_signed(&dir),
+        cli::Command::GenSelfSigned { dir, names } => gen_self_signed(&dir, &names),
         cli::Command::Check { config } => match load(&config) {
             Ok((cfg, _)) => {
                 println!("carbond: {}: ok: {}", config.display(), cfg.summary());
@@ -146,13 +146,16 @@ fn run(path: &Path) -> ExitCode {
     }
 }
 
-fn gen_self_signed(dir: &Path) -> ExitCode {
-    match carbon_core::tls::generate_self_signed(dir, &[]) {
+fn gen_self_signed(dir: &Path, names: &[String]) -> ExitCode {
+    match carbon_core::tls::generate_self_signed(dir, names) {
         Ok((cert, key)) => {
+            let mut all: Vec<&str> = carbon_core::tls::DEFAULT_NAMES.to_vec();
+            all.extend(names.iter().map(String::as_str));
             println!(
-                "carbond: wrote {} and {} (localhost, 127.0.0.1, ::1)",
+                "carbond: wrote {} and {} ({})",
                 cert.display(),
-                key.display()
+                key.display(),
+                all.join(", ")
             );
             ExitCode::SUCCESS
         }

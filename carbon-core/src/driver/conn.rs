@@ -42,6 +42,10 @@ pub(crate) struct Conn {
     write_timeout: Duration,
     handshake_deadline: Option<Instant>,
     linger: Option<Linger>,
+    /// Whether the first byte on a TLS listener has been looked at yet.
+    pub(crate) sniffed: bool,
+    /// A plain-HTTP request arrived on the TLS port: answer it with 400 and close.
+    pub(crate) plain_on_tls: bool,
 }
 
 struct Linger {
@@ -82,6 +86,8 @@ impl Conn {
             write_timeout: cfg.timeouts.write,
             handshake_deadline,
             linger: None,
+            sniffed: false,
+            plain_on_tls: false,
         }
     }
 

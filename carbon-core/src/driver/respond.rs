@@ -34,6 +34,14 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
         wall: x.wall,
     };
     let (resp, req) = match ev {
+        Event::Request(req) if c.plain_on_tls => {
+            c.engine.start_shutdown();
+            let mut resp = x.service.error(StatusCode::BAD_REQUEST, &rctx);
+            *resp.body_mut() = crate::service::Body::Bytes(bytes::Bytes::from_static(
+                b"400 Bad Request: this port speaks HTTPS; use an https:// URL\n",
+            ));
+            (resp, Some(req))
+        }
         Event::Request(req) => {
             Stats::inc(&x.shared.stats.requests);
             let resp = answer(&req, &rctx, &mut x);

@@ -24,6 +24,9 @@ const IOV_MAX: usize = 16;
 const TLS_FILE_CHUNK: usize = 16 * 1024;
 
 pub(crate) fn read(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
+    if c.tls.is_some() && !c.sniffed {
+        sniff_plain_http(c)?;
+    }
     if c.tls.is_some() {
         read_tls(c, buf, now)
     } else {
@@ -54,6 +57,31 @@ fn read_plain(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
             Err(e) => return Err(e),
         }
     }
+}
+
+/// A TLS connection starts with a handshake record (content type 22). A first byte
+/// that is an ASCII letter is a plain-HTTP request line sent to the HTTPS port: drop
+/// the TLS layer so the HTTP engine can parse it and the client gets a readable 400
+/// instead of an alert its HTTP parser cannot show.
+fn sniff_plain_http(c: &mut Conn) -> io::Result<()> {
+    if !c.readable {
+        return Ok(());
+    }
+    let mut first = [0u8; 1];
+    match c.sock.peek(&mut first) {
+        Ok(0) => c.sniffed = true,
+        Ok(_) => {
+            c.sniffed = true;
+            if first[0].is_ascii_alphabetic() {
+                c.tls = None;
+                c.plain_on_tls = true;
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => c.readable = false,
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+        Err(e) => return Err(e),
+    }
+    Ok(())
 }
 
 fn read_tls(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
