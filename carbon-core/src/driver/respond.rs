@@ -36,6 +36,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
     let (resp, req) = match ev {
         Event::Request(req) if c.plain_on_tls => {
             c.engine.start_shutdown();
+            c.rejected = true;
             let mut resp = x.service.error(StatusCode::BAD_REQUEST, &rctx);
             *resp.body_mut() = crate::service::Body::Bytes(bytes::Bytes::from_static(
                 b"400 Bad Request: this port speaks HTTPS; use an https:// URL\n",
@@ -47,7 +48,10 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
             let resp = answer(&req, &rctx, &mut x);
             (resp, Some(req))
         }
-        Event::Reject(status) => (x.service.error(status, &rctx), None),
+        Event::Reject(status) => {
+            c.rejected = true;
+            (x.service.error(status, &rctx), None)
+        }
     };
     let mut resp = resp;
     finish_headers(&mut resp, &rctx, &x);
