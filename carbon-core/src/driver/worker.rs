@@ -46,6 +46,8 @@ pub(crate) struct Worker {
     /// Connections that still had work when their per-turn budget ran out.
     pub(crate) again: Vec<usize>,
     accept_paused: bool,
+    /// Accepting stopped on its per-turn budget, not on a limit: retry without delay.
+    accept_soon: bool,
     drain_deadline: Option<Instant>,
 }
 
@@ -85,6 +87,7 @@ impl Worker {
             log,
             again: Vec::new(),
             accept_paused: false,
+            accept_soon: false,
             drain_deadline: None,
         })
     }
@@ -120,7 +123,8 @@ impl Worker {
                 }
                 if t.0 > LISTENER_BASE - self.listeners.len() && t.0 <= LISTENER_BASE {
                     if self.drain_deadline.is_none() {
-                        self.accept(LISTENER_BASE - t.0, now, wall);
+                        let paused = self.accept(LISTENER_BASE - t.0, now, wall);
+                        self.accept_paused |= paused;
                     }
                     continue;
                 }
@@ -146,9 +150,12 @@ impl Worker {
             }
 
             if self.accept_paused && self.drain_deadline.is_none() {
+                self.accept_soon = false;
+                let mut paused = false;
                 for i in 0..self.listeners.len() {
-                    self.accept(i, now, wall);
+                    paused |= self.accept(i, now, wall);
                 }
+                self.accept_paused = paused;
             }
             if let Some(log) = self.log.as_mut() {
                 log.tick(now);
@@ -176,7 +183,7 @@ impl Worker {
     }
 
     fn poll_timeout(&self, now: Instant) -> Option<Duration> {
-        if !self.again.is_empty() {
+        if !self.again.is_empty() || (self.accept_paused && self.accept_soon) {
             return Some(Duration::ZERO);
         }
         let mut next = self.timers.next_deadline();
@@ -211,19 +218,20 @@ impl Worker {
         }
     }
 
-    fn accept(&mut self, index: usize, now: Instant, wall: SystemTime) {
+    /// Accept from listener `index` until it would block. Returns true when accepting
+    /// stopped early (at `max_connections`, on an error, or out of budget), so
+    /// connections may still be queued and the caller must retry later.
+    fn accept(&mut self, index: usize, now: Instant, wall: SystemTime) -> bool {
         let max = self.shared.cfg.max_connections;
-        self.accept_paused = false;
         for _ in 0..ACCEPTS_PER_TURN {
             // Reserve a slot before accepting so concurrent workers cannot overshoot.
             if self.shared.active.fetch_add(1, Ordering::AcqRel) >= max {
                 self.shared.active.fetch_sub(1, Ordering::AcqRel);
-                self.accept_paused = true;
-                return;
+                return true;
             }
             let Some((listener, scheme)) = self.listeners.get(index) else {
                 self.shared.active.fetch_sub(1, Ordering::AcqRel);
-                return;
+                return false;
             };
             let scheme = *scheme;
             match listener.accept() {
@@ -233,20 +241,28 @@ impl Worker {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.shared.active.fetch_sub(1, Ordering::AcqRel);
-                    return;
+                    return false;
+                }
+                // The client gave up while queued: nothing to do, keep accepting.
+                Err(e)
+                    if e.kind() == io::ErrorKind::ConnectionAborted
+                        || e.kind() == io::ErrorKind::Interrupted =>
+                {
+                    self.shared.active.fetch_sub(1, Ordering::AcqRel);
                 }
                 Err(e) => {
                     self.shared.active.fetch_sub(1, Ordering::AcqRel);
                     // EMFILE/ENFILE and friends: back off instead of spinning on a
                     // listener that stays readable.
                     log::warn!("accept failed: {e}");
-                    self.accept_paused = true;
-                    return;
+                    return true;
                 }
             }
         }
-        // Budget spent with connections possibly still queued: come back next turn.
-        self.accept_paused = true;
+        // Budget spent with connections possibly still queued: come back right after
+        // serving the connections that are ready.
+        self.accept_soon = true;
+        true
     }
 
     fn add_conn(
