@@ -125,3 +125,43 @@ fn modified_file_is_served_fresh() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn rfc9110_13_1_1_if_match_mismatch_is_412() {
+    let s = Server::start("");
+    let r = s.get("/index.html", "If-Match: \"not-the-etag\"\r\n");
+    assert_eq!(r.status, 412);
+    let etag = s.get("/index.html", "").header("etag").unwrap().to_string();
+    let r = s.get("/index.html", &format!("If-Match: {etag}\r\n"));
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn rfc9110_13_1_4_if_unmodified_since_in_the_past_is_412() {
+    let s = Server::start("");
+    let r = s.get(
+        "/index.html",
+        "If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n",
+    );
+    assert_eq!(r.status, 412);
+}
+
+#[test]
+fn rfc9110_8_8_3_gzip_variant_has_its_own_strong_etag() {
+    // A strong ETag identifies exact bytes: the gzip and identity representations
+    // must not share one (or a cache may splice ranges of one into the other).
+    let s = Server::start("");
+    let plain = s.get("/style.css", "");
+    let gz = s.get("/style.css", "Accept-Encoding: gzip\r\n");
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    let (a, b) = (plain.header("etag").unwrap(), gz.header("etag").unwrap());
+    if !a.starts_with("W/") && !b.starts_with("W/") {
+        assert_ne!(a, b, "identity and gzip share a strong ETag");
+    }
+    // The gzip ETag revalidates the gzip representation.
+    let r = s.get(
+        "/style.css",
+        &format!("Accept-Encoding: gzip\r\nIf-None-Match: {b}\r\n"),
+    );
+    assert_eq!(r.status, 304);
+}

@@ -399,3 +399,162 @@ fn rfc9112_9_6_request_then_half_close_is_answered() {
     assert_eq!(r.status, 200);
     assert_eq!(r.body, INDEX_HTML.as_bytes());
 }
+
+#[test]
+fn rfc9112_6_1_http10_with_transfer_encoding_closes_after_response() {
+    // "A server ... that receives an HTTP/1.0 message containing a Transfer-Encoding
+    // header field MUST treat the message as if the framing is faulty ... and close
+    // the connection after processing the message."
+    let s = Server::start("");
+    let mut c = s.connect();
+    let _ = c.try_send(
+        b"POST /index.html HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n\
+          0\r\n\r\nGET /index.html HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    );
+    let r = c.response();
+    assert!(r.status >= 400, "{r:?}");
+    assert_eq!(c.wait_closed(Duration::from_secs(3)), CloseOutcome::Closed);
+    assert_eq!(
+        count_status_lines(c.pending()),
+        0,
+        "answered a smuggled request"
+    );
+}
+
+#[test]
+fn rfc9110_9_1_methods_are_case_sensitive() {
+    let s = Server::start("");
+    let bytes = s.raw(b"get /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    let r = parse_first(&bytes);
+    assert!(
+        matches!(r.status, 400 | 405 | 501),
+        "`get` answered {}",
+        r.status
+    );
+}
+
+#[test]
+fn rfc9110_8_6_malformed_content_length_is_400() {
+    let s = Server::start("");
+    for cl in ["-1", "+5", "5x", "0x5", "99999999999999999999999"] {
+        let req = format!(
+            "POST /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {cl}\r\n\r\nhello"
+        );
+        let mut c = s.connect();
+        let _ = c.try_send(req.as_bytes());
+        let r = c.response();
+        assert!(
+            r.status == 400 || (r.status == 413 && cl.len() > 10),
+            "Content-Length {cl:?} answered {}",
+            r.status
+        );
+    }
+}
+
+#[test]
+fn rfc9112_3_2_origin_form_must_start_with_slash() {
+    let s = Server::start("");
+    let bytes = s.raw(b"GET index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    assert_eq!(parse_first(&bytes).status, 400);
+}
+
+#[test]
+fn rfc9112_3_2_invalid_host_is_400() {
+    let s = Server::start("");
+    for host in ["a b", "exa mple.com:80", "[::1", "host:port"] {
+        let req = format!("GET /index.html HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        let r = parse_first(&s.raw(req.as_bytes()));
+        assert_eq!(r.status, 400, "Host: {host:?}");
+    }
+}
+
+#[test]
+fn many_pipelined_requests_survive_backpressure() {
+    // More responses than the output queue holds: the engine must stop reading, then
+    // resume, without losing or reordering anything.
+    let s = Server::start("");
+    let mut c = s.connect();
+    let mut reqs = Vec::new();
+    for i in 0..300 {
+        let path = if i % 3 == 0 {
+            "/style.css"
+        } else {
+            "/index.html"
+        };
+        reqs.extend_from_slice(
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").as_bytes(),
+        );
+    }
+    c.send(&reqs);
+    for i in 0..300 {
+        let r = c.response();
+        assert_eq!(r.status, 200, "response {i}");
+        let want = if i % 3 == 0 {
+            style_css().as_bytes()
+        } else {
+            INDEX_HTML.as_bytes()
+        };
+        assert_eq!(r.body, want, "response {i}");
+    }
+}
+
+#[test]
+fn pipelined_file_bodies_stay_in_order() {
+    let s = Server::start("");
+    let mut c = s.connect();
+    c.send(
+        b"GET /big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n\
+          GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n\
+          GET /big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nRange: bytes=10-19\r\n\r\n\
+          HEAD /big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n\
+          GET /big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    );
+    assert!(c.response().body == big_bin());
+    assert_eq!(c.response().body, INDEX_HTML.as_bytes());
+    assert!(c.response().body == big_bin()[10..20]);
+    assert_eq!(c.head_response().header("content-length"), Some("1048576"));
+    assert!(c.response().body == big_bin());
+}
+
+#[test]
+fn rfc9110_10_1_1_expect_with_oversized_body_gets_413_not_100() {
+    // The server can refuse before the body is sent: a final status instead of 100.
+    let s = Server::start("max_body_size = 1k");
+    let mut c = s.connect();
+    c.send(
+        b"POST /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000\r\n\
+          Expect: 100-continue\r\n\r\n",
+    );
+    let r = c.response();
+    assert_eq!(r.status, 413, "{r:?}");
+}
+
+#[test]
+fn head_404_has_no_body_and_keeps_framing() {
+    let s = Server::start("");
+    let mut c = s.connect();
+    c.send(b"HEAD /missing HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    let h = c.head_response();
+    assert_eq!(h.status, 404);
+    let r = c.response();
+    assert_eq!(r.status, 200, "bytes after a HEAD 404 broke framing");
+    assert_eq!(r.body, INDEX_HTML.as_bytes());
+}
+
+#[test]
+fn not_modified_keeps_framing() {
+    let s = Server::start("");
+    let etag = s.get("/index.html", "").header("etag").unwrap().to_string();
+    let mut c = s.connect();
+    c.send(
+        format!(
+            "GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nIf-None-Match: {etag}\r\n\r\n\
+             GET /sub/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    assert_eq!(c.response().status, 304);
+    let r = c.response();
+    assert_eq!(r.status, 200, "bytes after a 304 broke framing");
+    assert_eq!(r.body, SUB_INDEX_HTML.as_bytes());
+}

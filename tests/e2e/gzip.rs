@@ -117,3 +117,35 @@ fn ranges_apply_to_the_identity_representation_only() {
         assert_eq!(r.body, &style_css().as_bytes()[..10]);
     }
 }
+
+#[test]
+fn rfc9110_8_4_1_content_codings_are_case_insensitive() {
+    let s = Server::start("");
+    let r = s.get("/style.css", "Accept-Encoding: GZIP\r\n");
+    assert_eq!(
+        r.header("content-encoding")
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("gzip")
+    );
+    assert_eq!(gunzip(&r.body), style_css().as_bytes());
+}
+
+#[test]
+fn rfc9110_12_5_3_identity_q0_with_gzip_available() {
+    let s = Server::start("");
+    let r = s.get(
+        "/style.css",
+        "Accept-Encoding: gzip;q=0.5, identity;q=0\r\n",
+    );
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    assert_eq!(gunzip(&r.body), style_css().as_bytes());
+}
+
+#[test]
+fn binary_files_are_not_gzipped() {
+    let s = Server::start("");
+    let r = s.get("/big.bin", "Accept-Encoding: gzip\r\n");
+    assert_eq!(r.header("content-encoding"), None);
+    assert!(r.body == big_bin());
+}

@@ -81,6 +81,65 @@ fn sigterm_lets_an_inflight_download_finish() {
     assert!(st.unwrap().success(), "exit status {:?}", st);
 }
 
+#[test]
+fn sigterm_waits_for_a_download_larger_than_socket_buffers() {
+    // 24 MiB cannot sit in loopback socket buffers while the client has read only a
+    // little, so the daemon itself must still be running to finish it: a daemon that
+    // exits at once on SIGTERM fails here even though the kernel would flush a small
+    // file for it.
+    const COPIES: usize = 24;
+    let mut s = Server::start("");
+    let mut file = Vec::with_capacity(COPIES * BIG_LEN);
+    for _ in 0..COPIES {
+        file.extend_from_slice(big_bin());
+    }
+    std::fs::write(s.www().join("huge.bin"), &file).unwrap();
+    drop(file);
+
+    let mut c = s.connect();
+    c.send(b"GET /huge.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    while c.pending().len() < 16 * 1024 {
+        match c.poll_data(Duration::from_secs(5)) {
+            Some(n) if n > 0 => {}
+            other => panic!("download did not start: {other:?}"),
+        }
+    }
+    s.signal("TERM");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        s.is_running(),
+        "carbond exited with most of a 24 MiB response unsent"
+    );
+    let start = Instant::now();
+    loop {
+        match c.poll_data(Duration::from_secs(5)) {
+            Some(0) => break,
+            Some(_) => std::thread::sleep(Duration::from_millis(1)),
+            None => panic!("download stalled after SIGTERM"),
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "download too slow"
+        );
+    }
+    let r = parse_first(c.pending());
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.body.len(),
+        COPIES * BIG_LEN,
+        "download truncated by shutdown"
+    );
+    for (i, chunk) in r.body.chunks(BIG_LEN).enumerate() {
+        assert!(chunk == big_bin(), "download corrupted in MiB {i}");
+    }
+    let st = s.wait_exit(Duration::from_secs(10));
+    assert!(
+        st.is_some(),
+        "carbond did not exit after the download finished"
+    );
+    assert!(st.unwrap().success(), "exit status {:?}", st);
+}
+
 /// Checks `[10/Oct/2000:13:55:36 +0000]`-shaped timestamps (without the brackets).
 fn assert_clf_time(t: &str) {
     let b = t.as_bytes();

@@ -94,3 +94,31 @@ fn rate_limit_off_by_default() {
         assert_eq!(s.get("/index.html", "").status, 200, "request {i}");
     }
 }
+
+#[test]
+fn max_connections_slots_are_released_on_every_close_path() {
+    // Each way a connection can end must give its slot back, or a small limit fills up
+    // for good: client aborts, server-side 400 closes, Connection: close, timeouts.
+    let s = Server::start("max_connections = 2\nrequest_header_timeout = 1");
+    for _ in 0..5 {
+        drop(s.connect());
+    }
+    for _ in 0..5 {
+        let bytes = s.raw(b"GET / HTTP/1.1\r\n\r\n");
+        assert_eq!(parse_first(&bytes).status, 400);
+    }
+    for _ in 0..5 {
+        assert_eq!(s.get("/index.html", "").status, 200);
+    }
+    for _ in 0..2 {
+        let mut c = s.connect();
+        c.send(b"GET / HTTP/1.1\r\n");
+        assert_eq!(c.wait_closed(Duration::from_secs(4)), CloseOutcome::Closed);
+    }
+    let mut c = s.connect();
+    c.send(b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    let r = c
+        .try_response(false)
+        .unwrap_or_else(|e| panic!("no slot free after closes: {e}"));
+    assert_eq!(r.status, 200);
+}

@@ -19,4 +19,5 @@ mod methods;
 mod ranges;
 mod static_files;
 mod timeouts;
+mod tls;
 mod traversal;

@@ -131,3 +131,46 @@ fn head_with_range_has_no_body() {
     );
     assert_eq!(next.body, INDEX_HTML.as_bytes());
 }
+
+#[test]
+fn rfc9110_14_6_multiple_ranges_are_multipart_or_full() {
+    let s = Server::start("");
+    let r = range(&s, "bytes=0-0,2-2", "");
+    match r.status {
+        200 => assert_eq!(r.body.len(), BIG_LEN),
+        206 => assert!(
+            r.header("content-type")
+                .unwrap_or("")
+                .starts_with("multipart/byteranges"),
+            "several ranges need multipart/byteranges: {r:?}"
+        ),
+        st => panic!("multiple ranges answered {st}"),
+    }
+}
+
+#[test]
+fn cve_2011_3192_many_overlapping_ranges_do_not_amplify() {
+    // "Apache Killer": hundreds of overlapping ranges must not multiply the response.
+    let s = Server::start("");
+    let spec = format!("bytes={}", vec!["0-"; 200].join(","));
+    let r = s.get("/style.css", &format!("Range: {spec}\r\n"));
+    assert!(matches!(r.status, 200 | 206 | 416), "{}", r.status);
+    assert!(
+        r.body.len() <= 2 * style_css().len() + 4096,
+        "{} bytes for a {}-byte file",
+        r.body.len(),
+        style_css().len()
+    );
+}
+
+#[test]
+fn empty_file_range_is_416() {
+    let s = Server::start("");
+    std::fs::write(s.www().join("empty.txt"), "").unwrap();
+    let r = s.get("/empty.txt", "");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-length"), Some("0"));
+    let r = s.get("/empty.txt", "Range: bytes=0-\r\n");
+    assert_eq!(r.status, 416);
+    assert_eq!(r.header("content-range"), Some("bytes */0"));
+}

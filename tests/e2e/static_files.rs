@@ -244,3 +244,74 @@ fn query_string_is_not_part_of_the_path() {
     assert_eq!(r.status, 200);
     assert_eq!(r.body, INDEX_HTML.as_bytes());
 }
+
+#[test]
+fn rfc3986_2_1_percent_encoded_utf8_and_space_names() {
+    let s = Server::start("");
+    std::fs::write(s.www().join("café.html"), "unicode name\n").unwrap();
+    std::fs::write(s.www().join("with space.txt"), "space name\n").unwrap();
+    let r = s.get("/caf%C3%A9.html", "");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"unicode name\n");
+    let r = s.get("/with%20space.txt", "");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"space name\n");
+}
+
+#[test]
+fn over_long_file_name_is_404_not_500() {
+    // ENAMETOOLONG from the file system is "not found" to the client.
+    let s = Server::start("");
+    let r = s.get(&format!("/{}", "a".repeat(300)), "");
+    assert_eq!(r.status, 404);
+    let r = s.get(&format!("/{}/x", "b".repeat(5000)), "");
+    assert_eq!(r.status, 404);
+}
+
+#[test]
+fn file_used_as_directory_is_404() {
+    // ENOTDIR: /index.html/x must not be 500.
+    let s = Server::start("");
+    assert_eq!(s.get("/index.html/x", "").status, 404);
+    assert_eq!(s.get("/index.html/", "").status, 404);
+}
+
+#[test]
+fn directory_without_index_is_not_listed() {
+    let s = Server::start("");
+    std::fs::create_dir(s.www().join("noindex")).unwrap();
+    std::fs::write(s.www().join("noindex/file-in-listing.txt"), "x").unwrap();
+    let r = s.get("/noindex/", "");
+    assert!(matches!(r.status, 403 | 404), "{}", r.status);
+    assert!(
+        !r.body_str().contains("file-in-listing"),
+        "directory listed"
+    );
+}
+
+#[test]
+fn fifo_in_root_does_not_block_the_worker() {
+    // Opening a FIFO for reading blocks until a writer appears; a worker that does so
+    // stops serving every connection it owns.
+    let s = Server::start("max_threads = 1");
+    let st = std::process::Command::new("mkfifo")
+        .arg(s.www().join("pipe.txt"))
+        .status()
+        .expect("run mkfifo");
+    assert!(st.success());
+    let r = s.get("/pipe.txt", "");
+    assert!(matches!(r.status, 403 | 404), "FIFO answered {}", r.status);
+    assert_eq!(s.get("/index.html", "").status, 200);
+}
+
+#[test]
+fn empty_file_is_200_with_zero_length() {
+    let s = Server::start("");
+    std::fs::write(s.www().join("empty.txt"), "").unwrap();
+    let mut c = s.connect();
+    c.send(b"GET /empty.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    let r = c.response();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-length"), Some("0"));
+    assert_eq!(c.response().body, INDEX_HTML.as_bytes());
+}

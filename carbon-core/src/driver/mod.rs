@@ -55,6 +55,9 @@ struct Listener {
 pub(crate) struct Shared {
     pub cfg: Arc<Config>,
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The port the TLS listener really bound (differs from the config with
+    /// `https_port = 0`), for redirects.
+    pub https_port: u16,
     pub active: AtomicUsize,
     pub stop: AtomicBool,
     pub rate: RateLimiter,
@@ -106,6 +109,7 @@ impl Server {
     /// `https_port`, both on `listen_address`.
     pub fn bind(cfg: Arc<Config>, tls: Option<Arc<rustls::ServerConfig>>) -> io::Result<Server> {
         let mut listeners = Vec::new();
+        let mut https_port = cfg.https_port;
         let plain = SocketAddr::new(cfg.listen_address, cfg.port);
         listeners.push(Listener {
             socket: listen::bind_tcp(plain).map_err(|e| annotate(e, plain))?,
@@ -113,8 +117,10 @@ impl Server {
         });
         if tls.is_some() {
             let secure = SocketAddr::new(cfg.listen_address, cfg.https_port);
+            let socket = listen::bind_tcp(secure).map_err(|e| annotate(e, secure))?;
+            https_port = socket.local_addr()?.port();
             listeners.push(Listener {
-                socket: listen::bind_tcp(secure).map_err(|e| annotate(e, secure))?,
+                socket,
                 scheme: Scheme::Https,
             });
         }
@@ -134,6 +140,7 @@ impl Server {
             shared: Arc::new(Shared {
                 cfg,
                 tls,
+                https_port,
                 active: AtomicUsize::new(0),
                 stop: AtomicBool::new(false),
                 rate,

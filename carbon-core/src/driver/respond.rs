@@ -73,7 +73,7 @@ fn answer(req: &Request, rctx: &RequestContext, x: &mut Ctx<'_>) -> Response {
     }
     let cfg = &x.shared.cfg;
     if !rctx.secure && cfg.redirect_http_to_https && x.shared.tls.is_some() {
-        return redirect_to_https(req, cfg.https_port, &cfg.server_name, rctx, x);
+        return redirect_to_https(req, x.shared.https_port, &cfg.server_name, rctx, x);
     }
     x.service.call(req, rctx)
 }

@@ -183,7 +183,11 @@ impl Worker {
     }
 
     fn poll_timeout(&self, now: Instant) -> Option<Duration> {
-        if !self.again.is_empty() || (self.accept_paused && self.accept_soon) {
+        // A stop requested before this worker's waker existed woke nobody: the flag
+        // itself must end the wait.
+        let stop_pending =
+            self.drain_deadline.is_none() && self.shared.stop.load(Ordering::Relaxed);
+        if stop_pending || !self.again.is_empty() || (self.accept_paused && self.accept_soon) {
             return Some(Duration::ZERO);
         }
         let mut next = self.timers.next_deadline();
