@@ -31,6 +31,8 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(50);
 /// New connections accepted per listener per loop turn, so a connection storm cannot
 /// starve the connections already being served.
 const ACCEPTS_PER_TURN: usize = 128;
+/// Connection slots reserved per worker at start-up (address space, not memory).
+const PREALLOCATED_SLOTS: usize = 65_536;
 
 pub(crate) struct Worker {
     id: usize,
@@ -78,7 +80,10 @@ impl Worker {
             id,
             poll,
             listeners: ls,
-            conns: Slab::new(),
+            // Reserved up front: the allocator maps a block this size lazily, so
+            // untouched slots cost no resident memory, and the table never has to grow
+            // by copying (which would leave the old copy resident in the heap).
+            conns: Slab::with_capacity(shared.cfg.max_connections.min(PREALLOCATED_SLOTS)),
             timers: Timers::default(),
             shared,
             service,

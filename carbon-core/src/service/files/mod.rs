@@ -126,6 +126,34 @@ enum Found {
     Directory,
 }
 
+/// Files up to this size are kept in memory by the cache (counted in
+/// `file_cache_size`) and sent from there; larger ones go out with `sendfile`.
+const IN_MEMORY_MAX: u64 = 64 * 1024;
+
+/// The file's bytes, if it still has exactly the size we recorded (a file being
+/// rewritten right now is served from the descriptor instead, and re-read once its
+/// metadata settles).
+fn read_whole(file: &File, size: u64) -> Option<Bytes> {
+    use std::os::unix::fs::FileExt;
+    let len = usize::try_from(size).ok()?;
+    let mut buf = vec![0u8; len];
+    let mut filled = 0;
+    while filled < len {
+        match file.read_at(&mut buf[filled..], filled as u64) {
+            Ok(0) => return None,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    // One more byte would mean the file grew since it was measured.
+    let mut probe = [0u8; 1];
+    match file.read_at(&mut probe, size) {
+        Ok(0) => Some(Bytes::from(buf)),
+        _ => None,
+    }
+}
+
 /// The representation one response sends, copied out of the cache entry.
 struct Selected {
     source: Source,
@@ -144,7 +172,10 @@ enum Source {
 impl Selected {
     fn from_entry(entry: &Entry, want_gzip: bool, gzip_enabled: bool) -> Self {
         let mut selected = Selected {
-            source: Source::File(entry.file.clone()),
+            source: match &entry.memory {
+                Some(bytes) => Source::Bytes(bytes.clone()),
+                None => Source::File(entry.file.clone()),
+            },
             len: entry.identity.size,
             content_type: entry.media.value,
             validators: entry.validators.clone(),
@@ -277,7 +308,7 @@ impl FileService {
             }
             None => Gzip::Unavailable,
         };
-        let entry = Entry::new(
+        let mut entry = Entry::new(
             located.canonical,
             file,
             identity,
@@ -286,6 +317,9 @@ impl FileService {
             ctx.wall,
             ctx.now,
         );
+        if identity.size <= IN_MEMORY_MAX && identity.size <= self.opts.cache_max_file {
+            entry.memory = read_whole(&entry.file, identity.size);
+        }
         if identity.size > self.opts.cache_max_file {
             self.cache.remove(&key);
             return Ok(Found::Fresh(Box::new(entry)));

@@ -365,14 +365,26 @@ fn rfc9110_8_3_content_type_and_file_headers() {
 }
 
 #[test]
-fn identity_bodies_are_file_regions() {
+fn small_identity_bodies_come_from_memory_large_ones_are_file_regions() {
     let dir = site();
     let mut svc = service(&dir);
     let resp = get(&mut svc, "/ten.txt", &[]);
-    let Body::File(region) = resp.body() else {
-        panic!("expected a file region");
+    let Body::Bytes(bytes) = resp.body() else {
+        panic!("expected the small file from memory");
     };
-    assert_eq!((region.offset, region.len), (0, 10));
+    assert_eq!(bytes.len(), 10);
+    assert_eq!(
+        &bytes[..],
+        &std::fs::read(dir.path().join("ten.txt")).unwrap()[..]
+    );
+
+    let big = vec![7u8; 64 * 1024 + 1];
+    std::fs::write(dir.path().join("big.bin"), &big).unwrap();
+    let resp = get(&mut svc, "/big.bin", &[]);
+    let Body::File(region) = resp.body() else {
+        panic!("expected a file region for a file over 64 KiB");
+    };
+    assert_eq!((region.offset, region.len), (0, big.len() as u64));
 }
 
 // ---- Conditional requests -------------------------------------------------------
