@@ -43,10 +43,18 @@ impl fmt::Display for ValueError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ValueError::Invalid { value, expected } => {
-                write!(f, "invalid value `{value}`: expected {expected}")
+                write!(
+                    f,
+                    "invalid value `{}`: expected {expected}",
+                    value.escape_debug()
+                )
             }
             ValueError::OutOfRange { value, range } => {
-                write!(f, "value `{value}` is out of range (allowed: {range})")
+                write!(
+                    f,
+                    "value `{}` is out of range (allowed: {range})",
+                    value.escape_debug()
+                )
             }
         }
     }

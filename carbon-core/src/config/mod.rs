@@ -20,6 +20,8 @@ mod parse;
 mod value;
 
 #[cfg(test)]
+mod robustness_tests;
+#[cfg(test)]
 #[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a test failure
 mod tests;
 

@@ -9,7 +9,10 @@
 //! Every function returns `Ok(progress)` or `Err` when the connection must close.
 
 use std::io::{self, IoSlice, Read, Write};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
+
+use nix::sys::socket::MsgFlags;
 use std::time::Instant;
 
 use super::conn::Conn;
@@ -193,16 +196,35 @@ fn write_plain(c: &mut Conn) -> io::Result<bool> {
             Some(Chunk::Bytes(_)) => {
                 let mut iov: [IoSlice<'_>; IOV_MAX] = [IoSlice::new(&[]); IOV_MAX];
                 let mut n = 0;
+                let mut file_follows = false;
                 for chunk in out.iter() {
                     match chunk {
                         Chunk::Bytes(b) if n < IOV_MAX => {
                             iov[n] = IoSlice::new(b);
                             n += 1;
                         }
-                        _ => break,
+                        Chunk::File(_) => {
+                            file_follows = true;
+                            break;
+                        }
+                        Chunk::Bytes(_) => break,
                     }
                 }
-                c.sock.write_vectored(&iov[..n])
+                if file_follows {
+                    // A head followed by a sendfile body: MSG_MORE lets the kernel put
+                    // the head into the body's first segment instead of sending a small
+                    // packet of its own (what nginx's tcp_nopush achieves with TCP_CORK).
+                    nix::sys::socket::sendmsg::<()>(
+                        c.sock.as_raw_fd(),
+                        &iov[..n],
+                        &[],
+                        MsgFlags::from_bits_retain(nix::libc::MSG_MORE) | MsgFlags::MSG_NOSIGNAL,
+                        None,
+                    )
+                    .map_err(io::Error::from)
+                } else {
+                    c.sock.write_vectored(&iov[..n])
+                }
             }
         };
         match res {

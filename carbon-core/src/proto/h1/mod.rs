@@ -30,3 +30,5 @@ mod scan;
 
 pub use conn::{Event, H1Conn};
 pub use error::RequestError;
+#[cfg(test)]
+mod robustness_tests;

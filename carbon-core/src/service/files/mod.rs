@@ -20,6 +20,8 @@ mod mime;
 mod range;
 mod resolve;
 #[cfg(test)]
+mod robustness_tests;
+#[cfg(test)]
 mod tests;
 
 use std::fs::File;
