@@ -3,8 +3,11 @@
 
 Usage: report.py RESULTS_TSV IDLE_TSV SERVERS...
 
-RESULTS_TSV columns: file server rps p99_us cpu_us_per_req peak_rss_kib requests errors
+RESULTS_TSV columns: file server rps p99_us cpu_us_per_req peak_rss_kib requests errors mode
 IDLE_TSV columns:    server rss_before_kib rss_after_kib alive per_conn_bytes
+
+mode is plain (HTTP/1.1 keep-alive), https (keep-alive over TLS) or https-close (a new
+connection and so a full TLS handshake per request); a missing mode means plain.
 """
 
 import sys
@@ -37,17 +40,27 @@ def ratio(a, b):
     return f"{a / b:.2f}"
 
 
+CASE_SUFFIX = {"plain": "", "https": " https", "https-close": " https, new conn per request"}
+
+
+def case_label(case):
+    f, mode = case
+    return f + CASE_SUFFIX.get(mode, f" {mode}")
+
+
 def main():
     results_path, idle_path, servers = sys.argv[1], sys.argv[2], sys.argv[3:]
-    results = {(r[0], r[1]): r for r in load(results_path)}
+    results = {}
+    cases = []  # (file, mode), in the order they ran
+    for r in load(results_path):
+        case = (r[0], r[8] if len(r) > 8 else "plain")
+        results[(case, r[1])] = r
+        if case not in cases:
+            cases.append(case)
     idle = {r[0]: r for r in load(idle_path)}
-    files = []
-    for f, _ in results:
-        if f not in files:
-            files.append(f)
 
     refs = [s for s in ("nginx", "h2o") if s in servers] if "carbond" in servers else []
-    header = ["file", "metric"] + servers + [f"carbond/{r}" for r in refs]
+    header = ["case", "metric"] + servers + [f"carbond/{r}" for r in refs]
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
 
@@ -58,14 +71,21 @@ def main():
         ("server CPU µs/req", 4, 1.0, 2),
         ("peak RSS MiB", 5, 1 / 1024, 1),
     ]
-    for f in files:
+    # With a new connection per request, every request is one full handshake.
+    handshake_labels = {
+        "req/s (higher is better)": "handshakes/s (= req/s; higher is better)",
+        "server CPU µs/req": "server CPU µs/handshake (incl. its request)",
+    }
+    for case in cases:
         for label, col, scale, digits in metrics:
             vals = {}
             for s in servers:
-                r = results.get((f, s))
+                r = results.get((case, s))
                 v = num(r[col]) if r else None
                 vals[s] = None if v is None else v * scale
-            cells = [f, label] + [fmt(vals[s], digits) for s in servers]
+            if case[1] == "https-close":
+                label = handshake_labels.get(label, label)
+            cells = [case_label(case), label] + [fmt(vals[s], digits) for s in servers]
             cells += [ratio(vals["carbond"], vals[r]) for r in refs]
             print("| " + " | ".join(cells) + " |")
 
@@ -77,13 +97,13 @@ def main():
     print()
     print("Raw counts (errors = wrk socket errors + non-2xx/3xx responses; they should be 0):")
     print()
-    print("| file | server | requests | errors |")
+    print("| case | server | requests | errors |")
     print("|---|---|---|---|")
-    for f in files:
+    for case in cases:
         for s in servers:
-            r = results.get((f, s))
+            r = results.get((case, s))
             if r:
-                print(f"| {f} | {s} | {r[6]} | {r[7]} |")
+                print(f"| {case_label(case)} | {s} | {r[6]} | {r[7]} |")
     print()
     print("| server | idle RSS before KiB | idle RSS after KiB | connections still open |")
     print("|---|---|---|---|")

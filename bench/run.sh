@@ -14,6 +14,8 @@
 #   BENCH_SERVER_CPU   core the servers are pinned to     (default 0)
 #   BENCH_CLIENT_CPU   core wrk is pinned to              (default 1)
 #   BENCH_NGINX_TCP_NOPUSH  nginx's tcp_nopush, on|off         (default on)
+#   BENCH_TLS          1 = also the HTTPS cases, 0 = skip  (default 1)
+#   BENCH_TLS_FILES    files for HTTPS keep-alive          (default "1k.bin 64k.bin")
 #   BENCH_CARBOND      carbond binary to use; unset = `cargo build --release -p carbond`
 #   BENCH_OUT          also write the Markdown report to this file
 #   BENCH_KEEP=1       keep the temporary directory (configs, logs, raw wrk output)
@@ -53,6 +55,11 @@ CARBOND=${BENCH_CARBOND:-}
 OUT=${BENCH_OUT:-}
 NGINX_NOPUSH=${BENCH_NGINX_TCP_NOPUSH:-on}
 [[ $NGINX_NOPUSH == on || $NGINX_NOPUSH == off ]] || die "BENCH_NGINX_TCP_NOPUSH must be on or off"
+TLS=${BENCH_TLS:-1}
+[[ $TLS == 0 || $TLS == 1 ]] || die "BENCH_TLS must be 0 or 1"
+TLS_FILES=${BENCH_TLS_FILES:-"1k.bin 64k.bin"}
+# The full-handshake case always fetches the smallest file: the handshake is the work.
+HANDSHAKE_FILE=1k.bin
 
 for v in DURATION CONNS WARMUP IDLE_CONNS SERVER_CPU CLIENT_CPU; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
@@ -63,8 +70,8 @@ done
 for s in $SERVERS; do
     case $s in nginx | h2o | carbond) ;; *) die "unknown server in BENCH_SERVERS: $s" ;; esac
 done
-for f in $FILES; do
-    case $f in 1k.bin | 64k.bin | 1m.bin) ;; *) die "unknown file in BENCH_FILES: $f" ;; esac
+for f in $FILES $TLS_FILES; do
+    case $f in 1k.bin | 64k.bin | 1m.bin) ;; *) die "unknown file in BENCH_FILES or BENCH_TLS_FILES: $f" ;; esac
 done
 
 # ---------------------------------------------------------------------------------
@@ -72,11 +79,14 @@ done
 
 install_missing() {
     local missing=() pkg cmd
-    for pair in nginx:nginx h2o:h2o wrk:wrk taskset:util-linux curl:curl python3:python3 ps:procps; do
+    for pair in nginx:nginx h2o:h2o wrk:wrk taskset:util-linux curl:curl python3:python3 ps:procps \
+        cc:gcc,libc6-dev openssl:openssl; do
         cmd=${pair%%:*} pkg=${pair#*:}
         [[ $cmd == nginx && " $SERVERS " != *" nginx "* ]] && continue
         [[ $cmd == h2o && " $SERVERS " != *" h2o "* ]] && continue
-        command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+        # The C compiler builds the wrk shim (bench/no_resume.c) for the HTTPS cases.
+        [[ ($cmd == cc || $cmd == openssl) && $TLS == 0 ]] && continue
+        command -v "$cmd" >/dev/null 2>&1 || missing+=(${pkg//,/ })
     done
     ((${#missing[@]} == 0)) && return 0
     log "installing missing packages: ${missing[*]}"
@@ -100,7 +110,8 @@ install_missing() {
 }
 
 build_carbond() {
-    [[ " $SERVERS " == *" carbond "* ]] || return 0
+    # With TLS on, carbond also makes the certificate every server uses.
+    [[ " $SERVERS " == *" carbond "* || $TLS == 1 ]] || return 0
     if [[ -n $CARBOND ]]; then
         [[ -x $CARBOND ]] || die "BENCH_CARBOND=$CARBOND is not an executable"
         return 0
@@ -161,6 +172,23 @@ PY
 chmod 755 "$DOCROOT"
 chmod 644 "$DOCROOT"/*.bin
 
+# One certificate and key for every server: ECDSA P-256 from carbond --gen-self-signed,
+# valid for 127.0.0.1, so curl can check it with --cacert instead of -k.
+TLS_DIR=$WORK/tls
+CERT=$TLS_DIR/cert.pem
+KEY=$TLS_DIR/key.pem
+NO_RESUME=$TLS_DIR/no_resume.so
+if [[ $TLS == 1 ]]; then
+    timeout 30 "$CARBOND" --gen-self-signed "$TLS_DIR" >"$WORK/gen-self-signed.txt" 2>&1 ||
+        { cat "$WORK/gen-self-signed.txt" >&2; die "carbond --gen-self-signed failed"; }
+    # nginx and h2o read the key as root before switching to nobody; the directory must
+    # still be walkable for them (and the throw-away key may as well be readable).
+    chmod 755 "$TLS_DIR"
+    chmod 644 "$KEY"
+    cc -O2 -shared -fPIC -o "$NO_RESUME" "$HERE/no_resume.c" -ldl ||
+        die "could not build the wrk shim bench/no_resume.c (needs a C compiler; BENCH_TLS=0 skips HTTPS)"
+fi
+
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
@@ -175,8 +203,22 @@ children_of() { ps -o pid= --ppid "$1" | tr -d ' ' || true; }
 # Servers
 
 write_nginx_conf() {
-    local dir=$1 port=$2
+    local dir=$1 port=$2 mode=$3 listen_ssl="" tls_conf="" access_log="access_log off;"
     mkdir -p "$dir/tmp"
+    if [[ $mode != plain ]]; then
+        listen_ssl=" ssl"
+        # nginx's defaults written out: a 1 MiB shared session cache and session tickets,
+        # as carbond (session-ID cache + tickets) and h2o have. The client never resumes
+        # (see no_resume.c), so full-handshake cases do full handshakes on every server.
+        tls_conf="ssl_certificate $CERT;
+        ssl_certificate_key $KEY;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_cache shared:SSL:1m;
+        ssl_session_tickets on;"
+    fi
+    # The resumption check logs whether each handshake was resumed.
+    [[ $mode == tls-check ]] && access_log="log_format check '\$ssl_protocol \$ssl_cipher \$ssl_curve \$ssl_session_reused';
+    access_log $dir/access.log check;"
     cat >"$dir/nginx.conf" <<EOF
 # One worker, tuned the way a production static server would be.
 worker_processes 1;
@@ -187,7 +229,7 @@ error_log $dir/error.log warn;
 worker_rlimit_nofile 16384;
 events { worker_connections 8192; }
 http {
-    access_log off;
+    $access_log
     sendfile on;
     tcp_nopush $NGINX_NOPUSH;
     tcp_nodelay on;
@@ -200,16 +242,28 @@ http {
     uwsgi_temp_path $dir/tmp/uwsgi;
     scgi_temp_path $dir/tmp/scgi;
     server {
-        listen 127.0.0.1:$port;
+        listen 127.0.0.1:$port$listen_ssl;
         server_name 127.0.0.1;
         root $DOCROOT;
+        $tls_conf
     }
 }
 EOF
 }
 
 write_h2o_conf() {
-    local dir=$1 port=$2
+    local dir=$1 port=$2 mode=$3 ssl=""
+    # h2o's default session resumption (internal cache + tickets) is kept. neverbleed
+    # would do the private-key operations in a separate daemon process, outside the
+    # measured one; OFF keeps the signature in the process whose CPU is counted. With
+    # a self-signed certificate there is no OCSP responder to ask.
+    [[ $mode != plain ]] && ssl="
+  ssl:
+    certificate-file: $CERT
+    key-file: $KEY
+    minimum-version: TLSv1.2
+    neverbleed: OFF
+    ocsp-update-interval: 0"
     # No access-log directive: h2o then logs nothing. http1-request-timeout is also the
     # keep-alive idle timeout; raise it so the idle test is not cut short.
     cat >"$dir/h2o.conf" <<EOF
@@ -219,7 +273,7 @@ http1-request-timeout: 120
 error-log: $dir/error.log
 listen:
   host: 127.0.0.1
-  port: $port
+  port: $port$ssl
 hosts:
   "127.0.0.1:$port":
     paths:
@@ -229,9 +283,18 @@ EOF
 }
 
 write_carbond_conf() {
-    local dir=$1 port=$2
+    local dir=$1 port=$2 mode=$3 http_port=$2 tls_conf=""
+    if [[ $mode != plain ]]; then
+        # carbond keeps its plain listener beside the HTTPS one; it gets another free
+        # port and is not used. Session tickets and the session-ID cache are always on.
+        http_port=$(free_port)
+        tls_conf="use_https = true
+https_port = $port
+ssl_cert_path = $CERT
+ssl_key_path = $KEY"
+    fi
     cat >"$dir/carbon.conf" <<EOF
-port = $port
+port = $http_port
 server_name = 127.0.0.1
 www_path = $DOCROOT
 max_threads = 1
@@ -241,27 +304,30 @@ access_log =
 rate_limit = 0
 gzip = off
 keep_alive_timeout = 120
+$tls_conf
 EOF
 }
 
-# start_server NAME PORT: start pinned to SERVER_CPU; sets SRV_PID, MEAS_PID, SRV_NAME.
+# start_server NAME PORT [MODE]: start pinned to SERVER_CPU; sets SRV_PID, MEAS_PID,
+# SRV_NAME. MODE is plain (default), tls, or tls-check (nginx only: logs resumption).
 start_server() {
-    local name=$1 port=$2 dir=$WORK/$1
+    local name=$1 port=$2 mode=${3:-plain} dir=$WORK/$1 base=http curl_tls=()
+    [[ $mode == plain ]] || { base=https curl_tls=(--cacert "$CERT"); }
     rm -rf "$dir"
     mkdir -p "$dir"
     SRV_NAME=$name
     case $name in
         nginx)
-            write_nginx_conf "$dir" "$port"
+            write_nginx_conf "$dir" "$port" "$mode"
             taskset -c "$SERVER_CPU" nginx -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" \
                 >"$dir/stdout" 2>"$dir/stderr" </dev/null &
             ;;
         h2o)
-            write_h2o_conf "$dir" "$port"
+            write_h2o_conf "$dir" "$port" "$mode"
             taskset -c "$SERVER_CPU" h2o -c "$dir/h2o.conf" >"$dir/stdout" 2>"$dir/stderr" </dev/null &
             ;;
         carbond)
-            write_carbond_conf "$dir" "$port"
+            write_carbond_conf "$dir" "$port" "$mode"
             # A config error is clearer from --check-config than from a dead server.
             timeout 10 "$CARBOND" --check-config "$dir/carbon.conf" >"$dir/check.txt" 2>&1 ||
                 { cat "$dir/check.txt" >&2; die "carbond rejected the generated config $dir/carbon.conf"; }
@@ -276,7 +342,7 @@ start_server() {
     local i
     for ((i = 0; i < 200; i++)); do
         kill -0 "$SRV_PID" 2>/dev/null || { tail -n 20 "$dir"/stderr "$dir"/error.log 2>/dev/null >&2; SRV_PID=""; die "$name exited at startup"; }
-        if curl -sf --noproxy '*' --max-time 2 -o /dev/null "http://127.0.0.1:$port/1k.bin"; then
+        if curl -sf --noproxy '*' --max-time 2 "${curl_tls[@]}" -o /dev/null "$base://127.0.0.1:$port/1k.bin"; then
             break
         fi
         sleep 0.1
@@ -326,22 +392,50 @@ p99_us() {
     }' "$1"
 }
 
+# wrk as every case runs it; for HTTPS with the shim that stops session resumption.
+# Arguments after the first are wrk's.
+run_wrk() {
+    local secs=$1
+    shift
+    if [[ $CASE_MODE == plain ]]; then
+        timeout $((secs + 60)) taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${secs}s" "$@"
+    else
+        LD_PRELOAD=$NO_RESUME timeout $((secs + 60)) taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${secs}s" "$@"
+    fi
+}
+
+# What a server negotiates with OpenSSL's default client offer (the same libssl and
+# defaults wrk uses): "TLSv1.3 TLS_AES_256_GCM_SHA384 X25519".
+negotiated() {
+    timeout 10 openssl s_client -connect "127.0.0.1:$1" </dev/null 2>/dev/null |
+        awk '/^New, / { p = $2; c = $5; sub(/,$/, "", p) } /^Server Temp Key:/ { k = $4; sub(/,$/, "", k) }
+             END { print p, c, k }'
+}
+
+# bench_case SERVER FILE MODE: MODE is plain, https (keep-alive) or https-close (a new
+# connection, hence a full handshake, per request).
 bench_case() {
-    local server=$1 file=$2 port out url cpu0 cpu1 hwm
+    local server=$1 file=$2 mode=$3 port out url cpu0 cpu1 hwm scheme=http curl_tls=() hdr=()
+    CASE_MODE=$mode
     port=$(free_port)
-    start_server "$server" "$port"
-    url="http://127.0.0.1:$port/$file"
-    out=$WORK/raw/$server-$file.wrk
+    if [[ $mode == plain ]]; then
+        start_server "$server" "$port"
+    else
+        start_server "$server" "$port" tls
+        scheme=https curl_tls=(--cacert "$CERT")
+        [[ -n ${NEGOTIATED[$server]:-} ]] || NEGOTIATED[$server]=$(negotiated "$port")
+    fi
+    [[ $mode == https-close ]] && hdr=(-H "Connection: close")
+    url="$scheme://127.0.0.1:$port/$file"
+    out=$WORK/raw/$server-$mode-$file.wrk
     # Measure only a server that returns the right bytes.
-    curl -sf --noproxy '*' --max-time 10 "$url" | cmp -s - "$DOCROOT/$file" ||
-        die "$server did not return $file intact"
+    curl -sf --noproxy '*' --max-time 10 "${curl_tls[@]}" "$url" | cmp -s - "$DOCROOT/$file" ||
+        die "$server did not return $file intact over $scheme"
     if ((WARMUP > 0)); then
-        timeout $((WARMUP + 30)) taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${WARMUP}s" "$url" >/dev/null ||
-            die "wrk warm-up failed against $server"
+        run_wrk "$WARMUP" "${hdr[@]}" "$url" >/dev/null || die "wrk warm-up failed against $server"
     fi
     cpu0=$(cpu_ticks "$MEAS_PID")
-    timeout $((DURATION + 60)) taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$url" >"$out" ||
-        die "wrk failed against $server (see $out)"
+    run_wrk "$DURATION" "${hdr[@]}" --latency "$url" >"$out" || die "wrk failed against $server (see $out)"
     cpu1=$(cpu_ticks "$MEAS_PID")
     hwm=$(proc_kib "$MEAS_PID" VmHWM)
     stop_server
@@ -357,8 +451,39 @@ bench_case() {
     [[ -n $requests && -n $rps && -n $p99 ]] || die "could not parse wrk output in $out"
     cpu_us=$(awk -v d=$((cpu1 - cpu0)) -v t="$CLK_TCK" -v r="$requests" \
         'BEGIN { printf "%.3f", (r > 0 ? d / t * 1e6 / r : 0) }')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$file" "$server" "$rps" "$p99" "$cpu_us" "$hwm" "$requests" "$errors" >>"$RESULTS"
-    log "$server $file: $rps req/s, p99 ${p99} us, ${cpu_us} us CPU/req, peak RSS ${hwm} KiB, errors $errors"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$file" "$server" "$rps" "$p99" "$cpu_us" "$hwm" "$requests" "$errors" "$mode" >>"$RESULTS"
+    log "$server $mode $file: $rps req/s, p99 ${p99} us, ${cpu_us} us CPU/req, peak RSS ${hwm} KiB, errors $errors"
+}
+
+# Does the client resume TLS sessions? Against an nginx that allows resumption (cache
+# and tickets) and logs $ssl_session_reused, run the handshake case's wrk for 2 s with
+# and without the shim. With it, no handshake may be resumed; without it, the count
+# shows what plain wrk would have measured. Sets TLS_CHECK (a sentence for the report).
+tls_resumption_check() {
+    if [[ " $SERVERS " != *" nginx "* ]]; then
+        TLS_CHECK="not checked (the check uses nginx, which was not in BENCH_SERVERS)"
+        return 0
+    fi
+    local port log total reused plain_total plain_reused hdr=(-H "Connection: close")
+    port=$(free_port)
+    start_server nginx "$port" tls-check
+    log=$WORK/nginx/access.log
+    CASE_MODE=plain # wrk without the shim first
+    : >"$log"
+    run_wrk 2 "${hdr[@]}" "https://127.0.0.1:$port/$HANDSHAKE_FILE" >"$WORK/raw/tls-check-wrk.wrk" ||
+        die "wrk failed in the resumption check"
+    plain_total=$(wc -l <"$log") plain_reused=$(awk '$4 == "r"' "$log" | wc -l)
+    CASE_MODE=https-close
+    : >"$log"
+    run_wrk 2 "${hdr[@]}" "https://127.0.0.1:$port/$HANDSHAKE_FILE" >"$WORK/raw/tls-check-shim.wrk" ||
+        die "wrk failed in the resumption check"
+    total=$(wc -l <"$log") reused=$(awk '$4 == "r"' "$log" | wc -l)
+    cp "$log" "$WORK/raw/tls-check-access.log"
+    stop_server
+    ((total > 0)) || die "resumption check: nginx logged no requests"
+    ((reused == 0)) || die "resumption check: wrk with the shim still resumed $reused of $total handshakes"
+    TLS_CHECK="with the shim 0 of $total handshakes were resumed (wrk alone: $plain_reused of $plain_total)"
+    log "resumption check: $TLS_CHECK"
 }
 
 idle_case() {
@@ -386,11 +511,24 @@ idle_case() {
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "servers: $SERVERS; files: $FILES; wrk -t1 -c$CONNS -d${DURATION}s (+${WARMUP}s warm-up); idle conns: $IDLE_CONNS"
 log "servers on core $SERVER_CPU, client on core $CLIENT_CPU; work dir $WORK"
+declare -A NEGOTIATED=()
+TLS_CHECK=""
 for file in $FILES; do
     for server in $SERVERS; do
-        bench_case "$server" "$file"
+        bench_case "$server" "$file" plain
     done
 done
+if [[ $TLS == 1 ]]; then
+    tls_resumption_check
+    for file in $TLS_FILES; do
+        for server in $SERVERS; do
+            bench_case "$server" "$file" https
+        done
+    done
+    for server in $SERVERS; do
+        bench_case "$server" "$HANDSHAKE_FILE" https-close
+    done
+fi
 for server in $SERVERS; do
     idle_case "$server"
 done
@@ -409,11 +547,17 @@ REPORT=$WORK/report.md
 {
     echo "## Setup"
     echo
-    echo "- command: \`$(printf '%q ' "$0" "$@" | sed 's/ $//')\` with BENCH_SERVERS=\"$SERVERS\" BENCH_DURATION=$DURATION BENCH_CONNECTIONS=$CONNS BENCH_WARMUP=$WARMUP BENCH_IDLE_CONNS=$IDLE_CONNS BENCH_NGINX_TCP_NOPUSH=$NGINX_NOPUSH"
+    echo "- command: \`$(printf '%q ' "$0" "$@" | sed 's/ $//')\` with BENCH_SERVERS=\"$SERVERS\" BENCH_DURATION=$DURATION BENCH_CONNECTIONS=$CONNS BENCH_WARMUP=$WARMUP BENCH_IDLE_CONNS=$IDLE_CONNS BENCH_NGINX_TCP_NOPUSH=$NGINX_NOPUSH BENCH_TLS=$TLS BENCH_TLS_FILES=\"$TLS_FILES\""
     echo "- client: \`taskset -c $CLIENT_CPU wrk -t1 -c$CONNS -d${DURATION}s --latency\` ($(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2)), after ${WARMUP}s of unmeasured warm-up"
     echo "- servers: one worker each, pinned with \`taskset -c $SERVER_CPU\`, one after another, fresh process per case"
     echo "- machine: $NPROC CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r)"
     for s in $SERVERS; do echo "- $s: $(version_of "$s")"; done
+    if [[ $TLS == 1 ]]; then
+        echo "- HTTPS: one ECDSA P-256 certificate and key from \`carbond --gen-self-signed\` for all servers; TLS 1.2 and 1.3 enabled, session cache and tickets on in every server; negotiated with OpenSSL's default client offer:"
+        for s in $SERVERS; do echo "  - $s: ${NEGOTIATED[$s]:-not measured}"; done
+        echo "- HTTPS client: the same wrk with \`LD_PRELOAD=no_resume.so\` (bench/no_resume.c), which stops it resuming TLS sessions; \"new conn\" cases add \`-H 'Connection: close'\`, so every request is a new TCP connection and a full handshake"
+        echo "- resumption check against nginx with resumption allowed: $TLS_CHECK"
+    fi
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average at start: $LOAD_START, at end: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
     echo "## Results"
