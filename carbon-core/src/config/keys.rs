@@ -569,7 +569,7 @@ pub const KEYS: &[KeyDoc] = &[
     },
     KeyDoc {
         name: "rate_limit_exempt",
-        default: "",
+        default: "127.0.0.0/8, ::1",
         help: "comma-separated addresses or CIDR blocks never rate limited",
         set: |b, v| {
             b.cfg.rate_limit_exempt = value::ip_nets(v)?;

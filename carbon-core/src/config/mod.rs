@@ -169,7 +169,18 @@ impl Default for Config {
             header_permissions_policy: "camera=(), microphone=(), geolocation=()".to_owned(),
             rate_limit: 500,
             rate_limit_window: Duration::from_secs(60),
-            rate_limit_exempt: Vec::new(),
+            // Loopback is exempt by default: a local reverse proxy or health checker
+            // speaks for many clients from one address and must not be limited as one.
+            rate_limit_exempt: vec![
+                IpNet {
+                    addr: IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 0)),
+                    prefix: 8,
+                },
+                IpNet {
+                    addr: IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+                    prefix: 128,
+                },
+            ],
         }
     }
 }
