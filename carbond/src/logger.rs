@@ -5,8 +5,8 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::path::Path;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use carbon_core::config::LogMode;
@@ -19,8 +19,11 @@ enum Sink {
 
 struct Logger {
     sink: Mutex<Sink>,
+    path: Option<PathBuf>,
     level: LevelFilter,
 }
+
+static LOGGER: OnceLock<Logger> = OnceLock::new();
 
 pub fn level_for(mode: LogMode) -> LevelFilter {
     match mode {
@@ -34,23 +37,47 @@ pub fn level_for(mode: LogMode) -> LevelFilter {
 /// Install the process-wide logger. Called once, after the configuration is known.
 pub fn install(mode: LogMode, file: Option<&Path>) -> io::Result<()> {
     let sink = match file {
-        Some(p) => Sink::File(
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .map_err(|e| io::Error::new(e.kind(), format!("log_file {}: {e}", p.display())))?,
-        ),
+        Some(p) => Sink::File(open(p)?),
         None => Sink::Stderr,
     };
     let level = level_for(mode);
-    let logger = Logger {
+    let logger = LOGGER.get_or_init(|| Logger {
         sink: Mutex::new(sink),
+        path: file.map(Path::to_path_buf),
         level,
-    };
-    log::set_boxed_logger(Box::new(logger)).map_err(io::Error::other)?;
+    });
+    log::set_logger(logger).map_err(io::Error::other)?;
     log::set_max_level(level);
     Ok(())
+}
+
+fn open(p: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(p)
+        .map_err(|e| io::Error::new(e.kind(), format!("log_file {}: {e}", p.display())))
+}
+
+/// Reopen the error log by name (after log rotation moved it away). On failure the
+/// old file is kept and the error is logged there.
+pub fn reopen() {
+    let Some(logger) = LOGGER.get() else {
+        return;
+    };
+    let Some(path) = &logger.path else {
+        return;
+    };
+    match open(path) {
+        Ok(f) => {
+            let mut sink = match logger.sink.lock() {
+                Ok(s) => s,
+                Err(p) => p.into_inner(),
+            };
+            *sink = Sink::File(f);
+        }
+        Err(e) => log::error!("cannot reopen the error log: {e}"),
+    }
 }
 
 impl Log for Logger {

@@ -17,6 +17,7 @@ use carbon_core::service::Service;
 
 mod cli;
 mod logger;
+mod preflight;
 mod signals;
 
 fn main() -> ExitCode {
@@ -58,26 +59,30 @@ fn load(path: &Path) -> Result<(Config, Option<Arc<rustls::ServerConfig>>), ()> 
             return Err(());
         }
     };
-    let root = &cfg.www_path;
-    if !root.is_dir() {
-        eprintln!(
-            "carbond: {}: www_path {}: not a directory (or not readable)",
-            path.display(),
-            root.display()
-        );
-        return Err(());
-    }
+    let mut problems = preflight::check(&cfg);
     let tls = if cfg.use_https {
         match carbon_core::tls::server_config(&cfg) {
             Ok(t) => Some(t),
             Err(e) => {
-                eprintln!("carbond: {}: TLS: {e}", path.display());
-                return Err(());
+                problems.extend(e.to_string().lines().map(str::to_string));
+                if !cfg.ssl_cert_path.exists() {
+                    problems.push(
+                        "hint: `carbond --gen-self-signed DIR` writes a development certificate and key"
+                            .to_string(),
+                    );
+                }
+                None
             }
         }
     } else {
         None
     };
+    if !problems.is_empty() {
+        for p in problems {
+            eprintln!("carbond: {}: {p}", path.display());
+        }
+        return Err(());
+    }
     Ok((cfg, tls))
 }
 
@@ -88,7 +93,7 @@ fn run(path: &Path) -> ExitCode {
     };
     if !cfg.running {
         println!(
-            "carbond: `running = false` in {}: not starting",
+            "carbond: `running = false` (from {} or CARBON_RUNNING): not starting",
             path.display()
         );
         return ExitCode::SUCCESS;
@@ -119,6 +124,8 @@ fn run(path: &Path) -> ExitCode {
         let mut out = std::io::stdout().lock();
         for (scheme, addr) in server.local_addrs() {
             let _ = writeln!(out, "carbond: listening on {}://{addr}", scheme.as_str());
+            // The error log gets the bound address too (the real port when `port = 0`).
+            log::info!("listening on {}://{addr}", scheme.as_str());
         }
         let _ = out.flush();
     }
@@ -131,9 +138,18 @@ fn run(path: &Path) -> ExitCode {
         Ok(()) => {
             let s = handle.stats();
             log::info!(
-                "carbond stopped: {} connections, {} requests served",
+                "carbond stopped: connections={} requests={} 2xx={} 3xx={} 4xx={} 5xx={} \
+                 rate_limited={} timeouts={} tls_handshake_failures={} panics={}",
                 s.connections_accepted,
-                s.requests
+                s.requests,
+                s.responses_2xx,
+                s.responses_3xx,
+                s.responses_4xx,
+                s.responses_5xx,
+                s.rate_limited,
+                s.timeouts,
+                s.tls_handshake_failures,
+                s.panics
             );
             log::logger().flush();
             ExitCode::SUCCESS

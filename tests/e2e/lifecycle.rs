@@ -236,3 +236,31 @@ fn access_log_escapes_quotes_in_user_agent() {
         .count();
     assert_eq!(unescaped, 6, "{line}");
 }
+
+#[test]
+fn sighup_reopens_the_access_log_and_keeps_serving() {
+    // logrotate moves the file away and sends SIGHUP; the default disposition of
+    // SIGHUP would kill the server and lose the buffered log lines.
+    let mut s = Server::start("access_log = {base}/access.log");
+    assert_eq!(s.get("/index.html", "").status, 200);
+    // Buffered lines reach the writer within a second.
+    std::thread::sleep(Duration::from_millis(1200));
+    let log = s.base().join("access.log");
+    let rotated = s.base().join("access.log.1");
+    std::fs::rename(&log, &rotated).unwrap();
+    s.signal("HUP");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    // The reopen is asynchronous: keep requesting until the new file shows up.
+    while !log.exists() && Instant::now() < deadline {
+        assert_eq!(s.get("/style.css", "").status, 200, "served after SIGHUP");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(s.is_running(), "SIGHUP must not stop carbond");
+    s.signal("TERM");
+    let st = s.wait_exit(Duration::from_secs(5));
+    assert!(st.is_some_and(|st| st.success()), "exit status {st:?}");
+    let old = std::fs::read_to_string(&rotated).unwrap();
+    let new = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(old.contains("GET /index.html "), "rotated file: {old}");
+    assert!(new.contains("GET /style.css "), "new file: {new}");
+}

@@ -20,9 +20,19 @@ const BATCH_BYTES: usize = 32 * 1024;
 /// Batches in flight to the writer thread (so at most ~2 MiB queued).
 const QUEUE_BATCHES: usize = 64;
 
+/// What the writer thread is asked to do.
+enum Msg {
+    Batch(Vec<u8>),
+    /// Reopen the file by name (after log rotation moved it away).
+    Reopen,
+    /// Flush and stop: sent by `close`, after every worker's last batch. (Waiting for
+    /// the channel to disconnect would hang while a `Reopener` is still held.)
+    Close,
+}
+
 /// The writer side, owned by the driver.
 pub struct AccessLog {
-    tx: SyncSender<Vec<u8>>,
+    tx: SyncSender<Msg>,
     dropped: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
 }
@@ -30,11 +40,12 @@ pub struct AccessLog {
 impl AccessLog {
     /// Open (append) `path` and start the writer thread.
     pub fn open(path: &Path) -> io::Result<AccessLog> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let file = open_append(path)?;
         let (tx, rx) = sync_channel(QUEUE_BATCHES);
+        let path = path.to_path_buf();
         let thread = std::thread::Builder::new()
             .name("carbon-access-log".into())
-            .spawn(move || writer_loop(file, rx))?;
+            .spawn(move || writer_loop(file, &path, rx))?;
         Ok(AccessLog {
             tx,
             dropped: Arc::new(AtomicU64::new(0)),
@@ -52,6 +63,13 @@ impl AccessLog {
         }
     }
 
+    /// A handle that asks the writer to reopen the file (SIGHUP after rotation).
+    pub fn reopener(&self) -> Reopener {
+        Reopener {
+            tx: self.tx.clone(),
+        }
+    }
+
     pub fn dropped_batches(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
@@ -59,18 +77,45 @@ impl AccessLog {
     /// Wait for every queued line to reach the file. Workers must have dropped their
     /// sinks (which flushes them) before this returns.
     pub fn close(mut self) {
-        let (tx, _) = sync_channel(0);
-        drop(std::mem::replace(&mut self.tx, tx));
+        let _ = self.tx.send(Msg::Close);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
 }
 
-fn writer_loop(mut file: File, rx: Receiver<Vec<u8>>) {
-    while let Ok(batch) = rx.recv() {
-        if let Err(e) = file.write_all(&batch) {
-            log::error!("access log write failed: {e}");
+/// Asks the access-log writer to reopen its file; cheap to clone.
+#[derive(Clone)]
+pub struct Reopener {
+    tx: SyncSender<Msg>,
+}
+
+impl Reopener {
+    /// Queue a reopen behind the batches already sent, so no line goes to the wrong
+    /// file. Blocks only while the queue is full.
+    pub fn reopen(&self) {
+        let _ = self.tx.send(Msg::Reopen);
+    }
+}
+
+fn open_append(path: &Path) -> io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+fn writer_loop(mut file: File, path: &Path, rx: Receiver<Msg>) {
+    while let Ok(msg) = rx.recv() {
+        match msg {
+            Msg::Batch(batch) => {
+                if let Err(e) = file.write_all(&batch) {
+                    log::error!("access log {}: write failed: {e}", path.display());
+                }
+            }
+            // On failure keep writing to the old file: losing lines is worse.
+            Msg::Reopen => match open_append(path) {
+                Ok(f) => file = f,
+                Err(e) => log::error!("access log {}: cannot reopen: {e}", path.display()),
+            },
+            Msg::Close => break,
         }
     }
     let _ = file.flush();
@@ -78,7 +123,7 @@ fn writer_loop(mut file: File, rx: Receiver<Vec<u8>>) {
 
 /// One worker's buffer.
 pub struct LogSink {
-    tx: SyncSender<Vec<u8>>,
+    tx: SyncSender<Msg>,
     dropped: Arc<AtomicU64>,
     buf: Vec<u8>,
     last_flush: Option<Instant>,
@@ -143,7 +188,7 @@ impl LogSink {
             return;
         }
         let batch = std::mem::take(&mut self.buf);
-        match self.tx.try_send(batch) {
+        match self.tx.try_send(Msg::Batch(batch)) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -158,7 +203,7 @@ impl Drop for LogSink {
         if !self.buf.is_empty() {
             let batch = std::mem::take(&mut self.buf);
             // At shutdown, block: losing the last lines would be data loss.
-            let _ = self.tx.send(batch);
+            let _ = self.tx.send(Msg::Batch(batch));
         }
     }
 }
@@ -185,6 +230,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn reopen_after_rotation_writes_to_a_new_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.log");
+        let rotated = dir.path().join("access.log.1");
+        let log = AccessLog::open(&path).unwrap();
+        let mut sink = log.worker_sink();
+        let now = Instant::now();
+        let entry = |target| Entry {
+            peer: "127.0.0.1".parse().unwrap(),
+            time_clf: "15/Nov/1994:08:12:31 +0000",
+            method: "GET",
+            target,
+            version: "HTTP/1.1",
+            status: 200,
+            bytes: 1,
+            referer: None,
+            user_agent: None,
+        };
+        sink.record(&entry("/before"), now);
+        sink.flush(now);
+        // logrotate's `create` mode: move the file away, then signal.
+        std::fs::rename(&path, &rotated).unwrap();
+        let reopener = log.reopener();
+        reopener.reopen();
+        sink.record(&entry("/after"), now);
+        drop(sink);
+        // A reopener still held (as the server's handle holds one) must not keep
+        // `close` from returning.
+        log.close();
+        drop(reopener);
+        let old = std::fs::read_to_string(&rotated).unwrap();
+        let new = std::fs::read_to_string(&path).unwrap();
+        assert!(old.contains("/before") && !old.contains("/after"), "{old}");
+        assert!(new.contains("/after") && !new.contains("/before"), "{new}");
+    }
+
+    #[test]
     fn combined_format_line_escapes_peer_text() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("access.log");
@@ -208,6 +290,7 @@ mod tests {
         drop(sink);
         log.close();
         let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.ends_with('\n'));
         assert_eq!(
             text,
             "127.0.0.1 - - [15/Nov/1994:08:12:31 +0000] \"GET /a\\\"b HTTP/1.1\" 200 12 \"-\" \"ua\\x0A\\\"x\"\n"

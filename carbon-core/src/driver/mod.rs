@@ -63,6 +63,7 @@ pub(crate) struct Shared {
     pub rate: RateLimiter,
     pub stats: Arc<Stats>,
     pub wakers: Mutex<Vec<Arc<mio::Waker>>>,
+    pub access_log: Option<access_log::Reopener>,
 }
 
 /// Listeners bound, workers not started yet.
@@ -91,6 +92,13 @@ impl ServerHandle {
             if let Err(e) = w.wake() {
                 log::warn!("cannot wake a worker for shutdown: {e}");
             }
+        }
+    }
+
+    /// Reopen the access log by name (after log rotation moved it away).
+    pub fn reopen_logs(&self) {
+        if let Some(r) = &self.shared.access_log {
+            r.reopen();
         }
     }
 
@@ -146,6 +154,7 @@ impl Server {
                 rate,
                 stats: Arc::new(Stats::default()),
                 wakers: Mutex::new(Vec::new()),
+                access_log: access_log.as_ref().map(|l| l.reopener()),
             }),
             access_log,
         })

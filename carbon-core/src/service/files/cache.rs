@@ -16,12 +16,11 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::HeaderValue;
 
-use super::conditional::unix_secs;
 use super::mime::MediaType;
 use super::resolve::FileIdentity;
 
@@ -41,12 +40,17 @@ pub(super) struct Validators {
     pub last_modified: HeaderValue,
     /// What `last_modified` says, for comparisons.
     pub modified: SystemTime,
+    /// The file's own modification time, unclamped and at full precision: decides
+    /// whether `last_modified` is a strong validator (RFC 9110 §8.8.2.2).
+    pub mtime: SystemTime,
 }
 
 impl Validators {
-    /// A strong entity-tag from inode, mtime and size (so an atomic replace, the usual
-    /// deploy, always changes it). `Last-Modified` is clamped to `wall` (§8.8.2.1:
-    /// never later than the response's Date).
+    /// A strong entity-tag from inode, mtime (with its nanoseconds) and size, so an
+    /// atomic replace (the usual deploy) and an in-place rewrite within the same
+    /// second both change it (§8.8.3: a strong validator changes with the
+    /// representation). `Last-Modified` is clamped to `wall` (§8.8.2.1: never later
+    /// than the response's Date).
     pub fn new(identity: &FileIdentity, wall: SystemTime) -> Self {
         let modified = identity.mtime.min(wall);
         Validators {
@@ -54,6 +58,7 @@ impl Validators {
             last_modified: HeaderValue::from_str(&httpdate::fmt_http_date(modified))
                 .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),
             modified,
+            mtime: identity.mtime,
         }
     }
 
@@ -68,14 +73,22 @@ impl Validators {
     }
 }
 
+/// `"<inode>-<secs>.<nanos>-<size>"` in hex. The nanoseconds matter: file systems
+/// record them, and a same-second rewrite of equal length on the same inode would
+/// otherwise keep its tag while the bytes change.
 fn entity_tag(identity: &FileIdentity, suffix: &str) -> HeaderValue {
+    let since_epoch = identity
+        .mtime
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let tag = format!(
-        "\"{:x}-{:x}-{:x}{suffix}\"",
+        "\"{:x}-{:x}.{:x}-{:x}{suffix}\"",
         identity.ino,
-        unix_secs(identity.mtime),
+        since_epoch.as_secs(),
+        since_epoch.subsec_nanos(),
         identity.size
     );
-    // Hex digits, dashes and a fixed suffix are always a valid field value.
+    // Hex digits, dashes, a dot and a fixed suffix are always a valid field value.
     HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"0\""))
 }
 
@@ -300,7 +313,6 @@ impl FileCache {
 mod tests {
     use super::*;
     use crate::service::files::mime;
-    use std::time::UNIX_EPOCH;
 
     fn entry(dir: &Path) -> Entry {
         let path = dir.join("f");
@@ -389,8 +401,28 @@ mod tests {
         };
         let plain = Validators::new(&id, SystemTime::now());
         let gz = plain.gzip_variant(&id);
-        assert_eq!(plain.etag, "\"7-5f-10\"");
-        assert_eq!(gz.etag, "\"7-5f-10-gz\"");
+        assert_eq!(plain.etag, "\"7-5f.0-10\"");
+        assert_eq!(gz.etag, "\"7-5f.0-10-gz\"");
+    }
+
+    #[test]
+    fn rfc9110_8_8_3_strong_etag_carries_mtime_nanoseconds() {
+        let at = |nanos| FileIdentity {
+            size: 0x10,
+            mtime: UNIX_EPOCH + Duration::new(0x5f, nanos),
+            dev: 1,
+            ino: 7,
+        };
+        let a = Validators::new(&at(0x100), SystemTime::now());
+        let b = Validators::new(&at(0x200), SystemTime::now());
+        assert_eq!(a.etag, "\"7-5f.100-10\"");
+        assert_ne!(a.etag, b.etag);
+        assert_ne!(
+            a.gzip_variant(&at(0x100)).etag,
+            b.gzip_variant(&at(0x200)).etag
+        );
+        // Last-Modified has one-second resolution and cannot tell them apart.
+        assert_eq!(a.last_modified, b.last_modified);
     }
 
     #[test]

@@ -13,15 +13,24 @@ use http::header::ACCEPT_ENCODING;
 use http::HeaderMap;
 use libflate::gzip::{EncodeOptions, Encoder, HeaderBuilder};
 
-/// §12.5.3: gzip is acceptable when `gzip` (or its alias `x-gzip`, §8.4.1.3) is listed
-/// with a non-zero weight, or, if it is not listed, when `*` is. With no
-/// Accept-Encoding field the RFC allows any coding, but old clients that omit it may
-/// not decode gzip, so identity is sent (as every common server does).
+/// §12.5.3: whether to send gzip rather than identity.
 ///
-/// The weight of gzip is not compared with identity's: a client listing gzip at all
-/// can decode it, and the smaller body is what it asked for in practice.
+/// * gzip's weight is that of `gzip` (or its alias `x-gzip`, §8.4.1.3) if listed,
+///   else that of `*`, else 0 (not acceptable);
+/// * identity's is that of `identity` if listed, else that of `*`, else none:
+///   identity is always acceptable as a fallback unless refused, but an unlisted one
+///   states no preference over gzip;
+/// * gzip is chosen when its weight is non-zero and not below identity's, so
+///   `gzip;q=0.5, identity` keeps identity (the client prefers it), `gzip;q=0.5`
+///   alone gets gzip, and a tie, such as `gzip, identity`, goes to the smaller
+///   transfer.
+///
+/// With no Accept-Encoding field the RFC allows any coding, but old clients that
+/// omit it may not decode gzip, so identity is sent (as every common server does).
+/// A member repeated with different weights counts at its highest.
 pub(super) fn accepts_gzip(headers: &HeaderMap) -> bool {
     let mut gzip = None;
+    let mut identity = None;
     let mut any = None;
     for value in headers.get_all(ACCEPT_ENCODING) {
         let Ok(value) = value.to_str() else {
@@ -33,14 +42,25 @@ pub(super) fn accepts_gzip(headers: &HeaderMap) -> bool {
             let Some(weight) = weight(parts) else {
                 continue;
             };
-            if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
-                gzip = gzip.max(Some(weight));
-            } else if coding == "*" {
-                any = any.max(Some(weight));
-            }
+            let slot =
+                if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+                    &mut gzip
+                } else if coding.eq_ignore_ascii_case("identity") {
+                    &mut identity
+                } else if coding == "*" {
+                    &mut any
+                } else {
+                    continue;
+                };
+            *slot = (*slot).max(Some(weight));
         }
     }
-    gzip.or(any).is_some_and(|q| q > 0)
+    let gzip = gzip.or(any).unwrap_or(0);
+    // An unlisted identity is acceptable (RFC 9110 §12.5.3) but carries no preference,
+    // so `gzip;q=0.5` alone still gets gzip; only an explicit higher weight for
+    // identity (or for `*`) makes the client prefer the uncompressed form.
+    let identity = identity.or(any).unwrap_or(0);
+    gzip > 0 && gzip >= identity
 }
 
 /// The `q` parameter in thousandths (1000 when absent); `None` when it is malformed,
@@ -127,8 +147,8 @@ mod tests {
         assert!(accepts(&["gzip"]));
         assert!(accepts(&["br, GZIP, deflate"]));
         assert!(accepts(&["x-gzip"]));
-        assert!(accepts(&["deflate", "gzip;q=0.5"]));
-        assert!(accepts(&["gzip ; q=0.001"]));
+        assert!(accepts(&["deflate", "gzip;q=1"]));
+        assert!(accepts(&["gzip ; q=0.001, identity;q=0"]));
     }
 
     #[test]
@@ -139,12 +159,37 @@ mod tests {
         // An explicit gzip weight overrides `*`.
         assert!(!accepts(&["gzip;q=0, *"]));
         assert!(accepts(&["gzip;q=1, *;q=0"]));
+        // Even with identity refused, gzip at q=0 is not chosen.
+        assert!(!accepts(&["gzip;q=0, identity;q=0"]));
     }
 
     #[test]
     fn rfc9110_12_5_3_star_covers_gzip() {
         assert!(accepts(&["*"]));
         assert!(accepts(&["br;q=1, *;q=0.1"]));
+    }
+
+    #[test]
+    fn rfc9110_12_5_3_identity_preferred_by_weight() {
+        // The client ranks identity above gzip.
+        assert!(!accepts(&["gzip;q=0.5, identity;q=1"]));
+        assert!(!accepts(&["identity;q=0.9", "gzip;q=0.8"]));
+        // Unlisted identity states no preference: any non-zero gzip weight wins,
+        // unless `*` speaks for identity with a higher one.
+        assert!(accepts(&["gzip;q=0.5"]));
+        assert!(accepts(&["br, gzip;q=0.8"]));
+        assert!(accepts(&["br, gzip;q=0.8, *;q=0.1"]));
+        assert!(!accepts(&["gzip;q=0.5, *;q=0.7"]));
+        // An explicit identity weight overrides `*`.
+        assert!(accepts(&["gzip;q=0.5, identity;q=0.2, *"]));
+        // Ties go to gzip.
+        assert!(accepts(&["gzip;q=0.5, identity;q=0.5"]));
+        assert!(accepts(&["gzip, identity"]));
+        assert!(accepts(&["*;q=0.3"]));
+        // Identity refused: any non-zero gzip weight wins.
+        assert!(accepts(&["gzip;q=0.1, identity;q=0"]));
+        assert!(accepts(&["gzip;q=0.1, *;q=0"]));
+        assert!(accepts(&["IDENTITY;q=0.05, gzip;q=0.1"]));
     }
 
     #[test]

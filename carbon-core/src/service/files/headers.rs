@@ -27,7 +27,8 @@ pub(super) fn secure(headers: &mut HeaderMap, list: &[(HeaderName, HeaderValue)]
     }
 }
 
-/// RFC 9110 §9.3.7: OPTIONS, for `*` or any path, answers with what is allowed.
+/// RFC 9110 §9.3.7: OPTIONS, for `*` or an existing resource, answers with what is
+/// allowed.
 pub(super) fn options() -> Response {
     let mut resp = Response::new(Body::Empty);
     *resp.status_mut() = StatusCode::NO_CONTENT;

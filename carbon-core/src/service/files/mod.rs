@@ -7,6 +7,10 @@
 //!
 //! One [`FileService`] per worker thread: the cache is plain `&mut self` state.
 //!
+//! OPTIONS answers 204 with `Allow` for `*` and for a path that exists (file or
+//! directory), and whatever GET would for one that does not (404, 400); other methods
+//! are 405 whether or not the path exists.
+//!
 //! Order of evaluation for GET/HEAD, following RFC 9110 §13.2.2:
 //! resolve -> directory redirect -> choose the representation (gzip or identity,
 //! identity whenever a GET carries Range) -> If-Match / If-Unmodified-Since (412) ->
@@ -406,7 +410,7 @@ impl FileService {
         let outcome = if head || sel.gzip {
             RangeOutcome::Full
         } else {
-            range::evaluate(req.headers(), sel.len, etag, sel.validators.modified)
+            range::evaluate(req.headers(), sel.len, &sel.validators, ctx.wall)
         };
         let (status, start, len) = match outcome {
             RangeOutcome::Full => (StatusCode::OK, 0, sel.len),
@@ -434,6 +438,27 @@ impl FileService {
         self.secured(resp)
     }
 
+    /// RFC 9110 §9.3.7: `OPTIONS *` describes the server, which always answers; an
+    /// OPTIONS for a path describes that resource, so a missing one is 404 like GET
+    /// (same rules, same status: resolving never reveals more than GET would).
+    fn options(&mut self, req: &Request, ctx: &RequestContext) -> Response {
+        if req.uri().path() == "*" {
+            return self.secured(headers::options());
+        }
+        let target = match resolve::parse_target(req.uri().path(), self.opts.serve_dotfiles) {
+            Ok(target) => target,
+            Err(status) => return self.error(status, ctx),
+        };
+        match resolve::locate(&self.root, &target.rel, self.opts.serve_dotfiles) {
+            // `/file/` names nothing: GET would look for `file/index` and find none.
+            Ok(located) if target.directory && located.kind == Kind::File => {
+                self.error(StatusCode::NOT_FOUND, ctx)
+            }
+            Ok(_) => self.secured(headers::options()),
+            Err(status) => self.error(status, ctx),
+        }
+    }
+
     /// The configured 404 page, read through the cache, or `None` to fall back to the
     /// default text.
     fn custom_not_found(&mut self, ctx: &RequestContext) -> Option<Response> {
@@ -454,7 +479,8 @@ impl Service for FileService {
         let head = match *req.method() {
             Method::GET => false,
             Method::HEAD => true,
-            Method::OPTIONS => return self.secured(headers::options()),
+            Method::OPTIONS => return self.options(req, ctx),
+            // Whether or not the path exists: the method is refused for every resource.
             _ => return self.secured(headers::method_not_allowed()),
         };
         let target = match resolve::parse_target(req.uri().path(), self.opts.serve_dotfiles) {

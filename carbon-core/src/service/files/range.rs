@@ -7,11 +7,12 @@
 //! and the overlapping-ranges amplification of CVE-2011-3192); anything malformed is
 //! ignored (200); a single unsatisfiable range gives 416.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use http::header::{IF_RANGE, RANGE};
 use http::HeaderMap;
 
+use super::cache::Validators;
 use super::conditional::{unix_secs, EntityTag};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,14 +25,14 @@ pub(super) enum RangeOutcome {
     Unsatisfiable,
 }
 
-/// §14.2 and §13.2.2 step 5, for a GET whose representation is `len` bytes long.
-/// The caller must not call this for other methods (§14.2: Range is defined only
-/// for GET).
+/// §14.2 and §13.2.2 step 5, for a GET whose representation is `len` bytes long and
+/// whose response carries `Date: date`. The caller must not call this for other
+/// methods (§14.2: Range is defined only for GET).
 pub(super) fn evaluate(
     headers: &HeaderMap,
     len: u64,
-    etag: &str,
-    last_modified: SystemTime,
+    validators: &Validators,
+    date: SystemTime,
 ) -> RangeOutcome {
     let mut ranges = headers.get_all(RANGE).iter();
     let (Some(range), None) = (ranges.next(), ranges.next()) else {
@@ -40,15 +41,22 @@ pub(super) fn evaluate(
     let Ok(range) = range.to_str() else {
         return RangeOutcome::Full;
     };
-    if headers.contains_key(IF_RANGE) && !if_range_holds(headers, etag, last_modified) {
+    if headers.contains_key(IF_RANGE) && !if_range_holds(headers, validators, date) {
         return RangeOutcome::Full;
     }
-    parse(range, len)
+    match parse(range, len) {
+        // §14.1.1: a suffix range on an empty representation is satisfiable (its
+        // length is non-zero) yet selects no byte; a 206 cannot express an empty
+        // range, so the whole, empty representation is sent with 200.
+        RangeOutcome::Partial { len: 0, .. } => RangeOutcome::Full,
+        outcome => outcome,
+    }
 }
 
-/// §13.1.5: a strong entity-tag match, or a date exactly equal to Last-Modified.
-/// A weak tag, a repeated field or an unparsable value never holds.
-fn if_range_holds(headers: &HeaderMap, etag: &str, last_modified: SystemTime) -> bool {
+/// §13.1.5: a strong entity-tag match, or a date exactly equal to Last-Modified when
+/// that date is a strong validator. A weak tag, a repeated field or an unparsable
+/// value never holds.
+fn if_range_holds(headers: &HeaderMap, validators: &Validators, date: SystemTime) -> bool {
     let mut values = headers.get_all(IF_RANGE).iter();
     let (Some(value), None) = (values.next(), values.next()) else {
         return false;
@@ -58,12 +66,24 @@ fn if_range_holds(headers: &HeaderMap, etag: &str, last_modified: SystemTime) ->
     };
     let value = value.trim();
     if value.starts_with('"') || value.starts_with("W/") {
+        let etag = validators.etag.to_str().unwrap_or_default();
         return match (EntityTag::parse(value), EntityTag::parse(etag)) {
             (Some(theirs), Some(ours)) => theirs.strong_eq(&ours),
             _ => false,
         };
     }
-    httpdate::parse_http_date(value).is_ok_and(|date| unix_secs(date) == unix_secs(last_modified))
+    last_modified_is_strong(validators.mtime, date)
+        && httpdate::parse_http_date(value)
+            .is_ok_and(|given| unix_secs(given) == unix_secs(validators.modified))
+}
+
+/// §8.8.2.2: a one-second date is a strong validator only if the file cannot change
+/// again within the second it names, i.e. its modification lies at least one second
+/// before the response's Date. A file written just now (or dated in the future) may
+/// still be mid-rewrite within that second, so its date is weak.
+fn last_modified_is_strong(mtime: SystemTime, date: SystemTime) -> bool {
+    date.duration_since(mtime)
+        .is_ok_and(|age| age >= Duration::from_secs(1))
 }
 
 /// §14.1.2 `ranges-specifier` for the `bytes` unit.
@@ -87,9 +107,10 @@ fn parse(value: &str, len: u64) -> RangeOutcome {
         return RangeOutcome::Full;
     };
     match (digits(first), digits(last)) {
-        // suffix-range: the last n bytes; n = 0 selects nothing (§14.1.3).
+        // suffix-range: the last n bytes; n = 0 is unsatisfiable (§14.1.1), any other
+        // n is satisfiable even on an empty representation (it then selects nothing).
         (None, Some(n)) if first.is_empty() => {
-            if n == 0 || len == 0 {
+            if n == 0 {
                 return RangeOutcome::Unsatisfiable;
             }
             let start = len.saturating_sub(n);
@@ -138,7 +159,7 @@ fn digits(s: &str) -> Option<u64> {
 mod tests {
     use super::*;
     use http::HeaderValue;
-    use std::time::{Duration, UNIX_EPOCH};
+    use std::time::UNIX_EPOCH;
 
     const ETAG: &str = "\"abc\"";
 
@@ -146,12 +167,32 @@ mod tests {
         UNIX_EPOCH + Duration::from_secs(1_700_000_000)
     }
 
-    fn eval(fields: &[(http::HeaderName, &str)], len: u64) -> RangeOutcome {
+    fn validators(mtime: SystemTime) -> Validators {
+        Validators {
+            etag: HeaderValue::from_static(ETAG),
+            last_modified: HeaderValue::from_str(&httpdate::fmt_http_date(mtime)).unwrap(),
+            modified: mtime,
+            mtime,
+        }
+    }
+
+    /// Evaluated with a file modified at `mtime` and a response dated `date`.
+    fn eval_at(
+        fields: &[(http::HeaderName, &str)],
+        len: u64,
+        mtime: SystemTime,
+        date: SystemTime,
+    ) -> RangeOutcome {
         let mut h = HeaderMap::new();
         for (name, value) in fields {
             h.append(name, HeaderValue::from_str(value).unwrap());
         }
-        evaluate(&h, len, ETAG, lm())
+        evaluate(&h, len, &validators(mtime), date)
+    }
+
+    /// A file modified long before the response.
+    fn eval(fields: &[(http::HeaderName, &str)], len: u64) -> RangeOutcome {
+        eval_at(fields, len, lm(), lm() + Duration::from_secs(3600))
     }
 
     fn range(value: &str, len: u64) -> RangeOutcome {
@@ -189,7 +230,8 @@ mod tests {
         assert_eq!(range("bytes=10-20", 10), RangeOutcome::Unsatisfiable);
         assert_eq!(range("bytes=-0", 10), RangeOutcome::Unsatisfiable);
         assert_eq!(range("bytes=0-", 0), RangeOutcome::Unsatisfiable);
-        assert_eq!(range("bytes=-5", 0), RangeOutcome::Unsatisfiable);
+        assert_eq!(range("bytes=0-0", 0), RangeOutcome::Unsatisfiable);
+        assert_eq!(range("bytes=-0", 0), RangeOutcome::Unsatisfiable);
         assert_eq!(
             range("bytes=99999999999999999999999-", 10),
             RangeOutcome::Unsatisfiable
@@ -263,5 +305,38 @@ mod tests {
     #[test]
     fn rfc9110_13_1_5_if_range_without_range_is_ignored() {
         assert_eq!(eval(&[(IF_RANGE, "\"old\"")], 10), RangeOutcome::Full);
+    }
+
+    #[test]
+    fn rfc9110_14_1_1_suffix_range_on_empty_representation_is_full() {
+        assert_eq!(range("bytes=-1", 0), RangeOutcome::Full);
+        assert_eq!(range("bytes=-5", 0), RangeOutcome::Full);
+        assert_eq!(range("bytes=, -1", 0), RangeOutcome::Full);
+    }
+
+    #[test]
+    fn rfc9110_8_8_2_2_if_range_date_within_a_second_of_date_is_weak() {
+        let exact = httpdate::fmt_http_date(lm());
+        let fields = [(RANGE, "bytes=0-1"), (IF_RANGE, exact.as_str())];
+        let just_now = lm() + Duration::from_millis(400);
+        assert_eq!(eval_at(&fields, 10, lm(), just_now), RangeOutcome::Full);
+        assert_eq!(eval_at(&fields, 10, lm(), lm()), RangeOutcome::Full);
+        // Modified in the future of the response: no strength either.
+        let before = lm() - Duration::from_secs(5);
+        assert_eq!(eval_at(&fields, 10, lm(), before), RangeOutcome::Full);
+        // Exactly one second old: strong.
+        let later = lm() + Duration::from_secs(1);
+        assert_eq!(eval_at(&fields, 10, lm(), later), part(0, 2));
+        // A strong entity-tag does not depend on the file's age.
+        let fields = [(RANGE, "bytes=0-1"), (IF_RANGE, ETAG)];
+        assert_eq!(eval_at(&fields, 10, lm(), just_now), part(0, 2));
+    }
+
+    #[test]
+    fn rfc9110_13_1_5_if_range_weak_etag_never_holds() {
+        for weak in ["W/\"abc\"", "W/\"abc\" ", " W/\"abc\""] {
+            let fields = [(RANGE, "bytes=0-1"), (IF_RANGE, weak)];
+            assert_eq!(eval(&fields, 10), RangeOutcome::Full, "{weak}");
+        }
     }
 }

@@ -14,12 +14,15 @@
 //!      separator on other systems and a classic traversal spelling (CVE-2000-0884), so
 //!      no well-behaved client sends one;
 //!    * `%2f` decodes to `/` and therefore separates segments like a literal slash;
-//!    * a `..` segment (after decoding, so `%2e%2e` too) -> 400. Clients remove dot
-//!      segments before sending (RFC 3986 §5.2.4), so one on the wire is hostile, and
-//!      refusing it lexically means traversal never depends on the file system;
-//!    * `.` and empty segments are ignored;
-//!    * a segment starting with `.` -> 404 unless dotfiles are served, except a first
-//!      segment `.well-known` (RFC 8615 reserves it for public metadata such as ACME
+//!    * dot segments are removed as RFC 3986 §5.2.4 `remove_dot_segments` does, on
+//!      the decoded segments (so `%2e%2e` and `.%2e` are `..` too): `.` and empty
+//!      segments vanish, `..` drops the segment before it. This is purely lexical, so
+//!      `/link/..` is the root whatever `link` points to. A `..` with nothing left to
+//!      drop would climb above the root: RFC 3986 would silently clamp it, but no
+//!      well-behaved client sends one (they remove dot segments themselves), so it is
+//!      refused with 400 rather than guessed at;
+//!    * a segment of the normalized path starting with `.` -> 404 unless dotfiles are
+//!      served, except a first segment `.well-known` (RFC 8615 reserves it for public metadata such as ACME
 //!      challenges); dot segments *below* `.well-known` are still hidden;
 //!    * decoded bytes need not be UTF-8: Linux names are bytes, so the path is built
 //!      as an `OsStr` from the decoded bytes.
@@ -53,7 +56,8 @@ const WELL_KNOWN: &[u8] = b".well-known";
 pub(super) struct Target {
     /// Relative to the root; never contains `..`, `.`, empty segments or NUL.
     pub rel: PathBuf,
-    /// The path ended in `/` (or `/.`): the client asked for a directory.
+    /// The path ended in `/`, `/.` or `/..` (RFC 3986 §5.2.4 leaves a trailing slash
+    /// for each): the client asked for a directory.
     pub directory: bool,
 }
 
@@ -67,24 +71,30 @@ pub(super) fn parse_target(path: &str, serve_dotfiles: bool) -> Result<Target, S
     if decoded.iter().any(|&b| b == 0 || b == b'\\') {
         return Err(StatusCode::BAD_REQUEST);
     }
-    let mut rel = PathBuf::new();
+    let mut kept: Vec<&[u8]> = Vec::new();
     let mut directory = false;
-    let mut hidden = false;
     for segment in decoded[1..].split(|&b| b == b'/') {
-        directory = matches!(segment, b"" | b".");
+        directory = matches!(segment, b"" | b"." | b"..");
         match segment {
             b"" | b"." => {}
-            b".." => return Err(StatusCode::BAD_REQUEST),
-            _ => {
-                hidden |= is_hidden(segment, rel.as_os_str().is_empty());
-                rel.push(OsStr::from_bytes(segment));
+            b".." => {
+                if kept.pop().is_none() {
+                    return Err(StatusCode::BAD_REQUEST);
+                }
             }
+            _ => kept.push(segment),
         }
     }
-    // `..` anywhere must be a 400, so hidden segments are only judged after the loop.
+    // Judged on the normalized path: `/.git/../a` names `a`, and a climb above the
+    // root anywhere must be a 400 even after a hidden segment.
+    let hidden = kept
+        .iter()
+        .enumerate()
+        .any(|(i, segment)| is_hidden(segment, i == 0));
     if hidden && !serve_dotfiles {
         return Err(StatusCode::NOT_FOUND);
     }
+    let rel = kept.iter().map(|s| OsStr::from_bytes(s)).collect();
     Ok(Target { rel, directory })
 }
 
@@ -268,19 +278,67 @@ mod tests {
     }
 
     #[test]
-    fn rfc3986_5_2_4_dot_dot_segments_are_400_in_every_spelling() {
+    fn rfc3986_5_2_4_climbing_above_the_root_is_400_in_every_spelling() {
         for p in [
             "/..",
+            "/../",
             "/../etc/passwd",
             "/a/../../etc/passwd",
+            "/a/./../..",
             "/%2e%2e/",
             "/%2E%2E%2Fetc",
+            "/%2e%2E/x",
             "/..%2f",
+            "/..%2F..%2Fetc",
             "/.%2e/x",
-            "/a/%2e%2e",
+            "/%2e./x",
+            "/.%2E",
+            "/a/%2e%2e/%2E%2e",
+            "/a%2f..%2f..%2fb",
+            "/a/b/../../../etc/passwd",
+            // A hidden segment first does not turn the climb into a 404.
+            "/.git/../../x",
         ] {
             assert_eq!(rel(p), Err(StatusCode::BAD_REQUEST), "{p}");
+            assert_eq!(parse_target(p, true), Err(StatusCode::BAD_REQUEST), "{p}");
         }
+    }
+
+    #[test]
+    fn rfc3986_5_2_4_dot_segments_inside_the_root_are_removed() {
+        let t = |p| parse_target(p, false).unwrap();
+        for (p, want, directory) in [
+            ("/sub/../small.txt", "small.txt", false),
+            ("/sub/%2e%2e/small.txt", "small.txt", false),
+            ("/sub/.%2E/small.txt", "small.txt", false),
+            ("/sub/%2E./small.txt", "small.txt", false),
+            ("/sub/..%2fsmall.txt", "small.txt", false),
+            ("/a/b/../c/./d", "a/c/d", false),
+            ("/a/b/../../c", "c", false),
+            ("/sub/..", "", true),
+            ("/sub/../", "", true),
+            ("/a/b/..", "a", true),
+            ("/a/%2e%2e", "", true),
+            ("/a/.", "a", true),
+        ] {
+            let target = t(p);
+            assert_eq!(target.rel, PathBuf::from(want), "{p}");
+            assert_eq!(target.directory, directory, "{p}");
+        }
+        // Decoded once: `%252e%252e` is the literal name `%2e%2e`, never a dot segment.
+        assert_eq!(t("/sub/%252e%252e/x").rel, PathBuf::from("sub/%2e%2e/x"));
+    }
+
+    #[test]
+    fn rfc3986_5_2_4_hidden_is_judged_after_dot_segment_removal() {
+        assert_eq!(rel("/.git/../a").unwrap(), PathBuf::from("a"));
+        assert_eq!(rel("/a/../.env"), Err(StatusCode::NOT_FOUND));
+        assert_eq!(rel("/a/../%2egit/config"), Err(StatusCode::NOT_FOUND));
+        assert!(rel("/x/../.well-known/t").is_ok());
+        assert_eq!(
+            rel("/.well-known/../x/.well-known"),
+            Err(StatusCode::NOT_FOUND)
+        );
     }
 
     #[test]

@@ -276,12 +276,44 @@ fn directory_with_slash_serves_index_or_404() {
 fn rfc9110_9_3_7_options_lists_allowed_methods() {
     let dir = site();
     let mut svc = service(&dir);
-    for uri in ["*", "/", "/ten.txt", "/missing"] {
+    for uri in [
+        "*",
+        "/",
+        "/ten.txt",
+        "/docs",
+        "/docs/",
+        "/empty/",
+        "/docs/../ten.txt",
+    ] {
         let resp = svc.call(&request(Method::OPTIONS, uri, &[]), &ctx());
         assert_eq!(resp.status(), StatusCode::NO_CONTENT, "{uri}");
         assert_eq!(header(&resp, &ALLOW), "GET, HEAD, OPTIONS");
+        assert_eq!(header(&resp, &X_FRAME_OPTIONS), "DENY", "{uri}");
         assert!(resp.body().is_empty());
     }
+}
+
+#[test]
+fn rfc9110_9_3_7_options_on_missing_resource_is_404() {
+    let dir = site();
+    let mut svc = service(&dir);
+    for (uri, status) in [
+        ("/missing", StatusCode::NOT_FOUND),
+        ("/docs/missing.html", StatusCode::NOT_FOUND),
+        ("/ten.txt/", StatusCode::NOT_FOUND),
+        ("/.env", StatusCode::NOT_FOUND),
+        ("/%zz", StatusCode::BAD_REQUEST),
+        ("/../etc/passwd", StatusCode::BAD_REQUEST),
+    ] {
+        let resp = svc.call(&request(Method::OPTIONS, uri, &[]), &ctx());
+        assert_eq!(resp.status(), status, "{uri}");
+        assert!(!resp.headers().contains_key(ALLOW), "{uri}");
+        assert_eq!(header(&resp, &X_FRAME_OPTIONS), "DENY", "{uri}");
+    }
+    // Other methods are refused for every path, existing or not.
+    let resp = svc.call(&request(Method::POST, "/missing", &[]), &ctx());
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(header(&resp, &ALLOW), "GET, HEAD, OPTIONS");
 }
 
 #[test]
@@ -562,7 +594,7 @@ fn rfc9110_12_5_3_gzip_negotiation() {
     let resp = get(
         &mut svc,
         "/style.css",
-        &[(ACCEPT_ENCODING, "br, gzip;q=0.8")],
+        &[(ACCEPT_ENCODING, "br, gzip;q=0.8, *;q=0.1")],
     );
     assert_eq!(header(&resp, &CONTENT_ENCODING), "gzip");
     assert_eq!(header(&resp, &VARY), "accept-encoding");
@@ -572,7 +604,13 @@ fn rfc9110_12_5_3_gzip_negotiation() {
     // §8.8.3.3: the variant has its own strong entity-tag.
     assert_ne!(header(&resp, &ETAG), header(&plain, &ETAG));
 
-    for refused in ["gzip;q=0", "identity", "br", "*;q=0"] {
+    for refused in [
+        "gzip;q=0",
+        "identity",
+        "br",
+        "*;q=0",
+        "gzip;q=0.5, identity;q=1",
+    ] {
         let resp = get(&mut svc, "/style.css", &[(ACCEPT_ENCODING, refused)]);
         assert!(!resp.headers().contains_key(CONTENT_ENCODING), "{refused}");
         assert_eq!(header(&resp, &VARY), "accept-encoding", "{refused}");
@@ -823,4 +861,206 @@ fn error_responses_carry_security_headers() {
     let resp = svc.error(StatusCode::TOO_MANY_REQUESTS, &ctx());
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(header(&resp, &X_FRAME_OPTIONS), "DENY");
+}
+
+// ---- Probe findings ------------------------------------------------------------------
+
+#[test]
+fn rfc9110_8_8_3_same_second_rewrite_changes_strong_etag() {
+    let dir = site();
+    let path = dir.path().join("same.txt");
+    let second = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    std::fs::write(&path, b"first").unwrap();
+    let f = std::fs::File::options().write(true).open(&path).unwrap();
+    f.set_modified(second + Duration::from_millis(100)).unwrap();
+    let mut svc = service(&dir);
+    let t0 = ctx();
+    let first = svc.call(&request(Method::GET, "/same.txt", &[]), &t0);
+    let old_etag = header(&first, &ETAG).to_owned();
+
+    // Same inode, same length, same second: only the nanoseconds differ.
+    std::fs::write(&path, b"other").unwrap();
+    f.set_modified(second + Duration::from_millis(600)).unwrap();
+    let later = RequestContext {
+        now: t0.now + Duration::from_secs(2),
+        ..t0
+    };
+    let fresh = svc.call(&request(Method::GET, "/same.txt", &[]), &later);
+    assert_eq!(body(&fresh), b"other");
+    assert_eq!(
+        header(&fresh, &LAST_MODIFIED),
+        header(&first, &LAST_MODIFIED)
+    );
+    assert_ne!(header(&fresh, &ETAG), old_etag);
+
+    let req = request(Method::GET, "/same.txt", &[(IF_NONE_MATCH, &old_etag)]);
+    let resp = svc.call(&req, &later);
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(body(&resp), b"other");
+    let new_etag = header(&fresh, &ETAG).to_owned();
+    let req = request(Method::GET, "/same.txt", &[(IF_NONE_MATCH, &new_etag)]);
+    assert_eq!(svc.call(&req, &later).status(), StatusCode::NOT_MODIFIED);
+}
+
+#[test]
+fn rfc9110_8_8_2_2_if_range_date_of_just_modified_file_is_weak() {
+    let dir = site();
+    let t0 = ctx();
+    let path = dir.path().join("fresh.txt");
+    std::fs::write(&path, b"0123456789").unwrap();
+    let f = std::fs::File::options().write(true).open(&path).unwrap();
+    f.set_modified(t0.wall - Duration::from_millis(300))
+        .unwrap();
+    let mut svc = service(&dir);
+    let lm = header(
+        &svc.call(&request(Method::GET, "/fresh.txt", &[]), &t0),
+        &LAST_MODIFIED,
+    )
+    .to_owned();
+    let fields = [(RANGE, "bytes=0-1"), (IF_RANGE, lm.as_str())];
+    // Within a second of the response's Date the date may hide a second change.
+    let resp = svc.call(&request(Method::GET, "/fresh.txt", &fields), &t0);
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(body(&resp), b"0123456789");
+    // Once the file is a second older than Date, the same date is strong.
+    let later = RequestContext {
+        wall: t0.wall + Duration::from_secs(2),
+        ..t0
+    };
+    let resp = svc.call(&request(Method::GET, "/fresh.txt", &fields), &later);
+    assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(body(&resp), b"01");
+}
+
+#[test]
+fn rfc9110_13_1_5_if_range_with_weak_etag_gives_200() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let etag = header(&get(&mut svc, "/ten.txt", &[]), &ETAG).to_owned();
+    let weak = format!("W/{etag}");
+    let resp = get(
+        &mut svc,
+        "/ten.txt",
+        &[(RANGE, "bytes=0-1"), (IF_RANGE, &weak)],
+    );
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(body(&resp), b"0123456789");
+}
+
+#[test]
+fn rfc9110_14_1_1_suffix_range_on_empty_file_is_200() {
+    let dir = site();
+    write(dir.path(), "empty.txt", b"");
+    let mut svc = service(&dir);
+    for range in ["bytes=-1", "bytes=-500"] {
+        let resp = get(&mut svc, "/empty.txt", &[(RANGE, range)]);
+        assert_eq!(resp.status(), StatusCode::OK, "{range}");
+        assert!(resp.body().is_empty(), "{range}");
+        assert!(!resp.headers().contains_key(CONTENT_RANGE), "{range}");
+    }
+    for range in ["bytes=0-0", "bytes=0-", "bytes=-0"] {
+        let resp = get(&mut svc, "/empty.txt", &[(RANGE, range)]);
+        assert_eq!(resp.status(), StatusCode::RANGE_NOT_SATISFIABLE, "{range}");
+        assert_eq!(header(&resp, &CONTENT_RANGE), "bytes */0", "{range}");
+    }
+}
+
+#[test]
+fn rfc3986_5_2_4_dot_segments_inside_the_root_resolve() {
+    let dir = site();
+    let mut svc = service(&dir);
+    for uri in [
+        "/docs/../ten.txt",
+        "/docs/%2e%2e/ten.txt",
+        "/docs/.%2E/ten.txt",
+        "/docs/..%2Ften.txt",
+        "/docs/./../empty/../ten.txt",
+    ] {
+        let resp = get(&mut svc, uri, &[]);
+        assert_eq!(resp.status(), StatusCode::OK, "{uri}");
+        assert_eq!(body(&resp), b"0123456789", "{uri}");
+    }
+    // A trailing `..` names the directory above, with its slash: its index.
+    for uri in ["/docs/..", "/docs/%2e%2e", "/docs/../"] {
+        let resp = get(&mut svc, uri, &[]);
+        assert_eq!(resp.status(), StatusCode::OK, "{uri}");
+        assert_eq!(body(&resp), b"<h1>home</h1>", "{uri}");
+    }
+    // Removal is lexical and done before the hidden-name rule.
+    assert_eq!(
+        get(&mut svc, "/docs/../.env", &[]).status(),
+        StatusCode::NOT_FOUND
+    );
+    // Decoded once: `%252e%252e` stays the literal name `%2e%2e`.
+    let resp = get(&mut svc, "/docs/../%252e%252e", &[]);
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(body(&resp), b"literal");
+}
+
+#[test]
+fn rfc3986_5_2_4_climbing_above_the_root_never_escapes() {
+    // `base/www` is the root; `base/secret.txt` and `base/www-out/secret.txt` are
+    // what a climb would reach.
+    let base = tempfile::tempdir().unwrap();
+    let root = base.path().join("www");
+    std::fs::create_dir_all(root.join("sub/deep")).unwrap();
+    std::fs::create_dir_all(base.path().join("www-out")).unwrap();
+    std::fs::write(base.path().join("secret.txt"), b"OUTSIDE").unwrap();
+    std::fs::write(base.path().join("www-out/secret.txt"), b"OUTSIDE").unwrap();
+    std::fs::write(root.join("secret.txt"), b"inside").unwrap();
+    std::os::unix::fs::symlink("..", root.join("sub/up")).unwrap();
+    let mut svc = FileService::new(options(&root)).unwrap();
+    let climbs = [
+        "..", "%2e%2e", "%2E%2E", "%2e%2E", ".%2e", ".%2E", "%2e.", "%2E.",
+    ];
+    let mut tried = 0;
+    for up in climbs {
+        for sep in ["/", "%2f", "%2F"] {
+            for prefix in ["", "sub/", "sub/deep/", "sub/./deep/"] {
+                let depth = prefix.matches('/').count() - prefix.matches("./").count();
+                let ups = format!("{up}{sep}").repeat(depth + 1);
+                for tail in ["secret.txt", "www-out/secret.txt", "www/secret.txt"] {
+                    let uri = format!("/{prefix}{ups}{tail}");
+                    let resp = get(&mut svc, &uri, &[]);
+                    tried += 1;
+                    assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{uri}");
+                    assert!(!body(&resp).starts_with(b"OUTSIDE"), "{uri}");
+                }
+            }
+        }
+    }
+    assert_eq!(tried, climbs.len() * 3 * 4 * 3);
+    // Dot segments are removed lexically: `sub/up/..` is `sub`, whatever `up` is.
+    assert_eq!(
+        get(&mut svc, "/sub/up/../secret.txt", &[]).status(),
+        StatusCode::NOT_FOUND
+    );
+    // A symlink named `up` is not a dot segment: the kernel follows it, and the
+    // containment check refuses whatever ends up above the root.
+    let resp = get(&mut svc, "/sub/up/secret.txt", &[]);
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(body(&resp), b"inside");
+    let resp = get(&mut svc, "/sub/up/up/secret.txt", &[]);
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert!(!body(&resp).starts_with(b"OUTSIDE"));
+}
+
+#[test]
+fn rfc9110_12_5_3_client_preferring_identity_gets_identity() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let resp = get(
+        &mut svc,
+        "/style.css",
+        &[(ACCEPT_ENCODING, "gzip;q=0.5, identity;q=1")],
+    );
+    assert!(!resp.headers().contains_key(CONTENT_ENCODING));
+    assert_eq!(header(&resp, &VARY), "accept-encoding");
+    assert_eq!(body(&resp), CSS.repeat(20).as_bytes());
+    let resp = get(
+        &mut svc,
+        "/style.css",
+        &[(ACCEPT_ENCODING, "gzip;q=0.5, identity;q=0.5")],
+    );
+    assert_eq!(header(&resp, &CONTENT_ENCODING), "gzip");
 }
