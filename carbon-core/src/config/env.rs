@@ -109,7 +109,7 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert_eq!(
             errors[0].to_string(),
-            "environment variable CARBON_PROT: key `prot`: unknown key; did you mean `port`?"
+            "environment variable CARBON_PROT: key `prot`: unknown variable; did you mean `CARBON_PORT`?"
         );
     }
 }

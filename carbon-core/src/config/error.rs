@@ -46,14 +46,14 @@ impl fmt::Display for ValueError {
                 write!(
                     f,
                     "invalid value `{}`: expected {expected}",
-                    value.escape_debug()
+                    Printable(value)
                 )
             }
             ValueError::OutOfRange { value, range } => {
                 write!(
                     f,
                     "value `{}` is out of range (allowed: {range})",
-                    value.escape_debug()
+                    Printable(value)
                 )
             }
         }
@@ -111,6 +111,14 @@ impl fmt::Display for ConfigError {
             ErrorKind::TextAfterQuote => {
                 f.write_str("only a `#` comment may follow the closing quote")
             }
+            // From the environment the fix is a variable name, in upper case.
+            ErrorKind::UnknownKey {
+                suggestion: Some(s),
+            } if matches!(self.origin, Origin::Env { .. }) => write!(
+                f,
+                "unknown variable; did you mean `CARBON_{}`?",
+                s.to_ascii_uppercase()
+            ),
             ErrorKind::UnknownKey {
                 suggestion: Some(s),
             } => write!(f, "unknown key; did you mean `{s}`?"),
@@ -126,6 +134,23 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// A value as the operator typed it, with control characters escaped so one error
+/// stays on one line (quotes are left alone: they are part of what was typed).
+struct Printable<'a>(&'a str);
+
+impl fmt::Display for Printable<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                fmt::Write::write_char(f, c)?;
+            }
+        }
+        Ok(())
+    }
+}
 
 /// Every error found while loading one configuration, in file order, then
 /// environment overrides, then checks across keys.
