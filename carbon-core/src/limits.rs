@@ -42,7 +42,7 @@ impl Default for Limits {
 pub struct Timeouts {
     /// From the first byte of a request until its head is complete (slowloris).
     pub request_header: Duration,
-    /// Between two reads of a request body.
+    /// From the end of a request head until its whole body has arrived (slow POST).
     pub request_body: Duration,
     /// Idle keep-alive connection between requests.
     pub keep_alive: Duration,

@@ -332,7 +332,7 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc {
         name: "request_body_timeout",
         default: "60s",
-        help: "longest pause between two reads of a request body",
+        help: "time allowed from the end of a request head to the end of its body",
         set: |b, v| {
             b.cfg.timeouts.request_body = timeout(v)?;
             Ok(())

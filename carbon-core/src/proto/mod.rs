@@ -3,3 +3,15 @@
 
 pub mod h1;
 pub mod out;
+
+/// RFC 9110 §15 names, where the `http` crate still uses older ones (RFC 7231's
+/// "Payload Too Large", RFC 4918's "Unprocessable Entity", and a hyphen lost in 203).
+/// The phrase is informational only (RFC 9112 §4), but it is what people read.
+pub fn reason_phrase(status: http::StatusCode) -> &'static str {
+    match status.as_u16() {
+        203 => "Non-Authoritative Information",
+        413 => "Content Too Large",
+        422 => "Unprocessable Content",
+        _ => status.canonical_reason().unwrap_or(""),
+    }
+}

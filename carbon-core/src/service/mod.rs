@@ -87,7 +87,7 @@ pub fn error_response(status: http::StatusCode) -> Response {
     let text = format!(
         "{} {}\n",
         status.as_u16(),
-        status.canonical_reason().unwrap_or("Error")
+        crate::proto::reason_phrase(status)
     );
     let mut resp = http::Response::new(Body::Bytes(Bytes::from(text)));
     *resp.status_mut() = status;

@@ -2,12 +2,14 @@
 //!
 //! It owns only the framing state: the decoded data goes straight into the caller's
 //! body buffer, bounded by `Limits::max_body` as soon as a chunk-size announces more
-//! (no waiting for the data to arrive). Chunk extensions are skipped, and the trailer
+//! (no waiting for the data to arrive). Chunk extensions are checked against their
+//! grammar (RFC 9112 §7.1.1) and skipped, and the trailer
 //! section is checked for shape and size and then discarded (RFC 9112 §7.1.2 lets a
 //! recipient drop trailer fields it does not merge).
 
 use crate::limits::Limits;
 
+use super::chars::is_tchar;
 use super::error::RequestError;
 
 /// Longest chunk-size line (size plus extensions).
@@ -32,6 +34,7 @@ enum State {
     /// Inside chunk-ext, up to CR.
     Ext {
         value: u64,
+        at: Ext,
     },
     /// CR of the size line seen; LF must follow.
     SizeLf {
@@ -50,6 +53,30 @@ enum State {
     TrailerLf,
     EndLf,
     Done,
+}
+
+/// Where a chunk-ext parse stands (RFC 9112 §7.1.1):
+/// chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ),
+/// chunk-ext-name = token, chunk-ext-val = token / quoted-string (RFC 9110 §5.6.4).
+/// BWS is only allowed before ";" and around "=", so whitespace before the CRLF is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ext {
+    /// After ";": BWS, then the name.
+    BeforeName,
+    Name,
+    /// BWS after the name: "=" or ";" must follow.
+    AfterNameWs,
+    /// After "=": BWS, then the value.
+    BeforeValue,
+    TokenValue,
+    /// Inside the quoted-string.
+    Quoted,
+    /// After a backslash inside the quoted-string.
+    QuotedPair,
+    /// Right after the closing quote.
+    QuotedEnd,
+    /// BWS after a value: only ";" (or more BWS) may follow.
+    AfterValueWs,
 }
 
 /// Chunked framing state for one message.
@@ -127,7 +154,10 @@ impl ChunkedDecoder {
                         }
                     }
                     _ if digits == 0 => return Err(InvalidChunkSize),
-                    b';' => State::Ext { value },
+                    b';' => State::Ext {
+                        value,
+                        at: Ext::BeforeName,
+                    },
                     b' ' | b'\t' => State::SizeWs { value },
                     b'\r' => State::SizeLf { value },
                     _ => return Err(InvalidChunkSize),
@@ -137,22 +167,22 @@ impl ChunkedDecoder {
                 self.size_line_byte()?;
                 match b {
                     b' ' | b'\t' => State::SizeWs { value },
-                    b';' => State::Ext { value },
+                    b';' => State::Ext {
+                        value,
+                        at: Ext::BeforeName,
+                    },
                     _ => return Err(InvalidChunkSize),
                 }
             }
-            State::Ext { value } => {
+            State::Ext { value, at } => {
                 self.size_line_byte()?;
                 self.extension_bytes += 1;
                 if self.extension_bytes > MAX_EXTENSION_BYTES {
                     return Err(ChunkExtensionsTooLong);
                 }
-                match b {
-                    b'\r' => State::SizeLf { value },
-                    // chunk-ext is tokens, `=`, `;`, quoted strings and BWS: no controls.
-                    b'\t' => State::Ext { value },
-                    0..=0x1f | 0x7f => return Err(InvalidChunkSize),
-                    _ => State::Ext { value },
+                match ext_step(at, b)? {
+                    Some(at) => State::Ext { value, at },
+                    None => State::SizeLf { value },
                 }
             }
             State::SizeLf { value } => {
@@ -261,11 +291,36 @@ impl ChunkedDecoder {
     }
 }
 
-/// RFC 9110 §5.6.2 tchar.
-fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.'
-        | b'^' | b'_' | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
+/// One byte of chunk-ext: the next position, or `None` at the CR ending the size line.
+/// Anything outside the grammar is a 400: a lenient extension parser is where
+/// request-smuggling variants that disagree on the chunk boundary start (an unclosed
+/// quoted-string swallowing the CRLF in one parser and not in the next).
+fn ext_step(at: Ext, b: u8) -> Result<Option<Ext>, RequestError> {
+    let ws = b == b' ' || b == b'\t';
+    let next = match at {
+        Ext::BeforeName if ws => Ext::BeforeName,
+        Ext::BeforeName | Ext::Name if is_tchar(b) => Ext::Name,
+        Ext::Name | Ext::AfterNameWs if ws => Ext::AfterNameWs,
+        Ext::Name | Ext::AfterNameWs if b == b'=' => Ext::BeforeValue,
+        Ext::BeforeValue if ws => Ext::BeforeValue,
+        Ext::BeforeValue if b == b'"' => Ext::Quoted,
+        Ext::BeforeValue | Ext::TokenValue if is_tchar(b) => Ext::TokenValue,
+        // RFC 9110 §5.6.4: qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text.
+        Ext::Quoted if b == b'"' => Ext::QuotedEnd,
+        Ext::Quoted if b == b'\\' => Ext::QuotedPair,
+        Ext::Quoted if ws || matches!(b, 0x21..=0x7e | 0x80..=0xff) => Ext::Quoted,
+        // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ).
+        Ext::QuotedPair if ws || matches!(b, 0x21..=0x7e | 0x80..=0xff) => Ext::Quoted,
+        Ext::TokenValue | Ext::QuotedEnd | Ext::AfterValueWs if ws => Ext::AfterValueWs,
+        Ext::Name | Ext::AfterNameWs | Ext::TokenValue | Ext::QuotedEnd | Ext::AfterValueWs
+            if b == b';' =>
+        {
+            Ext::BeforeName
+        }
+        Ext::Name | Ext::TokenValue | Ext::QuotedEnd if b == b'\r' => return Ok(None),
+        _ => return Err(RequestError::InvalidChunkExtension),
+    };
+    Ok(Some(next))
 }
 
 #[cfg(test)]
@@ -321,6 +376,72 @@ mod tests {
         let input = b"5 ; name=\"va;lue\"\r\nhello\r\nA;x\r\n0123456789\r\n0;end\r\n\r\n";
         let (body, _) = decode_split(input, &limits()).unwrap();
         assert_eq!(body, b"hello0123456789");
+    }
+
+    #[test]
+    fn rfc9112_7_1_1_valid_extensions_follow_the_grammar() {
+        for ext in [
+            &b";a"[..],
+            b";a=b",
+            b" \t; a = b",
+            b";a=\"\"",
+            b";a=\"x y\\\"z\\\\;\"",
+            b";a=\"\x80\xff\t\"",
+            b";a;b=1 ;c=\"2\"\t; d",
+            b";a =\t\"q\" ;b",
+        ] {
+            let mut input = b"3".to_vec();
+            input.extend_from_slice(ext);
+            input.extend_from_slice(b"\r\nabc\r\n0\r\n\r\n");
+            let (body, _) = decode_split(&input, &limits())
+                .unwrap_or_else(|e| panic!("{:?}: {e}", String::from_utf8_lossy(ext)));
+            assert_eq!(body, b"abc");
+        }
+    }
+
+    #[test]
+    fn rfc9112_7_1_1_malformed_extensions_are_400() {
+        for ext in [
+            &b";a=\"b"[..],
+            b";a=\"b\r\nabc\r\n0\r\n\r\n\"",
+            b";",
+            b";;a",
+            b";=b",
+            b";a=",
+            b";a= ",
+            b";a ",
+            b";a=b ",
+            b";a=\"b\" ",
+            b";a=\"b\"c",
+            b";a=b=c",
+            b";a b",
+            b";a=b c",
+            b";a@b",
+            b";a=(b)",
+            b";a=\"\x01\"",
+            b";a=\"\x7f\"",
+            b";a=\"\\\x01\"",
+            b";\xc3\xa9",
+        ] {
+            let mut input = b"3".to_vec();
+            input.extend_from_slice(ext);
+            input.extend_from_slice(b"\r\nabc\r\n0\r\n\r\n");
+            let e = decode_split(&input, &limits()).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    RequestError::InvalidChunkExtension | RequestError::InvalidChunkSize
+                ),
+                "{:?}: {e:?}",
+                String::from_utf8_lossy(ext)
+            );
+            assert_eq!(e.status(), 400);
+        }
+        // The probe's case: an unterminated quoted-string is refused at the CR.
+        assert_eq!(
+            decode_split(b"5;a=\"b\r\nhello\r\n0\r\n\r\n", &limits()),
+            Err(RequestError::InvalidChunkExtension)
+        );
     }
 
     #[test]

@@ -73,8 +73,10 @@ struct BodyState {
     exchange: Exchange,
     decoder: BodyDecoder,
     body: Vec<u8>,
-    /// Last time body bytes arrived (the request_body timeout runs from here).
-    last_progress: Instant,
+    /// The whole body must have arrived by then: request_body_timeout from the end of
+    /// the head. A deadline per read would let a client sending one byte now and then
+    /// hold the connection forever (slow POST).
+    deadline: Instant,
 }
 
 #[derive(Debug)]
@@ -198,7 +200,7 @@ impl H1Conn {
                 None if self.requests_served == 0 => self.idle_since + self.request_header_timeout,
                 None => self.idle_since + self.keep_alive_timeout,
             }),
-            State::Body(b) => Some(b.last_progress + self.request_body_timeout),
+            State::Body(b) => Some(b.deadline),
             // No timer while the service works; the driver watches write stalls.
             _ => None,
         }
@@ -393,7 +395,7 @@ impl H1Conn {
         loop {
             let step = match self.state {
                 State::Head => self.process_head(now, &buf[pos..]),
-                State::Body(_) if pos < buf.len() => self.process_body(now, &buf[pos..]),
+                State::Body(_) if pos < buf.len() => self.process_body(&buf[pos..]),
                 _ => return pos,
             };
             match step {
@@ -463,15 +465,14 @@ impl H1Conn {
             exchange,
             decoder,
             body: Vec::with_capacity(capacity),
-            last_progress: now,
+            deadline: now + self.request_body_timeout,
         }));
     }
 
-    fn process_body(&mut self, now: Instant, buf: &[u8]) -> Result<(usize, bool), RequestError> {
+    fn process_body(&mut self, buf: &[u8]) -> Result<(usize, bool), RequestError> {
         let State::Body(b) = &mut self.state else {
             return Ok((0, false));
         };
-        b.last_progress = now;
         let (n, done) = match &mut b.decoder {
             BodyDecoder::Length { remaining } => {
                 let take = usize::try_from(*remaining).map_or(buf.len(), |r| r.min(buf.len()));

@@ -324,8 +324,29 @@ fn rfc9112_2_2_bare_lf_is_400() {
 
 #[test]
 fn rfc9112_2_3_unknown_version_is_505() {
-    assert_eq!(rejected(b"GET / HTTP/1.2\r\nHost: h\r\n\r\n"), 505);
+    assert_eq!(rejected(b"GET / HTTP/2.0\r\nHost: h\r\n\r\n"), 505);
     assert_eq!(rejected(b"GET / HTTP/3.0\r\nHost: h\r\n\r\n"), 505);
+    assert_eq!(rejected(b"GET / HTTP/0.9\r\nHost: h\r\n\r\n"), 505);
+    // No version at all (the HTTP/0.9 request shape) is malformed, not a version.
+    assert_eq!(rejected(b"GET /\r\n\r\n"), 400);
+}
+
+#[test]
+fn rfc9110_2_5_higher_http1_minor_is_served_as_http11() {
+    let h = run_splits(
+        b"GET /a HTTP/1.2\r\nHost: h\r\n\r\nPOST /b HTTP/1.9\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi",
+    );
+    assert_eq!(
+        h.requests,
+        [
+            "GET /a HTTP/1.1 host=Some(\"h\") body=\"\"",
+            "POST /b HTTP/1.1 host=Some(\"h\") body=\"hi\""
+        ]
+    );
+    // HTTP/1.1 persistence: no close, and the responses say HTTP/1.1.
+    assert!(!h.conn.is_closed());
+    assert!(!h.wire().contains("connection:"), "{}", h.wire());
+    assert_eq!(h.wire().matches("HTTP/1.1 200 OK\r\n").count(), 2);
 }
 
 #[test]
@@ -336,6 +357,49 @@ fn rfc9113_3_4_http2_preface_over_h1_is_505() {
 #[test]
 fn rfc9112_3_invalid_method_is_400() {
     assert_eq!(rejected(b"G@T / HTTP/1.1\r\nHost: h\r\n\r\n"), 400);
+}
+
+#[test]
+fn rfc9110_15_6_2_unrecognized_method_is_501_then_close() {
+    for m in ["FOO", "PROPFIND", "get", "BREW"] {
+        let input = format!("{m} / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(rejected(input.as_bytes()), 501, "{m}");
+    }
+    let h = run_splits(b"PATCH /p HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx");
+    assert_eq!(
+        h.requests,
+        ["PATCH /p HTTP/1.1 host=Some(\"h\") body=\"x\""]
+    );
+}
+
+#[test]
+fn rfc9112_3_method_longer_than_any_known_is_501_before_the_line_ends() {
+    let mut h = Harness::new();
+    h.feed(b"VERYLONGMETHOD");
+    assert_eq!(h.rejects, [501]);
+    assert!(h.wire().starts_with("HTTP/1.1 501 Not Implemented\r\n"));
+    assert!(h.conn.is_closed());
+}
+
+#[test]
+fn rfc9112_3_2_target_outside_the_uri_characters_is_400() {
+    for target in [
+        &b"/caf\xc3\xa9"[..],
+        b"/a\"b",
+        b"/a<b",
+        b"/a{b}",
+        b"/a|b",
+        b"/a\\b",
+        b"/a#b",
+        b"/\xff",
+    ] {
+        let mut input = b"GET ".to_vec();
+        input.extend_from_slice(target);
+        input.extend_from_slice(b" HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert_eq!(rejected(&input), 400, "{target:?}");
+    }
+    let h = run_splits(b"GET /caf%C3%A9?a=[1]&b=~ HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(h.requests.len(), 1);
 }
 
 #[test]
@@ -527,6 +591,30 @@ fn rfc9112_7_1_invalid_chunk_framing_is_400() {
 }
 
 #[test]
+fn rfc9112_7_1_1_malformed_chunk_extension_is_400_and_nothing_is_smuggled() {
+    let head = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for body in [
+        "5;a=\"b\r\nhello\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n",
+        "5;a=b c\r\nhello\r\n0\r\n\r\n",
+        "5;\r\nhello\r\n0\r\n\r\n",
+        "5;a \r\nhello\r\n0\r\n\r\n",
+    ] {
+        let input = format!("{head}{body}");
+        assert_eq!(rejected(input.as_bytes()), 400, "{body:?}");
+    }
+    let h = run_splits(format!("{head}5 ; a = \"b\\\"\" ;c\r\nhello\r\n0;d=e\r\n\r\n").as_bytes());
+    assert_eq!(h.requests.len(), 1, "{}", h.transcript());
+}
+
+#[test]
+fn rfc9112_7_chunked_with_a_parameter_is_400() {
+    assert_eq!(
+        rejected(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked;x=1\r\n\r\n0\r\n\r\n"),
+        400
+    );
+}
+
+#[test]
 fn rfc9112_7_1_2_oversized_trailers_are_431() {
     let limits = Limits {
         max_header_line: 16,
@@ -565,6 +653,19 @@ fn rfc9110_15_5_14_body_over_limit_is_413() {
         echo,
     );
     assert_eq!(h.requests.len(), 1);
+    let h = run_splits_with(
+        b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello",
+        Limits {
+            max_body: 4,
+            ..Limits::default()
+        },
+        echo,
+    );
+    assert!(
+        h.wire().starts_with("HTTP/1.1 413 Content Too Large\r\n"),
+        "RFC 9110 §15.5.14 name: {}",
+        h.wire()
+    );
 }
 
 // ----- RFC 9110 §10.1.1: Expect -----
@@ -742,16 +843,43 @@ fn rfc9110_15_5_9_header_timeout_is_408_then_close() {
 }
 
 #[test]
-fn rfc9110_15_5_9_body_timeout_runs_between_body_reads() {
+fn rfc9110_15_5_9_body_timeout_is_total_from_the_end_of_the_head() {
+    // A slow POST: one body byte every few seconds must not hold the connection past
+    // request_body_timeout counted from the head.
     let mut h = Harness::new();
-    h.feed(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc");
-    let body_timeout = Timeouts::default().request_body;
-    assert_eq!(h.conn.poll_timeout(), Some(h.now + body_timeout));
-    h.advance(Duration::from_secs(50));
-    h.feed(b"def");
-    let deadline = h.now + body_timeout;
+    h.feed(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n");
+    let deadline = h.now + Timeouts::default().request_body;
     assert_eq!(h.conn.poll_timeout(), Some(deadline));
+    while h.now + Duration::from_secs(5) < deadline {
+        h.advance(Duration::from_secs(5));
+        h.feed(b"x");
+        assert_eq!(
+            h.conn.poll_timeout(),
+            Some(deadline),
+            "body bytes do not extend the timer"
+        );
+    }
+    h.conn.handle_timeout(deadline - Duration::from_millis(1));
+    h.pump();
+    assert!(h.rejects.is_empty());
     h.conn.handle_timeout(deadline);
+    h.pump();
+    assert_eq!(h.rejects, [408]);
+    assert!(h.requests.is_empty());
+    assert!(h.wire().starts_with("HTTP/1.1 408 Request Timeout\r\n"));
+    assert!(h.conn.is_closed());
+}
+
+#[test]
+fn rfc9110_15_5_9_body_timeout_of_a_chunked_body_is_total_too() {
+    let mut h = Harness::new();
+    h.feed(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+    let deadline = h.now + Timeouts::default().request_body;
+    h.advance(Duration::from_secs(59));
+    h.feed(b"1\r\nx\r\n");
+    assert_eq!(h.conn.poll_timeout(), Some(deadline));
+    h.advance(Duration::from_secs(1));
+    h.conn.handle_timeout(h.now);
     h.pump();
     assert_eq!(h.rejects, [408]);
     assert!(h.conn.is_closed());

@@ -63,7 +63,7 @@ pub(super) fn encode_response(
         Some(LengthField::Computed(body.len()))
     };
 
-    let reason = status.canonical_reason().unwrap_or("");
+    let reason = crate::proto::reason_phrase(status);
     let mut estimate = 17 + reason.len() + 40 + 26;
     for (name, value) in parts.headers.iter() {
         estimate += name.as_str().len() + value.len() + 4;
@@ -244,6 +244,20 @@ mod tests {
         );
         let (s, _) = encode(resp(200, ""), false, ConnectionField::KeepAlive);
         assert!(s.contains("connection: keep-alive\r\n"));
+    }
+
+    #[test]
+    fn rfc9110_15_reason_phrases_use_the_current_names() {
+        for (status, line) in [
+            (413, "HTTP/1.1 413 Content Too Large\r\n"),
+            (422, "HTTP/1.1 422 Unprocessable Content\r\n"),
+            (416, "HTTP/1.1 416 Range Not Satisfiable\r\n"),
+            (203, "HTTP/1.1 203 Non-Authoritative Information\r\n"),
+            (404, "HTTP/1.1 404 Not Found\r\n"),
+        ] {
+            let (s, _) = encode(resp(status, ""), false, ConnectionField::None);
+            assert!(s.starts_with(line), "{s}");
+        }
     }
 
     #[test]

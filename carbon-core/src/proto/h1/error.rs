@@ -35,11 +35,14 @@ pub enum RequestError {
     TooManyEmptyLines,
     /// The request line does not have the `method SP target SP version` shape.
     MalformedRequestLine,
-    /// An HTTP version other than 1.0 or 1.1.
+    /// A well-formed HTTP version whose major is not 1.
     UnsupportedVersion,
     /// The method is not a token.
     InvalidMethod,
-    /// The request-target is not a valid URI of any form.
+    /// A well-formed method the engine does not recognise.
+    UnknownMethod,
+    /// The request-target has a byte outside the URI characters, or is not a valid URI
+    /// of any form.
     InvalidTarget,
     /// A request-target form the method does not allow (asterisk without OPTIONS,
     /// authority without CONNECT, or CONNECT without authority).
@@ -66,12 +69,16 @@ pub enum RequestError {
     ChunkedTwice,
     /// A transfer coding other than chunked.
     UnsupportedTransferCoding,
+    /// chunked with a parameter (the chunked coding defines none).
+    ChunkedWithParameters,
     /// A chunk-size that is not hexadecimal or not followed by CRLF.
     InvalidChunkSize,
     /// A chunk-size that does not fit in 64 bits.
     ChunkSizeOverflow,
     /// Chunk data not followed by CRLF, or a malformed trailer line.
     InvalidChunkFraming,
+    /// A chunk extension that does not follow the chunk-ext grammar.
+    InvalidChunkExtension,
     /// Chunk extensions over their bound.
     ChunkExtensionsTooLong,
     /// The body exceeds `Limits::max_body`.
@@ -98,6 +105,8 @@ impl RequestError {
             UnsupportedVersion => StatusCode::HTTP_VERSION_NOT_SUPPORTED,
             // RFC 9112 §6.1: a transfer coding the server does not understand.
             UnsupportedTransferCoding => StatusCode::NOT_IMPLEMENTED,
+            // RFC 9110 §9.1, §15.6.2: a method the server does not recognise.
+            UnknownMethod => StatusCode::NOT_IMPLEMENTED,
             // RFC 9110 §15.5.14.
             BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             // RFC 9110 §10.1.1.
@@ -123,9 +132,11 @@ impl RequestError {
             | TransferEncodingInHttp10
             | ChunkedNotFinal
             | ChunkedTwice
+            | ChunkedWithParameters
             | InvalidChunkSize
             | ChunkSizeOverflow
             | InvalidChunkFraming
+            | InvalidChunkExtension
             | ChunkExtensionsTooLong => StatusCode::BAD_REQUEST,
         }
     }
@@ -146,8 +157,9 @@ impl fmt::Display for RequestError {
             ObsFold => "peer sent an obsolete folded field line",
             TooManyEmptyLines => "peer sent too many empty lines before a request",
             MalformedRequestLine => "peer sent a malformed request line",
-            UnsupportedVersion => "peer used an HTTP version other than 1.0 and 1.1",
+            UnsupportedVersion => "peer used an HTTP major version other than 1",
             InvalidMethod => "peer sent a method that is not a token",
+            UnknownMethod => "peer sent a method the server does not recognise",
             InvalidTarget => "peer sent an invalid request-target",
             TargetFormMismatch => "peer used a request-target form its method does not allow",
             MalformedField => "peer sent a malformed header field line",
@@ -163,9 +175,11 @@ impl fmt::Display for RequestError {
             ChunkedNotFinal => "peer sent a Transfer-Encoding whose final coding is not chunked",
             ChunkedTwice => "peer applied chunked more than once",
             UnsupportedTransferCoding => "peer used a transfer coding other than chunked",
+            ChunkedWithParameters => "peer sent the chunked coding with a parameter",
             InvalidChunkSize => "peer sent an invalid chunk-size line",
             ChunkSizeOverflow => "peer sent a chunk-size that overflows",
             InvalidChunkFraming => "peer sent malformed chunk framing or trailer",
+            InvalidChunkExtension => "peer sent a malformed chunk extension",
             ChunkExtensionsTooLong => "peer sent chunk extensions over the limit",
             BodyTooLarge => "peer sent a body larger than the limit",
             UnsupportedExpectation => "peer sent an expectation other than 100-continue",
@@ -189,6 +203,9 @@ mod tests {
         assert_eq!(RequestError::BodyTooLarge.status(), 413);
         assert_eq!(RequestError::UnsupportedVersion.status(), 505);
         assert_eq!(RequestError::UnsupportedTransferCoding.status(), 501);
+        assert_eq!(RequestError::UnknownMethod.status(), 501);
+        assert_eq!(RequestError::ChunkedWithParameters.status(), 400);
+        assert_eq!(RequestError::InvalidChunkExtension.status(), 400);
         assert_eq!(RequestError::UnsupportedExpectation.status(), 417);
         assert_eq!(RequestError::Timeout.status(), 408);
         assert_eq!(RequestError::ObsFold.status(), 400);

@@ -11,6 +11,7 @@ use http::{HeaderMap, Method, Uri, Version};
 
 use crate::limits::Limits;
 
+use super::chars::is_uri_char;
 use super::error::RequestError;
 
 /// How the request body is delimited (RFC 9112 §6.3).
@@ -41,7 +42,21 @@ pub(super) fn parse_head(
     fields: usize,
     limits: &Limits,
 ) -> Result<ParsedHead, RequestError> {
-    check_version(head)?;
+    let line = check_request_line(head)?;
+    // httparse knows only HTTP/1.0 and HTTP/1.1: a higher HTTP/1 minor is handed to it
+    // as 1.1 (RFC 9112 §2.3). Rare, so the copy costs nothing in the common case.
+    let patched;
+    let head = match line.higher_minor_at {
+        Some(i) => {
+            let mut copy = head.to_vec();
+            if let Some(minor) = copy.get_mut(i) {
+                *minor = b'1';
+            }
+            patched = copy;
+            &patched[..]
+        }
+        None => head,
+    };
 
     // The scanner counted the field lines, so the header array has exactly the right
     // size: no guessing, and no allocation for ordinary requests.
@@ -64,15 +79,11 @@ pub(super) fn parse_head(
         }
         Err(_) => return Err(RequestError::MalformedRequestLine),
     }
-    let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
+    let (Some(method), Some(target), Some(_)) = (req.method, req.path, req.version) else {
         return Err(RequestError::MalformedRequestLine);
     };
-    let method = Method::from_bytes(method.as_bytes()).map_err(|_| RequestError::InvalidMethod)?;
-    let version = if minor == 0 {
-        Version::HTTP_10
-    } else {
-        Version::HTTP_11
-    };
+    let method = recognized_method(method)?;
+    let version = line.version;
 
     let mut headers = HeaderMap::with_capacity(req.headers.len());
     for h in req.headers.iter() {
@@ -107,29 +118,83 @@ pub(super) fn parse_head(
     })
 }
 
-/// RFC 9112 §2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT. httparse reports every other
-/// version as a generic error, so a well-formed but unsupported version (HTTP/2.0, as
-/// in the HTTP/2 connection preface `PRI * HTTP/2.0`, or HTTP/1.2) is detected here to
-/// answer 505 rather than 400. Anything not of that shape stays a 400.
-fn check_version(head: &[u8]) -> Result<(), RequestError> {
+/// The longest method [`recognized_method`] knows (CONNECT, OPTIONS). The scanner
+/// answers 501 as soon as a request line's first token is longer (RFC 9112 §3).
+pub(super) const LONGEST_METHOD: usize = 7;
+
+/// What the pre-pass over the request line found.
+struct RequestLine {
+    version: Version,
+    /// Index of the minor digit of an HTTP/1.x version with x >= 2.
+    higher_minor_at: Option<usize>,
+}
+
+/// Checks httparse does not make, on the request line alone:
+///
+/// * RFC 9112 §2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT. httparse reports every
+///   version but 1.0 and 1.1 as a generic error. A higher HTTP/1 minor is served as
+///   HTTP/1.1, the highest we support (RFC 9110 §2.5: SHOULD). A well-formed version
+///   with another major (HTTP/2.0, as in the HTTP/2 connection preface `PRI *
+///   HTTP/2.0`, or HTTP/3.0) is answered 505 rather than 400. Anything not of that
+///   shape stays a 400.
+/// * RFC 9112 §3.2: the request-target holds only URI characters (RFC 3986 §2).
+///   httparse lets through any visible byte and UTF-8, and `http::Uri` is lenient too
+///   (quotes, braces, UTF-8 in the path); a target that is not a URI SHOULD get 400.
+fn check_request_line(head: &[u8]) -> Result<RequestLine, RequestError> {
     let line_end = head
         .windows(2)
         .position(|w| w == b"\r\n")
         .ok_or(RequestError::MalformedRequestLine)?;
     let line = &head[..line_end];
-    let start = line
-        .iter()
-        .rposition(|&b| b == b' ')
-        .ok_or(RequestError::MalformedRequestLine)?;
-    match &line[start + 1..] {
-        b"HTTP/1.1" | b"HTTP/1.0" => Ok(()),
+    let (Some(first), Some(last)) = (
+        line.iter().position(|&b| b == b' '),
+        line.iter().rposition(|&b| b == b' '),
+    ) else {
+        return Err(RequestError::MalformedRequestLine);
+    };
+    let (version, higher_minor_at) = match &line[last + 1..] {
+        b"HTTP/1.0" => (Version::HTTP_10, None),
+        b"HTTP/1.1" => (Version::HTTP_11, None),
+        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', minor] if minor.is_ascii_digit() => {
+            (Version::HTTP_11, Some(last + 8))
+        }
         [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
             if major.is_ascii_digit() && minor.is_ascii_digit() =>
         {
-            Err(RequestError::UnsupportedVersion)
+            return Err(RequestError::UnsupportedVersion)
         }
-        _ => Err(RequestError::MalformedRequestLine),
+        _ => return Err(RequestError::MalformedRequestLine),
+    };
+    if first == last {
+        return Err(RequestError::MalformedRequestLine);
     }
+    let target = &line[first + 1..last];
+    if target.is_empty() || !target.iter().all(|&b| is_uri_char(b)) {
+        return Err(RequestError::InvalidTarget);
+    }
+    Ok(RequestLine {
+        version,
+        higher_minor_at,
+    })
+}
+
+/// RFC 9110 §9.1: a method the origin server does not recognise SHOULD get 501. We
+/// recognise the methods RFC 9110 §9 defines and PATCH (RFC 5789); the service decides
+/// which of them it allows (405). Methods are case-sensitive, so `get` is unknown too.
+/// `method` is a token already (httparse checked).
+fn recognized_method(method: &str) -> Result<Method, RequestError> {
+    Ok(match method {
+        "GET" => Method::GET,
+        "HEAD" => Method::HEAD,
+        "POST" => Method::POST,
+        "PUT" => Method::PUT,
+        "DELETE" => Method::DELETE,
+        "CONNECT" => Method::CONNECT,
+        "OPTIONS" => Method::OPTIONS,
+        "TRACE" => Method::TRACE,
+        "PATCH" => Method::PATCH,
+        _ => return Err(RequestError::UnknownMethod),
+    })
 }
 
 /// RFC 9112 §3.2: the four request-target forms and the methods that may use them.
@@ -277,16 +342,24 @@ fn body_framing(headers: &HeaderMap, version: Version) -> Result<BodyFraming, Re
 /// Transfer-Encoding must end in chunked (§6.3 rule 4: otherwise 400), must apply it
 /// once (§7.1), and may not use codings we cannot decode (§6.1: 501). Codings we do
 /// not decode are refused even when chunked comes last: we could find the body's end,
-/// but the service would get a body in an encoding it did not ask for.
+/// but the service would get a body in an encoding it did not ask for. chunked with a
+/// parameter is an error wherever it appears (§7: the coding has no parameters and
+/// their presence SHOULD be treated as an error): 400, like any other framing error.
 fn transfer_codings(headers: &HeaderMap) -> Result<BodyFraming, RequestError> {
     let mut codings = Vec::new();
     for value in headers.get_all(http::header::TRANSFER_ENCODING) {
         // transfer-coding = token *( OWS ";" OWS transfer-parameter ); empty list
         // elements are ignored (RFC 9110 §5.6.1.2).
         for element in value.as_bytes().split(|&b| b == b',') {
-            let coding = element.split(|&b| b == b';').next().unwrap_or(element);
+            let (coding, has_parameters) = match element.iter().position(|&b| b == b';') {
+                Some(i) => (&element[..i], true),
+                None => (element, false),
+            };
             let coding = coding.trim_ascii();
-            if !coding.is_empty() {
+            if coding.eq_ignore_ascii_case(b"chunked") && has_parameters {
+                return Err(RequestError::ChunkedWithParameters);
+            }
+            if !coding.is_empty() || has_parameters {
                 codings.push(coding);
             }
         }
@@ -421,7 +494,11 @@ mod tests {
             RequestError::UnsupportedVersion
         );
         assert_eq!(
-            err("GET / HTTP/1.2\r\nHost: a\r\n\r\n"),
+            err("GET / HTTP/3.0\r\nHost: a\r\n\r\n"),
+            RequestError::UnsupportedVersion
+        );
+        assert_eq!(
+            err("GET / HTTP/0.9\r\nHost: a\r\n\r\n"),
             RequestError::UnsupportedVersion
         );
         // The HTTP/2 connection preface (RFC 9113 §3.4) sent to an HTTP/1.1 server.
@@ -438,6 +515,71 @@ mod tests {
             RequestError::MalformedRequestLine
         );
         assert_eq!(err("GET /\r\n\r\n"), RequestError::MalformedRequestLine);
+    }
+
+    #[test]
+    fn rfc9110_2_5_higher_http1_minor_is_served_as_1_1() {
+        for v in ["1.2", "1.9"] {
+            let p = parse(&format!("GET /x HTTP/{v}\r\nHost: a\r\nX: 1\r\n\r\n")).unwrap();
+            assert_eq!(p.request.version(), Version::HTTP_11, "{v}");
+            assert_eq!(p.request.uri().path(), "/x");
+            assert_eq!(p.request.headers()["x"], "1");
+            assert!(p.keep_alive, "HTTP/1.1 persistence rules apply");
+            // HTTP/1.1 rules: Host is required.
+            assert_eq!(
+                err(&format!("GET / HTTP/{v}\r\n\r\n")),
+                RequestError::MissingHost
+            );
+        }
+    }
+
+    #[test]
+    fn rfc9112_3_2_target_outside_the_uri_characters_is_400() {
+        for bad in [
+            &b"/caf\xc3\xa9"[..],
+            b"/a\"b",
+            b"/a<b>",
+            b"/a\\b",
+            b"/a^b",
+            b"/a`b",
+            b"/a{b}",
+            b"/a|b",
+            b"/a#frag",
+            b"/\xff",
+            b"http://a/\x80",
+        ] {
+            let mut head = b"GET ".to_vec();
+            head.extend_from_slice(bad);
+            head.extend_from_slice(b" HTTP/1.1\r\nHost: a\r\n\r\n");
+            let e = parse_head(&head, 1, &Limits::default()).unwrap_err();
+            assert_eq!(e, RequestError::InvalidTarget, "{bad:?}");
+            assert_eq!(e.status(), 400);
+        }
+        // Every allowed class still passes (RFC 3986 §2).
+        let p = parse("GET /a-._~:@!$&'()*+,;=%41/[x]?q=/? HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        assert_eq!(p.request.uri().query(), Some("q=/?"));
+        assert!(parse("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n").is_ok());
+        assert_eq!(
+            err("GET  HTTP/1.1\r\nHost: a\r\n\r\n"),
+            RequestError::InvalidTarget
+        );
+    }
+
+    #[test]
+    fn rfc9110_15_6_2_unrecognized_method_is_501() {
+        for m in ["FOO", "PROPFIND", "get", "Get", "M-SEARCH"] {
+            let e = err(&format!("{m} / HTTP/1.1\r\nHost: a\r\n\r\n"));
+            assert_eq!(e, RequestError::UnknownMethod, "{m}");
+            assert_eq!(e.status(), 501);
+        }
+        for m in [
+            "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH",
+        ] {
+            let p = parse(&format!("{m} / HTTP/1.1\r\nHost: a\r\n\r\n")).unwrap();
+            assert_eq!(p.request.method().as_str(), m);
+            assert!(m.len() <= LONGEST_METHOD);
+        }
+        assert!("CONNECT".len() == LONGEST_METHOD);
     }
 
     #[test]
@@ -614,6 +756,31 @@ mod tests {
             err("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"),
             RequestError::UnsupportedTransferCoding
         );
+    }
+
+    #[test]
+    fn rfc9112_7_chunked_with_a_parameter_is_400() {
+        let te = |v: &str| {
+            parse(&format!(
+                "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: {v}\r\n\r\n"
+            ))
+        };
+        for v in [
+            "chunked;x=1",
+            "chunked ; x",
+            "gzip, chunked;q=1",
+            "chunked;x, chunked",
+        ] {
+            let e = te(v).unwrap_err();
+            assert_eq!(e, RequestError::ChunkedWithParameters, "{v}");
+            assert_eq!(e.status(), 400);
+        }
+        // A parameter on another coding keeps the existing rules.
+        assert_eq!(
+            te("gzip;level=1, chunked").unwrap_err(),
+            RequestError::UnsupportedTransferCoding
+        );
+        assert_eq!(te("chunked").unwrap().framing, BodyFraming::Chunked);
     }
 
     #[test]

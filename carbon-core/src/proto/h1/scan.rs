@@ -9,7 +9,9 @@
 
 use crate::limits::Limits;
 
+use super::chars::is_tchar;
 use super::error::RequestError;
+use super::parse::LONGEST_METHOD;
 
 /// RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request
 /// line. We ignore a few (clients add a CRLF after a POST body) but not an endless
@@ -119,6 +121,11 @@ impl HeadScanner {
                 _ => {}
             }
             pos += 1;
+            if !self.in_fields && pos == LONGEST_METHOD + 1 {
+                if let Err(e) = check_method_length(&buf[..pos]) {
+                    break Err(e);
+                }
+            }
             if pos - line_start > line_limit {
                 break Err(self.line_error(pos - line_start, limits));
             }
@@ -146,6 +153,21 @@ impl HeadScanner {
         } else {
             RequestError::HeadersTooLarge
         }
+    }
+}
+
+/// `start` is the first bytes of a request line, one more than the longest method we
+/// recognise. Without a space in it the method is too long to be one of ours: 501 at
+/// once (RFC 9112 §3 allows refusing a method longer than any we implement), rather
+/// than buffering the line to answer 501 or 414 later. A first token that is not a
+/// token at all stays a 400, as the full parse would give.
+fn check_method_length(start: &[u8]) -> Result<(), RequestError> {
+    if start.contains(&b' ') {
+        Ok(())
+    } else if start.iter().all(|&b| is_tchar(b)) {
+        Err(RequestError::UnknownMethod)
+    } else {
+        Err(RequestError::InvalidMethod)
     }
 }
 
@@ -273,6 +295,33 @@ mod tests {
         assert!(matches!(both(exact, &limits), Ok(Scan::Complete { .. })));
         let over = b"GET /abc HTTP/1.1\r\n\r\n";
         assert_eq!(both(over, &limits), Err(RequestError::RequestLineTooLong));
+    }
+
+    #[test]
+    fn rfc9112_3_method_longer_than_any_known_is_refused_at_once() {
+        let limits = Limits::default();
+        // No line end needed: eight bytes without a space decide it.
+        assert_eq!(both(b"PROPFIND", &limits), Err(RequestError::UnknownMethod));
+        assert_eq!(
+            both(b"\r\nXXXXXXXXXXXXXXXXXXXXXXXX", &limits),
+            Err(RequestError::UnknownMethod)
+        );
+        assert_eq!(both(b"GE@TTTTT", &limits), Err(RequestError::InvalidMethod));
+        // Seven-letter methods and short lines are left to the parser.
+        assert_eq!(both(b"CONNECT ", &limits), Ok(Scan::Incomplete { skip: 0 }));
+        assert_eq!(
+            both(b"OPTIONS * HTTP/1.1", &limits),
+            Ok(Scan::Incomplete { skip: 0 })
+        );
+        assert!(matches!(
+            both(b"GET /\r\n\r\n", &limits),
+            Ok(Scan::Complete { .. })
+        ));
+        // The check is on the request line only, not on field lines.
+        assert!(matches!(
+            both(b"GET / HTTP/1.1\r\nXXXXXXXXXX: y\r\n\r\n", &limits),
+            Ok(Scan::Complete { .. })
+        ));
     }
 
     #[test]
