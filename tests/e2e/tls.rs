@@ -6,6 +6,7 @@
 //! The harness only reads the `listening on http://` line; [`TlsServer`] finds the
 //! `https://` line in the daemon's captured output.
 
+mod close;
 mod curl;
 mod handshake;
 mod http;

@@ -92,9 +92,10 @@ pub struct Reopener {
 
 impl Reopener {
     /// Queue a reopen behind the batches already sent, so no line goes to the wrong
-    /// file. Blocks only while the queue is full.
-    pub fn reopen(&self) {
-        let _ = self.tx.send(Msg::Reopen);
+    /// file. Never blocks (the caller is the signal thread, which must stay free to
+    /// handle SIGTERM even if the disk hangs): returns false when the queue is full.
+    pub fn reopen(&self) -> bool {
+        self.tx.try_send(Msg::Reopen).is_ok()
     }
 }
 

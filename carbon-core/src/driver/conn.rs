@@ -49,6 +49,13 @@ pub(crate) struct Conn {
     /// The engine rejected a request: the peer may still be sending, so closing
     /// needs a lingering drain.
     pub(crate) rejected: bool,
+    /// TLS close_notify queued (it goes out after the rest of the response).
+    close_notify_sent: bool,
+    /// The peer's FIN was reported with the last readiness event: read to EOF
+    /// instead of trusting a short read to have emptied the socket.
+    pub(crate) peer_closing: bool,
+    /// Already in the worker's list of connections to revisit next turn.
+    pub(crate) queued: bool,
 }
 
 struct Linger {
@@ -92,16 +99,24 @@ impl Conn {
             sniffed: false,
             plain_on_tls: false,
             rejected: false,
+            close_notify_sent: false,
+            peer_closing: false,
+            queued: false,
         }
     }
 
-    pub fn note_event(&mut self, readable: bool, writable: bool) {
-        self.readable |= readable;
+    pub fn note_event(&mut self, readable: bool, writable: bool, read_closed: bool) {
+        self.readable |= readable || read_closed;
         self.writable |= writable;
+        self.peer_closing |= read_closed;
     }
 
     pub fn secure(&self) -> bool {
         self.tls.is_some()
+    }
+
+    pub fn handshaking(&self) -> bool {
+        self.tls.as_ref().is_some_and(|t| t.is_handshaking())
     }
 
     pub fn start_shutdown(&mut self) {
@@ -189,7 +204,12 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
         let mut progress = false;
         match transport::read(c, &mut w.buf, now) {
             Ok(p) => progress |= p,
-            Err(_) => return Outcome::Close,
+            Err(_) => {
+                if c.handshaking() {
+                    crate::driver::stats::Stats::inc(&w.shared.stats.tls_handshake_failures);
+                }
+                return Outcome::Close;
+            }
         }
         if c.tls.as_ref().is_some_and(|t| t.is_handshaking()) && c.read_eof {
             crate::driver::stats::Stats::inc(&w.shared.stats.tls_handshake_failures);
@@ -222,10 +242,32 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
         }
         if !c.pending_output() {
             c.write_since = None;
+            if had_output {
+                c.engine.handle_output_drained(now);
+            }
         } else if !had_output || c.write_since.is_none() {
             c.write_since = Some(now);
         }
         if c.engine.is_closed() {
+            // Over TLS the engine's queue may be empty while rustls still holds the
+            // end of the response: queue close_notify behind it and close only once
+            // everything is on the wire (the write-stall timer bounds the wait).
+            if let Some(tls) = c.tls.as_mut() {
+                if !c.close_notify_sent {
+                    tls.send_close_notify();
+                    c.close_notify_sent = true;
+                    continue;
+                }
+                if tls.wants_write() {
+                    if c.write_since.is_none() {
+                        c.write_since = Some(now);
+                    }
+                    if progress {
+                        continue;
+                    }
+                    return Outcome::Keep { more: false };
+                }
+            }
             return begin_close(c, now);
         }
         if !progress {
@@ -240,15 +282,7 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
 /// with unread data. Idle and orderly closes need no drain.
 fn begin_close(c: &mut Conn, now: Instant) -> Outcome {
     if c.read_eof || !c.rejected {
-        if let Some(tls) = c.tls.as_mut() {
-            tls.send_close_notify();
-            let _ = tls.write_tls(&mut c.sock);
-        }
         return Outcome::Close;
-    }
-    if let Some(tls) = c.tls.as_mut() {
-        tls.send_close_notify();
-        let _ = tls.write_tls(&mut c.sock);
     }
     if c.sock.shutdown(Shutdown::Write).is_err() {
         return Outcome::Close;

@@ -98,7 +98,9 @@ impl ServerHandle {
     /// Reopen the access log by name (after log rotation moved it away).
     pub fn reopen_logs(&self) {
         if let Some(r) = &self.shared.access_log {
-            r.reopen();
+            if !r.reopen() {
+                log::warn!("access log writer is busy; reopen not queued, send SIGHUP again");
+            }
         }
     }
 
@@ -189,6 +191,12 @@ impl Server {
             )?;
             workers.push(w);
         }
+        // Each worker holds its own handle on every listening socket; dropping ours
+        // means the sockets close as soon as the workers close theirs at shutdown,
+        // so clients arriving during the drain are refused at once instead of
+        // waiting in a backlog nobody accepts from.
+        let handle = self.handle();
+        drop(self.listeners);
         let mut handles = Vec::with_capacity(threads);
         let mut first_err = None;
         for w in workers {
@@ -200,7 +208,7 @@ impl Server {
                 Ok(h) => handles.push(h),
                 Err(e) => {
                     first_err = Some(e);
-                    self.handle().shutdown();
+                    handle.shutdown();
                     break;
                 }
             }
@@ -211,12 +219,12 @@ impl Server {
                 Ok(Err(e)) => {
                     log::error!("worker stopped with an error: {e}");
                     first_err.get_or_insert(e);
-                    self.handle().shutdown();
+                    handle.shutdown();
                 }
                 Err(_) => {
                     log::error!("a worker thread panicked outside connection handling");
                     first_err.get_or_insert(io::Error::other("worker panicked"));
-                    self.handle().shutdown();
+                    handle.shutdown();
                 }
             }
         }

@@ -52,7 +52,9 @@ fn read_plain(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
                 // A short read drained the socket's receive queue. On Linux, data that
                 // arrives later raises a new edge, so the usual extra read that only
                 // returns EAGAIN can be skipped: one system call less per request.
-                if n < buf.len() {
+                // Not when the FIN came with this edge: it raises no further edge, and
+                // only a read returning 0 reveals it.
+                if n < buf.len() && !c.peer_closing {
                     c.readable = false;
                 }
                 c.engine.handle_input(now, &buf[..n]);

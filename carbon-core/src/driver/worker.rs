@@ -50,6 +50,7 @@ pub(crate) struct Worker {
     accept_paused: bool,
     /// Accepting stopped on its per-turn budget, not on a limit: retry without delay.
     accept_soon: bool,
+    last_accept_warning: Option<Instant>,
     drain_deadline: Option<Instant>,
 }
 
@@ -93,6 +94,7 @@ impl Worker {
             again: Vec::new(),
             accept_paused: false,
             accept_soon: false,
+            last_accept_warning: None,
             drain_deadline: None,
         })
     }
@@ -135,14 +137,22 @@ impl Worker {
                 }
                 if let Some(c) = self.conns.get_mut(t.0) {
                     c.note_event(
-                        ev.is_readable() || ev.is_read_closed() || ev.is_error(),
+                        ev.is_readable() || ev.is_error(),
                         ev.is_writable() || ev.is_write_closed() || ev.is_error(),
+                        ev.is_read_closed(),
                     );
                     ready.push(t.0);
                 }
             }
             let again = std::mem::take(&mut self.again);
+            for &key in &again {
+                if let Some(c) = self.conns.get_mut(key) {
+                    c.queued = false;
+                }
+            }
             ready.extend(again);
+            ready.sort_unstable();
+            ready.dedup();
             for &key in &ready {
                 self.drive_guarded(key, now, wall);
             }
@@ -222,8 +232,11 @@ impl Worker {
         for k in keys {
             if let Some(c) = self.conns.get_mut(k) {
                 c.start_shutdown();
+                if !c.queued {
+                    c.queued = true;
+                    self.again.push(k);
+                }
             }
-            self.again.push(k);
         }
     }
 
@@ -262,8 +275,14 @@ impl Worker {
                 Err(e) => {
                     self.shared.active.fetch_sub(1, Ordering::AcqRel);
                     // EMFILE/ENFILE and friends: back off instead of spinning on a
-                    // listener that stays readable.
-                    log::warn!("accept failed: {e}");
+                    // listener that stays readable, and say so at most once a second.
+                    if self
+                        .last_accept_warning
+                        .is_none_or(|t| now.saturating_duration_since(t) >= Duration::from_secs(1))
+                    {
+                        self.last_accept_warning = Some(now);
+                        log::warn!("accept failed: {e}; retrying every {ACCEPT_RETRY:?}");
+                    }
                     return true;
                 }
             }
@@ -317,7 +336,7 @@ impl Worker {
         entry.insert(Conn::new(key, sock, peer, tls, cfg, now));
         // A freshly accepted socket usually has its request waiting already.
         if let Some(c) = self.conns.get_mut(key) {
-            c.note_event(true, true);
+            c.note_event(true, true, false);
         }
         self.drive_guarded(key, now, wall);
     }
@@ -338,12 +357,15 @@ impl Worker {
 
     fn timeout_guarded(&mut self, key: usize, now: Instant, wall: SystemTime) {
         self.guarded(key, |w| {
-            let expired = match w.conns.get_mut(key) {
-                Some(c) => c.handle_timeout(now),
+            let (expired, handshaking) = match w.conns.get_mut(key) {
+                Some(c) => (c.handle_timeout(now), c.handshaking()),
                 None => return,
             };
             if expired {
                 Stats::inc(&w.shared.stats.timeouts);
+                if handshaking {
+                    Stats::inc(&w.shared.stats.tls_handshake_failures);
+                }
                 w.close(key);
             } else {
                 w.drive(key, now, wall);
@@ -358,12 +380,14 @@ impl Worker {
         match outcome {
             super::conn::Outcome::Close => self.close(key),
             super::conn::Outcome::Keep { more } => {
-                if more {
-                    self.again.push(key);
-                }
                 let Some(c) = self.conns.get_mut(key) else {
                     return;
                 };
+                // One entry per connection, so revisiting cannot multiply its budget.
+                if more && !c.queued {
+                    c.queued = true;
+                    self.again.push(key);
+                }
                 if let Err(e) = c.update_interest(self.poll.registry()) {
                     log::warn!("cannot update interest: {e}");
                     self.close(key);

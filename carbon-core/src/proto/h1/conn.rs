@@ -192,6 +192,10 @@ impl H1Conn {
     /// The next deadline, if a timer runs. Call [`H1Conn::handle_timeout`] at that time.
     pub fn poll_timeout(&self) -> Option<Instant> {
         match &self.state {
+            // While a response is still being written the idle and head timers wait:
+            // the driver's write-stall timer covers that time, and a long download
+            // must not use up the keep-alive time of the request after it.
+            State::Head if !self.out.is_empty() => None,
             State::Head => Some(match self.head_started {
                 Some(t) => t + self.request_header_timeout,
                 // A fresh connection must send its first request as fast as any
@@ -244,6 +248,18 @@ impl H1Conn {
         self.read_closed = true;
         if matches!(self.state, State::Head | State::Body(_)) {
             self.enter_closing();
+        }
+    }
+
+    /// The driver wrote the last queued byte: the keep-alive (or head) timer starts
+    /// now rather than when the response was queued.
+    pub fn handle_output_drained(&mut self, now: Instant) {
+        if !self.out.is_empty() || !matches!(self.state, State::Head) {
+            return;
+        }
+        self.idle_since = now;
+        if self.head_started.is_some() {
+            self.head_started = Some(now);
         }
     }
 
