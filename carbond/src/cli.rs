@@ -19,7 +19,8 @@ Options:
   -h, --help                 print this help and exit
 
 carbond always runs in the foreground; use systemd (or your supervisor) to run it
-in the background. SIGTERM or SIGINT stops it gracefully.
+in the background. SIGTERM or SIGINT stops it gracefully (a second one at once);
+SIGHUP reopens the log files after rotation.
 ";
 
 #[derive(Debug, PartialEq, Eq)]
