@@ -17,5 +17,8 @@ pub mod proto;
 pub mod service;
 pub mod tls;
 
+#[cfg(test)]
+mod test_rng;
+
 #[cfg(feature = "driver")]
 pub mod driver;

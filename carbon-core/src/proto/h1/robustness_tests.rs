@@ -34,40 +34,7 @@ const PIPELINE_READ_PAUSE: usize = 4 * 1024;
 /// Largest piece handed to `handle_input` in one call by these tests.
 const MAX_PIECE: usize = 512;
 
-/// xorshift64: tiny, deterministic, good enough to pick mutations.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        // A zero state would stay zero.
-        Rng(seed | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-
-    fn one_in(&mut self, n: u64) -> bool {
-        self.below(n as usize) == 0
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
+use crate::test_rng::Rng;
 
 /// Valid requests, one or more per entry, each with the requests it holds.
 const CORPUS: &[(&[u8], usize)] = &[
