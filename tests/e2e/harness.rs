@@ -137,7 +137,7 @@ fn drain<R: Read + Send + 'static>(
     tag: &'static str,
     output: Output,
     listening: Option<mpsc::Sender<String>>,
-) {
+) -> thread::JoinHandle<()> {
     thread::spawn(move || {
         let mut reader = io::BufReader::new(pipe);
         let mut line = String::new();
@@ -156,7 +156,7 @@ fn drain<R: Read + Send + 'static>(
                 }
             }
         }
-    });
+    })
 }
 
 /// A running carbond. Dropping it kills the process (by its own PID) and reaps it.
@@ -387,8 +387,10 @@ pub fn run_carbond(args: &[&str], timeout: Duration) -> (Option<ExitStatus>, Str
         .spawn()
         .expect("spawn carbond");
     let output: Output = Arc::default();
-    drain(child.stdout.take().unwrap(), "out", output.clone(), None);
-    drain(child.stderr.take().unwrap(), "err", output.clone(), None);
+    let drains = [
+        drain(child.stdout.take().unwrap(), "out", output.clone(), None),
+        drain(child.stderr.take().unwrap(), "err", output.clone(), None),
+    ];
     let deadline = Instant::now() + timeout;
     let status = loop {
         if let Some(st) = child.try_wait().unwrap() {
@@ -401,8 +403,12 @@ pub fn run_carbond(args: &[&str], timeout: Duration) -> (Option<ExitStatus>, Str
         }
         thread::sleep(Duration::from_millis(20));
     };
-    // The pipes close with the process; give the drain threads a moment to finish.
-    thread::sleep(Duration::from_millis(100));
+    // The pipes close with the process, which ends the drain threads once they have
+    // read everything; wait for that (bounded) instead of guessing how long it takes.
+    let drained_by = Instant::now() + Duration::from_secs(10);
+    while drains.iter().any(|d| !d.is_finished()) && Instant::now() < drained_by {
+        thread::sleep(Duration::from_millis(5));
+    }
     let text = output.lock().unwrap().join("\n");
     (status, text)
 }

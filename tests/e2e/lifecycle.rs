@@ -243,10 +243,21 @@ fn sighup_reopens_the_access_log_and_keeps_serving() {
     // SIGHUP would kill the server and lose the buffered log lines.
     let mut s = Server::start("access_log = {base}/access.log");
     assert_eq!(s.get("/index.html", "").status, 200);
-    // Buffered lines reach the writer within a second (margin for a loaded machine).
-    std::thread::sleep(Duration::from_millis(1800));
+    // Buffered lines reach the file within about a second; rotate only once this one
+    // is there (a line still buffered in a worker would rightly go to the new file).
     let log = s.base().join("access.log");
     let rotated = s.base().join("access.log.1");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("GET /index.html ")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "GET /index.html not in the access log 10 s after the request"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     std::fs::rename(&log, &rotated).unwrap();
     s.signal("HUP");
     // The reopen is asynchronous: wait for the new file to show up.
