@@ -186,7 +186,7 @@ impl Server {
                 id,
                 &self.listeners,
                 self.shared.clone(),
-                factory(id)?,
+                factory.clone(),
                 self.access_log.as_ref().map(|l| l.worker_sink()),
             )?;
             workers.push(w);

@@ -17,7 +17,7 @@ use super::conn::Conn;
 use super::date::DateCache;
 use super::stats::Stats;
 use super::timer::Timers;
-use super::{Listener, Scheme, Shared};
+use super::{Listener, Scheme, ServiceFactory, Shared};
 use crate::service::Service;
 
 const WAKER: Token = Token(usize::MAX);
@@ -42,6 +42,8 @@ pub(crate) struct Worker {
     pub(crate) timers: Timers,
     pub(crate) shared: Arc<Shared>,
     pub(crate) service: Box<dyn Service>,
+    /// Builds a fresh service after a panic, whose caches may be half-updated.
+    factory: ServiceFactory,
     pub(crate) buf: Vec<u8>,
     pub(crate) date: DateCache,
     pub(crate) log: Option<LogSink>,
@@ -59,9 +61,10 @@ impl Worker {
         id: usize,
         listeners: &[Listener],
         shared: Arc<Shared>,
-        service: Box<dyn Service>,
+        factory: ServiceFactory,
         log: Option<LogSink>,
     ) -> io::Result<Worker> {
+        let service = factory(id)?;
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         match shared.wakers.lock() {
@@ -88,6 +91,7 @@ impl Worker {
             timers: Timers::default(),
             shared,
             service,
+            factory,
             buf: vec![0; READ_BUF],
             date: DateCache::new(SystemTime::now()),
             log,
@@ -348,6 +352,12 @@ impl Worker {
             Stats::inc(&self.shared.stats.panics);
             log::error!("panic while handling a connection; connection closed");
             self.close(key);
+            // The panic may have left the service's caches half-updated: start over
+            // with a fresh one rather than serve from them.
+            match (self.factory)(self.id) {
+                Ok(s) => self.service = s,
+                Err(e) => log::error!("cannot rebuild the service after a panic: {e}"),
+            }
         }
     }
 
