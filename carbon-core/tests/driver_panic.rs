@@ -2,6 +2,8 @@
 //! A panic while handling one connection closes that connection, is counted, and
 //! leaves the worker serving everyone else (ARCHITECTURE: errors and limits).
 
+// A test: an unwrap that fails is a test failure with its message.
+#![allow(clippy::unwrap_used)]
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
