@@ -1,6 +1,6 @@
 //! The driver as a library user meets it: a custom service on an ephemeral port.
 //! A panic while handling one connection closes that connection, is counted, and
-//! leaves the worker serving everyone else (ARCHITECTURE: errors and limits).
+//! leaves the worker serving everyone else (docs/architecture.md, "The driver").
 
 // A test: an unwrap that fails is a test failure with its message.
 #![allow(clippy::unwrap_used)]
