@@ -80,16 +80,27 @@ pub fn reopen() {
     }
 }
 
+/// rustls logs a peer's misbehaviour (an IP address as SNI, a renegotiation attempt)
+/// at warn level; any client could fill the error log with those, so they count as
+/// debug lines here.
+fn effective_level(m: &Metadata) -> Level {
+    if m.target().starts_with("rustls") && m.level() < Level::Debug {
+        Level::Debug
+    } else {
+        m.level()
+    }
+}
+
 impl Log for Logger {
     fn enabled(&self, m: &Metadata) -> bool {
-        m.level() <= self.level
+        effective_level(m) <= self.level
     }
 
     fn log(&self, r: &Record) {
         if !self.enabled(r.metadata()) {
             return;
         }
-        let level = match r.level() {
+        let level = match effective_level(r.metadata()) {
             Level::Error => "error",
             Level::Warn => "warn",
             Level::Info => "info",

@@ -72,7 +72,9 @@ fn answer(req: &Request, rctx: &RequestContext, x: &mut Ctx<'_>) -> Response {
         return resp;
     }
     let cfg = &x.shared.cfg;
-    if !rctx.secure && cfg.redirect_http_to_https && x.shared.tls.is_some() {
+    // `OPTIONS *` asks about the server itself (RFC 9110 §9.3.7): nothing to redirect.
+    let asterisk = req.uri().path() == "*";
+    if !rctx.secure && cfg.redirect_http_to_https && x.shared.tls.is_some() && !asterisk {
         return redirect_to_https(req, x.shared.https_port, &cfg.server_name, rctx, x);
     }
     x.service.call(req, rctx)
@@ -93,15 +95,21 @@ fn redirect_to_https(
         .map(strip_port)
         .filter(|h| !h.is_empty())
         .unwrap_or(server_name);
-    let path = req
+    // An absolute-form target may have an empty path (`http://host?q`): the
+    // redirect's path is then "/" (RFC 9110 §4.2.3 normalisation).
+    let path = match req.uri().path() {
+        "" => "/",
+        p => p,
+    };
+    let query = req
         .uri()
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
     let location = if https_port == 443 {
-        format!("https://{host}{path}")
+        format!("https://{host}{path}{query}")
     } else {
-        format!("https://{host}:{https_port}{path}")
+        format!("https://{host}:{https_port}{path}{query}")
     };
     let status = if req.method() == Method::GET || req.method() == Method::HEAD {
         StatusCode::MOVED_PERMANENTLY

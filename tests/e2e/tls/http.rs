@@ -158,3 +158,25 @@ fn plain_http_on_https_port_gets_readable_400_and_close() {
     assert!(r.body_str().contains("HTTPS"), "{:?}", r.body_str());
     assert!(r.header_has_token("connection", "close"), "{:?}", r.headers);
 }
+
+#[test]
+fn rfc9110_9_3_7_options_asterisk_is_answered_not_redirected() {
+    let s = redirect_server();
+    let r = s
+        .server
+        .request(b"OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    assert_eq!(r.status, 204, "{r:?}");
+    assert!(r.header("allow").is_some(), "{r:?}");
+    assert_eq!(r.header("location"), None);
+}
+
+#[test]
+fn rfc9110_4_2_3_redirect_of_an_empty_absolute_path_is_slash() {
+    let s = redirect_server();
+    let r = s.server.request(
+        b"GET http://127.0.0.1?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(r.status, 301, "{r:?}");
+    let want = format!("https://127.0.0.1:{}/?x=1", s.https_port);
+    assert_eq!(r.header("location"), Some(want.as_str()));
+}

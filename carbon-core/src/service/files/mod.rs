@@ -132,6 +132,24 @@ enum Found {
     Directory,
 }
 
+/// A file served from its descriptor (not from memory) is checked with one `fstat`
+/// per request: a file rewritten in place keeps its inode, and serving it with the
+/// old length would cut the body short or mix old headers with new bytes. Paths
+/// (renames, deletions) are still re-checked once a second.
+fn still_same_content(entry: &Entry) -> bool {
+    if entry.memory.is_some() {
+        // The snapshot in memory is self-consistent whatever happens to the file.
+        return true;
+    }
+    match entry.file.metadata() {
+        Ok(meta) => {
+            let now = resolve::FileIdentity::of(&meta);
+            now.size == entry.identity.size && now.mtime == entry.identity.mtime
+        }
+        Err(_) => false,
+    }
+}
+
 /// Files up to this size are kept in memory by the cache (counted in
 /// `file_cache_size`) and sent from there; larger ones go out with `sendfile`.
 const IN_MEMORY_MAX: u64 = 64 * 1024;
@@ -260,7 +278,9 @@ impl FileService {
         ctx: &RequestContext,
     ) -> Result<Found, StatusCode> {
         if let Some(entry) = self.cache.get(&key) {
-            if ctx.now.saturating_duration_since(entry.checked_at) < REVALIDATE_AFTER {
+            if ctx.now.saturating_duration_since(entry.checked_at) < REVALIDATE_AFTER
+                && still_same_content(entry)
+            {
                 return Ok(Found::Cached(key));
             }
         }
@@ -406,8 +426,9 @@ impl FileService {
             }
             Precondition::Failed => return self.error(StatusCode::PRECONDITION_FAILED, ctx),
         }
-        // §14.2: Range is defined for GET only; gzip is never chosen when it is present.
-        let outcome = if head || sel.gzip {
+        // §14.2 defines Range for GET; HEAD answers with the headers GET would get
+        // (§9.3.2), so it is evaluated the same way. gzip is never chosen with Range.
+        let outcome = if sel.gzip {
             RangeOutcome::Full
         } else {
             range::evaluate(req.headers(), sel.len, &sel.validators, ctx.wall)
@@ -507,7 +528,7 @@ impl Service for FileService {
         // A GET with Range gets identity so the range applies to it (RFC 9110 §14.1.1
         // ranges are of the selected representation; keeping that identity makes
         // resumed downloads independent of Accept-Encoding).
-        let ranged = !head && req.headers().contains_key(RANGE);
+        let ranged = req.headers().contains_key(RANGE);
         let want_gzip = self.opts.gzip && !ranged && encoding::accepts_gzip(req.headers());
         match self.select(found, want_gzip) {
             Some(sel) => self.respond(req, head, &sel, ctx),

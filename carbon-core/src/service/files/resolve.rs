@@ -142,7 +142,7 @@ pub(super) struct FileIdentity {
 }
 
 impl FileIdentity {
-    fn of(meta: &std::fs::Metadata) -> Self {
+    pub(super) fn of(meta: &std::fs::Metadata) -> Self {
         FileIdentity {
             size: meta.len(),
             // Some file systems lack mtime; the epoch still yields a valid date.

@@ -304,6 +304,11 @@ fn check(site: &Site, dotfiles: bool, req: &Request, resp: &Response) -> Result<
                 return Err("200 body is not a file under the root".into());
             }
         }
+        // HEAD gets GET's status and headers (RFC 9110 §9.3.2) but never a body.
+        206 if req.method() == Method::HEAD && !body.is_empty() => {
+            return Err("HEAD 206 carries a body".into());
+        }
+        206 if req.method() == Method::HEAD => {}
         206 => {
             let slice_of_file = site
                 .files

@@ -354,15 +354,17 @@ fn rfc9110_9_3_2_head_has_length_and_no_body() {
 }
 
 #[test]
-fn rfc9110_14_2_head_ignores_range() {
+fn rfc9110_9_3_2_head_with_range_gets_the_headers_get_would() {
     let dir = site();
     let mut svc = service(&dir);
     let resp = svc.call(
         &request(Method::HEAD, "/ten.txt", &[(RANGE, "bytes=0-1")]),
         &ctx(),
     );
-    assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(header(&resp, &CONTENT_LENGTH), "10");
+    assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(header(&resp, &CONTENT_LENGTH), "2");
+    assert_eq!(header(&resp, &CONTENT_RANGE), "bytes 0-1/10");
+    assert!(matches!(resp.body(), Body::Empty));
 }
 
 // ---- Representation metadata ---------------------------------------------------
@@ -1063,4 +1065,34 @@ fn rfc9110_12_5_3_client_preferring_identity_gets_identity() {
         &[(ACCEPT_ENCODING, "gzip;q=0.5, identity;q=0.5")],
     );
     assert_eq!(header(&resp, &CONTENT_ENCODING), "gzip");
+}
+
+#[test]
+fn rfc9110_8_6_file_rewritten_in_place_is_never_framed_with_its_old_length() {
+    // Within the one-second revalidation window, a large file (served from its
+    // descriptor) rewritten in place keeps its inode: its new length and validators
+    // must still be what the response says.
+    let dir = site();
+    let mut opts = options(dir.path());
+    opts.cache_max_file = 1 << 20;
+    let mut svc = FileService::new(opts).unwrap();
+    let path = dir.path().join("grow.bin");
+    std::fs::write(&path, vec![b'a'; 200_000]).unwrap();
+    let first = get(&mut svc, "/grow.bin", &[]);
+    assert_eq!(body(&first).len(), 200_000);
+    let old_etag = header(&first, &ETAG).to_owned();
+
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"short now").unwrap();
+    // A different mtime even on coarse-timestamp file systems.
+    f.set_modified(std::time::SystemTime::now() + Duration::from_secs(5))
+        .unwrap();
+    drop(f);
+    let second = get(&mut svc, "/grow.bin", &[]);
+    assert_eq!(body(&second), b"short now");
+    assert_ne!(header(&second, &ETAG), old_etag);
 }
