@@ -5,6 +5,34 @@
 //! have all stopped. Each worker owns a `mio::Poll`, a handle on every listener, a
 //! slab of connections and a deadline set; a connection lives its whole life on the
 //! worker that accepted it. [`ServerHandle::shutdown`] asks for a graceful stop.
+//!
+//! Embedding it with a service of your own:
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use bytes::Bytes;
+//! use carbon_core::config::Config;
+//! use carbon_core::driver::{Server, ServiceFactory};
+//! use carbon_core::service::{Body, Request, RequestContext, Response, Service};
+//!
+//! struct Hello;
+//!
+//! impl Service for Hello {
+//!     fn call(&mut self, _req: &Request, _ctx: &RequestContext) -> Response {
+//!         http::Response::new(Body::Bytes(Bytes::from_static(b"hello\n")))
+//!     }
+//! }
+//!
+//! # fn main() -> std::io::Result<()> {
+//! let cfg = Config { port: 8080, ..Config::default() };
+//! let server = Server::bind(Arc::new(cfg), None)?;
+//! let handle = server.handle(); // handle.shutdown() from another thread stops it
+//! let factory: ServiceFactory = Arc::new(|_worker| Ok(Box::new(Hello) as Box<dyn Service>));
+//! server.run(factory)?; // blocks until shutdown
+//! # drop(handle);
+//! # Ok(())
+//! # }
+//! ```
 
 use std::io;
 use std::net::SocketAddr;
