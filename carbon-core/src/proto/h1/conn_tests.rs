@@ -149,7 +149,7 @@ fn rejected_with(input: &[u8], limits: Limits) -> u16 {
     let h = run_splits_with(input, limits, echo);
     assert_eq!(h.rejects.len(), 1, "{}", h.transcript());
     let wire = h.wire();
-    assert!(wire.contains("connection: close\r\n"), "{}", h.transcript());
+    assert!(wire.contains("Connection: close\r\n"), "{}", h.transcript());
     assert!(h.conn.is_closed(), "{}", h.transcript());
     h.rejects[0]
 }
@@ -165,7 +165,7 @@ fn get_request_is_answered_whole_and_split() {
     );
     assert_eq!(
         h.wire(),
-        "HTTP/1.1 200 OK\r\ncontent-length: 16\r\n\r\nGET /index.html "
+        "HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\nGET /index.html "
     );
     assert!(!h.conn.is_closed());
     assert!(h.conn.is_idle());
@@ -716,20 +716,20 @@ fn rfc9112_9_3_connection_close_is_honoured_and_later_bytes_ignored() {
         b"GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n",
     );
     assert_eq!(h.requests.len(), 1);
-    assert!(h.wire().contains("connection: close\r\n"));
+    assert!(h.wire().contains("Connection: close\r\n"));
     assert!(h.conn.is_closed());
 }
 
 #[test]
 fn rfc9112_9_3_http10_persists_only_with_keep_alive() {
     let h = run_splits(b"GET / HTTP/1.0\r\n\r\n");
-    assert!(h.wire().contains("connection: close\r\n"));
+    assert!(h.wire().contains("Connection: close\r\n"));
     assert!(h.conn.is_closed());
     let h = run_splits(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\n");
     assert_eq!(h.requests.len(), 2);
     let wire = h.wire();
-    let first = wire.find("connection: keep-alive\r\n").unwrap();
-    assert!(first < wire.find("connection: close\r\n").unwrap());
+    let first = wire.find("Connection: keep-alive\r\n").unwrap();
+    assert!(first < wire.find("Connection: close\r\n").unwrap());
     assert!(
         wire.starts_with("HTTP/1.1 200 OK\r\n"),
         "response version is 1.1"
@@ -771,8 +771,8 @@ fn rfc9110_9_3_2_head_response_has_no_body() {
     let h = run_splits(b"HEAD /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n");
     assert_eq!(
         h.wire(),
-        "HTTP/1.1 200 OK\r\ncontent-length: 8\r\n\r\n\
-HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\nGET /b "
+        "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n\
+HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nGET /b "
     );
 }
 
@@ -982,7 +982,7 @@ fn read_closed_after_last_request_sends_connection_close() {
     h.conn.handle_input(h.now, GET);
     h.conn.handle_read_closed(h.now);
     h.pump();
-    assert!(h.wire().contains("connection: close\r\n"));
+    assert!(h.wire().contains("Connection: close\r\n"));
     assert!(h.conn.is_closed());
 }
 
@@ -1003,7 +1003,7 @@ fn shutdown_finishes_the_current_request_with_connection_close() {
     assert!(!h.conn.wants_close_after_flush());
     h.feed(b"st: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n");
     assert_eq!(h.requests.len(), 1);
-    assert!(h.wire().contains("connection: close\r\n"));
+    assert!(h.wire().contains("Connection: close\r\n"));
     assert!(h.conn.is_closed());
 }
 
@@ -1020,7 +1020,7 @@ fn file_bodies_are_queued_as_file_regions() {
     let h = run_splits_with(GET, Limits::default(), file);
     assert_eq!(
         h.wire(),
-        "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n<file>"
+        "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n<file>"
     );
 }
 

@@ -89,19 +89,19 @@ pub(super) fn encode_response(
         {
             continue;
         }
-        buf.put_slice(name.as_str().as_bytes());
+        put_title_case(&mut buf, name.as_str().as_bytes());
         buf.put_slice(b": ");
         buf.put_slice(value.as_bytes());
         buf.put_slice(b"\r\n");
     }
     match content_length {
         Some(LengthField::Given(v)) => {
-            buf.put_slice(b"content-length: ");
+            buf.put_slice(b"Content-Length: ");
             buf.put_slice(v);
             buf.put_slice(b"\r\n");
         }
         Some(LengthField::Computed(n)) => {
-            buf.put_slice(b"content-length: ");
+            buf.put_slice(b"Content-Length: ");
             put_decimal(&mut buf, n);
             buf.put_slice(b"\r\n");
         }
@@ -109,8 +109,8 @@ pub(super) fn encode_response(
     }
     match connection {
         ConnectionField::None => {}
-        ConnectionField::Close => buf.put_slice(b"connection: close\r\n"),
-        ConnectionField::KeepAlive => buf.put_slice(b"connection: keep-alive\r\n"),
+        ConnectionField::Close => buf.put_slice(b"Connection: close\r\n"),
+        ConnectionField::KeepAlive => buf.put_slice(b"Connection: keep-alive\r\n"),
     }
     buf.put_slice(b"\r\n");
 
@@ -132,6 +132,29 @@ pub(super) fn encode_response(
             out.push_bytes(buf.freeze());
             out.push_file(f);
         }
+    }
+}
+
+/// Field names are case-insensitive (RFC 9110 §5.1) and the `http` crate keeps them
+/// in lower case, but on HTTP/1.1 the conventional spelling (`Content-Type`, as nginx
+/// and Apache send) is what people read in `curl -v` and what naive clients match
+/// on. (HTTP/2 requires lower case; this is HTTP/1.1 only.)
+fn put_title_case(buf: &mut BytesMut, name: &[u8]) {
+    // The few registered names whose usual spelling is not plain title case.
+    let special: Option<&[u8]> = match name {
+        b"etag" => Some(b"ETag"),
+        b"www-authenticate" => Some(b"WWW-Authenticate"),
+        b"te" => Some(b"TE"),
+        _ => None,
+    };
+    if let Some(s) = special {
+        buf.put_slice(s);
+        return;
+    }
+    let mut upper = true;
+    for &b in name {
+        buf.put_u8(if upper { b.to_ascii_uppercase() } else { b });
+        upper = b == b'-';
     }
 }
 
@@ -193,7 +216,7 @@ mod tests {
         let (s, chunks) = encode(r, false, ConnectionField::None);
         assert_eq!(
             s,
-            "HTTP/1.1 200 OK\r\nx-a: 1\r\ncontent-length: 5\r\n\r\nhello"
+            "HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 5\r\n\r\nhello"
         );
         assert_eq!(chunks, 1);
     }
@@ -203,7 +226,7 @@ mod tests {
         let big: &'static str = Box::leak("x".repeat(COALESCE_BODY_MAX + 1).into_boxed_str());
         let (s, chunks) = encode(resp(200, big), false, ConnectionField::None);
         assert_eq!(chunks, 2);
-        assert!(s.starts_with("HTTP/1.1 200 OK\r\ncontent-length: 16385\r\n\r\nxxx"));
+        assert!(s.starts_with("HTTP/1.1 200 OK\r\nContent-Length: 16385\r\n\r\nxxx"));
     }
 
     #[test]
@@ -212,9 +235,9 @@ mod tests {
         r.headers_mut()
             .insert(CONTENT_LENGTH, "1234".parse().unwrap());
         let (s, _) = encode(r, true, ConnectionField::None);
-        assert_eq!(s, "HTTP/1.1 200 OK\r\ncontent-length: 1234\r\n\r\n");
+        assert_eq!(s, "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n");
         let (s, _) = encode(resp(404, "nope"), true, ConnectionField::None);
-        assert_eq!(s, "HTTP/1.1 404 Not Found\r\ncontent-length: 4\r\n\r\n");
+        assert_eq!(s, "HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\n");
     }
 
     #[test]
@@ -240,10 +263,10 @@ mod tests {
         let (s, _) = encode(r, false, ConnectionField::Close);
         assert_eq!(
             s,
-            "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         );
         let (s, _) = encode(resp(200, ""), false, ConnectionField::KeepAlive);
-        assert!(s.contains("connection: keep-alive\r\n"));
+        assert!(s.contains("Connection: keep-alive\r\n"));
     }
 
     #[test]
@@ -273,5 +296,23 @@ mod tests {
             .insert(CONNECTION, "foo, Close".parse().unwrap());
         assert!(response_wants_close(&r));
         assert!(!response_wants_close(&resp(200, "")));
+    }
+
+    #[test]
+    fn rfc9110_5_1_field_names_go_out_in_their_conventional_spelling() {
+        let mut buf = BytesMut::new();
+        for name in [
+            "content-type",
+            "etag",
+            "x-content-type-options",
+            "www-authenticate",
+        ] {
+            put_title_case(&mut buf, name.as_bytes());
+            buf.put_u8(b' ');
+        }
+        assert_eq!(
+            &buf[..],
+            b"Content-Type ETag X-Content-Type-Options WWW-Authenticate "
+        );
     }
 }

@@ -68,7 +68,7 @@ pub(super) fn validators(headers: &mut HeaderMap, validators: &Validators, vary:
     headers.insert(LAST_MODIFIED, validators.last_modified.clone());
     if vary {
         // §12.5.5: the response differs by Accept-Encoding, compressed or not.
-        headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
+        headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
     }
 }
 
