@@ -86,6 +86,8 @@ pub(crate) struct Shared {
     /// The port the TLS listener really bound (differs from the config with
     /// `https_port = 0`), for redirects.
     pub https_port: u16,
+    /// `Strict-Transport-Security`, formatted once; `None` when `hsts_max_age = 0`.
+    pub hsts: Option<http::HeaderValue>,
     pub active: AtomicUsize,
     pub stop: AtomicBool,
     pub rate: RateLimiter,
@@ -173,12 +175,17 @@ impl Server {
             cfg.rate_limit_window,
             cfg.rate_limit_exempt.clone(),
         );
+        let hsts = match cfg.hsts_max_age {
+            0 => None,
+            age => http::HeaderValue::from_str(&format!("max-age={age}")).ok(),
+        };
         Ok(Server {
             listeners,
             shared: Arc::new(Shared {
                 cfg,
                 tls,
                 https_port,
+                hsts,
                 active: AtomicUsize::new(0),
                 stop: AtomicBool::new(false),
                 rate,

@@ -144,11 +144,10 @@ fn finish_headers(resp: &mut Response, rctx: &RequestContext, x: &Ctx<'_>) {
     let h = resp.headers_mut();
     h.insert(DATE, x.date.header().clone());
     h.insert(SERVER, SERVER_NAME);
-    let max_age = x.shared.cfg.hsts_max_age;
     // HSTS over plain HTTP is ignored by browsers and misleading (RFC 6797 §7.2).
-    if rctx.secure && max_age > 0 {
-        if let Ok(v) = HeaderValue::from_str(&format!("max-age={max_age}")) {
-            h.insert(http::header::STRICT_TRANSPORT_SECURITY, v);
+    if rctx.secure {
+        if let Some(v) = &x.shared.hsts {
+            h.insert(http::header::STRICT_TRANSPORT_SECURITY, v.clone());
         }
     }
 }
