@@ -2,6 +2,7 @@
 //! a thread or the system clock: time is always a parameter.
 
 pub mod h1;
+pub mod h2;
 pub mod out;
 
 /// RFC 9110 §15 names, where the `http` crate still uses older ones (RFC 7231's

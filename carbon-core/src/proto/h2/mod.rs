@@ -1,0 +1,9 @@
+//! HTTP/2 (RFC 9113) with HPACK (RFC 7541): Carbon's own sans-IO engine.
+//!
+//! * [`hpack`]: header compression (static and dynamic tables, Huffman code).
+//! * [`frame`]: the wire format, one file per frame type, plus the codec.
+//!
+//! Nothing here reads a socket or a clock: time is a parameter.
+
+pub mod frame;
+pub mod hpack;
