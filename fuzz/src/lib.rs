@@ -85,3 +85,14 @@ fn pump(conn: &mut H1Conn, now: Instant, t: &mut Transcript) {
         out.advance(n);
     }
 }
+
+/// The HPACK decoder's invariants. The checker is carbon-core's own file, compiled here
+/// against the public API, so `cargo test -p carbon-core robustness` checks exactly what
+/// the `hpack_decode` target checks.
+#[path = "../../carbon-core/src/proto/h2/hpack"]
+pub mod hpack {
+    pub use carbon_core::proto::h2::hpack::*;
+
+    #[path = "fuzz_invariants.rs"]
+    pub mod invariants;
+}
