@@ -2,5 +2,7 @@
 //! configuration checked in one pass, URLs as browsers send them, the access log of
 //! aborted downloads, the open-file limit.
 
+mod browser_urls;
+mod chromium;
 mod config_errors;
 mod expiry;

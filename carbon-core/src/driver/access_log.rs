@@ -130,13 +130,23 @@ pub struct LogSink {
     last_flush: Option<Instant>,
 }
 
+/// The `"%r"` field of a line.
+pub enum RequestLine<'a> {
+    /// A parsed request.
+    Parts {
+        method: &'a str,
+        target: &'a str,
+        version: &'a str,
+    },
+    /// A rejected request: its line as read, if any of it arrived (`"-"` otherwise).
+    Raw(Option<&'a [u8]>),
+}
+
 /// What one combined-format line needs.
 pub struct Entry<'a> {
     pub peer: std::net::IpAddr,
     pub time_clf: &'a str,
-    pub method: &'a str,
-    pub target: &'a str,
-    pub version: &'a str,
+    pub request: RequestLine<'a>,
     pub status: u16,
     pub bytes: u64,
     pub referer: Option<&'a [u8]>,
@@ -147,11 +157,20 @@ impl LogSink {
     pub fn record(&mut self, e: &Entry<'_>, now: Instant) {
         let mut line = String::with_capacity(160);
         let _ = write!(line, "{} - - [{}] \"", e.peer, e.time_clf);
-        escape_into(&mut line, e.method.as_bytes());
-        line.push(' ');
-        escape_into(&mut line, e.target.as_bytes());
-        line.push(' ');
-        line.push_str(e.version);
+        match e.request {
+            RequestLine::Parts {
+                method,
+                target,
+                version,
+            } => {
+                escape_into(&mut line, method.as_bytes());
+                line.push(' ');
+                escape_into(&mut line, target.as_bytes());
+                line.push(' ');
+                line.push_str(version);
+            }
+            RequestLine::Raw(raw) => escape_into(&mut line, raw.unwrap_or(b"-")),
+        }
         let _ = write!(line, "\" {} {} \"", e.status, e.bytes);
         escape_into(&mut line, e.referer.unwrap_or(b"-"));
         line.push_str("\" \"");
@@ -241,9 +260,11 @@ mod tests {
         let entry = |target| Entry {
             peer: "127.0.0.1".parse().unwrap(),
             time_clf: "15/Nov/1994:08:12:31 +0000",
-            method: "GET",
-            target,
-            version: "HTTP/1.1",
+            request: RequestLine::Parts {
+                method: "GET",
+                target,
+                version: "HTTP/1.1",
+            },
             status: 200,
             bytes: 1,
             referer: None,
@@ -278,9 +299,11 @@ mod tests {
             &Entry {
                 peer: "127.0.0.1".parse().unwrap(),
                 time_clf: "15/Nov/1994:08:12:31 +0000",
-                method: "GET",
-                target: "/a\"b",
-                version: "HTTP/1.1",
+                request: RequestLine::Parts {
+                    method: "GET",
+                    target: "/a\"b",
+                    version: "HTTP/1.1",
+                },
                 status: 200,
                 bytes: 12,
                 referer: None,
@@ -296,5 +319,37 @@ mod tests {
             text,
             "127.0.0.1 - - [15/Nov/1994:08:12:31 +0000] \"GET /a\\\"b HTTP/1.1\" 200 12 \"-\" \"ua\\x0A\\\"x\"\n"
         );
+    }
+
+    #[test]
+    fn rejected_request_line_is_logged_escaped_or_as_a_dash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.log");
+        let log = AccessLog::open(&path).unwrap();
+        let mut sink = log.worker_sink();
+        let now = Instant::now();
+        for raw in [Some(&b"GET /a\x01b\xff HTTP/1.1"[..]), None] {
+            sink.record(
+                &Entry {
+                    peer: "127.0.0.1".parse().unwrap(),
+                    time_clf: "15/Nov/1994:08:12:31 +0000",
+                    request: RequestLine::Raw(raw),
+                    status: 400,
+                    bytes: 3,
+                    referer: None,
+                    user_agent: Some(b"curl/8"),
+                },
+                now,
+            );
+        }
+        drop(sink);
+        log.close();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "127.0.0.1 - - [15/Nov/1994:08:12:31 +0000] \"GET /a\\x01b\\xFF HTTP/1.1\" 400 3 \"-\" \"curl/8\""
+        );
+        assert!(lines[1].contains("] \"-\" 400 3 "), "{}", lines[1]);
     }
 }

@@ -7,12 +7,12 @@ use std::time::{Instant, SystemTime};
 use http::header::{HeaderValue, DATE, LOCATION, REFERER, RETRY_AFTER, SERVER, USER_AGENT};
 use http::{Method, StatusCode};
 
-use super::access_log::{Entry, LogSink};
+use super::access_log::{Entry, LogSink, RequestLine};
 use super::conn::Conn;
 use super::date::DateCache;
 use super::stats::Stats;
 use super::Shared;
-use crate::proto::h1::Event;
+use crate::proto::h1::{Event, Rejection};
 use crate::service::{Request, RequestContext, Response, Service};
 
 const SERVER_NAME: HeaderValue = HeaderValue::from_static("carbon");
@@ -48,9 +48,23 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
             let resp = answer(&req, &rctx, &mut x);
             (resp, Some(req))
         }
-        Event::Reject(status) => {
+        Event::Reject(rejection) => {
             c.rejected = true;
-            (x.service.error(status, &rctx), None)
+            x.shared.stats.count_rejection(rejection.reason.class());
+            log::debug!(
+                "{}: request rejected with {}: {}",
+                c.peer,
+                rejection.status.as_u16(),
+                rejection.reason
+            );
+            let mut resp = x.service.error(rejection.status, &rctx);
+            finish_headers(&mut resp, &rctx, &x);
+            x.shared.stats.count_status(resp.status().as_u16());
+            if let Some(log) = x.log.as_mut() {
+                record_rejection(log, &rejection, &resp, &rctx, x.date, x.now);
+            }
+            c.engine.send_response(x.now, resp);
+            return;
         }
     };
     let mut resp = resp;
@@ -60,6 +74,30 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
         record(log, req.as_ref(), &resp, &rctx, x.date, x.now);
     }
     c.engine.send_response(x.now, resp);
+}
+
+/// A rejected request's line: the request line as far as it was read (escaped by the
+/// log writer, bounded by the engine), in place of method, target and version.
+fn record_rejection(
+    log: &mut LogSink,
+    rejection: &Rejection,
+    resp: &Response,
+    rctx: &RequestContext,
+    date: &DateCache,
+    now: Instant,
+) {
+    log.record(
+        &Entry {
+            peer: rctx.peer.ip(),
+            time_clf: date.clf(),
+            request: RequestLine::Raw(rejection.request_line.as_deref()),
+            status: resp.status().as_u16(),
+            bytes: resp.body().len(),
+            referer: None,
+            user_agent: rejection.user_agent.as_deref(),
+        },
+        now,
+    );
 }
 
 fn answer(req: &Request, rctx: &RequestContext, x: &mut Ctx<'_>) -> Response {
@@ -183,9 +221,11 @@ fn record(
         &Entry {
             peer: rctx.peer.ip(),
             time_clf: date.clf(),
-            method,
-            target: target_s,
-            version,
+            request: RequestLine::Parts {
+                method,
+                target: target_s,
+                version,
+            },
             status: resp.status().as_u16(),
             bytes,
             referer,

@@ -3,6 +3,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::proto::h1::RejectClass;
+
 #[derive(Debug, Default)]
 pub struct Stats {
     pub connections_accepted: AtomicU64,
@@ -16,6 +18,11 @@ pub struct Stats {
     pub timeouts: AtomicU64,
     pub tls_handshake_failures: AtomicU64,
     pub panics: AtomicU64,
+    /// Requests the HTTP engine refused, by class (`RequestError::class`): not valid
+    /// or not supported HTTP/1.1, over a size bound, not received in time.
+    pub rejected_invalid: AtomicU64,
+    pub rejected_over_limit: AtomicU64,
+    pub rejected_timeout: AtomicU64,
 }
 
 /// A point-in-time copy, for logs and (later) the control socket.
@@ -32,6 +39,9 @@ pub struct StatsSnapshot {
     pub timeouts: u64,
     pub tls_handshake_failures: u64,
     pub panics: u64,
+    pub rejected_invalid: u64,
+    pub rejected_over_limit: u64,
+    pub rejected_timeout: u64,
 }
 
 impl Stats {
@@ -49,6 +59,14 @@ impl Stats {
         Self::inc(c);
     }
 
+    pub(crate) fn count_rejection(&self, class: RejectClass) {
+        Self::inc(match class {
+            RejectClass::Invalid => &self.rejected_invalid,
+            RejectClass::OverLimit => &self.rejected_over_limit,
+            RejectClass::Timeout => &self.rejected_timeout,
+        });
+    }
+
     pub fn snapshot(&self) -> StatsSnapshot {
         let l = |c: &AtomicU64| c.load(Ordering::Relaxed);
         StatsSnapshot {
@@ -63,6 +81,9 @@ impl Stats {
             timeouts: l(&self.timeouts),
             tls_handshake_failures: l(&self.tls_handshake_failures),
             panics: l(&self.panics),
+            rejected_invalid: l(&self.rejected_invalid),
+            rejected_over_limit: l(&self.rejected_over_limit),
+            rejected_timeout: l(&self.rejected_timeout),
         }
     }
 }
