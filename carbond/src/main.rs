@@ -16,6 +16,7 @@ use carbon_core::service::Service;
 
 mod cli;
 mod logger;
+mod nofile;
 mod preflight;
 mod signals;
 
@@ -71,6 +72,7 @@ fn run(path: &Path) -> ExitCode {
         return ExitCode::FAILURE;
     }
     preflight::log_warnings(&cfg, &warnings);
+    nofile::check_at_startup(cfg.max_connections, cfg.max_threads, cfg.log_file.is_some());
     let cfg = Arc::new(cfg);
     let server = match Server::bind(cfg.clone(), tls) {
         Ok(s) => s,

@@ -6,3 +6,4 @@ mod browser_urls;
 mod chromium;
 mod config_errors;
 mod expiry;
+mod nofile;
