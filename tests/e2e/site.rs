@@ -2,6 +2,7 @@
 //! configuration checked in one pass, URLs as browsers send them, the access log of
 //! aborted downloads, the open-file limit.
 
+mod aborted_download;
 mod browser_urls;
 mod chromium;
 mod config_errors;

@@ -23,6 +23,9 @@ pub struct Stats {
     pub rejected_invalid: AtomicU64,
     pub rejected_over_limit: AtomicU64,
     pub rejected_timeout: AtomicU64,
+    /// Response body bytes sent (nginx's `$body_bytes_sent` summed): an aborted
+    /// download counts what left, not its length. Heads are not included.
+    pub bytes_sent_body: AtomicU64,
 }
 
 /// A point-in-time copy, for logs and (later) the control socket.
@@ -42,11 +45,16 @@ pub struct StatsSnapshot {
     pub rejected_invalid: u64,
     pub rejected_over_limit: u64,
     pub rejected_timeout: u64,
+    pub bytes_sent_body: u64,
 }
 
 impl Stats {
     pub(crate) fn inc(c: &AtomicU64) {
         c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Ordering::Relaxed);
     }
 
     pub(crate) fn count_status(&self, status: u16) {
@@ -84,6 +92,7 @@ impl Stats {
             rejected_invalid: l(&self.rejected_invalid),
             rejected_over_limit: l(&self.rejected_over_limit),
             rejected_timeout: l(&self.rejected_timeout),
+            bytes_sent_body: l(&self.bytes_sent_body),
         }
     }
 }
