@@ -8,3 +8,4 @@ mod chromium;
 mod config_errors;
 mod expiry;
 mod nofile;
+mod wildcard_cert;

@@ -1055,3 +1055,35 @@ fn garbage_after_close_is_ignored() {
     assert!(h.requests.len() == 1 && h.rejects.is_empty());
     assert!(h.conn.is_closed());
 }
+
+#[test]
+fn rejection_carries_reason_request_line_and_user_agent() {
+    let now = Instant::now();
+    let mut c = H1Conn::new(Limits::default(), Timeouts::default(), now);
+    // Byte at a time: the head is assembled from buffered input, not one read.
+    for b in b"GET /a\\b HTTP/1.1\r\nUser-Agent: ua/1\r\nHost: h\r\n\r\n" {
+        c.handle_input(now, &[*b]);
+    }
+    let Some(Event::Reject(r)) = c.poll_event() else {
+        panic!("no rejection");
+    };
+    assert_eq!(r.reason, RequestError::InvalidTarget);
+    assert_eq!(r.status, 400);
+    assert_eq!(r.request_line.as_deref(), Some(&b"GET /a\\b HTTP/1.1"[..]));
+    assert_eq!(r.user_agent.as_deref(), Some(&b"ua/1"[..]));
+
+    // A body that never arrives: the parsed head is described.
+    let mut c = H1Conn::new(Limits::default(), Timeouts::default(), now);
+    c.handle_input(
+        now,
+        b"POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc",
+    );
+    let deadline = c.poll_timeout().unwrap();
+    c.handle_timeout(deadline);
+    let Some(Event::Reject(r)) = c.poll_event() else {
+        panic!("no rejection");
+    };
+    assert_eq!(r.reason, RequestError::Timeout);
+    assert_eq!(r.request_line.as_deref(), Some(&b"POST /up HTTP/1.1"[..]));
+    assert_eq!(r.user_agent, None);
+}
