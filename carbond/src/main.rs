@@ -10,13 +10,13 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use carbon_core::config::Config;
 use carbon_core::driver::{Server, ServiceFactory};
 use carbon_core::service::files::{FileOptions, FileService};
 use carbon_core::service::Service;
 
 mod cli;
 mod logger;
+mod nofile;
 mod preflight;
 mod signals;
 
@@ -40,7 +40,7 @@ fn main() -> ExitCode {
         }
         cli::Command::GenSelfSigned { dir, names } => gen_self_signed(&dir, &names),
         cli::Command::Check { config } => match load(&config) {
-            Ok((cfg, _)) => {
+            Ok(preflight::Checked { cfg, .. }) => {
                 println!("carbond: {}: ok: {}", config.display(), cfg.summary());
                 ExitCode::SUCCESS
             }
@@ -51,43 +51,12 @@ fn main() -> ExitCode {
 }
 
 /// Everything that can be checked before binding: the file, TLS material, the root.
-fn load(path: &Path) -> Result<(Config, Option<Arc<rustls::ServerConfig>>), ()> {
-    let cfg = match Config::load(path) {
-        Ok(c) => c,
-        Err(errors) => {
-            eprintln!("carbond: configuration errors:\n{errors}");
-            return Err(());
-        }
-    };
-    let mut problems = preflight::check(&cfg);
-    let tls = if cfg.use_https {
-        match carbon_core::tls::server_config(&cfg) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                problems.extend(e.to_string().lines().map(str::to_string));
-                if !cfg.ssl_cert_path.exists() {
-                    problems.push(
-                        "hint: `carbond --gen-self-signed DIR` writes a development certificate and key"
-                            .to_string(),
-                    );
-                }
-                None
-            }
-        }
-    } else {
-        None
-    };
-    if !problems.is_empty() {
-        for p in problems {
-            eprintln!("carbond: {}: {p}", path.display());
-        }
-        return Err(());
-    }
-    Ok((cfg, tls))
+fn load(path: &Path) -> Result<preflight::Checked, ()> {
+    preflight::load(path)
 }
 
 fn run(path: &Path) -> ExitCode {
-    let (cfg, tls) = match load(path) {
+    let preflight::Checked { cfg, tls, warnings } = match load(path) {
         Ok(x) => x,
         Err(()) => return ExitCode::FAILURE,
     };
@@ -102,6 +71,8 @@ fn run(path: &Path) -> ExitCode {
         eprintln!("carbond: {e}");
         return ExitCode::FAILURE;
     }
+    preflight::log_warnings(&cfg, &warnings);
+    nofile::check_at_startup(cfg.max_connections, cfg.max_threads, cfg.log_file.is_some());
     let cfg = Arc::new(cfg);
     let server = match Server::bind(cfg.clone(), tls) {
         Ok(s) => s,

@@ -489,7 +489,7 @@ pub const KEYS: &[KeyDoc] = &[
         default: "",
         help: "file served as the body of 404 answers (empty = built-in text)",
         set: |b, v| {
-            b.cfg.error_page_404 = value::optional_path(v);
+            b.cfg.error_page_404 = value::optional_path_inside_root(v)?;
             Ok(())
         },
     },

@@ -212,6 +212,21 @@ impl Config {
     /// one such error. Relative paths in the result are kept as written: they are
     /// relative to the working directory of the process, as in Carbon.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let (cfg, errors) = Config::load_lenient(path)?;
+        if errors.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// [`Config::load`] for callers that report every problem in one pass: when the
+    /// file can be read, returns the configuration built from every valid value
+    /// (defaults where a value was refused) together with every error found (empty
+    /// when the file is valid). Checks that need the file system (directories, TLS
+    /// files) can then run on it, skipping keys named in the errors. Only an unreadable
+    /// file is an `Err`.
+    pub fn load_lenient(path: &Path) -> Result<(Config, ConfigErrors), ConfigErrors> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             ConfigErrors(vec![ConfigError {
                 origin: Origin::File {
@@ -225,7 +240,7 @@ impl Config {
         let env: Vec<(String, String)> = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .collect();
-        Config::load_from(path, &text, &env)
+        Ok(load::load_lenient(path, &text, &env))
     }
 
     /// [`Config::load`] without touching the file system or the process environment:

@@ -5,6 +5,7 @@
 //! channel. If the disk cannot keep up and the channel is full, the batch is dropped
 //! and counted rather than stalling a worker (a slow disk must not slow the server).
 
+use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -14,6 +15,8 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
+
+use super::stats::Stats;
 
 /// Flush a worker's buffer once it holds this much.
 const BATCH_BYTES: usize = 32 * 1024;
@@ -60,6 +63,7 @@ impl AccessLog {
             dropped: self.dropped.clone(),
             buf: Vec::new(),
             last_flush: None,
+            last_tick: None,
         }
     }
 
@@ -128,36 +132,78 @@ pub struct LogSink {
     dropped: Arc<AtomicU64>,
     buf: Vec<u8>,
     last_flush: Option<Instant>,
+    /// The time of the worker's last loop turn (from `tick`), for lines written where
+    /// no `now` is at hand (a connection being closed).
+    last_tick: Option<Instant>,
+}
+
+/// The `"%r"` field of a line.
+pub enum RequestLine<'a> {
+    /// A parsed request.
+    Parts {
+        method: &'a str,
+        target: &'a str,
+        version: &'a str,
+    },
+    /// A rejected request: its line as read, if any of it arrived (`"-"` otherwise).
+    Raw(Option<&'a [u8]>),
 }
 
 /// What one combined-format line needs.
 pub struct Entry<'a> {
     pub peer: std::net::IpAddr,
     pub time_clf: &'a str,
-    pub method: &'a str,
-    pub target: &'a str,
-    pub version: &'a str,
+    pub request: RequestLine<'a>,
     pub status: u16,
     pub bytes: u64,
     pub referer: Option<&'a [u8]>,
     pub user_agent: Option<&'a [u8]>,
 }
 
-impl LogSink {
-    pub fn record(&mut self, e: &Entry<'_>, now: Instant) {
+impl Entry<'_> {
+    /// The line without its size field: `(text, at)`, the size goes at byte `at`.
+    /// The size is only known once the response is sent or cut off.
+    pub fn format_without_size(&self) -> (String, usize) {
+        let e = self;
         let mut line = String::with_capacity(160);
         let _ = write!(line, "{} - - [{}] \"", e.peer, e.time_clf);
-        escape_into(&mut line, e.method.as_bytes());
-        line.push(' ');
-        escape_into(&mut line, e.target.as_bytes());
-        line.push(' ');
-        line.push_str(e.version);
-        let _ = write!(line, "\" {} {} \"", e.status, e.bytes);
+        match e.request {
+            RequestLine::Parts {
+                method,
+                target,
+                version,
+            } => {
+                escape_into(&mut line, method.as_bytes());
+                line.push(' ');
+                escape_into(&mut line, target.as_bytes());
+                line.push(' ');
+                line.push_str(version);
+            }
+            RequestLine::Raw(raw) => escape_into(&mut line, raw.unwrap_or(b"-")),
+        }
+        let _ = write!(line, "\" {} ", e.status);
+        let at = line.len();
+        line.push_str(" \"");
         escape_into(&mut line, e.referer.unwrap_or(b"-"));
         line.push_str("\" \"");
         escape_into(&mut line, e.user_agent.unwrap_or(b"-"));
         line.push_str("\"\n");
-        self.buf.extend_from_slice(line.as_bytes());
+        (line, at)
+    }
+}
+
+impl LogSink {
+    pub fn record(&mut self, e: &Entry<'_>, now: Instant) {
+        let (line, at) = e.format_without_size();
+        self.record_sized(&line, at, e.bytes, now);
+    }
+
+    /// Writes a line from [`Entry::format_without_size`] with its size filled in.
+    pub fn record_sized(&mut self, line: &str, at: usize, bytes: u64, now: Instant) {
+        let (head, tail) = line.split_at(at.min(line.len()));
+        self.buf.extend_from_slice(head.as_bytes());
+        self.buf.extend_from_slice(bytes.to_string().as_bytes());
+        self.buf.extend_from_slice(tail.as_bytes());
         if self.buf.len() >= BATCH_BYTES {
             self.flush(now);
         } else if self.last_flush.is_none() {
@@ -167,6 +213,7 @@ impl LogSink {
 
     /// Hand the buffer to the writer thread if it is older than a second.
     pub fn tick(&mut self, now: Instant) {
+        self.last_tick = Some(now);
         if let Some(t) = self.last_flush {
             if now.saturating_duration_since(t).as_secs() >= 1 {
                 self.flush(now);
@@ -209,6 +256,94 @@ impl Drop for LogSink {
     }
 }
 
+/// The access-log lines of one connection's responses that are still being sent.
+///
+/// nginx's `$body_bytes_sent`: a line is written when its response has left
+/// completely, with the full body size, or when the connection closes first, with
+/// the body bytes that did leave (so a 2 GiB download cut after 16 MB logs 16 MB).
+/// Positions count the bytes taken from the engine's output queue since the
+/// connection opened: on plain TCP what the kernel accepted, over TLS what rustls
+/// accepted for encryption (at most its 64 KiB buffer ahead of the socket). The
+/// statistics (`bytes_sent_body`) count the same number, whether or not an access
+/// log is configured. Bounded: one entry per queued response, and the engine stops
+/// reading pipelined requests while responses are pending.
+#[derive(Debug, Default)]
+pub(crate) struct PendingLines {
+    sent: u64,
+    lines: VecDeque<PendingLine>,
+}
+
+#[derive(Debug)]
+struct PendingLine {
+    /// `None` when no access log is configured: only the statistics need the entry.
+    text: Option<(String, usize)>,
+    /// Where the body starts and how long it is, in `sent` positions.
+    body_start: u64,
+    body_len: u64,
+}
+
+impl PendingLines {
+    /// `n` more bytes were taken from the output queue.
+    pub fn note_sent(&mut self, n: u64) {
+        self.sent += n;
+    }
+
+    /// A response was just queued: it ends `queued` bytes after what has been sent
+    /// (the output queue's length), and its last `body_len` bytes are the body.
+    pub fn push(&mut self, text: Option<(String, usize)>, queued: u64, body_len: u64) {
+        let end = self.sent + queued;
+        let body_len = body_len.min(queued);
+        self.lines.push_back(PendingLine {
+            text,
+            body_start: end - body_len,
+            body_len,
+        });
+    }
+
+    /// Writes the lines of the responses sent completely.
+    pub fn complete(&mut self, mut log: Option<&mut LogSink>, stats: &Stats, now: Instant) {
+        while self
+            .lines
+            .front()
+            .is_some_and(|l| self.sent >= l.body_start + l.body_len)
+        {
+            if let Some(l) = self.lines.pop_front() {
+                let n = l.body_len;
+                Self::write(l, n, log.as_deref_mut(), stats, Some(now));
+            }
+        }
+        if self.lines.is_empty() && self.lines.capacity() > 0 {
+            // An idle keep-alive connection holds no heap memory.
+            self.lines = VecDeque::new();
+        }
+    }
+
+    /// The connection closes: every line left is written with what was sent of it.
+    pub fn abort(&mut self, mut log: Option<&mut LogSink>, stats: &Stats) {
+        let sent = self.sent;
+        for l in std::mem::take(&mut self.lines) {
+            let n = sent.saturating_sub(l.body_start).min(l.body_len);
+            Self::write(l, n, log.as_deref_mut(), stats, None);
+        }
+    }
+
+    fn write(
+        l: PendingLine,
+        body_sent: u64,
+        log: Option<&mut LogSink>,
+        stats: &Stats,
+        now: Option<Instant>,
+    ) {
+        Stats::add(&stats.bytes_sent_body, body_sent);
+        if let (Some(log), Some((text, at))) = (log, l.text) {
+            // Before the first loop turn no line can be pending; a fresh Instant is
+            // only a fallback for the flush timer, not a timestamp in the line.
+            let now = now.or(log.last_tick).unwrap_or_else(Instant::now);
+            log.record_sized(&text, at, body_sent, now);
+        }
+    }
+}
+
 /// Peer-controlled text (target, Referer, User-Agent) must not forge log lines or
 /// break the quoting: escape `"`, `\`, control bytes and non-ASCII as `\xHH`.
 fn escape_into(out: &mut String, bytes: &[u8]) {
@@ -241,9 +376,11 @@ mod tests {
         let entry = |target| Entry {
             peer: "127.0.0.1".parse().unwrap(),
             time_clf: "15/Nov/1994:08:12:31 +0000",
-            method: "GET",
-            target,
-            version: "HTTP/1.1",
+            request: RequestLine::Parts {
+                method: "GET",
+                target,
+                version: "HTTP/1.1",
+            },
             status: 200,
             bytes: 1,
             referer: None,
@@ -278,9 +415,11 @@ mod tests {
             &Entry {
                 peer: "127.0.0.1".parse().unwrap(),
                 time_clf: "15/Nov/1994:08:12:31 +0000",
-                method: "GET",
-                target: "/a\"b",
-                version: "HTTP/1.1",
+                request: RequestLine::Parts {
+                    method: "GET",
+                    target: "/a\"b",
+                    version: "HTTP/1.1",
+                },
                 status: 200,
                 bytes: 12,
                 referer: None,
@@ -296,5 +435,91 @@ mod tests {
             text,
             "127.0.0.1 - - [15/Nov/1994:08:12:31 +0000] \"GET /a\\\"b HTTP/1.1\" 200 12 \"-\" \"ua\\x0A\\\"x\"\n"
         );
+    }
+
+    #[test]
+    fn rejected_request_line_is_logged_escaped_or_as_a_dash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.log");
+        let log = AccessLog::open(&path).unwrap();
+        let mut sink = log.worker_sink();
+        let now = Instant::now();
+        for raw in [Some(&b"GET /a\x01b\xff HTTP/1.1"[..]), None] {
+            sink.record(
+                &Entry {
+                    peer: "127.0.0.1".parse().unwrap(),
+                    time_clf: "15/Nov/1994:08:12:31 +0000",
+                    request: RequestLine::Raw(raw),
+                    status: 400,
+                    bytes: 3,
+                    referer: None,
+                    user_agent: Some(b"curl/8"),
+                },
+                now,
+            );
+        }
+        drop(sink);
+        log.close();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "127.0.0.1 - - [15/Nov/1994:08:12:31 +0000] \"GET /a\\x01b\\xFF HTTP/1.1\" 400 3 \"-\" \"curl/8\""
+        );
+        assert!(lines[1].contains("] \"-\" 400 3 "), "{}", lines[1]);
+    }
+
+    #[test]
+    fn body_bytes_sent_is_what_left_when_the_connection_closes_early() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.log");
+        let log = AccessLog::open(&path).unwrap();
+        let mut sink = log.worker_sink();
+        let stats = Stats::default();
+        let now = Instant::now();
+        let line = |target: &str| {
+            Entry {
+                peer: "127.0.0.1".parse().unwrap(),
+                time_clf: "15/Nov/1994:08:12:31 +0000",
+                request: RequestLine::Parts {
+                    method: "GET",
+                    target,
+                    version: "HTTP/1.1",
+                },
+                status: 200,
+                bytes: 0,
+                referer: None,
+                user_agent: None,
+            }
+            .format_without_size()
+        };
+        let mut p = PendingLines::default();
+        // A 100-byte head and a 1000-byte body, then a pipelined 50 + 10.
+        p.push(Some(line("/big")), 1100, 1000);
+        p.push(Some(line("/small")), 1100 + 60, 10);
+        p.note_sent(600);
+        p.complete(Some(&mut sink), &stats, now);
+        p.note_sent(500);
+        p.complete(Some(&mut sink), &stats, now);
+        // The first response has left whole; the second is cut after 5 of its 10
+        // body bytes (55 of its 60 bytes).
+        p.note_sent(55);
+        p.complete(Some(&mut sink), &stats, now);
+        p.abort(Some(&mut sink), &stats);
+        drop(sink);
+        log.close();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(
+            lines[0].contains("\"GET /big HTTP/1.1\" 200 1000 \"-\""),
+            "{text}"
+        );
+        assert!(
+            lines[1].contains("\"GET /small HTTP/1.1\" 200 5 \"-\""),
+            "{text}"
+        );
+        assert_eq!(stats.snapshot().bytes_sent_body, 1005);
+        assert!(p.lines.is_empty());
     }
 }

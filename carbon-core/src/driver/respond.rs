@@ -7,12 +7,12 @@ use std::time::{Instant, SystemTime};
 use http::header::{HeaderValue, DATE, LOCATION, REFERER, RETRY_AFTER, SERVER, USER_AGENT};
 use http::{Method, StatusCode};
 
-use super::access_log::{Entry, LogSink};
+use super::access_log::{Entry, LogSink, RequestLine};
 use super::conn::Conn;
 use super::date::DateCache;
 use super::stats::Stats;
 use super::Shared;
-use crate::proto::h1::Event;
+use crate::proto::h1::{Event, Rejection};
 use crate::service::{Request, RequestContext, Response, Service};
 
 const SERVER_NAME: HeaderValue = HeaderValue::from_static("carbon");
@@ -48,18 +48,68 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
             let resp = answer(&req, &rctx, &mut x);
             (resp, Some(req))
         }
-        Event::Reject(status) => {
+        Event::Reject(rejection) => {
             c.rejected = true;
-            (x.service.error(status, &rctx), None)
+            x.shared.stats.count_rejection(rejection.reason.class());
+            log::debug!(
+                "{}: request rejected with {}: {}",
+                c.peer,
+                rejection.status.as_u16(),
+                rejection.reason
+            );
+            let mut resp = x.service.error(rejection.status, &rctx);
+            finish_headers(&mut resp, &rctx, &x);
+            x.shared.stats.count_status(resp.status().as_u16());
+            let line = x
+                .log
+                .is_some()
+                .then(|| rejection_line(&rejection, &resp, &rctx, x.date));
+            queue(c, resp, line, false, x.now);
+            return;
         }
     };
     let mut resp = resp;
     finish_headers(&mut resp, &rctx, &x);
     x.shared.stats.count_status(resp.status().as_u16());
-    if let Some(log) = x.log.as_mut() {
-        record(log, req.as_ref(), &resp, &rctx, x.date, x.now);
+    let line = x
+        .log
+        .is_some()
+        .then(|| request_line(req.as_ref(), &resp, &rctx, x.date));
+    let head_request = req.as_ref().is_some_and(|r| r.method() == Method::HEAD);
+    queue(c, resp, line, head_request, x.now);
+}
+
+/// Hands the response to the engine and keeps its access-log line with the
+/// connection until the body has left (or the connection closes): the size logged
+/// is what was sent, not what was promised.
+fn queue(c: &mut Conn, resp: Response, line: Option<(String, usize)>, head: bool, now: Instant) {
+    // RFC 9110 §9.3.2: the response to HEAD carries no body.
+    let body_len = if head { 0 } else { resp.body().len() };
+    c.engine.send_response(now, resp);
+    // What follows this response in the queue is at most a `100 Continue` for a
+    // pipelined request (25 bytes), which would shift the body range by that much.
+    let queued = c.engine.out().total();
+    c.pending_log.push(line, queued, body_len);
+}
+
+/// A rejected request's line: the request line as far as it was read (escaped by the
+/// log writer, bounded by the engine), in place of method, target and version.
+fn rejection_line(
+    rejection: &Rejection,
+    resp: &Response,
+    rctx: &RequestContext,
+    date: &DateCache,
+) -> (String, usize) {
+    Entry {
+        peer: rctx.peer.ip(),
+        time_clf: date.clf(),
+        request: RequestLine::Raw(rejection.request_line.as_deref()),
+        status: resp.status().as_u16(),
+        bytes: 0,
+        referer: None,
+        user_agent: rejection.user_agent.as_deref(),
     }
-    c.engine.send_response(x.now, resp);
+    .format_without_size()
 }
 
 fn answer(req: &Request, rctx: &RequestContext, x: &mut Ctx<'_>) -> Response {
@@ -152,14 +202,12 @@ fn finish_headers(resp: &mut Response, rctx: &RequestContext, x: &Ctx<'_>) {
     }
 }
 
-fn record(
-    log: &mut LogSink,
+fn request_line(
     req: Option<&Request>,
     resp: &Response,
     rctx: &RequestContext,
     date: &DateCache,
-    now: Instant,
-) {
+) -> (String, usize) {
     let target;
     let (method, target_s, version, referer, ua) = match req {
         Some(r) => {
@@ -174,25 +222,20 @@ fn record(
         }
         None => ("-", "-", "-", None, None),
     };
-    let bytes = if req.is_some_and(|r| r.method() == Method::HEAD) {
-        0
-    } else {
-        resp.body().len()
-    };
-    log.record(
-        &Entry {
-            peer: rctx.peer.ip(),
-            time_clf: date.clf(),
+    Entry {
+        peer: rctx.peer.ip(),
+        time_clf: date.clf(),
+        request: RequestLine::Parts {
             method,
             target: target_s,
             version,
-            status: resp.status().as_u16(),
-            bytes,
-            referer,
-            user_agent: ua,
         },
-        now,
-    );
+        status: resp.status().as_u16(),
+        bytes: 0,
+        referer,
+        user_agent: ua,
+    }
+    .format_without_size()
 }
 
 fn version_str(v: http::Version) -> &'static str {

@@ -415,6 +415,7 @@ impl Worker {
             return;
         }
         let mut c = self.conns.remove(key);
+        c.pending_log.abort(self.log.as_mut(), &self.shared.stats);
         self.timers.rearm(key, c.armed, None);
         c.close(self.poll.registry());
         let before = self.shared.active.fetch_sub(1, Ordering::AcqRel);
