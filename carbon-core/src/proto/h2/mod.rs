@@ -2,8 +2,10 @@
 //!
 //! * [`hpack`]: header compression (static and dynamic tables, Huffman code).
 //! * [`frame`]: the wire format, one file per frame type, plus the codec.
+//! * [`error`]: error codes, and the connection / stream error types.
 //!
 //! Nothing here reads a socket or a clock: time is a parameter.
 
+pub mod error;
 pub mod frame;
 pub mod hpack;
