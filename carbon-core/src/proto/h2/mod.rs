@@ -6,6 +6,13 @@
 //!
 //! Nothing here reads a socket or a clock: time is a parameter.
 
+mod conn;
 pub mod error;
+mod flood;
 pub mod frame;
 pub mod hpack;
+mod request;
+mod response;
+pub mod streams;
+
+pub use conn::{Event, H2Conn, H2Stats, PREFACE};
