@@ -13,6 +13,8 @@ pub mod frame;
 pub mod hpack;
 mod request;
 mod response;
+#[cfg(test)]
+mod robustness_tests;
 pub mod streams;
 
 pub use conn::{Event, H2Conn, H2Stats, PREFACE};
