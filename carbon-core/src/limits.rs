@@ -136,6 +136,12 @@ pub struct Http2Limits {
     /// A request (headers and body) must be complete within this time of its HEADERS,
     /// or the stream is reset with CANCEL (slow POST over HTTP/2).
     pub request_timeout: Duration,
+    /// Responses wait for the client's flow-control window with nothing else to send
+    /// for this long: the connection is closed (GOAWAY(NO_ERROR)). A client that
+    /// never opens its window cannot pin a connection and its responses; the
+    /// driver's write-stall timer only covers writes that block. 60 s like nginx's
+    /// send_timeout.
+    pub window_stall_timeout: Duration,
     /// Graceful shutdown: how long the first GOAWAY waits for the PING round trip
     /// before the final GOAWAY is sent (RFC 9113 §6.8).
     pub shutdown_ping_timeout: Duration,
@@ -166,6 +172,7 @@ impl Default for Http2Limits {
             settings_ack_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(75),
             request_timeout: Duration::from_secs(60),
+            window_stall_timeout: Duration::from_secs(60),
             shutdown_ping_timeout: Duration::from_secs(1),
         }
     }

@@ -156,6 +156,8 @@ pub struct H2Conn {
     /// Output was queued since the last `handle_output_drained`.
     output_since_drain: bool,
     rr_cursor: u32,
+    /// Since when responses have waited for window with nothing sendable.
+    stall_since: Option<Instant>,
     stats: H2Stats,
 }
 
@@ -189,6 +191,7 @@ impl H2Conn {
             read_closed: false,
             output_since_drain: true,
             rr_cursor: 0,
+            stall_since: None,
             stats: H2Stats::default(),
             limits,
         };
@@ -287,6 +290,9 @@ impl H2Conn {
                 if self.is_idle() {
                     add(Some(self.idle_since + self.limits.idle_timeout));
                 }
+                add(self
+                    .stall_since
+                    .map(|t| t + self.limits.window_stall_timeout));
                 for s in self.streams.map.values() {
                     add(s.deadline());
                 }
@@ -351,11 +357,14 @@ impl H2Conn {
         self.maybe_finish();
     }
 
-    /// The driver wrote the last queued byte: the idle timer starts now.
+    /// The driver wrote the last queued byte: the idle timer (or, when responses
+    /// wait for window, the stall timer) starts now. More DATA may be queued: call
+    /// [`H2Conn::poll_transmit`] again.
     pub fn handle_output_drained(&mut self, now: Instant) {
         if std::mem::take(&mut self.output_since_drain) && self.is_idle() {
             self.idle_since = now;
         }
+        self.after_work(now);
     }
 
     /// Spurious calls (early, or with no timer) are no-ops.
@@ -398,6 +407,19 @@ impl H2Conn {
         for id in expired {
             // RFC 9110 §15.5.9: the request did not arrive in time.
             self.reject(id, StatusCode::REQUEST_TIMEOUT);
+        }
+        if self
+            .stall_since
+            .is_some_and(|t| now >= t + self.limits.window_stall_timeout)
+        {
+            log::debug!("h2: responses stalled on the client's flow-control window");
+            self.goaway(
+                self.streams.last_client_id,
+                ErrorCode::NO_ERROR,
+                "flow-control stall",
+            );
+            self.enter_closing();
+            return;
         }
         if self.is_idle() && now >= self.idle_since + self.limits.idle_timeout {
             self.goaway(self.streams.last_client_id, ErrorCode::NO_ERROR, "idle");
@@ -1070,13 +1092,27 @@ impl H2Conn {
         if self.phase == Phase::Closing {
             return;
         }
+        let sent = self.produce_data(now);
+        let waiting = self.streams.map.values().any(|s| s.body.is_some());
+        if sent > 0 || !waiting {
+            self.stall_since = None;
+        } else if self.out.is_empty() && self.stage.is_empty() && self.stall_since.is_none() {
+            // Responses wait and nothing at all is on its way: only a window
+            // update can help, and the client may never send one.
+            self.stall_since = Some(now);
+        }
+    }
+
+    /// The DATA frame loop of [`H2Conn::fill_data`]; returns the frames produced.
+    fn produce_data(&mut self, now: Instant) -> usize {
+        let mut sent = 0;
         loop {
             if self.out.total() + self.stage.len() as u64 >= self.limits.max_output_queued as u64 {
-                return;
+                return sent;
             }
             let conn_avail = self.conn_send.available();
             if conn_avail == 0 {
-                return;
+                return sent;
             }
             let cands = self.streams.map.iter().filter_map(|(id, s)| {
                 s.body.as_ref()?;
@@ -1086,16 +1122,17 @@ impl H2Conn {
                 })
             });
             let Some(id) = prioritize::pick(cands, self.rr_cursor) else {
-                return;
+                return sent;
             };
             self.rr_cursor = id;
             let max_frame = u64::from(self.peer_max_frame_size);
             let Some(s) = self.streams.map.get_mut(&id) else {
-                return;
+                return sent;
             };
             let Some(body) = s.body.as_mut() else {
-                return;
+                return sent;
             };
+            sent += 1;
             let n = body
                 .remaining()
                 .min(s.send_window.available())
@@ -1195,6 +1232,10 @@ impl H2Conn {
     fn maybe_finish(&mut self) {
         let no_more = self.shutdown == Shutdown::Final || self.peer_goaway || self.read_closed;
         if no_more && self.streams.map.is_empty() && self.phase != Phase::Closing {
+            if self.stats.goaway_sent.is_none() {
+                // §6.8: say goodbye before closing, even when the client left first.
+                self.goaway(self.streams.last_client_id, ErrorCode::NO_ERROR, "");
+            }
             self.enter_closing();
         }
     }

@@ -1005,6 +1005,50 @@ fn idle_connection_closed_with_goaway_no_error() {
 }
 
 #[test]
+fn rfc9113_6_9_client_that_never_opens_its_window_is_closed_after_the_stall_timeout() {
+    let mut p = Pair::connected();
+    p.settings(&[(settings::id::INITIAL_WINDOW_SIZE, 0)]);
+    p.get(1, "/");
+    p.respond(1, 200, bytes_body(10));
+    assert!(p.data_on(1).0.is_empty(), "no window, no DATA");
+    assert!(p.conn.poll_timeout().is_some());
+    p.advance(Duration::from_secs(59));
+    assert!(!p.conn.is_closed());
+    // Window updates reset the timer as soon as DATA moves.
+    p.window_update(1, 5);
+    assert_eq!(p.data_on(1).0.len(), 5);
+    p.advance(Duration::from_secs(59));
+    assert!(!p.conn.is_closed());
+    p.advance(Duration::from_secs(2));
+    assert_eq!(p.goaway_code(), Some(ErrorCode::NO_ERROR));
+    assert!(p.conn.is_closed());
+}
+
+#[test]
+fn rfc9113_6_8_client_goaway_lets_streams_finish_then_closes() {
+    let mut p = Pair::connected();
+    p.get(1, "/");
+    p.raw(ty::GOAWAY, 0, 0, &[0, 0, 0, 1, 0, 0, 0, 0]);
+    assert!(!p.conn.is_closed());
+    p.respond(1, 200, bytes_body(3));
+    assert_eq!(p.data_on(1), (vec![0, 1, 2], true));
+    assert!(p.conn.is_closed());
+}
+
+#[test]
+fn read_close_drops_incomplete_requests_and_finishes_answered_ones() {
+    let mut p = Pair::connected();
+    p.get(1, "/");
+    p.headers(3, &req("POST", "/"), false);
+    p.conn.handle_read_closed(p.now);
+    p.drain();
+    assert!(!p.conn.is_closed(), "stream 1 still awaits its response");
+    assert_eq!(p.conn.open_streams(), 1);
+    p.respond(1, 204, Body::Empty);
+    assert!(p.conn.is_closed());
+}
+
+#[test]
 fn slow_request_body_is_408() {
     let mut p = Pair::connected();
     p.headers(1, &req("POST", "/"), false);
