@@ -158,3 +158,14 @@ pub fn drive_h2(input: &[u8], piece: usize, tick: u64) {
     assert!(conn.is_closed(), "not closed after the peer's FIN");
     assert!(matches!(frames.first(), Some(Frame::Settings(s)) if !s.ack));
 }
+
+/// The HPACK decoder's invariants. The checker is carbon-core's own file, compiled here
+/// against the public API, so `cargo test -p carbon-core robustness` checks exactly what
+/// the `hpack_decode` target checks.
+#[path = "../../carbon-core/src/proto/h2/hpack"]
+pub mod hpack {
+    pub use carbon_core::proto::h2::hpack::*;
+
+    #[path = "fuzz_invariants.rs"]
+    pub mod invariants;
+}
