@@ -66,3 +66,114 @@ impl Default for Timeouts {
         }
     }
 }
+
+/// Bounds and timers of one HTTP/2 connection (RFC 9113), each with its reason. A peer
+/// that pushes against one is answered with the error code the RFC names, or with
+/// GOAWAY(ENHANCE_YOUR_CALM) for abuse the RFC leaves to the implementation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Http2Limits {
+    /// SETTINGS_MAX_CONCURRENT_STREAMS we advertise; a HEADERS frame beyond it gets
+    /// RST_STREAM(REFUSED_STREAM) (RFC 9113 §5.1.2). 128 like nginx and h2o.
+    pub max_concurrent_streams: u32,
+    /// SETTINGS_INITIAL_WINDOW_SIZE we advertise: what a client may send on one stream
+    /// before we grant more (RFC 9113 §6.9.2). The RFC default, 65,535.
+    pub initial_window_size: u32,
+    /// Receive window of the whole connection, raised from 65,535 by a WINDOW_UPDATE
+    /// right after our SETTINGS (RFC 9113 §6.9.1): uploads to several streams at once.
+    pub connection_window_size: u32,
+    /// SETTINGS_MAX_FRAME_SIZE we advertise; larger frames are FRAME_SIZE_ERROR
+    /// (RFC 9113 §4.2). The RFC minimum and default, 16,384: nothing to gain from more.
+    pub max_frame_size: u32,
+    /// SETTINGS_HEADER_TABLE_SIZE: the HPACK dynamic table the client may use
+    /// (RFC 7541 §4.2). 4,096, the RFC default.
+    pub header_table_size: u32,
+    /// SETTINGS_MAX_HEADER_LIST_SIZE: decoded fields plus 32 bytes each (RFC 9113
+    /// §6.5.2), enforced while decoding (HPACK bomb). Beyond it: 431. 64 KiB like the
+    /// HTTP/1.1 header limit.
+    pub max_header_list_size: u32,
+    /// Encoded header block across HEADERS + CONTINUATION frames. Beyond it:
+    /// GOAWAY(ENHANCE_YOUR_CALM) (CVE-2024-27316: a block that never ends).
+    pub max_header_block_size: usize,
+    /// CONTINUATION frames in one header block (CVE-2024-27316, and CVE-2019-9518
+    /// floods of empty CONTINUATIONs). Beyond it: GOAWAY(ENHANCE_YOUR_CALM).
+    pub max_continuation_frames: u32,
+    /// Largest request body buffered for one stream; beyond it the request is answered
+    /// 413 and the rest of its DATA is discarded (flow control still credited).
+    pub max_request_body: usize,
+    /// Request bodies buffered on one connection together: past it, no stream gets
+    /// window beyond what it was granted, so memory is bounded by this, not by
+    /// `max_concurrent_streams * max_request_body`.
+    pub max_buffered_bodies: usize,
+    /// Output queued per connection (bytes and file regions alike) before the engine
+    /// stops producing DATA frames, and (in memory) before it stops reading: a peer
+    /// that never reads cannot pin unbounded output (CVE-2019-9512/9517).
+    pub max_output_queued: usize,
+    /// Streams reset per `flood_window`, by the peer (rapid reset, CVE-2023-44487) and
+    /// by us because of a peer's frame (MadeYouReset, CVE-2025-8671), counted together.
+    /// Beyond it: GOAWAY(ENHANCE_YOUR_CALM).
+    pub max_resets_per_window: u32,
+    /// SETTINGS frames per `flood_window` (CVE-2019-9515 settings flood).
+    pub max_settings_per_window: u32,
+    /// PING frames per `flood_window` (CVE-2019-9512 ping flood).
+    pub max_pings_per_window: u32,
+    /// PRIORITY frames per `flood_window` (CVE-2019-9513 resource loop).
+    pub max_priority_per_window: u32,
+    /// DATA frames without payload or END_STREAM, and HEADERS / CONTINUATION frames
+    /// without payload, per `flood_window` (CVE-2019-9518 empty frames flood).
+    pub max_empty_frames_per_window: u32,
+    /// WINDOW_UPDATE frames per `flood_window`, on top of one per DATA frame we sent
+    /// in the window (a downloading client legitimately answers every DATA frame).
+    pub max_window_updates_per_window: u32,
+    /// The period over which the counters above are taken.
+    pub flood_window: Duration,
+    /// The client preface and its first SETTINGS must arrive within this time.
+    pub preface_timeout: Duration,
+    /// Our SETTINGS must be acknowledged within this time, or GOAWAY(SETTINGS_TIMEOUT)
+    /// (RFC 9113 §6.5.3).
+    pub settings_ack_timeout: Duration,
+    /// A connection with no open stream for this long is closed with GOAWAY(NO_ERROR).
+    pub idle_timeout: Duration,
+    /// A request (headers and body) must be complete within this time of its HEADERS,
+    /// or the stream is reset with CANCEL (slow POST over HTTP/2).
+    pub request_timeout: Duration,
+    /// Responses wait for the client's flow-control window with nothing else to send
+    /// for this long: the connection is closed (GOAWAY(NO_ERROR)). A client that
+    /// never opens its window cannot pin a connection and its responses; the
+    /// driver's write-stall timer only covers writes that block. 60 s like nginx's
+    /// send_timeout.
+    pub window_stall_timeout: Duration,
+    /// Graceful shutdown: how long the first GOAWAY waits for the PING round trip
+    /// before the final GOAWAY is sent (RFC 9113 §6.8).
+    pub shutdown_ping_timeout: Duration,
+}
+
+impl Default for Http2Limits {
+    fn default() -> Self {
+        Http2Limits {
+            max_concurrent_streams: 128,
+            initial_window_size: 65_535,
+            connection_window_size: 1024 * 1024,
+            max_frame_size: 16_384,
+            header_table_size: 4_096,
+            max_header_list_size: 64 * 1024,
+            max_header_block_size: 64 * 1024,
+            max_continuation_frames: 32,
+            max_request_body: 1024 * 1024,
+            max_buffered_bodies: 4 * 1024 * 1024,
+            max_output_queued: 256 * 1024,
+            max_resets_per_window: 200,
+            max_settings_per_window: 100,
+            max_pings_per_window: 100,
+            max_priority_per_window: 1_000,
+            max_empty_frames_per_window: 100,
+            max_window_updates_per_window: 1_000,
+            flood_window: Duration::from_secs(10),
+            preface_timeout: Duration::from_secs(10),
+            settings_ack_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(75),
+            request_timeout: Duration::from_secs(60),
+            window_stall_timeout: Duration::from_secs(60),
+            shutdown_ping_timeout: Duration::from_secs(1),
+        }
+    }
+}

@@ -86,6 +86,79 @@ fn pump(conn: &mut H1Conn, now: Instant, t: &mut Transcript) {
     }
 }
 
+/// Feeds `input` to the HTTP/2 engine (the client preface is prepended, so the frame
+/// layer is reached) in pieces of `piece` bytes, the clock advancing `tick` seconds
+/// between pieces. Every event is answered with a small response. Asserts the
+/// invariants of `carbon-core/src/proto/h2/robustness_tests.rs`: the output is
+/// well-formed frames starting with SETTINGS, nothing after an error GOAWAY, the
+/// output queue within its bound, and the connection closed after the peer's FIN.
+pub fn drive_h2(input: &[u8], piece: usize, tick: u64) {
+    use carbon_core::limits::Http2Limits;
+    use carbon_core::proto::h2::frame::{Frame, FrameReader};
+    use carbon_core::proto::h2::{Event as H2Event, H2Conn, PREFACE};
+
+    let limits = Http2Limits::default();
+    let max_out = limits.max_output_queued as u64 + 16_384 + 1024;
+    let mut now = Instant::now();
+    let mut conn = H2Conn::new(limits, now);
+    let mut reader = FrameReader::new();
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut pump = |conn: &mut H2Conn, now: Instant| loop {
+        let mut busy = false;
+        while let Some(e) = conn.poll_event() {
+            busy = true;
+            match e {
+                H2Event::Request { stream_id, .. } => conn.send_response(
+                    now,
+                    stream_id,
+                    http::Response::new(Body::Bytes(Bytes::from_static(b"ok\n"))),
+                ),
+                H2Event::Reject { stream_id, status } => {
+                    conn.send_response(now, stream_id, error_response(status))
+                }
+                H2Event::StreamReset { .. } => {}
+            }
+        }
+        let q = conn.poll_transmit(now);
+        assert!(q.total() <= max_out, "output queue over its bound");
+        while let Some(c) = q.front().cloned() {
+            if let Chunk::Bytes(b) = &c {
+                reader.push(b);
+            }
+            q.advance(c.len());
+            busy = true;
+        }
+        while let Some(f) = reader.next_frame(1 << 24).expect("malformed engine output") {
+            if let Some(Frame::GoAway(g)) = frames.last() {
+                assert!(g.code.0 == 0, "frame after an error GOAWAY");
+            }
+            frames.push(f);
+        }
+        if !busy {
+            break;
+        }
+        conn.handle_output_drained(now);
+    };
+    let mut wire = PREFACE.to_vec();
+    wire.extend_from_slice(input);
+    for part in wire.chunks(piece.max(1)) {
+        if conn.is_closed() {
+            break;
+        }
+        if conn.wants_read() {
+            conn.handle_input(now, part);
+        }
+        pump(&mut conn, now);
+        now += Duration::from_secs(tick);
+        conn.handle_timeout(now);
+        pump(&mut conn, now);
+    }
+    conn.handle_read_closed(now);
+    pump(&mut conn, now);
+    assert!(conn.is_closed(), "not closed after the peer's FIN");
+    assert!(matches!(frames.first(), Some(Frame::Settings(s)) if !s.ack));
+}
+
 /// The HPACK decoder's invariants. The checker is carbon-core's own file, compiled here
 /// against the public API, so `cargo test -p carbon-core robustness` checks exactly what
 /// the `hpack_decode` target checks.

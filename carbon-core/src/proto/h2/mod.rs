@@ -2,8 +2,19 @@
 //!
 //! * [`hpack`]: header compression (static and dynamic tables, Huffman code).
 //! * [`frame`]: the wire format, one file per frame type, plus the codec.
+//! * [`error`]: error codes, and the connection / stream error types.
 //!
 //! Nothing here reads a socket or a clock: time is a parameter.
 
+mod conn;
+pub mod error;
+mod flood;
 pub mod frame;
 pub mod hpack;
+mod request;
+mod response;
+#[cfg(test)]
+mod robustness_tests;
+pub mod streams;
+
+pub use conn::{Event, H2Conn, H2Stats, PREFACE};

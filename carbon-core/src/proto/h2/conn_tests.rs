@@ -1,0 +1,1205 @@
+//! The connection driven by bytes with a virtual clock, one test per RFC 9113 rule.
+//! [`Pair`] plays the client: it writes frames, and reads and decodes what the engine
+//! sends (file regions included).
+#![allow(clippy::unwrap_used, clippy::field_reassign_with_default)]
+
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use http::StatusCode;
+
+use super::*;
+use crate::limits::Http2Limits;
+use crate::proto::h2::frame::head::{flags as fl, kind as ty};
+use crate::proto::h2::frame::settings;
+use crate::proto::h2::frame::{Priority, PrioritySpec};
+use crate::proto::out::Chunk;
+use crate::service::{Body, FileRegion};
+
+/// A test client around one engine.
+pub(super) struct Pair {
+    pub conn: H2Conn,
+    pub now: Instant,
+    enc: hpack::Encoder,
+    dec: hpack::Decoder,
+    reader: FrameReader,
+    /// Everything the engine sent, as frames, in order.
+    pub frames: Vec<Frame>,
+    pub events: Vec<Event>,
+    /// Largest output queue seen (bytes plus file regions).
+    pub max_queued: u64,
+}
+
+impl Pair {
+    pub fn new(limits: Http2Limits) -> Pair {
+        let now = Instant::now();
+        Pair {
+            conn: H2Conn::new(limits, now),
+            now,
+            enc: hpack::Encoder::new(),
+            dec: hpack::Decoder::new(4096),
+            reader: FrameReader::new(),
+            frames: Vec::new(),
+            events: Vec::new(),
+            max_queued: 0,
+        }
+    }
+
+    /// Preface, empty SETTINGS, and the ACK of the engine's SETTINGS.
+    pub fn connected() -> Pair {
+        Pair::connected_with(Http2Limits::default())
+    }
+
+    pub fn connected_with(limits: Http2Limits) -> Pair {
+        let mut p = Pair::new(limits);
+        p.send(PREFACE);
+        p.settings(&[]);
+        p.settings_ack();
+        p.drain();
+        p.frames.clear();
+        p
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.conn.handle_input(self.now, bytes);
+        self.drain();
+    }
+
+    pub fn send_frame(&mut self, enc: impl FnOnce(&mut BytesMut)) {
+        let mut b = BytesMut::new();
+        enc(&mut b);
+        self.send(&b);
+    }
+
+    pub fn raw(&mut self, k: u8, f: u8, stream: u32, payload: &[u8]) {
+        let mut b = BytesMut::new();
+        Head::new(k, f, stream, payload.len() as u32).encode(&mut b);
+        b.extend_from_slice(payload);
+        self.send(&b);
+    }
+
+    pub fn settings(&mut self, params: &[(u16, u32)]) {
+        let s = Settings {
+            ack: false,
+            params: params.to_vec(),
+        };
+        self.send_frame(|b| s.encode(b));
+    }
+
+    pub fn settings_ack(&mut self) {
+        self.raw(ty::SETTINGS, fl::ACK, 0, b"");
+    }
+
+    pub fn block(&mut self, fields: &[(&str, &str)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.enc.encode(
+            fields.iter().map(|(n, v)| HeaderField {
+                name: n.as_bytes(),
+                value: v.as_bytes(),
+                sensitive: false,
+            }),
+            &mut out,
+        );
+        out
+    }
+
+    pub fn headers(&mut self, id: u32, fields: &[(&str, &str)], end_stream: bool) {
+        let block = self.block(fields);
+        let h = Headers {
+            stream_id: id,
+            priority: None,
+            fragment: Bytes::from(block),
+            end_stream,
+            end_headers: true,
+        };
+        self.send_frame(|b| h.encode(b));
+    }
+
+    pub fn get(&mut self, id: u32, path: &'static str) {
+        self.headers(id, &req("GET", path), true);
+    }
+
+    pub fn data(&mut self, id: u32, data: &[u8], end_stream: bool) {
+        let d = Data {
+            stream_id: id,
+            data: Bytes::copy_from_slice(data),
+            end_stream,
+            flow_len: data.len() as u32,
+        };
+        self.send_frame(|b| d.encode(b));
+    }
+
+    pub fn window_update(&mut self, id: u32, inc: u32) {
+        self.raw(ty::WINDOW_UPDATE, 0, id, &inc.to_be_bytes());
+    }
+
+    pub fn rst(&mut self, id: u32, code: ErrorCode) {
+        self.raw(ty::RST_STREAM, 0, id, &code.0.to_be_bytes());
+    }
+
+    /// Drains the engine's events and output into `events` and `frames`.
+    pub fn drain(&mut self) {
+        while let Some(e) = self.conn.poll_event() {
+            self.events.push(e);
+        }
+        loop {
+            let now = self.now;
+            let q = self.conn.poll_transmit(now);
+            self.max_queued = self.max_queued.max(q.total());
+            let Some(chunk) = q.front().cloned() else {
+                break;
+            };
+            let bytes = match &chunk {
+                Chunk::Bytes(b) => b.to_vec(),
+                Chunk::File(f) => {
+                    let mut v = vec![0; f.len as usize];
+                    f.file.read_exact_at(&mut v, f.offset).unwrap();
+                    v
+                }
+            };
+            q.advance(chunk.len());
+            self.reader.push(&bytes);
+            while let Some(f) = self.reader.next_frame(1 << 24).unwrap() {
+                self.frames.push(f);
+            }
+        }
+        self.conn.handle_output_drained(self.now);
+    }
+
+    pub fn advance(&mut self, d: Duration) {
+        self.now += d;
+        self.conn.handle_timeout(self.now);
+        self.drain();
+    }
+
+    pub fn respond(&mut self, id: u32, status: u16, body: Body) {
+        let mut r = http::Response::new(body);
+        *r.status_mut() = StatusCode::from_u16(status).unwrap();
+        self.conn.send_response(self.now, id, r);
+        self.drain();
+    }
+
+    /// The request events received so far, taken.
+    pub fn requests(&mut self) -> Vec<(u32, crate::service::Request)> {
+        let mut out = Vec::new();
+        for e in std::mem::take(&mut self.events) {
+            match e {
+                Event::Request { stream_id, request } => out.push((stream_id, request)),
+                other => self.events.push(other),
+            }
+        }
+        out
+    }
+
+    pub fn goaway(&self) -> Option<&GoAway> {
+        self.frames.iter().find_map(|f| match f {
+            Frame::GoAway(g) => Some(g),
+            _ => None,
+        })
+    }
+
+    pub fn goaway_code(&self) -> Option<ErrorCode> {
+        self.frames.iter().rev().find_map(|f| match f {
+            Frame::GoAway(g) => Some(g.code),
+            _ => None,
+        })
+    }
+
+    pub fn rst_code(&self, id: u32) -> Option<ErrorCode> {
+        self.frames.iter().find_map(|f| match f {
+            Frame::RstStream(r) if r.stream_id == id => Some(r.code),
+            _ => None,
+        })
+    }
+
+    /// Decoded fields of every HEADERS frame on `id` (CONTINUATIONs appended).
+    pub fn response_fields(&mut self, id: u32) -> Vec<(String, String)> {
+        let mut block = Vec::new();
+        let mut collecting = false;
+        for f in &self.frames {
+            match f {
+                Frame::Headers(h) if h.stream_id == id => {
+                    block.extend_from_slice(&h.fragment);
+                    collecting = !h.end_headers;
+                }
+                Frame::Continuation(c) if collecting && c.stream_id == id => {
+                    block.extend_from_slice(&c.fragment);
+                    collecting = !c.end_headers;
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        self.dec
+            .decode(&block, 1 << 20, &mut |f| {
+                out.push((
+                    String::from_utf8_lossy(f.name).into_owned(),
+                    String::from_utf8_lossy(f.value).into_owned(),
+                ))
+            })
+            .unwrap();
+        out
+    }
+
+    pub fn data_on(&self, id: u32) -> (Vec<u8>, bool) {
+        let mut body = Vec::new();
+        let mut end = false;
+        for f in &self.frames {
+            match f {
+                Frame::Data(d) if d.stream_id == id => {
+                    body.extend_from_slice(&d.data);
+                    end |= d.end_stream;
+                }
+                Frame::Headers(h) if h.stream_id == id => end |= h.end_stream,
+                _ => {}
+            }
+        }
+        (body, end)
+    }
+}
+
+pub(super) fn req(method: &'static str, path: &'static str) -> Vec<(&'static str, &'static str)> {
+    vec![
+        (":method", method),
+        (":scheme", "https"),
+        (":authority", "example.com"),
+        (":path", path),
+    ]
+}
+
+fn bytes_body(n: usize) -> Body {
+    Body::Bytes(Bytes::from(
+        (0..n).map(|i| (i % 251) as u8).collect::<Vec<u8>>(),
+    ))
+}
+
+// ----- §3.4 preface and §6.5 SETTINGS -----
+
+#[test]
+fn rfc9113_3_4_server_preface_is_settings_then_window_update() {
+    let mut p = Pair::new(Http2Limits::default());
+    p.drain();
+    match &p.frames[0] {
+        Frame::Settings(s) => {
+            assert!(!s.ack);
+            assert!(s
+                .params
+                .contains(&(settings::id::MAX_CONCURRENT_STREAMS, 128)));
+        }
+        other => panic!("first frame {other:?}"),
+    }
+    assert!(matches!(
+        p.frames[1],
+        Frame::WindowUpdate(WindowUpdate { stream_id: 0, .. })
+    ));
+}
+
+#[test]
+fn rfc9113_3_4_invalid_preface_is_protocol_error() {
+    let mut p = Pair::new(Http2Limits::default());
+    p.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(p.goaway_code(), Some(ErrorCode::PROTOCOL_ERROR));
+    assert!(p.conn.is_closed());
+}
+
+#[test]
+fn rfc9113_3_4_first_frame_not_settings_is_protocol_error() {
+    let mut p = Pair::new(Http2Limits::default());
+    p.send(PREFACE);
+    p.raw(ty::PING, 0, 0, b"12345678");
+    assert_eq!(p.goaway_code(), Some(ErrorCode::PROTOCOL_ERROR));
+}
+
+#[test]
+fn rfc9113_6_5_settings_are_acknowledged() {
+    let mut p = Pair::connected();
+    p.settings(&[(settings::id::MAX_FRAME_SIZE, 20_000)]);
+    assert!(p
+        .frames
+        .iter()
+        .any(|f| matches!(f, Frame::Settings(s) if s.ack)));
+}
+
+#[test]
+fn rfc9113_6_5_3_settings_ack_timeout_is_settings_timeout() {
+    let mut p = Pair::new(Http2Limits::default());
+    p.send(PREFACE);
+    p.settings(&[]);
+    p.advance(Duration::from_secs(5));
+    assert_eq!(p.goaway_code(), None, "spurious early timeout is harmless");
+    p.advance(Duration::from_secs(6));
+    assert_eq!(p.goaway_code(), Some(ErrorCode::SETTINGS_TIMEOUT));
+    assert!(p.conn.is_closed());
+}
+
+#[test]
+fn rfc9113_3_4_preface_timeout_closes() {
+    let mut p = Pair::new(Http2Limits::default());
+    p.send(&PREFACE[..10]);
+    assert!(p.conn.poll_timeout().is_some());
+    p.advance(Duration::from_secs(11));
+    assert!(p.conn.is_closed());
+}
+
+// ----- §8 a whole exchange -----
+
+#[test]
+fn rfc9113_8_1_get_answered_with_headers_and_data() {
+    let mut p = Pair::connected();
+    p.headers(
+        1,
+        &[
+            (":method", "GET"),
+            (":scheme", "https"),
+            (":authority", "example.com"),
+            (":path", "/x?y=1"),
+            ("cookie", "a=1"),
+            ("cookie", "b=2"),
+        ],
+        true,
+    );
+    let reqs = p.requests();
+    assert_eq!(reqs.len(), 1);
+    let (id, r) = &reqs[0];
+    assert_eq!(*id, 1);
+    assert_eq!(r.uri(), "/x?y=1");
+    assert_eq!(r.headers()["host"], "example.com");
+    assert_eq!(r.headers()["cookie"], "a=1; b=2");
+    p.respond(1, 200, Body::Bytes(Bytes::from_static(b"hello")));
+    let fields = p.response_fields(1);
+    assert_eq!(fields[0], (":status".into(), "200".into()));
+    assert!(fields.contains(&("content-length".into(), "5".into())));
+    assert_eq!(p.data_on(1), (b"hello".to_vec(), true));
+    assert_eq!(p.conn.open_streams(), 0);
+    assert_eq!(p.conn.stats().streams_opened, 1);
+}
+
+#[test]
+fn rfc9113_whole_exchange_fed_one_byte_at_a_time() {
+    let mut client = Pair::new(Http2Limits::default());
+    let mut wire = BytesMut::new();
+    wire.extend_from_slice(PREFACE);
+    Settings {
+        ack: false,
+        params: vec![(settings::id::INITIAL_WINDOW_SIZE, 100_000)],
+    }
+    .encode(&mut wire);
+    Settings {
+        ack: true,
+        params: vec![],
+    }
+    .encode(&mut wire);
+    let block = client.block(&[
+        (":method", "POST"),
+        (":scheme", "http"),
+        (":path", "/up"),
+        (":authority", "a"),
+        ("content-length", "6"),
+    ]);
+    Headers {
+        stream_id: 1,
+        priority: None,
+        fragment: block.into(),
+        end_stream: false,
+        end_headers: true,
+    }
+    .encode(&mut wire);
+    Data {
+        stream_id: 1,
+        data: Bytes::from_static(b"abc"),
+        end_stream: false,
+        flow_len: 3,
+    }
+    .encode(&mut wire);
+    Data {
+        stream_id: 1,
+        data: Bytes::from_static(b"def"),
+        end_stream: true,
+        flow_len: 3,
+    }
+    .encode(&mut wire);
+    Ping {
+        ack: false,
+        opaque: *b"pingpong",
+    }
+    .encode(&mut wire);
+    let mut p = Pair::new(Http2Limits::default());
+    for b in wire.iter() {
+        p.send(&[*b]);
+    }
+    let reqs = p.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(&reqs[0].1.body()[..], b"abcdef");
+    assert!(p
+        .frames
+        .iter()
+        .any(|f| matches!(f, Frame::Ping(x) if x.ack && &x.opaque == b"pingpong")));
+    p.respond(1, 201, Body::Empty);
+    assert_eq!(p.response_fields(1)[0].1, "201");
+    assert_eq!(p.goaway_code(), None);
+}
+
+#[test]
+fn rfc9110_9_3_2_head_response_has_no_body() {
+    let mut p = Pair::connected();
+    p.headers(1, &req("HEAD", "/"), true);
+    assert_eq!(p.requests().len(), 1);
+    p.respond(1, 200, bytes_body(100));
+    assert_eq!(p.data_on(1), (Vec::new(), true));
+}
+
+#[test]
+fn rfc9113_6_7_ping_answered_with_same_data() {
+    let mut p = Pair::connected();
+    p.raw(ty::PING, 0, 0, b"abcdefgh");
+    assert!(p
+        .frames
+        .iter()
+        .any(|f| matches!(f, Frame::Ping(x) if x.ack && &x.opaque == b"abcdefgh")));
+}
+
+// ----- §4.2, §6.10 framing and CONTINUATION -----
+
+#[test]
+fn rfc9113_4_2_frame_over_max_frame_size_is_frame_size_error() {
+    let mut p = Pair::connected();
+    p.raw(ty::DATA, 0, 1, &[0; 16_385]);
+    assert_eq!(p.goaway_code(), Some(ErrorCode::FRAME_SIZE_ERROR));
+}
+
+#[test]
+fn rfc9113_6_10_headers_and_continuation_assembled() {
+    let mut p = Pair::connected();
+    let block = p.block(&req("GET", "/split"));
+    let (a, b) = block.split_at(block.len() / 2);
+    p.raw(ty::HEADERS, fl::END_STREAM, 1, a);
+    assert!(p.requests().is_empty());
+    p.raw(ty::CONTINUATION, fl::END_HEADERS, 1, b);
+    let r = p.requests();
+    assert_eq!(r[0].1.uri(), "/split");
+}
+
+#[test]
+fn rfc9113_6_10_frame_interleaved_in_header_block_is_protocol_error() {
+    let mut p = Pair::connected();
+    let block = p.block(&req("GET", "/"));
+    p.raw(ty::HEADERS, fl::END_STREAM, 1, &block[..2]);
+    p.raw(ty::PING, 0, 0, b"12345678");
+    assert_eq!(p.goaway_code(), Some(ErrorCode::PROTOCOL_ERROR));
+}
+
+#[test]
+fn rfc9113_6_10_continuation_on_other_stream_is_protocol_error() {
+    let mut p = Pair::connected();
+    let block = p.block(&req("GET", "/"));
+    p.raw(ty::HEADERS, fl::END_STREAM, 1, &block[..2]);
+    p.raw(ty::CONTINUATION, fl::END_HEADERS, 3, &block[2..]);
+    assert_eq!(p.goaway_code(), Some(ErrorCode::PROTOCOL_ERROR));
+}
+
+#[test]
+fn cve_2024_27316_endless_continuation_is_enhance_your_calm() {
+    let mut p = Pair::connected();
+    p.raw(ty::HEADERS, 0, 1, b"\x00");
+    for _ in 0..40 {
+        p.raw(ty::CONTINUATION, 0, 1, &[0u8; 100]);
+    }
+    assert_eq!(p.goaway_code(), Some(ErrorCode::ENHANCE_YOUR_CALM));
+    assert!(p.conn.is_closed());
+}
+
+#[test]
+fn rfc7541_hpack_bomb_header_list_too_large_is_431() {
+    let mut limits = Http2Limits::default();
+    limits.max_header_list_size = 200;
+    let mut p = Pair::connected_with(limits);
+    let long = "v".repeat(300);
+    let mut fields = req("GET", "/");
+    fields.push(("x-big", &long));
+    p.headers(1, &fields, true);
+    assert!(
+        matches!(p.events.as_slice(), [Event::Reject { stream_id: 1, status }] if *status == StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+    );
+    p.respond(1, 431, Body::Empty);
+    assert_eq!(p.response_fields(1)[0].1, "431");
+    // The connection goes on.
+    p.get(3, "/");
+    assert_eq!(p.requests().len(), 1);
+}
+
+// ----- §5.1 stream states -----
+
+#[test]
+fn rfc9113_5_1_data_on_idle_stream_is_protocol_error() {
+    let mut p = Pair::connected();
+    p.data(1, b"x", false);
+    assert_eq!(p.goaway_code(), Some(ErrorCode::PROTOCOL_ERROR));
+}
+
+#[test]
+fn rfc9113_5_1_rst_stream_and_window_update_on_idle_stream_are_protocol_errors() {
+    let mut p = Pair::connected();
+    p.rst(1, ErrorCode::CANCEL);
+    assert_eq!(p.goaway_code(), Some(ErrorCode::PROTOCOL_ERROR));
+    let mut p = Pair::connected();
+    p.window_update(5, 1);
+    assert_eq!(p.goaway_code(), Some(ErrorCode::PROTOCOL_ERROR));
+}
+
+#[test]
+fn rfc9113_5_1_priority_on_idle_stream_is_allowed() {
+    let mut p = Pair::connected();
+    let pr = Priority {
+        stream_id: 9,
+        spec: PrioritySpec {
+            exclusive: false,
+            dependency: 0,
+            weight: 16,
+        },
+    };
+    p.send_frame(|b| pr.encode(b));
+    p.get(1, "/");
+    assert_eq!(p.requests().len(), 1);
+    assert_eq!(p.goaway_code(), None);
+}
+
+#[test]
+fn rfc9113_5_1_headers_on_half_closed_remote_is_stream_closed() {
+    let mut p = Pair::connected();
+    p.get(1, "/");
+    p.headers(1, &[("x-trailer", "1")], true);
+    assert_eq!(p.rst_code(1), Some(ErrorCode::STREAM_CLOSED));
+    assert_eq!(p.goaway_code(), None);
+}
+
+#[test]
+fn rfc9113_5_1_data_after_end_stream_is_stream_closed() {
+    let mut p = Pair::connected();
+    p.get(1, "/");
+    p.data(1, b"late", false);
+    assert_eq!(p.rst_code(1), Some(ErrorCode::STREAM_CLOSED));
+}
+
+#[test]
+fn rfc9113_5_1_data_on_closed_stream_is_stream_closed() {
+    let mut p = Pair::connected();
+    p.get(1, "/");
+    p.respond(1, 204, Body::Empty);
+    p.data(1, b"late", false);
+    assert_eq!(p.goaway_code(), Some(ErrorCode::STREAM_CLOSED));
+}
+
+#[test]
+fn rfc9113_5_1_frames_after_our_reset_are_ignored() {
+    let mut p = Pair::connected();
+    p.headers(1, &req("POST", "/"), false);
+    p.window_update(1, 0); // provokes RST_STREAM(PROTOCOL_ERROR)
+    assert_eq!(p.rst_code(1), Some(ErrorCode::PROTOCOL_ERROR));
+    p.data(1, b"in flight", true);
+    assert_eq!(p.goaway_code(), None);
+}
+
+#[test]
+fn rfc9113_5_1_1_decreasing_or_even_stream_id_is_protocol_error() {
+    let mut p = Pair::connected();
+    p.get(5, "/");
+    p.get(3, "/");
+    assert_eq!(p.goaway_code(), Some(ErrorCode::PROTOCOL_ERROR));
+    assert_eq!(
+        p.goaway().unwrap().last_stream_id,
+        5,
+        "GOAWAY names the last stream processed"
+    );
+    let mut p = Pair::connected();
+    p.get(2, "/");
+    assert_eq!(p.goaway_code(), Some(ErrorCode::PROTOCOL_ERROR));
+}
+
+#[test]
+fn rfc9113_5_1_2_streams_over_the_limit_are_refused() {
+    let mut limits = Http2Limits::default();
+    limits.max_concurrent_streams = 2;
+    let mut p = Pair::connected_with(limits);
+    p.get(1, "/");
+    p.get(3, "/");
+    p.get(5, "/");
+    assert_eq!(p.rst_code(5), Some(ErrorCode::REFUSED_STREAM));
+    assert_eq!(p.requests().len(), 2);
+    assert_eq!(p.conn.stats().streams_refused, 1);
+    p.respond(1, 204, Body::Empty);
+    p.get(7, "/");
+    assert_eq!(p.requests().len(), 1, "a slot freed up");
+}
+
+#[test]
+fn rfc9113_6_4_rst_stream_by_client_reported_and_counted() {
+    let mut p = Pair::connected();
+    p.get(1, "/");
+    assert_eq!(p.requests().len(), 1);
+    p.rst(1, ErrorCode::CANCEL);
+    assert!(p.events.iter().any(
+        |e| matches!(e, Event::StreamReset { stream_id: 1, code } if *code == ErrorCode::CANCEL)
+    ));
+    p.respond(1, 200, bytes_body(10));
+    assert!(p.data_on(1).0.is_empty(), "no response on a reset stream");
+    assert_eq!(p.conn.stats().streams_reset_by_peer, 1);
+}
+
+// ----- §8.1 requests with bodies, trailers, malformed requests -----
+
+#[test]
+fn rfc9113_8_1_request_body_and_trailers() {
+    let mut p = Pair::connected();
+    p.headers(1, &req("POST", "/f"), false);
+    p.data(1, b"abc", false);
+    p.headers(1, &[("x-checksum", "1")], true);
+    let r = p.requests();
+    assert_eq!(&r[0].1.body()[..], b"abc");
+}
+
+#[test]
+fn rfc9113_8_1_trailers_without_end_stream_are_malformed() {
+    let mut p = Pair::connected();
+    p.headers(1, &req("POST", "/f"), false);
+    p.headers(1, &[("x-checksum", "1")], false);
+    assert_eq!(p.rst_code(1), Some(ErrorCode::PROTOCOL_ERROR));
+}
+
+#[test]
+fn rfc9113_8_1_1_content_length_mismatch_is_stream_protocol_error() {
+    let mut p = Pair::connected();
+    let mut f = req("POST", "/");
+    f.push(("content-length", "5"));
+    p.headers(1, &f, false);
+    p.data(1, b"abc", true);
+    assert_eq!(p.rst_code(1), Some(ErrorCode::PROTOCOL_ERROR));
+    p.headers(3, &f, false);
+    p.data(3, b"abcdef", true);
+    assert_eq!(p.rst_code(3), Some(ErrorCode::PROTOCOL_ERROR));
+    assert!(p.requests().is_empty());
+    assert_eq!(p.goaway_code(), None);
+}
+
+#[test]
+fn rfc9113_8_2_uppercase_field_name_is_malformed() {
+    let mut p = Pair::connected();
+    let mut f = req("GET", "/");
+    f.push(("Accept", "*/*"));
+    p.headers(1, &f, true);
+    assert_eq!(p.rst_code(1), Some(ErrorCode::PROTOCOL_ERROR));
+    assert!(p.requests().is_empty());
+}
+
+#[test]
+fn rfc9113_8_3_1_empty_path_and_connect_without_authority_are_malformed() {
+    let mut p = Pair::connected();
+    p.headers(
+        1,
+        &[(":method", "GET"), (":scheme", "https"), (":path", "")],
+        true,
+    );
+    assert_eq!(p.rst_code(1), Some(ErrorCode::PROTOCOL_ERROR));
+    p.headers(3, &[(":method", "CONNECT")], true);
+    assert_eq!(p.rst_code(3), Some(ErrorCode::PROTOCOL_ERROR));
+}
+
+#[test]
+fn rfc9113_8_1_body_over_limit_is_413_and_discarded_with_flow_control_kept() {
+    let mut limits = Http2Limits::default();
+    limits.max_request_body = 20_000;
+    limits.connection_window_size = 65_535;
+    let mut p = Pair::connected_with(limits);
+    p.headers(1, &req("POST", "/"), false);
+    p.data(1, &[b'a'; 16_000], false);
+    p.data(1, &[b'a'; 16_000], false);
+    assert!(
+        matches!(p.events.as_slice(), [Event::Reject { stream_id: 1, status }] if *status == StatusCode::PAYLOAD_TOO_LARGE)
+    );
+    p.respond(1, 413, Body::Empty);
+    // §8.1: complete response before the request: RST_STREAM(NO_ERROR).
+    assert_eq!(p.rst_code(1), Some(ErrorCode::NO_ERROR));
+    p.data(1, &[b'a'; 16_000], true);
+    assert_eq!(
+        p.goaway_code(),
+        None,
+        "late DATA after our reset is ignored"
+    );
+    let conn_credit: u32 = p
+        .frames
+        .iter()
+        .filter_map(|f| match f {
+            Frame::WindowUpdate(w) if w.stream_id == 0 => Some(w.increment),
+            _ => None,
+        })
+        .sum();
+    assert!(
+        conn_credit >= 32_000,
+        "connection window given back: {conn_credit}"
+    );
+}
+
+// ----- §6.9 flow control -----
+
+#[test]
+fn rfc9113_6_9_1_window_update_overflow_is_flow_control_error() {
+    let mut p = Pair::connected();
+    p.window_update(0, (1 << 31) - 1);
+    assert_eq!(p.goaway_code(), Some(ErrorCode::FLOW_CONTROL_ERROR));
+}
+
+#[test]
+fn rfc9113_6_9_1_stream_window_overflow_is_stream_flow_control_error() {
+    let mut p = Pair::connected();
+    p.get(1, "/");
+    p.window_update(1, (1 << 31) - 1);
+    assert_eq!(p.rst_code(1), Some(ErrorCode::FLOW_CONTROL_ERROR));
+    assert_eq!(p.goaway_code(), None);
+}
+
+#[test]
+fn rfc9113_6_9_zero_increment_scope() {
+    let mut p = Pair::connected();
+    p.get(1, "/");
+    p.window_update(1, 0);
+    assert_eq!(p.rst_code(1), Some(ErrorCode::PROTOCOL_ERROR));
+    p.window_update(0, 0);
+    assert_eq!(p.goaway_code(), Some(ErrorCode::PROTOCOL_ERROR));
+}
+
+#[test]
+fn rfc9113_6_9_never_sends_beyond_the_connection_window() {
+    let mut p = Pair::connected();
+    p.settings(&[(settings::id::INITIAL_WINDOW_SIZE, 1 << 20)]);
+    p.get(1, "/");
+    p.respond(1, 200, bytes_body(100_000));
+    assert_eq!(p.data_on(1).0.len(), 65_535);
+    p.window_update(0, 10_000);
+    assert_eq!(p.data_on(1).0.len(), 75_535);
+    p.window_update(0, 100_000);
+    let (body, end) = p.data_on(1);
+    assert_eq!(
+        body,
+        match bytes_body(100_000) {
+            Body::Bytes(b) => b.to_vec(),
+            _ => unreachable!(),
+        }
+    );
+    assert!(end);
+}
+
+#[test]
+fn rfc9113_6_9_2_initial_window_change_applies_to_open_streams_and_may_go_negative() {
+    let mut p = Pair::connected();
+    p.settings(&[(settings::id::INITIAL_WINDOW_SIZE, 100)]);
+    p.get(1, "/");
+    p.respond(1, 200, bytes_body(1000));
+    assert_eq!(p.data_on(1).0.len(), 100);
+    // Window 0 -> -60.
+    p.settings(&[(settings::id::INITIAL_WINDOW_SIZE, 40)]);
+    p.window_update(1, 50);
+    assert_eq!(p.data_on(1).0.len(), 100, "window still negative (-10)");
+    p.window_update(1, 30);
+    assert_eq!(p.data_on(1).0.len(), 120);
+    // Raising it applies too.
+    p.settings(&[(settings::id::INITIAL_WINDOW_SIZE, 1040)]);
+    assert_eq!(p.data_on(1).0.len(), 1000);
+}
+
+#[test]
+fn rfc9113_6_9_2_initial_window_overflowing_a_stream_is_flow_control_error() {
+    let mut p = Pair::connected();
+    p.get(1, "/");
+    p.window_update(1, (1 << 31) - 1 - 65_535);
+    p.settings(&[(settings::id::INITIAL_WINDOW_SIZE, 65_536)]);
+    assert_eq!(p.goaway_code(), Some(ErrorCode::FLOW_CONTROL_ERROR));
+}
+
+#[test]
+fn rfc9113_6_9_data_beyond_our_window_is_flow_control_error() {
+    let mut limits = Http2Limits::default();
+    limits.initial_window_size = 1000;
+    let mut p = Pair::connected_with(limits);
+    p.headers(1, &req("POST", "/"), false);
+    p.data(1, &[0; 1001], false);
+    assert_eq!(p.goaway_code(), Some(ErrorCode::FLOW_CONTROL_ERROR));
+}
+
+#[test]
+fn rfc9113_6_9_upload_larger_than_the_initial_window_gets_window_updates() {
+    let mut p = Pair::connected();
+    p.headers(1, &req("POST", "/"), false);
+    for _ in 0..10 {
+        p.data(1, &[7; 16_000], false);
+    }
+    p.data(1, b"", true);
+    let r = p.requests();
+    assert_eq!(r[0].1.body().len(), 160_000);
+    assert_eq!(p.goaway_code(), None);
+}
+
+#[test]
+fn file_body_streamed_as_regions_bounded_by_window() {
+    let mut f = tempfile::tempfile().unwrap();
+    let content: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+    std::io::Write::write_all(&mut f, &content).unwrap();
+    let file = Arc::new(f);
+    let mut p = Pair::connected();
+    p.settings(&[(settings::id::INITIAL_WINDOW_SIZE, 1 << 30)]);
+    p.window_update(0, 1 << 30);
+    p.get(1, "/big");
+    p.requests();
+    let mut r = http::Response::new(Body::File(FileRegion {
+        file,
+        offset: 0,
+        len: 200_000,
+    }));
+    *r.status_mut() = StatusCode::OK;
+    p.conn.send_response(p.now, 1, r);
+    // Before draining: only file references, never the file's bytes, are queued.
+    let q = p.conn.poll_transmit(p.now);
+    assert!(q.mem_bytes() < 4096, "in-memory output {}", q.mem_bytes());
+    assert!(q.iter().all(|c| match c {
+        Chunk::File(f) => f.len <= 16_384,
+        Chunk::Bytes(_) => true,
+    }));
+    assert!(q.total() <= 256 * 1024 + 16_384 + 9);
+    p.drain();
+    assert_eq!(p.data_on(1), (content, true));
+}
+
+#[test]
+fn rfc9113_10_5_client_that_never_opens_its_window_cannot_pin_output() {
+    let mut p = Pair::connected();
+    for id in (1..200).step_by(2) {
+        p.get(id, "/");
+    }
+    for (id, _) in p.requests() {
+        p.respond(id, 200, bytes_body(100_000));
+    }
+    // Each stream sent at most its window; the queue never held more than the bound.
+    assert!(
+        p.max_queued <= (256 * 1024 + 16_384 + 64) as u64,
+        "{}",
+        p.max_queued
+    );
+    let total: usize = p
+        .frames
+        .iter()
+        .map(|f| match f {
+            Frame::Data(d) => d.data.len(),
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(total, 65_535, "connection window respected");
+}
+
+// ----- RFC 9218 ordering -----
+
+#[test]
+fn rfc9218_urgent_stream_sent_first_and_equal_streams_interleaved() {
+    // A tiny output bound: one frame is produced per drain, as the scheduler picks.
+    let mut limits = Http2Limits::default();
+    limits.max_output_queued = 100;
+    let mut p = Pair::connected_with(limits);
+    p.settings(&[(settings::id::INITIAL_WINDOW_SIZE, 1 << 20)]);
+    p.window_update(0, 1 << 20);
+    let mut f = req("GET", "/low");
+    f.push(("priority", "u=5"));
+    p.headers(1, &f, true);
+    p.get(3, "/a");
+    p.get(5, "/b");
+    p.requests();
+    // Queue all three at once, then drain: the order of DATA frames is the scheduler's.
+    for id in [1, 3, 5] {
+        let mut r = http::Response::new(bytes_body(40_000));
+        *r.status_mut() = StatusCode::OK;
+        p.conn.send_response(p.now, id, r);
+    }
+    p.drain();
+    let order: Vec<u32> = p
+        .frames
+        .iter()
+        .filter_map(|f| match f {
+            Frame::Data(d) => Some(d.stream_id),
+            _ => None,
+        })
+        .collect();
+    // Stream 1 was alone when its response came: its first frame went at once.
+    assert_eq!(order[0], 1);
+    let rest = &order[1..];
+    let next_low = rest.iter().position(|&i| i == 1).unwrap();
+    assert_eq!(
+        rest[..next_low].len(),
+        6,
+        "urgency 3 streams finish before urgency 5 resumes: {order:?}"
+    );
+    assert_eq!(
+        &rest[..4],
+        &[3, 5, 3, 5],
+        "round robin at equal urgency: {order:?}"
+    );
+}
+
+// ----- §6.8 GOAWAY, shutdown and timeouts -----
+
+#[test]
+fn rfc9113_6_8_graceful_shutdown_sends_two_goaways_and_finishes_streams() {
+    let mut p = Pair::connected();
+    p.get(1, "/");
+    p.requests();
+    p.conn.start_shutdown(p.now);
+    p.drain();
+    let g = p.goaway().unwrap().clone();
+    assert_eq!(
+        (g.last_stream_id, g.code),
+        ((1 << 31) - 1, ErrorCode::NO_ERROR)
+    );
+    let ping = p
+        .frames
+        .iter()
+        .find_map(|f| match f {
+            Frame::Ping(x) if !x.ack => Some(x.opaque),
+            _ => None,
+        })
+        .unwrap();
+    // A stream the client opened before seeing the GOAWAY is still served.
+    p.get(3, "/");
+    assert_eq!(p.requests().len(), 1);
+    p.send_frame(|b| {
+        Ping {
+            ack: true,
+            opaque: ping,
+        }
+        .encode(b)
+    });
+    let last = p.frames.iter().rev().find_map(|f| match f {
+        Frame::GoAway(g) => Some(g.last_stream_id),
+        _ => None,
+    });
+    assert_eq!(last, Some(3));
+    p.get(5, "/");
+    assert!(
+        p.requests().is_empty(),
+        "streams after the final GOAWAY are ignored"
+    );
+    p.respond(1, 200, bytes_body(10));
+    assert!(!p.conn.is_closed());
+    p.respond(3, 200, bytes_body(10));
+    assert_eq!(p.data_on(3).0.len(), 10);
+    assert!(p.conn.is_closed());
+}
+
+#[test]
+fn idle_connection_closed_with_goaway_no_error() {
+    let mut p = Pair::connected();
+    p.get(1, "/");
+    p.respond(1, 204, Body::Empty);
+    p.advance(Duration::from_secs(74));
+    assert!(!p.conn.is_closed());
+    p.advance(Duration::from_secs(2));
+    assert_eq!(p.goaway_code(), Some(ErrorCode::NO_ERROR));
+    assert!(p.conn.is_closed());
+    assert_eq!(p.conn.stats().goaway_sent, Some(ErrorCode::NO_ERROR));
+}
+
+#[test]
+fn rfc9113_6_9_client_that_never_opens_its_window_is_closed_after_the_stall_timeout() {
+    let mut p = Pair::connected();
+    p.settings(&[(settings::id::INITIAL_WINDOW_SIZE, 0)]);
+    p.get(1, "/");
+    p.respond(1, 200, bytes_body(10));
+    assert!(p.data_on(1).0.is_empty(), "no window, no DATA");
+    assert!(p.conn.poll_timeout().is_some());
+    p.advance(Duration::from_secs(59));
+    assert!(!p.conn.is_closed());
+    // Window updates reset the timer as soon as DATA moves.
+    p.window_update(1, 5);
+    assert_eq!(p.data_on(1).0.len(), 5);
+    p.advance(Duration::from_secs(59));
+    assert!(!p.conn.is_closed());
+    p.advance(Duration::from_secs(2));
+    assert_eq!(p.goaway_code(), Some(ErrorCode::NO_ERROR));
+    assert!(p.conn.is_closed());
+}
+
+#[test]
+fn rfc9113_6_8_client_goaway_lets_streams_finish_then_closes() {
+    let mut p = Pair::connected();
+    p.get(1, "/");
+    p.raw(ty::GOAWAY, 0, 0, &[0, 0, 0, 1, 0, 0, 0, 0]);
+    assert!(!p.conn.is_closed());
+    p.respond(1, 200, bytes_body(3));
+    assert_eq!(p.data_on(1), (vec![0, 1, 2], true));
+    assert!(p.conn.is_closed());
+}
+
+#[test]
+fn read_close_drops_incomplete_requests_and_finishes_answered_ones() {
+    let mut p = Pair::connected();
+    p.get(1, "/");
+    p.headers(3, &req("POST", "/"), false);
+    p.conn.handle_read_closed(p.now);
+    p.drain();
+    assert!(!p.conn.is_closed(), "stream 1 still awaits its response");
+    assert_eq!(p.conn.open_streams(), 1);
+    p.respond(1, 204, Body::Empty);
+    assert!(p.conn.is_closed());
+}
+
+#[test]
+fn slow_request_body_is_408() {
+    let mut p = Pair::connected();
+    p.headers(1, &req("POST", "/"), false);
+    p.advance(Duration::from_secs(61));
+    assert!(
+        matches!(p.events.as_slice(), [Event::Reject { stream_id: 1, status }] if *status == StatusCode::REQUEST_TIMEOUT)
+    );
+}
+
+#[test]
+fn rfc9113_8_4_push_promise_from_client_is_protocol_error() {
+    let mut p = Pair::connected();
+    p.raw(ty::PUSH_PROMISE, fl::END_HEADERS, 1, b"\0\0\0\x02");
+    assert_eq!(p.goaway_code(), Some(ErrorCode::PROTOCOL_ERROR));
+}
+
+#[test]
+fn rfc9113_5_5_unknown_frame_ignored() {
+    let mut p = Pair::connected();
+    p.raw(0xee, 0xff, 0, b"whatever");
+    p.get(1, "/");
+    assert_eq!(p.requests().len(), 1);
+}
+
+#[test]
+fn rfc9113_5_3_1_headers_depending_on_itself_is_stream_error() {
+    let mut p = Pair::connected();
+    let block = p.block(&req("GET", "/"));
+    let h = Headers {
+        stream_id: 3,
+        priority: Some(PrioritySpec {
+            exclusive: false,
+            dependency: 3,
+            weight: 1,
+        }),
+        fragment: block.into(),
+        end_stream: true,
+        end_headers: true,
+    };
+    p.send_frame(|b| h.encode(b));
+    assert_eq!(p.rst_code(3), Some(ErrorCode::PROTOCOL_ERROR));
+    // The HPACK state stayed in sync: the next request decodes.
+    p.get(5, "/");
+    assert_eq!(p.requests().len(), 1);
+}
+
+// ----- §10.5 defences -----
+
+#[test]
+fn cve_2023_44487_rapid_reset_is_enhance_your_calm() {
+    let mut p = Pair::connected();
+    for i in 0..300u32 {
+        p.get(2 * i + 1, "/");
+        p.rst(2 * i + 1, ErrorCode::CANCEL);
+        if p.goaway_code().is_some() {
+            break;
+        }
+    }
+    assert_eq!(p.goaway_code(), Some(ErrorCode::ENHANCE_YOUR_CALM));
+    assert!(p.conn.is_closed());
+}
+
+#[test]
+fn cve_2023_44487_resets_spread_over_time_are_fine() {
+    let mut p = Pair::connected();
+    for i in 0..300u32 {
+        p.get(2 * i + 1, "/");
+        p.rst(2 * i + 1, ErrorCode::CANCEL);
+        p.now += Duration::from_millis(100);
+    }
+    assert_eq!(p.goaway_code(), None);
+}
+
+#[test]
+fn cve_2025_8671_made_you_reset_is_enhance_your_calm() {
+    let mut p = Pair::connected();
+    for i in 0..300u32 {
+        p.headers(2 * i + 1, &req("POST", "/"), false);
+        p.window_update(2 * i + 1, 0);
+        if p.goaway_code().is_some() {
+            break;
+        }
+    }
+    assert_eq!(p.goaway_code(), Some(ErrorCode::ENHANCE_YOUR_CALM));
+}
+
+#[test]
+fn cve_2019_9512_ping_flood_is_enhance_your_calm() {
+    let mut p = Pair::connected();
+    for _ in 0..101 {
+        p.raw(ty::PING, 0, 0, b"12345678");
+    }
+    assert_eq!(p.goaway_code(), Some(ErrorCode::ENHANCE_YOUR_CALM));
+}
+
+#[test]
+fn cve_2019_9515_settings_flood_is_enhance_your_calm() {
+    let mut p = Pair::connected();
+    for _ in 0..101 {
+        p.settings(&[]);
+    }
+    assert_eq!(p.goaway_code(), Some(ErrorCode::ENHANCE_YOUR_CALM));
+}
+
+#[test]
+fn cve_2019_9513_priority_flood_is_enhance_your_calm() {
+    let mut p = Pair::connected();
+    for i in 0..1001u32 {
+        p.raw(ty::PRIORITY, 0, 2 * i + 1, &[0, 0, 0, 0, 16]);
+    }
+    assert_eq!(p.goaway_code(), Some(ErrorCode::ENHANCE_YOUR_CALM));
+}
+
+#[test]
+fn cve_2019_9518_empty_data_flood_is_enhance_your_calm() {
+    let mut p = Pair::connected();
+    p.headers(1, &req("POST", "/"), false);
+    for _ in 0..101 {
+        p.data(1, b"", false);
+    }
+    assert_eq!(p.goaway_code(), Some(ErrorCode::ENHANCE_YOUR_CALM));
+}
+
+#[test]
+fn window_update_flood_is_enhance_your_calm() {
+    let mut p = Pair::connected();
+    for _ in 0..1001 {
+        p.window_update(0, 1);
+    }
+    assert_eq!(p.goaway_code(), Some(ErrorCode::ENHANCE_YOUR_CALM));
+}
+
+#[test]
+fn backpressure_when_client_does_not_read() {
+    let mut p = Pair::connected();
+    let mut wire = BytesMut::new();
+    for _ in 0..100 {
+        Ping {
+            ack: false,
+            opaque: *b"12345678",
+        }
+        .encode(&mut wire);
+    }
+    let mut limits = Http2Limits::default();
+    limits.max_output_queued = 500;
+    let mut conn = H2Conn::new(limits, p.now);
+    conn.handle_input(p.now, PREFACE);
+    let mut s = BytesMut::new();
+    Settings::default().encode(&mut s);
+    conn.handle_input(p.now, &s);
+    conn.handle_input(p.now, &wire[..17 * 40]);
+    assert!(!conn.wants_read(), "PING ACKs pile up unread: stop reading");
+    p.drain();
+}

@@ -1,0 +1,277 @@
+//! Turning a decoded field block into a request (RFC 9113 §8.1-§8.3), or refusing it
+//! as malformed (§8.1.1: a stream error PROTOCOL_ERROR).
+//!
+//! The request handed to the service looks like an HTTP/1.1 one, so the same service
+//! serves both: the URI is the origin form (`:path`), and `:authority` becomes the
+//! `Host` field when the client sent none (§8.3.1 lets a server do either). Cookie
+//! crumbs are joined with "; " (§8.2.3).
+
+use http::header::{HeaderName, HeaderValue, COOKIE, HOST};
+use http::uri::{Authority, PathAndQuery};
+use http::{HeaderMap, Method, Uri, Version};
+
+use super::streams::prioritize::Priority;
+
+/// A decoded field (name, value), owned.
+pub type Field = (Vec<u8>, Vec<u8>);
+
+#[derive(Debug)]
+pub struct RequestHead {
+    pub request: http::Request<()>,
+    /// The declared `content-length`, checked against the DATA received (§8.1.1).
+    pub content_length: Option<u64>,
+    pub priority: Priority,
+}
+
+/// Why a request is malformed, for logs.
+pub type Malformed = &'static str;
+
+/// RFC 9113 §8.2.2: fields that only make sense on an HTTP/1.1 connection.
+fn connection_specific(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"connection" | b"proxy-connection" | b"keep-alive" | b"transfer-encoding" | b"upgrade"
+    )
+}
+
+/// §8.2.1: a field name is lowercase tchars; a value has no NUL, CR or LF and no
+/// leading or trailing whitespace.
+fn check_field(name: &[u8], value: &[u8]) -> Result<(), Malformed> {
+    if name.is_empty() {
+        return Err("empty field name");
+    }
+    if name.iter().any(u8::is_ascii_uppercase) {
+        return Err("uppercase field name");
+    }
+    if value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n') {
+        return Err("NUL, CR or LF in a field value");
+    }
+    if matches!(value.first(), Some(b' ' | b'\t')) || matches!(value.last(), Some(b' ' | b'\t')) {
+        return Err("whitespace around a field value");
+    }
+    if connection_specific(name) {
+        return Err("connection-specific field");
+    }
+    // §8.2.2: TE may only say "trailers".
+    if name == b"te" && !value.eq_ignore_ascii_case(b"trailers") {
+        return Err("te other than trailers");
+    }
+    Ok(())
+}
+
+/// Validates and builds a request from the fields of its HEADERS block.
+pub fn build_request(fields: Vec<Field>) -> Result<RequestHead, Malformed> {
+    let mut method: Option<Vec<u8>> = None;
+    let mut scheme: Option<Vec<u8>> = None;
+    let mut authority: Option<Vec<u8>> = None;
+    let mut path: Option<Vec<u8>> = None;
+    let mut regular_seen = false;
+    let mut headers = HeaderMap::with_capacity(fields.len());
+    let mut cookie: Option<Vec<u8>> = None;
+    let mut content_length: Option<u64> = None;
+    let mut priority: Option<Priority> = None;
+
+    for (name, value) in fields {
+        if let Some(pseudo) = name.strip_prefix(b":") {
+            // §8.3: pseudo-headers come first, once each, and only the defined ones.
+            if regular_seen {
+                return Err("pseudo-header after a regular field");
+            }
+            let slot = match pseudo {
+                b"method" => &mut method,
+                b"scheme" => &mut scheme,
+                b"authority" => &mut authority,
+                b"path" => &mut path,
+                _ => return Err("unknown or response pseudo-header"),
+            };
+            if slot.is_some() {
+                return Err("duplicate pseudo-header");
+            }
+            if value.iter().any(|&b| b <= b' ' || b == 0x7f) {
+                return Err("invalid byte in a pseudo-header");
+            }
+            *slot = Some(value);
+            continue;
+        }
+        regular_seen = true;
+        check_field(&name, &value)?;
+        if name == b"cookie" {
+            // §8.2.3: crumbs are joined back into one field.
+            match &mut cookie {
+                Some(c) => {
+                    c.extend_from_slice(b"; ");
+                    c.extend_from_slice(&value);
+                }
+                None => cookie = Some(value),
+            }
+            continue;
+        }
+        if name == b"content-length" {
+            let n = parse_content_length(&value)?;
+            if content_length.is_some_and(|c| c != n) {
+                return Err("conflicting content-length");
+            }
+            content_length = Some(n);
+        }
+        if name == b"priority" {
+            priority = Some(Priority::from_header(&value));
+        }
+        let name = HeaderName::from_bytes(&name).map_err(|_| "invalid field name")?;
+        let value = HeaderValue::from_bytes(&value).map_err(|_| "invalid field value")?;
+        headers.append(name, value);
+    }
+
+    let method = method.ok_or("missing :method")?;
+    let method = Method::from_bytes(&method).map_err(|_| "invalid :method")?;
+    if let Some(a) = &authority {
+        // §8.3.1: no userinfo in :authority.
+        if a.contains(&b'@') {
+            return Err(":authority with userinfo");
+        }
+        Authority::try_from(a.as_slice()).map_err(|_| "invalid :authority")?;
+    }
+    let uri = if method == Method::CONNECT {
+        // §8.5: CONNECT has :authority and neither :scheme nor :path.
+        let a = authority.as_deref().ok_or("CONNECT without :authority")?;
+        if scheme.is_some() || path.is_some() {
+            return Err("CONNECT with :scheme or :path");
+        }
+        Uri::try_from(a).map_err(|_| "invalid :authority")?
+    } else {
+        if scheme.is_none() {
+            return Err("missing :scheme");
+        }
+        let path = path.ok_or("missing :path")?;
+        // §8.3.1: never empty; origin form, or "*" for OPTIONS.
+        let asterisk = path == b"*" && method == Method::OPTIONS;
+        if path.first() != Some(&b'/') && !asterisk {
+            return Err(":path empty or not origin form");
+        }
+        let pq = PathAndQuery::try_from(path.as_slice()).map_err(|_| "invalid :path")?;
+        Uri::from(pq)
+    };
+    if let Some(a) = authority {
+        match headers.get(HOST) {
+            // §8.3.1: Host and :authority naming different origins is malformed.
+            Some(h) if !h.as_bytes().eq_ignore_ascii_case(&a) => {
+                return Err("host differs from :authority");
+            }
+            Some(_) => {}
+            None => {
+                let v = HeaderValue::from_bytes(&a).map_err(|_| "invalid :authority")?;
+                headers.insert(HOST, v);
+            }
+        }
+    }
+    if let Some(c) = cookie {
+        let v = HeaderValue::from_bytes(&c).map_err(|_| "invalid cookie")?;
+        headers.insert(COOKIE, v);
+    }
+
+    let mut request = http::Request::new(());
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.version_mut() = Version::HTTP_2;
+    *request.headers_mut() = headers;
+    Ok(RequestHead {
+        request,
+        content_length,
+        priority: priority.unwrap_or_default(),
+    })
+}
+
+fn parse_content_length(v: &[u8]) -> Result<u64, Malformed> {
+    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
+        return Err("invalid content-length");
+    }
+    v.iter()
+        .try_fold(0u64, |n, &d| {
+            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        })
+        .ok_or("invalid content-length")
+}
+
+/// §8.1: trailers carry no pseudo-header and follow the field rules.
+pub fn check_trailers(fields: &[Field]) -> Result<(), Malformed> {
+    for (name, value) in fields {
+        if name.first() == Some(&b':') {
+            return Err("pseudo-header in trailers");
+        }
+        check_field(name, value)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(fields: &[(&str, &str)]) -> Vec<Field> {
+        fields
+            .iter()
+            .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    const BASE: [(&str, &str); 4] = [
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":authority", "example.com"),
+        (":path", "/a?b"),
+    ];
+
+    fn with(extra: &[(&str, &str)]) -> Vec<Field> {
+        let mut v = BASE.to_vec();
+        v.extend_from_slice(extra);
+        f(&v)
+    }
+
+    #[test]
+    fn rfc9113_8_3_1_valid_request_builds_origin_form_with_host() {
+        let r = build_request(with(&[("cookie", "a=1"), ("cookie", "b=2")])).unwrap();
+        assert_eq!(r.request.uri(), "/a?b");
+        assert_eq!(r.request.headers()[HOST], "example.com");
+        assert_eq!(r.request.headers()[COOKIE], "a=1; b=2");
+        assert_eq!(r.request.version(), Version::HTTP_2);
+    }
+
+    #[test]
+    fn rfc9113_8_2_malformed_fields_rejected() {
+        for bad in [
+            &[("Accept", "x")][..],
+            &[("connection", "close")],
+            &[("transfer-encoding", "chunked")],
+            &[("te", "gzip")],
+            &[("x", " lead")],
+            &[("content-length", "1"), ("content-length", "2")],
+            &[("content-length", "-1")],
+            &[("host", "other.example")],
+        ] {
+            assert!(build_request(with(bad)).is_err(), "{bad:?}");
+        }
+        assert!(build_request(with(&[("te", "trailers")])).is_ok());
+    }
+
+    #[test]
+    fn rfc9113_8_3_pseudo_header_rules() {
+        let mut after = with(&[("accept", "x")]);
+        after.push((b":method".to_vec(), b"GET".to_vec()));
+        assert!(build_request(after).is_err(), "pseudo after regular");
+        let mut dup = with(&[]);
+        dup.push((b":path".to_vec(), b"/".to_vec()));
+        assert!(build_request(dup).is_err(), "duplicate");
+        assert!(build_request(f(&[(":method", "GET"), (":scheme", "http")])).is_err());
+        assert!(
+            build_request(f(&[(":method", "GET"), (":scheme", "http"), (":path", "")])).is_err()
+        );
+        assert!(build_request(with(&[(":status", "200")])).is_err());
+        assert!(build_request(f(&[(":method", "CONNECT"), (":path", "/")])).is_err());
+        assert!(build_request(f(&[(":method", "CONNECT"), (":authority", "a:443")])).is_ok());
+        assert!(build_request(f(&[
+            (":method", "OPTIONS"),
+            (":scheme", "http"),
+            (":path", "*")
+        ]))
+        .is_ok());
+    }
+}

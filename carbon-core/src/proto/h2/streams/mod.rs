@@ -1,0 +1,150 @@
+//! The streams of one connection: their states, windows, the request being received
+//! and the response being sent.
+
+pub mod flow_control;
+pub mod prioritize;
+pub mod state;
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::service::{Body, FileRegion};
+use flow_control::{RecvWindow, SendWindow};
+use prioritize::Priority;
+use state::StreamState;
+
+/// What happens to the request of a stream.
+#[derive(Debug)]
+pub enum RecvPhase {
+    /// Head received, body (or trailers) still arriving into `body`.
+    Body {
+        head: Box<http::Request<()>>,
+        body: Vec<u8>,
+        content_length: Option<u64>,
+        /// The whole request must have arrived by then.
+        deadline: Instant,
+    },
+    /// The request was delivered (or refused with a status): any further DATA is
+    /// counted for flow control and dropped.
+    Done,
+}
+
+/// The response body still to send.
+#[derive(Debug)]
+pub enum SendBody {
+    Bytes(Bytes),
+    File(FileRegion),
+}
+
+impl SendBody {
+    pub fn from_body(b: Body) -> Option<SendBody> {
+        match b {
+            Body::Empty => None,
+            Body::Bytes(b) if b.is_empty() => None,
+            Body::Bytes(b) => Some(SendBody::Bytes(b)),
+            Body::File(f) if f.len == 0 => None,
+            Body::File(f) => Some(SendBody::File(f)),
+        }
+    }
+
+    pub fn remaining(&self) -> u64 {
+        match self {
+            SendBody::Bytes(b) => b.len() as u64,
+            SendBody::File(f) => f.len,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Stream {
+    pub state: StreamState,
+    pub recv: RecvPhase,
+    /// True when the request was received with a HEAD method (no response body).
+    pub head_request: bool,
+    /// An event (request or reject) was handed out and `send_response` is awaited.
+    pub awaiting_response: bool,
+    /// The response headers were sent; `body` is what remains.
+    pub responded: bool,
+    pub body: Option<SendBody>,
+    pub send_window: SendWindow,
+    pub recv_window: RecvWindow,
+    pub priority: Priority,
+}
+
+impl Stream {
+    pub fn new(recv: RecvPhase, send_window: u32, recv_window: u32) -> Self {
+        Stream {
+            state: StreamState::Open,
+            recv,
+            head_request: false,
+            awaiting_response: false,
+            responded: false,
+            body: None,
+            send_window: SendWindow::new(send_window),
+            recv_window: RecvWindow::new(recv_window),
+            priority: Priority::default(),
+        }
+    }
+
+    /// Bytes of request body held for this stream.
+    pub fn buffered(&self) -> usize {
+        match &self.recv {
+            RecvPhase::Body { body, .. } => body.len(),
+            RecvPhase::Done => 0,
+        }
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        match &self.recv {
+            RecvPhase::Body { deadline, .. } => Some(*deadline),
+            RecvPhase::Done => None,
+        }
+    }
+}
+
+/// How a stream we no longer store was closed: decides what a late frame means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// We sent RST_STREAM: frames the client sent before seeing it are ignored
+    /// (RFC 9113 §5.1 "closed").
+    ResetByUs,
+    /// Closed normally or by the client's RST_STREAM.
+    Other,
+}
+
+/// How many recently closed stream ids are remembered (beyond them, a late frame on a
+/// closed stream is judged by its id alone).
+const RECENTLY_CLOSED: usize = 256;
+
+#[derive(Debug, Default)]
+pub struct Streams {
+    pub map: HashMap<u32, Stream>,
+    /// The highest stream id the client opened (or tried to): ids above it are idle.
+    pub last_client_id: u32,
+    recently_closed: VecDeque<(u32, Closed)>,
+}
+
+impl Streams {
+    /// Record a stream leaving the table.
+    pub fn remember_closed(&mut self, id: u32, how: Closed) {
+        if self.recently_closed.len() == RECENTLY_CLOSED {
+            self.recently_closed.pop_front();
+        }
+        self.recently_closed.push_back((id, how));
+    }
+
+    pub fn closed_how(&self, id: u32) -> Option<Closed> {
+        self.recently_closed
+            .iter()
+            .rev()
+            .find(|(i, _)| *i == id)
+            .map(|(_, h)| *h)
+    }
+
+    /// Request-body bytes held across all streams.
+    pub fn buffered(&self) -> usize {
+        self.map.values().map(Stream::buffered).sum()
+    }
+}
