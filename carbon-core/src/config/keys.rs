@@ -173,10 +173,19 @@ pub const KEYS: &[KeyDoc] = &[
     },
     KeyDoc {
         name: "enable_http2",
-        default: "false",
-        help: "HTTP/2 over TLS via ALPN (not available in this version yet)",
+        default: "true",
+        help: "HTTP/2 over TLS: offer ALPN `h2` before `http/1.1`",
         set: |b, v| {
             b.cfg.enable_http2 = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "enable_h2c",
+        default: "false",
+        help: "HTTP/2 with prior knowledge (h2c) on the plain port",
+        set: |b, v| {
+            b.cfg.enable_h2c = boolean(v)?;
             Ok(())
         },
     },

@@ -285,12 +285,9 @@ fn ssl_sni_may_repeat_but_names_may_not() {
 fn unavailable_features_are_errors_for_now() {
     assert_eq!(
         errors("enable_http2 = true\nenable_websocket = on\n"),
-        vec![
-            format!("{FILE}:1: key `enable_http2`: HTTP/2 is not available in this version yet"),
-            format!(
-                "{FILE}:2: key `enable_websocket`: WebSocket is not available in this version yet"
-            ),
-        ]
+        vec![format!(
+            "{FILE}:2: key `enable_websocket`: WebSocket is not available in this version yet"
+        ),]
     );
     assert!(load("enable_http2 = false\nenable_websocket = no").is_ok());
 }
@@ -419,7 +416,8 @@ fn every_key_setter_is_wired() {
         ("https_port", "2"),
         ("server_name", "example.org"),
         ("listen_address", "::1"),
-        ("enable_http2", "true"),
+        ("enable_http2", "false"),
+        ("enable_h2c", "true"),
         ("enable_websocket", "true"),
         ("max_threads", "1025"),
         ("max_connections", "7"),

@@ -10,11 +10,12 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
 use super::access_log::PendingLines;
+use super::engine::{Engine, EngineEvent};
 use super::respond;
+use super::respond_h2;
 use super::transport;
 use super::worker::Worker;
 use crate::config::Config;
-use crate::proto::h1::H1Conn;
 
 /// Read/write rounds one connection may take per loop turn before yielding to others.
 const ROUNDS_PER_TURN: usize = 16;
@@ -33,7 +34,8 @@ pub(crate) struct Conn {
     pub(crate) sock: TcpStream,
     pub(crate) peer: SocketAddr,
     pub(crate) tls: Option<Box<rustls::ServerConnection>>,
-    pub(crate) engine: H1Conn,
+    /// HTTP/1.1 until the transport says otherwise (`engine.rs`).
+    pub(crate) engine: Engine,
     /// Edge-triggered readiness we have seen and not yet consumed to WouldBlock.
     pub(crate) readable: bool,
     pub(crate) writable: bool,
@@ -48,6 +50,11 @@ pub(crate) struct Conn {
     linger: Option<Linger>,
     /// Whether the first byte on a TLS listener has been looked at yet.
     pub(crate) sniffed: bool,
+    /// Plain port with `enable_h2c`: the first bytes decide between HTTP/1.1 and the
+    /// HTTP/2 preface (RFC 9113 §3.3); cleared once decided.
+    pub(crate) h2c_sniff: bool,
+    /// TLS: the engine is chosen from ALPN once the handshake completes; cleared then.
+    pub(crate) alpn_pending: bool,
     /// A plain-HTTP request arrived on the TLS port: answer it with 400 and close.
     pub(crate) plain_on_tls: bool,
     /// The engine rejected a request: the peer may still be sending, so closing
@@ -92,7 +99,7 @@ impl Conn {
             sock,
             peer,
             tls,
-            engine: H1Conn::new(cfg.limits.clone(), cfg.timeouts, now),
+            engine: Engine::h1(cfg, now),
             readable: false,
             writable: false,
             write_interest: false,
@@ -103,6 +110,8 @@ impl Conn {
             handshake_deadline,
             linger: None,
             sniffed: false,
+            h2c_sniff: cfg.enable_h2c && handshake_deadline.is_none(),
+            alpn_pending: handshake_deadline.is_some(),
             plain_on_tls: false,
             rejected: false,
             close_notify_sent: false,
@@ -126,17 +135,13 @@ impl Conn {
         self.tls.as_ref().is_some_and(|t| t.is_handshaking())
     }
 
-    pub fn start_shutdown(&mut self) {
-        self.engine.start_shutdown();
+    pub fn start_shutdown(&mut self, now: Instant) {
+        self.engine.start_shutdown(now);
     }
 
     /// Output the connection still has to flush (engine queue or TLS records).
     pub fn pending_output(&self) -> bool {
-        !self.engine_out_empty() || self.tls.as_ref().is_some_and(|t| t.wants_write())
-    }
-
-    fn engine_out_empty(&self) -> bool {
-        self.engine.out_is_empty()
+        self.engine.has_output() || self.tls.as_ref().is_some_and(|t| t.wants_write())
     }
 
     /// The earliest of the engine's deadline and the driver's own.
@@ -209,7 +214,7 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
     }
     for _ in 0..ROUNDS_PER_TURN {
         let mut progress = false;
-        match transport::read(c, &mut w.buf, now) {
+        match transport::read(c, &mut w.buf, now, &w.shared.cfg, &w.shared.stats) {
             Ok(p) => progress |= p,
             Err(_) => {
                 if c.handshaking() {
@@ -224,21 +229,21 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
         }
         while let Some(ev) = c.engine.poll_event() {
             progress = true;
-            respond::respond(
-                c,
-                ev,
-                respond::Ctx {
-                    shared: &w.shared,
-                    service: w.service.as_mut(),
-                    date: &w.date,
-                    log: w.log.as_mut(),
-                    now,
-                    wall,
-                },
-            );
+            let x = respond::Ctx {
+                shared: &w.shared,
+                service: w.service.as_mut(),
+                date: &w.date,
+                log: w.log.as_mut(),
+                now,
+                wall,
+            };
+            match ev {
+                EngineEvent::H1(ev) => respond::respond(c, ev, x),
+                EngineEvent::H2(ev) => respond_h2::respond(c, ev, x),
+            }
         }
         let had_output = c.pending_output();
-        match transport::write(c, &mut w.buf) {
+        match transport::write(c, &mut w.buf, now) {
             Ok(p) => {
                 if p {
                     c.write_since = Some(now);
@@ -289,7 +294,7 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
 /// rejected its request), shut down our side and drain briefly instead of closing
 /// with unread data. Idle and orderly closes need no drain.
 fn begin_close(c: &mut Conn, now: Instant) -> Outcome {
-    if c.read_eof || !c.rejected {
+    if c.read_eof || !(c.rejected || c.engine.closed_on_error()) {
         return Outcome::Close;
     }
     if c.sock.shutdown(Shutdown::Write).is_err() {

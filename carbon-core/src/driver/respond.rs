@@ -35,7 +35,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
     };
     let (resp, req) = match ev {
         Event::Request(req) if c.plain_on_tls => {
-            c.engine.start_shutdown();
+            c.engine.start_shutdown(x.now);
             c.rejected = true;
             let mut resp = x.service.error(StatusCode::BAD_REQUEST, &rctx);
             *resp.body_mut() = crate::service::Body::Bytes(bytes::Bytes::from_static(
@@ -112,7 +112,7 @@ fn rejection_line(
     .format_without_size()
 }
 
-fn answer(req: &Request, rctx: &RequestContext, x: &mut Ctx<'_>) -> Response {
+pub(super) fn answer(req: &Request, rctx: &RequestContext, x: &mut Ctx<'_>) -> Response {
     // Checked before any file work: a flood costs one hash lookup per request.
     if let Err(retry) = x.shared.rate.check(rctx.peer.ip(), x.now) {
         Stats::inc(&x.shared.stats.rate_limited);
@@ -190,7 +190,7 @@ fn strip_port(host: &str) -> &str {
     }
 }
 
-fn finish_headers(resp: &mut Response, rctx: &RequestContext, x: &Ctx<'_>) {
+pub(super) fn finish_headers(resp: &mut Response, rctx: &RequestContext, x: &Ctx<'_>) {
     let h = resp.headers_mut();
     h.insert(DATE, x.date.header().clone());
     h.insert(SERVER, SERVER_NAME);
@@ -202,7 +202,7 @@ fn finish_headers(resp: &mut Response, rctx: &RequestContext, x: &Ctx<'_>) {
     }
 }
 
-fn request_line(
+pub(super) fn request_line(
     req: Option<&Request>,
     resp: &Response,
     rctx: &RequestContext,

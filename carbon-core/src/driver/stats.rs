@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::proto::h1::RejectClass;
+use crate::proto::h2::error::ErrorCode;
 
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -26,6 +27,22 @@ pub struct Stats {
     /// Response body bytes sent (nginx's `$body_bytes_sent` summed): an aborted
     /// download counts what left, not its length. Heads are not included.
     pub bytes_sent_body: AtomicU64,
+    /// Connections that switched to HTTP/2 (ALPN `h2` or the h2c preface).
+    pub connections_h2: AtomicU64,
+    /// HTTP/2 streams (RFC 9113 §5.1): opened, refused over
+    /// SETTINGS_MAX_CONCURRENT_STREAMS, reset by the client, reset by us.
+    pub h2_streams_opened: AtomicU64,
+    pub h2_streams_refused: AtomicU64,
+    pub h2_streams_reset_by_peer: AtomicU64,
+    pub h2_streams_reset_by_us: AtomicU64,
+    /// GOAWAY frames sent, by error code (RFC 9113 §7): NO_ERROR (shutdown, idle),
+    /// PROTOCOL_ERROR, FLOW_CONTROL_ERROR, ENHANCE_YOUR_CALM (a defence tripped),
+    /// and every other code.
+    pub h2_goaway_no_error: AtomicU64,
+    pub h2_goaway_protocol_error: AtomicU64,
+    pub h2_goaway_flow_control_error: AtomicU64,
+    pub h2_goaway_enhance_your_calm: AtomicU64,
+    pub h2_goaway_other: AtomicU64,
 }
 
 /// A point-in-time copy, for logs and (later) the control socket.
@@ -46,6 +63,16 @@ pub struct StatsSnapshot {
     pub rejected_over_limit: u64,
     pub rejected_timeout: u64,
     pub bytes_sent_body: u64,
+    pub connections_h2: u64,
+    pub h2_streams_opened: u64,
+    pub h2_streams_refused: u64,
+    pub h2_streams_reset_by_peer: u64,
+    pub h2_streams_reset_by_us: u64,
+    pub h2_goaway_no_error: u64,
+    pub h2_goaway_protocol_error: u64,
+    pub h2_goaway_flow_control_error: u64,
+    pub h2_goaway_enhance_your_calm: u64,
+    pub h2_goaway_other: u64,
 }
 
 impl Stats {
@@ -75,6 +102,16 @@ impl Stats {
         });
     }
 
+    pub(crate) fn count_goaway(&self, code: ErrorCode) {
+        Self::inc(match code {
+            ErrorCode::NO_ERROR => &self.h2_goaway_no_error,
+            ErrorCode::PROTOCOL_ERROR => &self.h2_goaway_protocol_error,
+            ErrorCode::FLOW_CONTROL_ERROR => &self.h2_goaway_flow_control_error,
+            ErrorCode::ENHANCE_YOUR_CALM => &self.h2_goaway_enhance_your_calm,
+            _ => &self.h2_goaway_other,
+        });
+    }
+
     pub fn snapshot(&self) -> StatsSnapshot {
         let l = |c: &AtomicU64| c.load(Ordering::Relaxed);
         StatsSnapshot {
@@ -93,6 +130,16 @@ impl Stats {
             rejected_over_limit: l(&self.rejected_over_limit),
             rejected_timeout: l(&self.rejected_timeout),
             bytes_sent_body: l(&self.bytes_sent_body),
+            connections_h2: l(&self.connections_h2),
+            h2_streams_opened: l(&self.h2_streams_opened),
+            h2_streams_refused: l(&self.h2_streams_refused),
+            h2_streams_reset_by_peer: l(&self.h2_streams_reset_by_peer),
+            h2_streams_reset_by_us: l(&self.h2_streams_reset_by_us),
+            h2_goaway_no_error: l(&self.h2_goaway_no_error),
+            h2_goaway_protocol_error: l(&self.h2_goaway_protocol_error),
+            h2_goaway_flow_control_error: l(&self.h2_goaway_flow_control_error),
+            h2_goaway_enhance_your_calm: l(&self.h2_goaway_enhance_your_calm),
+            h2_goaway_other: l(&self.h2_goaway_other),
         }
     }
 }

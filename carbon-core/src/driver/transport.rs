@@ -17,6 +17,10 @@ use std::time::Instant;
 
 use super::access_log::PendingLines;
 use super::conn::Conn;
+use super::engine::Engine;
+use super::stats::Stats;
+use crate::config::Config;
+use crate::proto::h2::PREFACE;
 use crate::proto::out::Chunk;
 
 /// Bytes one connection may write per round, so a fast reader of a large file does
@@ -27,12 +31,21 @@ const IOV_MAX: usize = 16;
 /// File bytes handed to rustls per record batch.
 const TLS_FILE_CHUNK: usize = 16 * 1024;
 
-pub(crate) fn read(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
+pub(crate) fn read(
+    c: &mut Conn,
+    buf: &mut [u8],
+    now: Instant,
+    cfg: &Config,
+    stats: &Stats,
+) -> io::Result<bool> {
     if c.tls.is_some() && !c.sniffed {
         sniff_plain_http(c)?;
     }
+    if c.h2c_sniff && !sniff_h2c_preface(c, cfg, now, stats)? {
+        return Ok(false);
+    }
     if c.tls.is_some() {
-        read_tls(c, buf, now)
+        read_tls(c, buf, now, cfg, stats)
     } else {
         read_plain(c, buf, now)
     }
@@ -96,7 +109,53 @@ fn sniff_plain_http(c: &mut Conn) -> io::Result<()> {
     Ok(())
 }
 
-fn read_tls(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
+/// Bytes of the preface that tell it from every HTTP/1.1 request line: no method
+/// starts with "PRI " but the preface's (RFC 9113 §3.4).
+const H2C_SNIFF_LEN: usize = 4;
+
+/// Plain port with h2c on: peeks at the first bytes. The HTTP/2 client preface
+/// switches the connection to HTTP/2 (prior knowledge, RFC 9113 §3.3); anything else
+/// stays HTTP/1.1. Returns false while too few bytes have arrived to tell (a new edge
+/// comes with more). The bytes stay in the socket for the chosen engine.
+fn sniff_h2c_preface(c: &mut Conn, cfg: &Config, now: Instant, stats: &Stats) -> io::Result<bool> {
+    if !c.readable {
+        return Ok(false);
+    }
+    let mut first = [0u8; H2C_SNIFF_LEN];
+    match c.sock.peek(&mut first) {
+        Ok(0) => c.h2c_sniff = false,
+        Ok(n) => {
+            if first[..n] != PREFACE[..n] {
+                c.h2c_sniff = false;
+            } else if n == H2C_SNIFF_LEN {
+                c.h2c_sniff = false;
+                c.engine.switch_to_h2(cfg, now);
+                Stats::inc(&stats.connections_h2);
+            } else if c.peer_closing {
+                // No more bytes will come: let HTTP/1.1 answer what there is.
+                c.h2c_sniff = false;
+            } else {
+                c.readable = false;
+                return Ok(false);
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            c.readable = false;
+            return Ok(false);
+        }
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    Ok(true)
+}
+
+fn read_tls(
+    c: &mut Conn,
+    buf: &mut [u8],
+    now: Instant,
+    cfg: &Config,
+    stats: &Stats,
+) -> io::Result<bool> {
     let Some(tls) = c.tls.as_mut() else {
         return Ok(false);
     };
@@ -129,13 +188,21 @@ fn read_tls(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
         let _ = tls.write_tls(&mut c.sock);
         return Err(io::Error::new(io::ErrorKind::InvalidData, e));
     }
+    if c.alpn_pending && !tls.is_handshaking() {
+        // RFC 9113 §3.2: "h2" agreed in ALPN means HTTP/2 from the first byte.
+        c.alpn_pending = false;
+        if crate::tls::app_protocol(tls) == crate::tls::AppProtocol::H2 {
+            c.engine.switch_to_h2(cfg, now);
+            Stats::inc(&stats.connections_h2);
+        }
+    }
     drain_plaintext(tls, &mut c.engine, buf, now, &mut c.read_eof)?;
     Ok(progress)
 }
 
 fn drain_plaintext(
     tls: &mut rustls::ServerConnection,
-    engine: &mut crate::proto::h1::H1Conn,
+    engine: &mut Engine,
     buf: &mut [u8],
     now: Instant,
     eof: &mut bool,
@@ -166,18 +233,18 @@ fn drain_plaintext(
     Ok(progress)
 }
 
-pub(crate) fn write(c: &mut Conn, buf: &mut [u8]) -> io::Result<bool> {
+pub(crate) fn write(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
     if c.tls.is_some() {
-        write_tls(c, buf)
+        write_tls(c, buf, now)
     } else {
-        write_plain(c)
+        write_plain(c, now)
     }
 }
 
-fn write_plain(c: &mut Conn) -> io::Result<bool> {
+fn write_plain(c: &mut Conn, now: Instant) -> io::Result<bool> {
     let mut written: u64 = 0;
     while c.writable && written < WRITE_PER_ROUND {
-        let out = c.engine.out();
+        let out = c.engine.transmit(now);
         let res = match out.front() {
             None => break,
             Some(Chunk::File(region)) => {
@@ -247,7 +314,7 @@ fn write_plain(c: &mut Conn) -> io::Result<bool> {
     Ok(written > 0)
 }
 
-fn write_tls(c: &mut Conn, buf: &mut [u8]) -> io::Result<bool> {
+fn write_tls(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
     let Some(tls) = c.tls.as_mut() else {
         return Ok(false);
     };
@@ -255,7 +322,7 @@ fn write_tls(c: &mut Conn, buf: &mut [u8]) -> io::Result<bool> {
     loop {
         // Hand plaintext to rustls until its buffer limit pushes back.
         if !tls.is_handshaking() {
-            fill_tls(tls, &mut c.engine, &mut c.pending_log, buf)?;
+            fill_tls(tls, &mut c.engine, &mut c.pending_log, buf, now)?;
         }
         if !tls.wants_write() || !c.writable || written >= WRITE_PER_ROUND {
             break;
@@ -275,12 +342,13 @@ fn write_tls(c: &mut Conn, buf: &mut [u8]) -> io::Result<bool> {
 
 fn fill_tls(
     tls: &mut rustls::ServerConnection,
-    engine: &mut crate::proto::h1::H1Conn,
+    engine: &mut Engine,
     pending_log: &mut PendingLines,
     buf: &mut [u8],
+    now: Instant,
 ) -> io::Result<()> {
     loop {
-        let out = engine.out();
+        let out = engine.transmit(now);
         let accepted = match out.front() {
             None => return Ok(()),
             Some(Chunk::Bytes(b)) => tls.writer().write(b)?,

@@ -235,7 +235,7 @@ impl Worker {
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         for k in keys {
             if let Some(c) = self.conns.get_mut(k) {
-                c.start_shutdown();
+                c.start_shutdown(now);
                 if !c.queued {
                     c.queued = true;
                     self.again.push(k);
@@ -416,6 +416,7 @@ impl Worker {
         }
         let mut c = self.conns.remove(key);
         c.pending_log.abort(self.log.as_mut(), &self.shared.stats);
+        c.engine.record_stats(&self.shared.stats);
         self.timers.rearm(key, c.armed, None);
         c.close(self.poll.registry());
         let before = self.shared.active.fetch_sub(1, Ordering::AcqRel);

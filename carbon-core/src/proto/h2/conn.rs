@@ -443,6 +443,32 @@ impl H2Conn {
         &mut self.out
     }
 
+    /// The output queue as it is, without producing DATA frames: for `advance` after
+    /// bytes left (small frames staged since are appended first).
+    pub fn out(&mut self) -> &mut OutQueue {
+        self.flush_stage();
+        &mut self.out
+    }
+
+    /// True when nothing is queued for the peer (DATA frames not produced yet aside:
+    /// [`H2Conn::poll_transmit`] makes them).
+    pub fn out_is_empty(&self) -> bool {
+        self.out.is_empty() && self.stage.is_empty()
+    }
+
+    /// True when [`H2Conn::poll_transmit`] could produce output: something is queued,
+    /// or a response body waits and both windows have room.
+    pub fn has_output(&self) -> bool {
+        !self.out_is_empty()
+            || (self.phase != Phase::Closing
+                && self.conn_send.available() > 0
+                && self
+                    .streams
+                    .map
+                    .values()
+                    .any(|s| s.body.is_some() && s.send_window.available() > 0))
+    }
+
     // ----- commands -----
 
     /// The response to a `Request` or `Reject` event of stream `stream_id`. Ignored if

@@ -1,0 +1,190 @@
+//! The protocol engine of one connection, chosen once the transport knows which
+//! protocol it carries: HTTP/1.1 at accept time, switched to HTTP/2 after a TLS
+//! handshake that agreed on ALPN `h2` (RFC 9113 §3.2), or on the plain port when the
+//! first bytes are the HTTP/2 client preface (prior knowledge, RFC 9113 §3.3).
+//!
+//! Both engines share the sans-IO method taxonomy (`handle_*` inputs, `poll_*`
+//! outputs, getters), so the driver moves bytes without knowing which one runs. The
+//! HTTP/2 engine is boxed: an HTTP/1.1 connection pays one word for it, not the size
+//! of an HTTP/2 connection.
+
+use std::time::Instant;
+
+use http::StatusCode;
+
+use super::stats::Stats;
+use crate::config::Config;
+use crate::proto::h1::{self, H1Conn};
+use crate::proto::h2::error::ErrorCode;
+use crate::proto::h2::{self, H2Conn};
+use crate::proto::out::OutQueue;
+use crate::service::Response;
+
+// HTTP/1.1 inline on purpose: it is the common case, and boxing it would cost every
+// connection an allocation and an indirection on the hot path.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Engine {
+    H1(H1Conn),
+    H2(Box<H2Conn>),
+}
+
+/// An engine's event, with the stream it belongs to where the protocol has streams.
+pub(crate) enum EngineEvent {
+    H1(h1::Event),
+    H2(h2::Event),
+}
+
+impl Engine {
+    pub fn h1(cfg: &Config, now: Instant) -> Engine {
+        Engine::H1(H1Conn::new(cfg.limits.clone(), cfg.timeouts, now))
+    }
+
+    /// Replaces the engine by a fresh HTTP/2 one. Only done before any byte reached
+    /// the HTTP/1.1 engine, so nothing is lost.
+    pub fn switch_to_h2(&mut self, cfg: &Config, now: Instant) {
+        *self = Engine::H2(Box::new(H2Conn::new(cfg.http2.clone(), now)));
+    }
+
+    pub fn wants_read(&self) -> bool {
+        match self {
+            Engine::H1(e) => e.wants_read(),
+            Engine::H2(e) => e.wants_read(),
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Engine::H1(e) => e.is_closed(),
+            Engine::H2(e) => e.is_closed(),
+        }
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self {
+            Engine::H1(e) => e.poll_timeout(),
+            Engine::H2(e) => e.poll_timeout(),
+        }
+    }
+
+    pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        match self {
+            Engine::H1(e) => e.handle_input(now, data),
+            Engine::H2(e) => e.handle_input(now, data),
+        }
+    }
+
+    pub fn handle_read_closed(&mut self, now: Instant) {
+        match self {
+            Engine::H1(e) => e.handle_read_closed(now),
+            Engine::H2(e) => e.handle_read_closed(now),
+        }
+    }
+
+    pub fn handle_output_drained(&mut self, now: Instant) {
+        match self {
+            Engine::H1(e) => e.handle_output_drained(now),
+            Engine::H2(e) => e.handle_output_drained(now),
+        }
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self {
+            Engine::H1(e) => e.handle_timeout(now),
+            Engine::H2(e) => e.handle_timeout(now),
+        }
+    }
+
+    pub fn poll_event(&mut self) -> Option<EngineEvent> {
+        match self {
+            Engine::H1(e) => e.poll_event().map(EngineEvent::H1),
+            Engine::H2(e) => e.poll_event().map(EngineEvent::H2),
+        }
+    }
+
+    /// The output queue, topped up first where the engine produces output lazily
+    /// (HTTP/2 DATA frames, as flow-control windows allow).
+    pub fn transmit(&mut self, now: Instant) -> &mut OutQueue {
+        match self {
+            Engine::H1(e) => e.out(),
+            Engine::H2(e) => e.poll_transmit(now),
+        }
+    }
+
+    /// The output queue as it is, for `advance` after bytes left.
+    pub fn out(&mut self) -> &mut OutQueue {
+        match self {
+            Engine::H1(e) => e.out(),
+            Engine::H2(e) => e.out(),
+        }
+    }
+
+    /// True when the driver has something to write (or could produce it now).
+    pub fn has_output(&self) -> bool {
+        match self {
+            Engine::H1(e) => !e.out_is_empty(),
+            Engine::H2(e) => e.has_output(),
+        }
+    }
+
+    /// The HTTP/1.1 response to the last `EngineEvent::H1`.
+    pub fn send_response(&mut self, now: Instant, resp: Response) {
+        match self {
+            Engine::H1(e) => e.send_response(now, resp),
+            Engine::H2(_) => log::error!("h2: response without a stream id; dropped"),
+        }
+    }
+
+    /// The HTTP/2 response to an `EngineEvent::H2` of `stream_id`.
+    pub fn send_stream_response(&mut self, now: Instant, stream_id: u32, resp: Response) {
+        match self {
+            Engine::H2(e) => e.send_response(now, stream_id, resp),
+            Engine::H1(_) => log::error!("h1: response with a stream id; dropped"),
+        }
+    }
+
+    /// Graceful stop: HTTP/1.1 finishes the current exchange; HTTP/2 sends its
+    /// two-step GOAWAY and lets the streams in flight finish (RFC 9113 §6.8).
+    pub fn start_shutdown(&mut self, now: Instant) {
+        match self {
+            Engine::H1(e) => e.start_shutdown(),
+            Engine::H2(e) => e.start_shutdown(now),
+        }
+    }
+
+    /// HTTP/2 closed with an error GOAWAY: the peer may still be sending, so the
+    /// driver drains before closing (a reset would destroy the GOAWAY in flight).
+    pub fn closed_on_error(&self) -> bool {
+        match self {
+            Engine::H1(_) => false,
+            Engine::H2(e) => e
+                .stats()
+                .goaway_sent
+                .is_some_and(|c| c != ErrorCode::NO_ERROR),
+        }
+    }
+
+    /// Adds this connection's HTTP/2 outcomes to the shared counters; called once,
+    /// when the connection closes.
+    pub fn record_stats(&self, stats: &Stats) {
+        let Engine::H2(e) = self else {
+            return;
+        };
+        let s = e.stats();
+        Stats::add(&stats.h2_streams_opened, s.streams_opened);
+        Stats::add(&stats.h2_streams_refused, s.streams_refused);
+        Stats::add(&stats.h2_streams_reset_by_peer, s.streams_reset_by_peer);
+        Stats::add(&stats.h2_streams_reset_by_us, s.streams_reset_by_us);
+        if let Some(code) = s.goaway_sent {
+            stats.count_goaway(code);
+        }
+    }
+}
+
+/// The status an HTTP/2 `Reject` stands for, as the statistics class it counts in.
+pub(crate) fn reject_class(status: StatusCode) -> h1::RejectClass {
+    if status == StatusCode::REQUEST_TIMEOUT {
+        h1::RejectClass::Timeout
+    } else {
+        h1::RejectClass::OverLimit
+    }
+}
