@@ -34,6 +34,8 @@ enum Msg {
 pub struct AccessLog {
     tx: SyncSender<Msg>,
     dropped: Arc<AtomicU64>,
+    /// Failed writes (each also logged to the error log).
+    errors: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -43,12 +45,15 @@ impl AccessLog {
         let file = open_append(path)?;
         let (tx, rx) = sync_channel(QUEUE_BATCHES);
         let path = path.to_path_buf();
+        let errors = Arc::new(AtomicU64::new(0));
+        let counted = errors.clone();
         let thread = std::thread::Builder::new()
             .name("carbon-access-log".into())
-            .spawn(move || writer_loop(file, &path, rx))?;
+            .spawn(move || writer_loop(file, &path, rx, &counted))?;
         Ok(AccessLog {
             tx,
             dropped: Arc::new(AtomicU64::new(0)),
+            errors,
             thread: Some(thread),
         })
     }
@@ -67,6 +72,8 @@ impl AccessLog {
     pub fn reopener(&self) -> Reopener {
         Reopener {
             tx: self.tx.clone(),
+            dropped: self.dropped.clone(),
+            errors: self.errors.clone(),
         }
     }
 
@@ -88,6 +95,8 @@ impl AccessLog {
 #[derive(Clone)]
 pub struct Reopener {
     tx: SyncSender<Msg>,
+    dropped: Arc<AtomicU64>,
+    errors: Arc<AtomicU64>,
 }
 
 impl Reopener {
@@ -97,24 +106,43 @@ impl Reopener {
     pub fn reopen(&self) -> bool {
         self.tx.try_send(Msg::Reopen).is_ok()
     }
+
+    /// Lines lost so far: batches dropped on a full queue plus failed writes. Each
+    /// failed write is also in the error log.
+    pub fn losses(&self) -> (u64, u64) {
+        (
+            self.dropped.load(Ordering::Relaxed),
+            self.errors.load(Ordering::Relaxed),
+        )
+    }
 }
 
 fn open_append(path: &Path) -> io::Result<File> {
     OpenOptions::new().create(true).append(true).open(path)
 }
 
-fn writer_loop(mut file: File, path: &Path, rx: Receiver<Msg>) {
+fn writer_loop(mut file: File, path: &Path, rx: Receiver<Msg>, errors: &AtomicU64) {
     while let Ok(msg) = rx.recv() {
         match msg {
             Msg::Batch(batch) => {
                 if let Err(e) = file.write_all(&batch) {
-                    log::error!("access log {}: write failed: {e}", path.display());
+                    let n = errors.fetch_add(1, Ordering::Relaxed) + 1;
+                    log::error!(
+                        "access log {}: write failed ({n} failed writes so far): {e}",
+                        path.display()
+                    );
                 }
             }
             // On failure keep writing to the old file: losing lines is worse.
             Msg::Reopen => match open_append(path) {
-                Ok(f) => file = f,
-                Err(e) => log::error!("access log {}: cannot reopen: {e}", path.display()),
+                Ok(f) => {
+                    file = f;
+                    log::info!("access log {}: reopened", path.display());
+                }
+                Err(e) => log::error!(
+                    "access log {}: cannot reopen, still writing to the old file: {e}",
+                    path.display()
+                ),
             },
             Msg::Close => break,
         }
