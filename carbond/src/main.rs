@@ -212,6 +212,10 @@ fn run(path: &Path, daemon_flag: Option<bool>, stage: Stage) -> ExitCode {
     }
     let result = running.wait();
     stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+    // The signal thread holds a reference too, so removal cannot wait for the drop.
+    if let Some(p) = &pid_file {
+        p.remove();
+    }
     match result {
         Ok(()) => {
             let s = handle.stats();
@@ -235,7 +239,6 @@ fn run(path: &Path, daemon_flag: Option<bool>, stage: Stage) -> ExitCode {
                 logger::write_errors()
             );
             log::logger().flush();
-            drop(pid_file);
             ExitCode::SUCCESS
         }
         Err(e) => {

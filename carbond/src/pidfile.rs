@@ -6,12 +6,16 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
 pub struct PidFile {
     path: PathBuf,
     lock: Flock<File>,
+    /// Removed once only: after that the name may belong to a new instance.
+    removed: AtomicBool,
 }
 
 impl PidFile {
@@ -51,13 +55,16 @@ impl PidFile {
         Ok(PidFile {
             path: path.to_path_buf(),
             lock,
+            removed: AtomicBool::new(false),
         })
     }
 
     /// Remove the file while still holding the lock (so no other instance can have
     /// taken it over in between). Also used before an immediate exit.
     pub fn remove(&self) {
-        let _ = std::fs::remove_file(&self.path);
+        if !self.removed.swap(true, Ordering::SeqCst) {
+            let _ = std::fs::remove_file(&self.path);
+        }
         let _ = &self.lock;
     }
 }

@@ -81,9 +81,9 @@ impl fmt::Display for ReloadError {
             ReloadError::Listen(e) => write!(f, "{e}"),
             ReloadError::Adopted { wanted, have } => write!(
                 f,
-                "the listening addresses changed ({}; the service manager passed {}), \
-                 but socket-activated listeners cannot be moved: change the .socket \
-                 unit and restart",
+                "the listeners changed ({}; the service manager passed {}), but \
+                 socket-activated listeners cannot be added or moved: change the \
+                 .socket unit and restart",
                 join(wanted),
                 join(have)
             ),
@@ -213,16 +213,17 @@ fn plan_listeners(
         return Ok(None);
     }
     if adopted {
-        // With socket activation the configured addresses were only used to match
-        // the passed sockets; what counts is that every wanted scheme still has one.
-        let covered = wanted.iter().all(|(s, a)| {
-            current
-                .iter()
-                .any(|l| l.scheme == *s && l.wanted.port() == a.port())
-        }) && current
+        // With socket activation the configured addresses only served to match the
+        // passed sockets at start-up; what must stay true is that every scheme the
+        // new configuration wants has a socket, and no socket speaks a scheme the
+        // configuration dropped.
+        let schemes_match = wanted
             .iter()
-            .all(|l| wanted.iter().any(|(s, _)| *s == l.scheme));
-        if covered {
+            .all(|(s, _)| current.iter().any(|l| l.scheme == *s))
+            && current
+                .iter()
+                .all(|l| wanted.iter().any(|(s, _)| *s == l.scheme));
+        if schemes_match {
             return Ok(None);
         }
         return Err(ReloadError::Adopted {
@@ -279,13 +280,19 @@ mod tests {
     }
 
     #[test]
-    fn adopted_sockets_cannot_move_to_another_port() {
+    fn adopted_sockets_stay_and_cannot_gain_a_scheme() {
         let mut l = listener(Scheme::Http);
         l.wanted = l.socket.local_addr().unwrap();
-        let port = l.wanted.port();
-        let other = if port == 1 { 2 } else { port - 1 };
-        let wanted = vec![(Scheme::Http, SocketAddr::from(([127, 0, 0, 1], other)))];
-        let err = plan_listeners(&[l], &wanted, true).unwrap_err();
+        let current = [l];
+        // Another configured port: the passed socket stays as it is.
+        let moved = vec![(Scheme::Http, "127.0.0.1:1".parse().unwrap())];
+        assert!(plan_listeners(&current, &moved, true).unwrap().is_none());
+        // HTTPS switched on: no socket was passed for it.
+        let more = vec![
+            (Scheme::Http, "127.0.0.1:1".parse().unwrap()),
+            (Scheme::Https, "127.0.0.1:2".parse().unwrap()),
+        ];
+        let err = plan_listeners(&current, &more, true).unwrap_err();
         assert!(err.to_string().contains("socket-activated"), "{err}");
     }
 }
