@@ -17,6 +17,7 @@ mod framing;
 mod gzip;
 mod lifecycle;
 mod limits;
+mod logging;
 mod methods;
 mod ranges;
 mod reload;
