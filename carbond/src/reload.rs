@@ -184,7 +184,15 @@ fn reload_inner(state: &DaemonState) -> Result<ReloadReport, ReloadError> {
         cfg,
         tls: loaded.tls,
     };
-    match state.handle.reload(update, CONFIRM) {
+    let listening_before = state.handle.local_addrs();
+    let result = state.handle.reload(update, CONFIRM);
+    let listening_after = state.handle.local_addrs();
+    if result.is_ok() && listening_after != listening_before {
+        for (scheme, addr) in &listening_after {
+            log::info!("listening on {}://{addr}", scheme.as_str());
+        }
+    }
+    match result {
         Ok(generation) => Ok(ReloadReport {
             generation,
             summary,

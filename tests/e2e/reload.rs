@@ -288,3 +288,38 @@ fn sigterm_lets_an_in_flight_50_mib_download_finish() {
         s.output()
     );
 }
+
+#[test]
+fn reload_moving_the_port_binds_the_new_one_and_lets_open_connections_finish() {
+    let s = Server::start("");
+    let conf = s.base().join("carbon.conf");
+    let old = s.addr();
+    // A keep-alive connection opened before the move.
+    let mut kept = s.connect();
+    kept.send(b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    assert_eq!(kept.response().status, 200);
+
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    set_keys(&conf, &[("port", &port.to_string())]);
+    reload(&s, 2).unwrap();
+    assert!(
+        s.output()
+            .contains(&format!("listening on http://127.0.0.1:{port}")),
+        "{}",
+        s.output()
+    );
+    let mut c = Conn::connect(([127, 0, 0, 1], port).into());
+    c.send(b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    assert_eq!(c.response().status, 200);
+    // The connection from before still works, under its own generation.
+    kept.send(b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    assert_eq!(kept.response().status, 200);
+    // Every worker has dropped the old socket: nobody listens there any more.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::net::TcpStream::connect(old).is_ok() {
+        assert!(Instant::now() < deadline, "old port {old} still accepting");
+        thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -205,6 +205,15 @@ impl ServerHandle {
             .collect()
     }
 
+    /// The addresses the server listens on now (they change when a reload moves a
+    /// listener); empty once stopping.
+    pub fn local_addrs(&self) -> Vec<(Scheme, SocketAddr)> {
+        lock(&self.shared.listeners)
+            .iter()
+            .filter_map(|l| l.socket.local_addr().ok().map(|a| (l.scheme, a)))
+            .collect()
+    }
+
     /// The configuration generation new connections get (1 at start-up).
     pub fn generation(&self) -> u64 {
         lock(&self.shared.current).number
