@@ -84,7 +84,9 @@ fn absolutize(cfg: &mut Config, base: &Path) {
         .into_iter()
         .flatten()
     {
-        *p = rebase(b, p);
+        if p.as_os_str() != carbon_core::driver::access_log::SYSLOG {
+            *p = rebase(b, p);
+        }
     }
 }
 

@@ -19,6 +19,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use carbon_core::config::{Config, LogMode, LogTarget};
+use carbon_core::driver::access_log::LineSink;
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
 type Syslog = syslog::Logger<syslog::LoggerBackend, syslog::Formatter3164>;
@@ -59,7 +60,12 @@ pub fn level_for(mode: LogMode) -> LevelFilter {
 /// Install the process-wide logger. Called once, after the configuration is known.
 pub fn install(cfg: &Config) -> io::Result<()> {
     let (sink, path) = match (cfg.log_target, cfg.log_file.as_deref()) {
-        (LogTarget::Syslog, _) => (Sink::Syslog(Box::new(open_syslog(cfg)?)), None),
+        (LogTarget::Syslog, _) => (
+            Sink::Syslog(Box::new(open_syslog(cfg).map_err(|e| {
+                io::Error::other(format!("log_target = syslog: {e}"))
+            })?)),
+            None,
+        ),
         (LogTarget::File, Some(p)) => (Sink::File(open(p)?), Some(p.to_path_buf())),
         (LogTarget::File, None) | (LogTarget::Stderr, _) => (
             Sink::Stderr {
@@ -80,6 +86,11 @@ pub fn install(cfg: &Config) -> io::Result<()> {
 }
 
 fn open_syslog(cfg: &Config) -> io::Result<Syslog> {
+    open_syslog_at(cfg, None)
+}
+
+/// `at`: a socket path instead of the system's (`/dev/log`), for tests.
+fn open_syslog_at(cfg: &Config, at: Option<&Path>) -> io::Result<Syslog> {
     use syslog::Facility::*;
     let facility = match cfg.syslog_facility.as_str() {
         "user" => LOG_USER,
@@ -99,8 +110,37 @@ fn open_syslog(cfg: &Config) -> io::Result<Syslog> {
         process: "carbond".into(),
         pid: std::process::id(),
     };
-    syslog::unix(formatter)
-        .map_err(|e| io::Error::other(format!("log_target = syslog: cannot reach syslog: {e}")))
+    match at {
+        None => syslog::unix(formatter),
+        Some(p) => syslog::unix_custom(formatter, p),
+    }
+    .map_err(|e| io::Error::other(format!("cannot reach syslog: {e}")))
+}
+
+/// `access_log = syslog`: each access-log line becomes one syslog message (info
+/// severity, `syslog_facility`), tagged `carbond`.
+pub fn access_log_syslog(cfg: &Config) -> io::Result<Box<dyn LineSink>> {
+    Ok(Box::new(SyslogLines(open_syslog(cfg)?)))
+}
+
+struct SyslogLines(Syslog);
+
+impl LineSink for SyslogLines {
+    fn write_batch(&mut self, batch: &[u8]) -> io::Result<()> {
+        let mut result = Ok(());
+        for line in batch.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            // Keep going after a failed line: the others may still get through; the
+            // error is reported (and counted) once for the batch.
+            if let Err(e) = self.0.info(String::from_utf8_lossy(line)) {
+                result = Err(io::Error::other(e.to_string()));
+            }
+        }
+        result
+    }
+
+    fn describe(&self) -> String {
+        "syslog".into()
+    }
 }
 
 /// systemd sets `JOURNAL_STREAM=dev:inode` for the stream it connected; it is the
@@ -282,8 +322,40 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
-    use super::rfc3339;
+    use super::*;
+
+    #[test]
+    fn access_log_lines_become_one_syslog_message_each_with_the_facility() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.sock");
+        let rx = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+        rx.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let cfg = Config::from_text("syslog_facility = local3\n").unwrap();
+        let mut sink = SyslogLines(open_syslog_at(&cfg, Some(&path)).unwrap());
+        sink.write_batch(b"first line\nsecond line\n").unwrap();
+        let mut buf = [0u8; 1024];
+        let mut got = Vec::new();
+        for _ in 0..2 {
+            let n = rx.recv(&mut buf).unwrap();
+            got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        // local3 = 19, info = 6: PRI 19 * 8 + 6 = 158 (RFC 5424 section 6.2.1).
+        assert!(got[0].starts_with("<158>"), "{got:?}");
+        assert!(got[0].contains("carbond["), "{got:?}");
+        assert!(got[0].ends_with("first line"), "{got:?}");
+        assert!(got[1].ends_with("second line"), "{got:?}");
+    }
+
+    #[test]
+    fn journal_priorities_follow_syslog_severities() {
+        assert_eq!(journal_priority(Level::Error), 3);
+        assert_eq!(journal_priority(Level::Warn), 4);
+        assert_eq!(journal_priority(Level::Info), 6);
+        assert_eq!(journal_priority(Level::Debug), 7);
+    }
 
     #[test]
     fn rfc3339_utc_timestamps() {

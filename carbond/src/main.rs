@@ -142,13 +142,24 @@ fn run(path: &Path, daemon_flag: Option<bool>, stage: Stage) -> ExitCode {
         Some(sockets) => Server::from_listeners(cfg.clone(), loaded.tls, sockets),
         None => Server::bind(cfg.clone(), loaded.tls),
     };
-    let server = match server {
+    let mut server = match server {
         Ok(s) => s,
         Err(e) => {
             eprintln!("carbond: {e}");
             return ExitCode::FAILURE;
         }
     };
+    if cfg
+        .access_log
+        .as_deref()
+        .is_some_and(|p| p.as_os_str() == carbon_core::driver::access_log::SYSLOG)
+    {
+        let sink = logger::access_log_syslog(&cfg).and_then(|s| server.set_access_log(s));
+        if let Err(e) = sink {
+            eprintln!("carbond: access_log = syslog: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     match privdrop::apply(&cfg) {
         Ok(Some(msg)) => log::info!("{msg}"),
         Ok(None) => {}

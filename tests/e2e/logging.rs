@@ -134,3 +134,21 @@ fn sigquit_stops_at_once_without_draining() {
         s.output()
     );
 }
+
+#[test]
+fn log_target_syslog_without_a_syslog_daemon_fails_clearly() {
+    if std::path::Path::new("/dev/log").exists() {
+        eprintln!("SKIPPED: /dev/log exists here; this test needs a machine without syslog");
+        return;
+    }
+    let (_dir, conf) = site("log_target = syslog\n");
+    let mut p = Proc::spawn(Command::new(CARBOND).arg("-c").arg(&conf));
+    let st = p.wait_exit(Duration::from_secs(10));
+    assert!(st.is_some_and(|s| !s.success()), "{st:?}\n{}", p.output());
+    assert!(
+        p.output()
+            .contains("log_target = syslog: cannot reach syslog"),
+        "{}",
+        p.output()
+    );
+}

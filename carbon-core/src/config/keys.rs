@@ -327,7 +327,7 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc {
         name: "access_log",
         default: "",
-        help: "access log file in the combined format (empty = off)",
+        help: "access log file in the combined format (empty = off; syslog = to syslog)",
         set: |b, v| {
             b.cfg.access_log = value::optional_path(v);
             Ok(())
@@ -667,7 +667,7 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc {
         name: "syslog_facility",
         default: "daemon",
-        help: "syslog facility for log_target = syslog",
+        help: "syslog facility for log_target = syslog and access_log = syslog",
         set: |b, v| {
             let lower = v.to_ascii_lowercase();
             if !SYSLOG_FACILITIES.contains(&lower.as_str()) {

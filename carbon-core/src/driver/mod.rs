@@ -149,7 +149,7 @@ pub(crate) struct Shared {
     pub stop: AtomicBool,
     pub stats: Arc<Stats>,
     pub workers: Mutex<Vec<WorkerLink>>,
-    pub access_log: Option<access_log::Reopener>,
+    pub access_log: Mutex<Option<access_log::Reopener>>,
     /// The generation workers start with and the one a reload builds on.
     pub current: Mutex<Arc<Generation>>,
     /// The listening sockets of the current generation (workers hold dups). Emptied
@@ -235,7 +235,7 @@ impl ServerHandle {
     /// moved it away); the writer logs the outcome. False when the request could not
     /// be queued (the writer is busy: try again).
     pub fn reopen_logs(&self) -> bool {
-        match &self.shared.access_log {
+        match &*lock(&self.shared.access_log) {
             Some(r) => {
                 let queued = r.reopen();
                 if !queued {
@@ -249,8 +249,7 @@ impl ServerHandle {
 
     /// Access-log lines lost so far: (batches dropped on a full queue, failed writes).
     pub fn access_log_losses(&self) -> (u64, u64) {
-        self.shared
-            .access_log
+        lock(&self.shared.access_log)
             .as_ref()
             .map_or((0, 0), |r| r.losses())
     }
@@ -360,6 +359,8 @@ impl Server {
     ) -> io::Result<Server> {
         let https_port = https_port_of(&listeners, &cfg);
         let access_log = match &cfg.access_log {
+            // Not a file: the program supplies the sink (`Server::set_access_log`).
+            Some(p) if p.as_os_str() == access_log::SYSLOG => None,
             Some(p) => Some(access_log::AccessLog::open(p).map_err(|e| {
                 io::Error::new(e.kind(), format!("access_log {}: {e}", p.display()))
             })?),
@@ -374,7 +375,7 @@ impl Server {
                 stop: AtomicBool::new(false),
                 stats: Arc::new(Stats::default()),
                 workers: Mutex::new(Vec::new()),
-                access_log: access_log.as_ref().map(|l| l.reopener()),
+                access_log: Mutex::new(access_log.as_ref().map(|l| l.reopener())),
                 current: Mutex::new(Arc::new(generation)),
                 listeners: Mutex::new(Vec::new()),
                 adopted,
@@ -382,6 +383,17 @@ impl Server {
             }),
             access_log,
         })
+    }
+
+    /// Send the access log to `sink` instead of the file `access_log` names (carbond
+    /// uses this for `access_log = syslog`). Call before [`Server::start`].
+    pub fn set_access_log(&mut self, sink: Box<dyn access_log::LineSink>) -> io::Result<()> {
+        let log = access_log::AccessLog::with_sink(sink)?;
+        *lock(&self.shared.access_log) = Some(log.reopener());
+        if let Some(old) = self.access_log.replace(log) {
+            old.close();
+        }
+        Ok(())
     }
 
     /// The bound addresses (with the real port when `port = 0` asked for any).
