@@ -214,7 +214,7 @@ fn run(path: &Path, daemon_flag: Option<bool>, stage: Stage) -> ExitCode {
         env!("CARGO_PKG_VERSION"),
         cfg.summary()
     );
-    notifier.ready(&state.status_line(0.0));
+    notifier.ready(&state.status_line());
     if let Err(e) = notify::spawn_status_thread(state.clone(), stopping.clone()) {
         log::warn!("cannot start the status thread: {e}");
     }

@@ -20,12 +20,15 @@ const STATUS_EVERY: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct Notifier {
     enabled: bool,
+    /// A failing socket is reported once, not every few seconds.
+    warned: Arc<AtomicBool>,
 }
 
 impl Notifier {
     pub fn from_env() -> Notifier {
         Notifier {
             enabled: std::env::var_os("NOTIFY_SOCKET").is_some(),
+            warned: Arc::default(),
         }
     }
 
@@ -33,8 +36,13 @@ impl Notifier {
         if !self.enabled {
             return;
         }
-        if let Err(e) = sd_notify::notify(states) {
-            log::warn!("sd_notify: {e}");
+        match sd_notify::notify(states) {
+            Ok(()) => self.warned.store(false, Ordering::Relaxed),
+            Err(e) => {
+                if !self.warned.swap(true, Ordering::Relaxed) {
+                    log::warn!("sd_notify: cannot notify the service manager (NOTIFY_SOCKET): {e}");
+                }
+            }
         }
     }
 
@@ -102,13 +110,7 @@ pub fn spawn_status_thread(state: Arc<DaemonState>, stop: Arc<AtomicBool>) -> st
                 }
                 if watchdog.is_some() {
                     let now_beats = state.handle.heartbeats();
-                    let stuck: Vec<usize> = now_beats
-                        .iter()
-                        .zip(&beats)
-                        .enumerate()
-                        .filter(|(_, (n, b))| n <= b)
-                        .map(|(i, _)| i)
-                        .collect();
+                    let stuck = stuck_workers(&beats, &now_beats);
                     if stuck.is_empty() {
                         state.notifier.watchdog();
                     } else {
@@ -122,13 +124,35 @@ pub fn spawn_status_thread(state: Arc<DaemonState>, stop: Arc<AtomicBool>) -> st
                     let now = Instant::now();
                     let r = state.handle.stats().requests;
                     let secs = now.duration_since(last).as_secs_f64().max(0.001);
-                    let rate = (r.saturating_sub(requests)) as f64 / secs;
+                    state.set_request_rate(r.saturating_sub(requests) as f64 / secs);
                     requests = r;
                     last = now;
                     last_status = now;
-                    state.notifier.status(&state.status_line(rate));
+                    state.notifier.status(&state.status_line());
                 }
             }
         })?;
     Ok(())
+}
+
+/// Workers whose heartbeat has not moved between two readings (by index).
+fn stuck_workers(before: &[u64], now: &[u64]) -> Vec<usize> {
+    now.iter()
+        .zip(before)
+        .enumerate()
+        .filter(|(_, (n, b))| n <= b)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stuck_workers;
+
+    #[test]
+    fn watchdog_ping_needs_every_worker_to_have_turned() {
+        assert!(stuck_workers(&[5, 9], &[6, 10]).is_empty());
+        assert_eq!(stuck_workers(&[5, 9], &[6, 9]), vec![1]);
+        assert_eq!(stuck_workers(&[5, 9], &[5, 9]), vec![0, 1]);
+    }
 }

@@ -5,6 +5,7 @@
 //! [`reload`] is the one entry point: SIGHUP calls it, and so can a control socket.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -46,6 +47,8 @@ pub struct DaemonState {
     /// The configuration carbond started with, for the restart-only keys.
     startup: Arc<Config>,
     last: Mutex<Option<Result<ReloadReport, ReloadError>>>,
+    /// Requests per second over the last status interval (f64 bits).
+    rate: AtomicU64,
 }
 
 /// A successful reload.
@@ -96,6 +99,7 @@ impl DaemonState {
             started: Instant::now(),
             startup,
             last: Mutex::new(None),
+            rate: AtomicU64::new(0f64.to_bits()),
         }
     }
 
@@ -111,8 +115,13 @@ impl DaemonState {
         }
     }
 
+    pub fn set_request_rate(&self, per_sec: f64) {
+        self.rate.store(per_sec.to_bits(), Ordering::Relaxed);
+    }
+
     /// The one-line STATUS= summary.
-    pub fn status_line(&self, requests_per_sec: f64) -> String {
+    pub fn status_line(&self) -> String {
+        let requests_per_sec = f64::from_bits(self.rate.load(Ordering::Relaxed));
         let mut s = format!(
             "{} connections, {requests_per_sec:.1} requests/s, config generation {}",
             self.handle.active_connections(),
@@ -159,7 +168,7 @@ pub fn reload(state: &DaemonState) -> Result<ReloadReport, ReloadError> {
         }
     }
     state.record(&result);
-    state.notifier.ready(&state.status_line(0.0));
+    state.notifier.ready(&state.status_line());
     result
 }
 
