@@ -258,6 +258,12 @@ fn sd_notify_ready_status_reloading_watchdog_and_stopping() {
     assert!(status.contains("config generation 1"), "{status}");
     assert!(status.contains("requests/s"), "{status}");
 
+    // STATUS= is refreshed on its own from the status thread (every second here,
+    // with the watchdog's tick), not only with READY=1.
+    notify.wait(ready + 1, Duration::from_secs(8), |m| {
+        m.starts_with("STATUS=") && !m.contains("READY=1") && m.contains("requests/s")
+    });
+
     // WATCHDOG_USEC = 2 s: pings every second while the workers turn.
     let w1 = notify.wait(0, Duration::from_secs(5), |m| m.contains("WATCHDOG=1"));
     notify.wait(w1 + 1, Duration::from_secs(5), |m| m.contains("WATCHDOG=1"));
