@@ -8,6 +8,7 @@
 //! and it lives there). A socket named `http` or `https` (`FileDescriptorName=`)
 //! speaks that; an unnamed one is matched to a configured listener by its local
 //! address. A socket that matches nothing is a start-up error, not a silent guess.
+//! A configured listener for which no socket was passed is bound as usual.
 
 use std::net::{SocketAddr, TcpListener};
 
@@ -70,16 +71,27 @@ pub fn take(cfg: &Config) -> Result<Option<Vec<(TcpListener, Scheme)>>, String> 
         };
         out.push((socket, scheme));
     }
-    if !out.iter().any(|(_, s)| *s == Scheme::Http) {
-        return Err(format!(
-            "socket activation: no socket for http among the {} passed ({configured})",
-            out.len()
-        ));
+    // A configured listener the service manager passed no socket for is bound here,
+    // as without activation (systemd may hand over port 443 only, say).
+    let mut wanted = vec![(Scheme::Http, http)];
+    if cfg.use_https {
+        wanted.push((Scheme::Https, https));
     }
-    if cfg.use_https && !out.iter().any(|(_, s)| *s == Scheme::Https) {
-        return Err(format!(
-            "socket activation: use_https = true but no socket for https was passed ({configured})"
-        ));
+    for (scheme, addr) in wanted {
+        if out.iter().any(|(_, s)| *s == scheme) {
+            continue;
+        }
+        let socket = TcpListener::bind(addr).map_err(|e| {
+            format!(
+                "cannot listen on {addr}: {e} (no socket for {} was passed)",
+                scheme.as_str()
+            )
+        })?;
+        log::info!(
+            "socket activation: no socket for {} was passed; bound {addr} ourselves",
+            scheme.as_str()
+        );
+        out.push((socket, scheme));
     }
     Ok(Some(out))
 }

@@ -170,6 +170,10 @@ fn started_as_root_with_user_serves_as_that_user() {
     let r = s.get("/", "");
     assert_eq!(r.status, 200);
     assert!(r.body_str().contains("as nobody"));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !s.output().contains("switched to user nobody") && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
     assert!(
         s.output().contains("switched to user nobody"),
         "{}",

@@ -110,8 +110,15 @@ fn under_journald_stderr_lines_carry_priority_prefixes() {
 #[test]
 fn stderr_without_journald_keeps_timestamps() {
     let s = Server::start("");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !s.output().contains("started") && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
     let out = s.output();
-    let started = out.lines().find(|l| l.contains("started")).unwrap();
+    let started = out
+        .lines()
+        .find(|l| l.contains("started"))
+        .unwrap_or_else(|| panic!("no start line:\n{out}"));
     assert!(started.contains("[info]"), "{started}");
     assert!(!started.contains("<6>"), "{started}");
 }
@@ -128,6 +135,10 @@ fn sigquit_stops_at_once_without_draining() {
     let st = s.wait_exit(Duration::from_secs(5));
     assert!(st.is_some(), "still running 5 s after SIGQUIT");
     assert!(t.elapsed() < Duration::from_secs(5));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !s.output().contains("SIGQUIT: stopping at once") && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
     assert!(
         s.output().contains("SIGQUIT: stopping at once"),
         "{}",

@@ -417,3 +417,46 @@ fn socket_activation_with_a_socket_matching_no_listener_fails_clearly() {
     assert!(out.contains("matches no configured listener"), "{out}");
     assert!(out.contains(&format!("127.0.0.1:{http}")), "{out}");
 }
+
+#[test]
+fn socket_activation_binds_a_configured_listener_no_socket_was_passed_for() {
+    if !socket_activate_available() {
+        return;
+    }
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = gen_cert(certs.path(), &[]);
+    let (_dir, conf) = site(&format!(
+        "use_https = true\nhttps_port = 0\nssl_cert_path = {}\nssl_key_path = {}\n",
+        cert.display(),
+        key.display()
+    ));
+    let (http, _) = free_ports();
+    let p = Proc::spawn(
+        Command::new("systemd-socket-activate")
+            .arg(format!("--listen=127.0.0.1:{http}"))
+            .arg("--fdname=http")
+            .arg(CARBOND)
+            .arg("--config")
+            .arg(&conf),
+    );
+    p.wait_output("Listening on", Duration::from_secs(10));
+    let mut c = Conn::connect(SocketAddr::from(([127, 0, 0, 1], http)));
+    c.send(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    assert_eq!(c.response().status, 200);
+    let out = p.wait_output("listening on https://", Duration::from_secs(5));
+    assert!(out.contains("no socket for https was passed"), "{out}");
+    let https: u16 = out
+        .lines()
+        .find_map(|l| l.split("listening on https://127.0.0.1:").nth(1))
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap();
+    let cfg = Arc::new(client_config(rustls::ALL_VERSIONS, &[&cert]));
+    let x = https_get(
+        SocketAddr::from(([127, 0, 0, 1], https)),
+        &cfg,
+        "localhost",
+        "/",
+    )
+    .unwrap();
+    assert_eq!(x.response.status, 200);
+}
