@@ -30,7 +30,7 @@ pub struct Cli {
 
     /// Write a development certificate (cert.pem, key.pem) for localhost, 127.0.0.1,
     /// ::1 and the NAMEs into DIR, and exit
-    #[arg(long = "gen-self-signed", value_name = "DIR [NAME]", num_args = 1..)]
+    #[arg(long = "gen-self-signed", value_names = ["DIR", "NAME"], num_args = 1..)]
     gen_self_signed: Option<Vec<String>>,
 
     /// Run in the foreground (the default; accepted for scripts)

@@ -197,6 +197,9 @@ fn run(path: &Path, daemon_flag: Option<bool>, stage: Stage) -> ExitCode {
         Ok(r) => r,
         Err(e) => {
             eprintln!("carbond: {e}");
+            if let Some(p) = &pid_file {
+                p.remove();
+            }
             return ExitCode::FAILURE;
         }
     };
