@@ -1,10 +1,13 @@
 //! The driver: the only layer that talks to the OS for networking.
 //!
 //! [`Server::bind`] opens the listeners (so the caller can report the addresses and
-//! fail early), [`Server::run`] starts `max_threads` workers and blocks until they
-//! have all stopped. Each worker owns a `mio::Poll`, a handle on every listener, a
-//! slab of connections and a deadline set; a connection lives its whole life on the
-//! worker that accepted it. [`ServerHandle::shutdown`] asks for a graceful stop.
+//! fail early), or [`Server::from_listeners`] takes sockets opened elsewhere (socket
+//! activation). [`Server::start`] starts `max_threads` workers and returns once they
+//! run; [`Running::wait`] (or [`Server::run`], both at once) blocks until they have
+//! all stopped. Each worker owns a `mio::Poll`, a handle on every listener, a slab of
+//! connections and a deadline set; a connection lives its whole life on the worker
+//! that accepted it. [`ServerHandle::shutdown`] asks for a graceful stop and
+//! [`ServerHandle::reload`] hands the workers a new configuration (`reload.rs`).
 //!
 //! Embedding it with a service of your own:
 //!
