@@ -159,6 +159,10 @@ pub(crate) fn apply(
     }
     drop(ack_tx);
 
+    // A stop that began meanwhile wins: its drain must not be handed new listeners.
+    if shared.stop.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(ReloadError::Stopping);
+    }
     // Nothing can fail any more: publish, then tell the workers.
     *lock(&shared.current) = gen;
     if let Some(ls) = new_listeners {
