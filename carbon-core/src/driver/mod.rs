@@ -189,8 +189,10 @@ impl ServerHandle {
     /// `shutdown_timeout`), close idle keep-alive connections, then return from `run`.
     pub fn shutdown(&self) {
         self.shared.stop.store(true, Ordering::SeqCst);
-        lock(&self.shared.listeners).clear();
+        // Under the workers lock, as a reload publishes its listeners: either the
+        // reload saw the stop, or its listeners are cleared here.
         let workers = lock(&self.shared.workers);
+        lock(&self.shared.listeners).clear();
         for w in workers.iter() {
             if let Err(e) = w.waker.wake() {
                 log::warn!("cannot wake a worker for shutdown: {e}");
