@@ -203,6 +203,9 @@ fn run(path: &Path, daemon_flag: Option<bool>, stage: Stage) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    state
+        .serving
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     {
         let mut out = std::io::stdout().lock();
         for (scheme, addr) in &addrs {

@@ -5,7 +5,7 @@
 //! [`reload`] is the one entry point: SIGHUP calls it, and so can a control socket.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -49,6 +49,9 @@ pub struct DaemonState {
     last: Mutex<Option<Result<ReloadReport, ReloadError>>>,
     /// Requests per second over the last status interval (f64 bits).
     rate: AtomicU64,
+    /// Set once every worker runs; a reload before that is refused (a worker still
+    /// being built would keep the start-up service).
+    pub serving: AtomicBool,
 }
 
 /// A successful reload.
@@ -100,6 +103,7 @@ impl DaemonState {
             startup,
             last: Mutex::new(None),
             rate: AtomicU64::new(0f64.to_bits()),
+            serving: AtomicBool::new(false),
         }
     }
 
@@ -177,6 +181,11 @@ fn reload_inner(state: &DaemonState) -> Result<ReloadReport, ReloadError> {
         problems,
         generation: state.handle.generation(),
     };
+    if !state.serving.load(Ordering::SeqCst) {
+        return Err(refuse(vec![
+            "carbond is still starting; reload again once it serves".into(),
+        ]));
+    }
     let loaded =
         crate::loadcfg::load(&state.config_path, state.base.as_deref()).map_err(|e| refuse(e.0))?;
     if !loaded.cfg.running {
