@@ -53,14 +53,69 @@ pub fn load(path: &Path, base: Option<&Path>) -> Result<Loaded, LoadErrors> {
         None
     };
     if !problems.is_empty() {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
         return Err(LoadErrors(
             problems
                 .into_iter()
-                .map(|p| format!("{}: {p}", path.display()))
+                .map(|p| {
+                    let p = match tls_key(&cfg, &p) {
+                        Some(key) => format!("{key}: {p}"),
+                        None => p,
+                    };
+                    match key_line(&text, &p) {
+                        Some(line) => format!("{}:{line}: {p}", path.display()),
+                        None => format!("{}: {p}", path.display()),
+                    }
+                })
                 .collect(),
         ));
     }
     Ok(Loaded { cfg, tls })
+}
+
+/// TLS messages name the file, not the key (`TLS certificate file PATH: ...`): the
+/// key whose value is that file, when it is one of ours.
+fn tls_key(cfg: &Config, problem: &str) -> Option<&'static str> {
+    if !problem.starts_with("TLS ") {
+        return None;
+    }
+    let named = |p: &Path| {
+        problem.contains(&format!(" {} ", p.display()))
+            || problem.contains(&format!(" {}:", p.display()))
+    };
+    if named(&cfg.ssl_cert_path) {
+        Some("ssl_cert_path")
+    } else if named(&cfg.ssl_key_path) {
+        Some("ssl_key_path")
+    } else if cfg.ssl_sni.iter().any(|s| named(&s.cert) || named(&s.key)) {
+        Some("ssl_sni")
+    } else {
+        None
+    }
+}
+
+/// The line setting the key a problem starts with (`www_path /srv: ...`), so checks
+/// made after parsing still point at the line to fix. `None` when the message does
+/// not start with a key or the value came from the environment or the default.
+fn key_line(text: &str, problem: &str) -> Option<usize> {
+    let key = problem.split([' ', ':']).next()?;
+    carbon_core::config::key(key)?;
+    let setting = |l: &str| -> Option<String> {
+        let rest = l.trim_start().strip_prefix(key)?.trim_start();
+        rest.strip_prefix('=').map(|v| v.trim().to_owned())
+    };
+    let lines: Vec<(usize, String)> = text
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| setting(l).map(|v| (i + 1, v)))
+        .collect();
+    // A repeatable key (ssl_sni): the line whose value the message mentions.
+    let mentioned = lines.iter().find(|(_, v)| {
+        v.split([',', '='])
+            .map(str::trim)
+            .any(|part| !part.is_empty() && problem.contains(part))
+    });
+    mentioned.or(lines.first()).map(|(i, _)| *i)
 }
 
 fn rebase(base: Option<&Path>, p: &Path) -> PathBuf {
@@ -94,6 +149,19 @@ fn absolutize(cfg: &mut Config, base: &Path) {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checks_after_parsing_name_the_line_of_their_key() {
+        let text = "# c\nport = 0\n  www_path = /nope\n";
+        assert_eq!(key_line(text, "www_path /nope: not a directory"), Some(3));
+        assert_eq!(key_line(text, "access_log /x: is a directory"), None);
+        assert_eq!(key_line(text, "hint: run this"), None);
+        let sni = "ssl_sni = a.test=/a.pem,/a.key\nssl_sni = b.test=/b.pem,/b.key\n";
+        assert_eq!(
+            key_line(sni, "ssl_sni: TLS certificate file /b.pem: no such file"),
+            Some(2)
+        );
+    }
 
     #[test]
     fn detached_daemon_keeps_relative_paths_meaning_the_start_directory() {

@@ -323,3 +323,28 @@ fn reload_moving_the_port_binds_the_new_one_and_lets_open_connections_finish() {
         thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn reload_with_an_unreadable_certificate_is_refused_and_tls_keeps_serving() {
+    let ts = TlsServer::start("");
+    let s = &ts.server;
+    let conf = s.base().join("carbon.conf");
+    let missing = s.base().join("no-such-cert.pem");
+    set_keys(&conf, &[("ssl_cert_path", missing.to_str().unwrap())]);
+    let line = std::fs::read_to_string(&conf)
+        .unwrap()
+        .lines()
+        .position(|l| l.starts_with("ssl_cert_path"))
+        .unwrap()
+        + 1;
+    let out = reload(s, 2).expect_err("a missing certificate must refuse the reload");
+    assert!(
+        out.contains(&format!("carbon.conf:{line}: ssl_cert_path")),
+        "file, line and key not named:\n{out}"
+    );
+    assert!(out.contains(&missing.display().to_string()), "{out}");
+    let cfg = Arc::new(ts.client(rustls::ALL_VERSIONS));
+    let x = https_get(ts.https_addr(), &cfg, "localhost", "/index.html").unwrap();
+    assert_eq!(x.response.status, 200);
+    assert_eq!(x.peer_cert.unwrap(), cert_der(&ts.cert));
+}
