@@ -99,6 +99,7 @@ pub fn spawn_status_thread(state: Arc<DaemonState>, stop: Arc<AtomicBool>) -> st
             let mut requests = state.handle.stats().requests;
             let mut last = Instant::now();
             let mut last_status = Instant::now();
+            let mut last_ping = Instant::now();
             // The first ping right away: the workers have just started.
             if watchdog.is_some() {
                 state.notifier.watchdog();
@@ -108,14 +109,18 @@ pub fn spawn_status_thread(state: Arc<DaemonState>, stop: Arc<AtomicBool>) -> st
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
-                if watchdog.is_some() {
+                // Due at half of WATCHDOG_USEC (within half a tick of it).
+                let ping_due = watchdog.is_some_and(|half| last_ping.elapsed() + tick / 2 >= half);
+                if ping_due {
+                    last_ping = Instant::now();
                     let now_beats = state.handle.heartbeats();
                     let stuck = stuck_workers(&beats, &now_beats);
                     if stuck.is_empty() {
                         state.notifier.watchdog();
                     } else {
                         log::error!(
-                            "worker(s) {stuck:?} made no progress for {tick:?}: watchdog ping withheld"
+                            "worker(s) {stuck:?} made no progress since the last watchdog \
+                             check: ping withheld"
                         );
                     }
                     beats = now_beats;
