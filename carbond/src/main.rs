@@ -124,7 +124,12 @@ fn run(path: &Path, daemon_flag: Option<bool>, stage: Stage) -> ExitCode {
         eprintln!("carbond: {e}");
         return ExitCode::FAILURE;
     }
-    if stage == Stage::Two && cfg.log_target != LogTarget::Syslog && cfg.log_file.is_none() {
+    let on_stderr = match cfg.log_target {
+        LogTarget::Stderr => true,
+        LogTarget::File => cfg.log_file.is_none(),
+        LogTarget::Syslog => false,
+    };
+    if stage == Stage::Two && on_stderr {
         eprintln!(
             "carbond: warning: running in the background with the error log on standard \
              error, which goes to /dev/null once started; set log_file or log_target = syslog"
