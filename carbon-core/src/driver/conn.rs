@@ -229,6 +229,7 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
                 ev,
                 respond::Ctx {
                     shared: &w.shared,
+                    gen: &w.gen,
                     service: w.service.as_mut(),
                     date: &w.date,
                     log: w.log.as_mut(),
