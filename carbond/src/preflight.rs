@@ -7,62 +7,13 @@
 //! never sees a complaint about a default they did not choose.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+#[cfg(test)]
 use std::time::SystemTime;
 
 use carbon_core::config::{Config, ConfigErrors};
-use carbon_core::tls::{TlsError, TlsSettings};
-
-/// A configuration that passed every check, and the warnings it deserves
-/// (certificates expired, not yet valid or expiring soon).
-pub struct Checked {
-    pub cfg: Config,
-    pub tls: Option<Arc<rustls::ServerConfig>>,
-    pub warnings: Vec<String>,
-}
-
-/// Loads `path` and runs every check. Errors and warnings are printed on standard
-/// error, each naming the file, before returning: the logger is not installed yet,
-/// and the operator running `--check-config` or starting carbond must see them.
-pub fn load(path: &Path) -> Result<Checked, ()> {
-    let (cfg, errors) = match Config::load_lenient(path) {
-        Ok(x) => x,
-        Err(unreadable) => {
-            eprintln!("carbond: configuration errors:\n{unreadable}");
-            return Err(());
-        }
-    };
-    let mut problems = check_skipping(&cfg, &errors);
-    let mut warnings = Vec::new();
-    let tls = if cfg.use_https && !errors.concerns("use_https") {
-        match TlsSettings::from_config(&cfg).build(SystemTime::now()) {
-            Ok(built) => {
-                warnings = built.warnings;
-                Some(built.config)
-            }
-            Err(e) => {
-                problems.extend(tls_problems(&cfg, &e));
-                None
-            }
-        }
-    } else {
-        None
-    };
-    for w in &warnings {
-        eprintln!("carbond: {}: warning: {w}", path.display());
-    }
-    if !errors.is_empty() || !problems.is_empty() {
-        eprintln!("carbond: configuration errors:");
-        if !errors.is_empty() {
-            eprintln!("{errors}");
-        }
-        for p in problems {
-            eprintln!("{}: {p}", path.display());
-        }
-        return Err(());
-    }
-    Ok(Checked { cfg, tls, warnings })
-}
+use carbon_core::tls::TlsError;
+#[cfg(test)]
+use carbon_core::tls::TlsSettings;
 
 /// Repeats the start-up warnings in the error log once it is installed, when that log
 /// is a file (on standard error they were already shown).
@@ -77,7 +28,7 @@ pub fn log_warnings(cfg: &Config, warnings: &[String]) {
 /// Every line of a TLS error, plus what helps fixing it: where relative paths were
 /// looked for, and the self-signed generator only when the default certificate is
 /// really absent (not when it exists but cannot be read).
-fn tls_problems(cfg: &Config, e: &TlsError) -> Vec<String> {
+pub(crate) fn tls_problems(cfg: &Config, e: &TlsError) -> Vec<String> {
     let mut out: Vec<String> = e.to_string().lines().map(str::to_string).collect();
     let mut relative: Vec<String> = [&cfg.ssl_cert_path, &cfg.ssl_key_path]
         .into_iter()
@@ -114,7 +65,7 @@ fn check(cfg: &Config) -> Vec<String> {
     check_skipping(cfg, &ConfigErrors(Vec::new()))
 }
 
-fn check_skipping(cfg: &Config, known: &ConfigErrors) -> Vec<String> {
+pub(crate) fn check_skipping(cfg: &Config, known: &ConfigErrors) -> Vec<String> {
     let mut errors = Vec::new();
     let root = &cfg.www_path;
     let root_ok = root.is_dir();

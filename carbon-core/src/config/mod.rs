@@ -38,6 +38,15 @@ pub enum LogMode {
     Advanced,
 }
 
+/// Where the error log goes (`log_target`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTarget {
+    /// `log_file`, or standard error when it is empty.
+    File,
+    Stderr,
+    Syslog,
+}
+
 /// An address or CIDR block, for `rate_limit_exempt`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IpNet {
@@ -121,6 +130,16 @@ pub struct Config {
     pub rate_limit: u32,
     pub rate_limit_window: Duration,
     pub rate_limit_exempt: Vec<IpNet>,
+
+    // Daemon (carbond only; read at start-up).
+    pub daemon: bool,
+    pub pid_file: Option<PathBuf>,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub allow_root: bool,
+    pub log_target: LogTarget,
+    /// Lowercase, one of `keys::SYSLOG_FACILITIES`.
+    pub syslog_facility: String,
 }
 
 /// Worker threads when `max_threads = 0`: one per CPU the process may use. If the OS
@@ -190,6 +209,13 @@ impl Default for Config {
                     prefix: 128,
                 },
             ],
+            daemon: false,
+            pid_file: None,
+            user: None,
+            group: None,
+            allow_root: false,
+            log_target: LogTarget::File,
+            syslog_facility: "daemon".to_owned(),
         }
     }
 }

@@ -460,6 +460,13 @@ fn every_key_setter_is_wired() {
         ("rate_limit", "0"),
         ("rate_limit_window", "2"),
         ("rate_limit_exempt", "10.0.0.0/8"),
+        ("daemon", "true"),
+        ("pid_file", "/run/c.pid"),
+        ("user", "www-data"),
+        ("group", "www-data"),
+        ("allow_root", "true"),
+        ("log_target", "syslog"),
+        ("syslog_facility", "local3"),
     ];
     assert_eq!(samples.len(), KEYS.len());
     for k in KEYS {

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -37,21 +37,76 @@ enum Msg {
 pub struct AccessLog {
     tx: SyncSender<Msg>,
     dropped: Arc<AtomicU64>,
+    /// Failed writes (each also logged to the error log).
+    errors: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// Where the writer thread puts the lines: a file by default; an embedding program
+/// may supply another (carbond's syslog sink).
+pub trait LineSink: Send {
+    /// Write one batch of complete lines (each ends in `\n`).
+    fn write_batch(&mut self, batch: &[u8]) -> io::Result<()>;
+    /// Reopen by name after log rotation; a sink without a name does nothing.
+    fn reopen(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    fn flush(&mut self) {}
+    /// For messages: the path, or what the sink is.
+    fn describe(&self) -> String;
+}
+
+/// The access-log value that means "not a file: the program supplies a sink".
+pub const SYSLOG: &str = "syslog";
+
+/// The default sink: a file opened for appending, reopened by name.
+struct FileSink {
+    file: File,
+    path: PathBuf,
+}
+
+impl LineSink for FileSink {
+    fn write_batch(&mut self, batch: &[u8]) -> io::Result<()> {
+        self.file.write_all(batch)
+    }
+
+    // On failure keep writing to the old file: losing lines is worse.
+    fn reopen(&mut self) -> io::Result<()> {
+        self.file = open_append(&self.path)?;
+        Ok(())
+    }
+
+    fn flush(&mut self) {
+        let _ = self.file.flush();
+    }
+
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
 }
 
 impl AccessLog {
     /// Open (append) `path` and start the writer thread.
     pub fn open(path: &Path) -> io::Result<AccessLog> {
         let file = open_append(path)?;
+        AccessLog::with_sink(Box::new(FileSink {
+            file,
+            path: path.to_path_buf(),
+        }))
+    }
+
+    /// Start the writer thread on `sink`.
+    pub fn with_sink(sink: Box<dyn LineSink>) -> io::Result<AccessLog> {
         let (tx, rx) = sync_channel(QUEUE_BATCHES);
-        let path = path.to_path_buf();
+        let errors = Arc::new(AtomicU64::new(0));
+        let counted = errors.clone();
         let thread = std::thread::Builder::new()
             .name("carbon-access-log".into())
-            .spawn(move || writer_loop(file, &path, rx))?;
+            .spawn(move || writer_loop(sink, rx, &counted))?;
         Ok(AccessLog {
             tx,
             dropped: Arc::new(AtomicU64::new(0)),
+            errors,
             thread: Some(thread),
         })
     }
@@ -71,6 +126,8 @@ impl AccessLog {
     pub fn reopener(&self) -> Reopener {
         Reopener {
             tx: self.tx.clone(),
+            dropped: self.dropped.clone(),
+            errors: self.errors.clone(),
         }
     }
 
@@ -92,6 +149,8 @@ impl AccessLog {
 #[derive(Clone)]
 pub struct Reopener {
     tx: SyncSender<Msg>,
+    dropped: Arc<AtomicU64>,
+    errors: Arc<AtomicU64>,
 }
 
 impl Reopener {
@@ -101,29 +160,41 @@ impl Reopener {
     pub fn reopen(&self) -> bool {
         self.tx.try_send(Msg::Reopen).is_ok()
     }
+
+    /// Lines lost so far: batches dropped on a full queue plus failed writes. Each
+    /// failed write is also in the error log.
+    pub fn losses(&self) -> (u64, u64) {
+        (
+            self.dropped.load(Ordering::Relaxed),
+            self.errors.load(Ordering::Relaxed),
+        )
+    }
 }
 
 fn open_append(path: &Path) -> io::Result<File> {
     OpenOptions::new().create(true).append(true).open(path)
 }
 
-fn writer_loop(mut file: File, path: &Path, rx: Receiver<Msg>) {
+fn writer_loop(mut sink: Box<dyn LineSink>, rx: Receiver<Msg>, errors: &AtomicU64) {
+    let name = sink.describe();
     while let Ok(msg) = rx.recv() {
         match msg {
             Msg::Batch(batch) => {
-                if let Err(e) = file.write_all(&batch) {
-                    log::error!("access log {}: write failed: {e}", path.display());
+                if let Err(e) = sink.write_batch(&batch) {
+                    let n = errors.fetch_add(1, Ordering::Relaxed) + 1;
+                    log::error!("access log {name}: write failed ({n} failed writes so far): {e}");
                 }
             }
-            // On failure keep writing to the old file: losing lines is worse.
-            Msg::Reopen => match open_append(path) {
-                Ok(f) => file = f,
-                Err(e) => log::error!("access log {}: cannot reopen: {e}", path.display()),
+            Msg::Reopen => match sink.reopen() {
+                Ok(()) => log::info!("access log {name}: reopened"),
+                Err(e) => log::error!(
+                    "access log {name}: cannot reopen, still writing to the old file: {e}"
+                ),
             },
             Msg::Close => break,
         }
     }
-    let _ = file.flush();
+    sink.flush();
 }
 
 /// One worker's buffer.

@@ -214,7 +214,7 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
     }
     for _ in 0..ROUNDS_PER_TURN {
         let mut progress = false;
-        match transport::read(c, &mut w.buf, now, &w.shared.cfg, &w.shared.stats) {
+        match transport::read(c, &mut w.buf, now, &w.gen.cfg, &w.shared.stats) {
             Ok(p) => progress |= p,
             Err(_) => {
                 if c.handshaking() {
@@ -231,6 +231,7 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
             progress = true;
             let x = respond::Ctx {
                 shared: &w.shared,
+                gen: &w.gen,
                 service: w.service.as_mut(),
                 date: &w.date,
                 log: w.log.as_mut(),

@@ -11,7 +11,7 @@ use super::access_log::{Entry, LogSink, RequestLine};
 use super::conn::Conn;
 use super::date::DateCache;
 use super::stats::Stats;
-use super::Shared;
+use super::{Generation, Shared};
 use crate::proto::h1::{Event, Rejection};
 use crate::service::{Request, RequestContext, Response, Service};
 
@@ -19,6 +19,7 @@ const SERVER_NAME: HeaderValue = HeaderValue::from_static("carbon");
 
 pub(crate) struct Ctx<'a> {
     pub shared: &'a Shared,
+    pub gen: &'a Generation,
     pub service: &'a mut dyn Service,
     pub date: &'a DateCache,
     pub log: Option<&'a mut LogSink>,
@@ -114,18 +115,18 @@ fn rejection_line(
 
 pub(super) fn answer(req: &Request, rctx: &RequestContext, x: &mut Ctx<'_>) -> Response {
     // Checked before any file work: a flood costs one hash lookup per request.
-    if let Err(retry) = x.shared.rate.check(rctx.peer.ip(), x.now) {
+    if let Err(retry) = x.gen.rate.check(rctx.peer.ip(), x.now) {
         Stats::inc(&x.shared.stats.rate_limited);
         let mut resp = x.service.error(StatusCode::TOO_MANY_REQUESTS, rctx);
         resp.headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from(retry.max(1)));
         return resp;
     }
-    let cfg = &x.shared.cfg;
+    let cfg = &x.gen.cfg;
     // `OPTIONS *` asks about the server itself (RFC 9110 §9.3.7): nothing to redirect.
     let asterisk = req.uri().path() == "*";
-    if !rctx.secure && cfg.redirect_http_to_https && x.shared.tls.is_some() && !asterisk {
-        return redirect_to_https(req, x.shared.https_port, &cfg.server_name, rctx, x);
+    if !rctx.secure && cfg.redirect_http_to_https && x.gen.tls.is_some() && !asterisk {
+        return redirect_to_https(req, x.gen.https_port, &cfg.server_name, rctx, x);
     }
     x.service.call(req, rctx)
 }
@@ -196,7 +197,7 @@ pub(super) fn finish_headers(resp: &mut Response, rctx: &RequestContext, x: &Ctx
     h.insert(SERVER, SERVER_NAME);
     // HSTS over plain HTTP is ignored by browsers and misleading (RFC 6797 §7.2).
     if rctx.secure {
-        if let Some(v) = &x.shared.hsts {
+        if let Some(v) = &x.gen.hsts {
             h.insert(http::header::STRICT_TRANSPORT_SECURITY, v.clone());
         }
     }

@@ -20,7 +20,7 @@ fn start_limited(soft: u64, hard: u64, max_connections: usize) -> (String, u64) 
     std::fs::write(
         &conf,
         format!(
-            "port = 0\nwww_path = {}\nmax_threads = 2\nmax_connections = {max_connections}\n",
+            "port = 0\nwww_path = {}\nmax_threads = 2\nmax_connections = {max_connections}\nallow_root = true\n",
             www.display()
         ),
     )
