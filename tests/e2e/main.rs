@@ -15,6 +15,7 @@ mod daemon;
 mod driver;
 mod framing;
 mod gzip;
+mod h2;
 mod lifecycle;
 mod limits;
 mod logging;
