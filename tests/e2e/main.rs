@@ -11,6 +11,7 @@ mod harness;
 mod cli;
 mod conditional;
 mod curl;
+mod deploy;
 mod driver;
 mod framing;
 mod gzip;
