@@ -224,6 +224,12 @@ impl FileCache {
         Some(entry)
     }
 
+    /// Drops every entry (the document root switched: they describe the old one).
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.used = 0;
+    }
+
     pub fn remove(&mut self, key: &Path) {
         if let Some(entry) = self.entries.remove(key) {
             self.used -= entry.cost(key);

@@ -25,6 +25,7 @@ mod range;
 mod resolve;
 #[cfg(test)]
 mod robustness_tests;
+mod root;
 #[cfg(test)]
 mod tests;
 
@@ -50,6 +51,7 @@ use cache::{Entry, FileCache, Gzip, GzipFile, Validators, REVALIDATE_AFTER};
 use conditional::Precondition;
 use range::RangeOutcome;
 use resolve::{Kind, Located};
+use root::DocumentRoot;
 
 /// Settings of the file service (a view of [`Config`]).
 #[derive(Debug, Clone)]
@@ -118,8 +120,9 @@ impl FileOptions {
 #[derive(Debug)]
 pub struct FileService {
     opts: FileOptions,
-    /// Canonical form of `opts.root`; every served path must start with it.
-    root: PathBuf,
+    /// `opts.root` as an open directory, re-resolved once a second (a deploy that
+    /// switches a symlinked root is followed); every served path lies under it.
+    root: DocumentRoot,
     cache: FileCache,
 }
 
@@ -250,13 +253,7 @@ impl FileService {
     /// Fails when the root does not exist or is not a directory, so a misconfigured
     /// server refuses to start instead of answering 404 to everything.
     pub fn new(opts: FileOptions) -> io::Result<Self> {
-        let root = std::fs::canonicalize(&opts.root)?;
-        if !std::fs::metadata(&root)?.is_dir() {
-            return Err(io::Error::new(
-                io::ErrorKind::NotADirectory,
-                format!("document root {} is not a directory", root.display()),
-            ));
-        }
+        let root = DocumentRoot::open(&opts.root, std::time::Instant::now())?;
         Ok(FileService {
             cache: FileCache::new(opts.cache_size),
             opts,
@@ -287,7 +284,7 @@ impl FileService {
         let located = if configured {
             resolve::locate_configured(&key)
         } else {
-            resolve::locate(&self.root, &key, self.opts.serve_dotfiles)
+            resolve::locate(self.root.canonical(), &key, self.opts.serve_dotfiles)
         };
         let located = match located {
             Ok(located) if located.kind == Kind::File => located,
@@ -315,14 +312,19 @@ impl FileService {
                 return Ok(Found::Cached(key));
             }
         }
-        let (file, identity) = match resolve::open_regular(&located.canonical) {
+        let opened = if configured {
+            resolve::open_regular(&located.canonical)
+        } else {
+            self.root.open_file(&located.canonical)
+        };
+        let (file, identity) = match opened {
             Ok(opened) => opened,
             Err(status) => {
                 self.cache.remove(&key);
                 return Err(status);
             }
         };
-        let gzip = match sibling.and_then(|s| open_sibling(s, ctx)) {
+        let gzip = match sibling.and_then(|s| self.open_sibling(s, ctx)) {
             Some(sibling) => Gzip::File(sibling),
             None if !configured
                 && self.opts.gzip
@@ -360,9 +362,30 @@ impl FileService {
     /// older than the file (an older one is a stale build artefact).
     fn locate_sibling(&self, key: &Path, file: &Located) -> Option<Located> {
         let path = encoding::sibling_path(key);
-        let sibling = resolve::locate(&self.root, &path, self.opts.serve_dotfiles).ok()?;
+        let sibling =
+            resolve::locate(self.root.canonical(), &path, self.opts.serve_dotfiles).ok()?;
         (sibling.kind == Kind::File && sibling.identity.mtime >= file.identity.mtime)
             .then_some(sibling)
+    }
+
+    /// Opens a located `.gz` sibling; a sibling that vanished or cannot be read simply
+    /// means compressing on demand instead.
+    fn open_sibling(&self, located: Located, ctx: &RequestContext) -> Option<GzipFile> {
+        let (file, identity) = self.root.open_file(&located.canonical).ok()?;
+        Some(GzipFile {
+            canonical: located.canonical,
+            file: Arc::new(file),
+            validators: Validators::new(&identity, ctx.wall).gzip_variant(&identity),
+            identity,
+        })
+    }
+
+    /// Drops everything cached from the old root once the configured root resolves to
+    /// another directory (a symlink switched by a deploy).
+    fn follow_root(&mut self, ctx: &RequestContext) {
+        if self.root.refresh(ctx.now) {
+            self.cache.clear();
+        }
     }
 
     /// Compresses the cached entry `key` on its first gzip request; afterwards the
@@ -470,7 +493,7 @@ impl FileService {
             Ok(target) => target,
             Err(status) => return self.error(status, ctx),
         };
-        match resolve::locate(&self.root, &target.rel, self.opts.serve_dotfiles) {
+        match resolve::locate(self.root.canonical(), &target.rel, self.opts.serve_dotfiles) {
             // `/file/` names nothing: GET would look for `file/index` and find none.
             Ok(located) if target.directory && located.kind == Kind::File => {
                 self.error(StatusCode::NOT_FOUND, ctx)
@@ -497,6 +520,7 @@ impl FileService {
 
 impl Service for FileService {
     fn call(&mut self, req: &Request, ctx: &RequestContext) -> Response {
+        self.follow_root(ctx);
         let head = match *req.method() {
             Method::GET => false,
             Method::HEAD => true,
@@ -544,16 +568,4 @@ impl Service for FileService {
         }
         self.secured(error_response(status))
     }
-}
-
-/// Opens a located `.gz` sibling; a sibling that vanished or cannot be read simply
-/// means compressing on demand instead.
-fn open_sibling(located: Located, ctx: &RequestContext) -> Option<GzipFile> {
-    let (file, identity) = resolve::open_regular(&located.canonical).ok()?;
-    Some(GzipFile {
-        canonical: located.canonical,
-        file: Arc::new(file),
-        validators: Validators::new(&identity, ctx.wall).gzip_variant(&identity),
-        identity,
-    })
 }
