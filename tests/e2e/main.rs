@@ -9,6 +9,7 @@
 mod harness;
 
 mod cli;
+mod compression;
 mod conditional;
 mod curl;
 mod deploy;

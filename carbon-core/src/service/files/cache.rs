@@ -111,6 +111,8 @@ pub(super) enum Gzip {
     Unavailable,
     /// Worth compressing on first demand.
     Pending,
+    /// A compression job is running in the pool; identity is served meanwhile.
+    Compressing,
     /// Compressed once, kept here.
     Memory { body: Bytes, validators: Validators },
     /// A precompressed sibling.
@@ -170,7 +172,7 @@ impl Entry {
         let gzip = match &self.gzip {
             Gzip::Memory { body, .. } => body.len(),
             Gzip::File(f) => f.canonical.as_os_str().len(),
-            Gzip::Unavailable | Gzip::Pending => 0,
+            Gzip::Unavailable | Gzip::Pending | Gzip::Compressing => 0,
         };
         let memory = self.memory.as_ref().map_or(0, |m| m.len());
         ENTRY_OVERHEAD + paths as u64 + gzip as u64 + memory as u64
@@ -284,7 +286,7 @@ impl FileCache {
     }
 
     /// Replaces an entry's gzip state, keeping the byte count exact.
-    fn set_gzip(&mut self, key: &Path, gzip: Gzip) {
+    pub fn set_gzip(&mut self, key: &Path, gzip: Gzip) {
         if let Some(entry) = self.entries.get_mut(key) {
             self.used -= entry.cost(key);
             entry.gzip = gzip;

@@ -17,6 +17,7 @@
 //! If-None-Match / If-Modified-Since (304) -> Range / If-Range (206, 416) -> 200.
 
 mod cache;
+mod compress;
 mod conditional;
 mod encoding;
 mod headers;
@@ -48,6 +49,7 @@ use crate::service::{
 };
 
 use cache::{Entry, FileCache, Gzip, GzipFile, Validators, REVALIDATE_AFTER};
+use compress::Compressor;
 use conditional::Precondition;
 use range::RangeOutcome;
 use resolve::{Kind, Located};
@@ -67,8 +69,12 @@ pub struct FileOptions {
     pub gzip_min_length: u64,
     /// Byte budget of the per-worker cache.
     pub cache_size: u64,
-    /// Larger files are served from a freshly opened descriptor and never compressed.
+    /// Larger files are served from a freshly opened descriptor, and their gzip
+    /// variant (if any) is made into a temporary file instead of memory.
     pub cache_max_file: u64,
+    /// Larger files are never compressed on the fly (0 = none above
+    /// `cache_max_file`).
+    pub gzip_max_file: u64,
     /// Body of 404 responses: relative to the root (and then bound by the same rules
     /// as requests), or absolute (trusted, may lie anywhere).
     pub error_page_404: Option<PathBuf>,
@@ -110,6 +116,7 @@ impl FileOptions {
             gzip_min_length: cfg.gzip_min_length,
             cache_size: cfg.file_cache_size,
             cache_max_file: cfg.file_cache_max_file,
+            gzip_max_file: cfg.gzip_max_file,
             error_page_404: cfg.error_page_404.clone(),
             security_headers,
         }
@@ -124,6 +131,8 @@ pub struct FileService {
     /// switches a symlinked root is followed); every served path lies under it.
     root: DocumentRoot,
     cache: FileCache,
+    /// Compression jobs of this worker in the shared pool, and large variants.
+    compressor: Compressor,
 }
 
 /// Where a looked-up file is.
@@ -223,7 +232,7 @@ impl Selected {
                     selected.validators = sibling.validators.clone();
                     selected.gzip = true;
                 }
-                Gzip::Unavailable | Gzip::Pending => {}
+                Gzip::Unavailable | Gzip::Pending | Gzip::Compressing => {}
             }
         }
         selected
@@ -256,6 +265,7 @@ impl FileService {
         let root = DocumentRoot::open(&opts.root, std::time::Instant::now())?;
         Ok(FileService {
             cache: FileCache::new(opts.cache_size),
+            compressor: Compressor::new(opts.cache_size),
             opts,
             root,
         })
@@ -385,11 +395,58 @@ impl FileService {
     fn follow_root(&mut self, ctx: &RequestContext) {
         if self.root.refresh(ctx.now) {
             self.cache.clear();
+            self.compressor.clear_large();
         }
     }
 
-    /// Compresses the cached entry `key` on its first gzip request; afterwards the
-    /// stored body is reused until the file changes.
+    /// Attaches the in-memory variants the pool finished since the last request.
+    fn collect_compressed(&mut self, ctx: &RequestContext) {
+        for done in self.compressor.try_collect(ctx.wall) {
+            self.attach(done);
+        }
+    }
+
+    /// Waits (bounded) for every job in flight and attaches the results: tests only,
+    /// a worker never waits.
+    #[cfg(test)]
+    fn finish_compressions(&mut self) {
+        let wall = std::time::SystemTime::now();
+        for done in self
+            .compressor
+            .collect_all(wall, std::time::Duration::from_secs(30))
+        {
+            self.attach(done);
+        }
+    }
+
+    /// Stores a finished in-memory variant on its entry, if the entry still describes
+    /// the file the job read (it may have changed, been evicted, or the root switched).
+    fn attach(&mut self, done: compress::Done) {
+        let Some(entry) = self.cache.get(&done.key) else {
+            return;
+        };
+        if entry.identity != done.identity || !matches!(entry.gzip, Gzip::Compressing) {
+            return;
+        }
+        let validators = entry.validators.gzip_variant(&done.identity);
+        match done.outcome {
+            compress::Outcome::Memory(body) => {
+                self.cache.attach_gzip(&done.key, body, validators);
+            }
+            compress::Outcome::Failed(err) => {
+                log::debug!("gzip of {} failed: {err}", done.key.display());
+                self.cache.give_up_gzip(&done.key);
+            }
+            compress::Outcome::NotWorthIt | compress::Outcome::TempFile { .. } => {
+                self.cache.give_up_gzip(&done.key)
+            }
+        }
+    }
+
+    /// Makes the gzip variant of the cached entry `key` on its first gzip request:
+    /// at once for a small body already in memory, otherwise in the pool (this
+    /// response then goes out as identity). Afterwards the variant is reused until
+    /// the file changes.
     fn ensure_gzip(&mut self, key: &Path) {
         let Some(entry) = self.cache.get(key) else {
             return;
@@ -397,22 +454,51 @@ impl FileService {
         if !matches!(entry.gzip, Gzip::Pending) {
             return;
         }
-        let file = entry.file.clone();
         let identity = entry.identity;
+        let file = entry.file.clone();
         let validators = entry.validators.gzip_variant(&identity);
-        self.cache.stats.compressions += 1;
-        let packed = encoding::read_all(&file, identity.size)
-            .and_then(|data| encoding::gzip(&data, conditional::unix_secs(identity.mtime)));
-        match packed {
-            // Only a smaller body is worth a second representation.
-            Ok(packed) if (packed.len() as u64) < identity.size => {
-                self.cache.attach_gzip(key, Bytes::from(packed), validators);
+        let inline = entry
+            .memory
+            .clone()
+            .filter(|m| m.len() as u64 <= compress::INLINE_MAX);
+        if let Some(data) = inline {
+            self.cache.stats.compressions += 1;
+            match compress::compress_inline(&data, &identity) {
+                // Only a smaller body is worth a second representation.
+                Ok(packed) if (packed.len() as u64) < identity.size => {
+                    self.cache.attach_gzip(key, Bytes::from(packed), validators);
+                }
+                Ok(_) => self.cache.give_up_gzip(key),
+                Err(err) => {
+                    log::debug!("gzip of {} failed: {err}", key.display());
+                    self.cache.give_up_gzip(key);
+                }
             }
-            Ok(_) => self.cache.give_up_gzip(key),
-            Err(err) => {
-                log::debug!("gzip of {} failed: {err}", key.display());
-                self.cache.give_up_gzip(key);
-            }
+            return;
+        }
+        // No room in the pool or the budget: stay Pending, a later request retries.
+        if self.compressor.submit_memory(key, &file, identity) {
+            self.cache.stats.compressions += 1;
+            self.cache.set_gzip(key, Gzip::Compressing);
+        }
+    }
+
+    /// The gzip variant of a file too large for the cache, made into a temporary file
+    /// in the pool on first demand (identity is served until it is ready).
+    fn large_gzip(&mut self, entry: &mut Entry) {
+        if !matches!(entry.gzip, Gzip::Unavailable)
+            || !self.opts.gzip
+            || !entry.media.compressible
+            || entry.identity.size > self.opts.gzip_max_file
+            || entry.identity.size < self.opts.gzip_min_length
+        {
+            return;
+        }
+        if let Some(variant) =
+            self.compressor
+                .large_variant(&entry.canonical, &entry.file, entry.identity)
+        {
+            entry.gzip = Gzip::File(variant);
         }
     }
 
@@ -425,7 +511,12 @@ impl FileService {
                 let entry = self.cache.get(&key)?;
                 Some(Selected::from_entry(entry, want_gzip, self.opts.gzip))
             }
-            Found::Fresh(entry) => Some(Selected::from_entry(&entry, want_gzip, self.opts.gzip)),
+            Found::Fresh(mut entry) => {
+                if want_gzip {
+                    self.large_gzip(&mut entry);
+                }
+                Some(Selected::from_entry(&entry, want_gzip, self.opts.gzip))
+            }
             Found::Directory => None,
         }
     }
@@ -521,6 +612,7 @@ impl FileService {
 impl Service for FileService {
     fn call(&mut self, req: &Request, ctx: &RequestContext) -> Response {
         self.follow_root(ctx);
+        self.collect_compressed(ctx);
         let head = match *req.method() {
             Method::GET => false,
             Method::HEAD => true,

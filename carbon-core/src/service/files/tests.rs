@@ -24,6 +24,7 @@ fn options(root: &Path) -> FileOptions {
         gzip_min_length: 64,
         cache_size: 1 << 20,
         cache_max_file: 1 << 16,
+        gzip_max_file: 1 << 20,
         error_page_404: None,
         security_headers: vec![(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"))],
     }
@@ -95,6 +96,12 @@ fn body(resp: &Response) -> Vec<u8> {
             buf
         }
     }
+}
+
+fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut enc = libflate::gzip::Encoder::new(Vec::new())?;
+    std::io::Write::write_all(&mut enc, data)?;
+    enc.finish().into_result()
 }
 
 fn gunzip(data: &[u8]) -> Vec<u8> {
@@ -669,7 +676,7 @@ fn gzip_variant_is_compressed_once_and_reused() {
 #[test]
 fn precompressed_sibling_is_served_without_compressing() {
     let dir = site();
-    let packed = encoding::gzip(b"precompressed!", 0).unwrap();
+    let packed = gzip(b"precompressed!").unwrap();
     std::fs::write(dir.path().join("app.js"), "x".repeat(500)).unwrap();
     set_mtime(&dir.path().join("app.js"), 1_700_000_000);
     std::fs::write(dir.path().join("app.js.gz"), &packed).unwrap();
@@ -693,11 +700,7 @@ fn stale_precompressed_sibling_is_ignored() {
     let dir = site();
     std::fs::write(dir.path().join("app.js"), "y".repeat(500)).unwrap();
     set_mtime(&dir.path().join("app.js"), 1_700_000_010);
-    std::fs::write(
-        dir.path().join("app.js.gz"),
-        encoding::gzip(b"old", 0).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("app.js.gz"), gzip(b"old").unwrap()).unwrap();
     set_mtime(&dir.path().join("app.js.gz"), 1_700_000_000);
     let mut svc = service(&dir);
     let resp = get(&mut svc, "/app.js", &[(ACCEPT_ENCODING, "gzip")]);
@@ -1087,4 +1090,92 @@ fn rfc9110_8_6_file_rewritten_in_place_is_never_framed_with_its_old_length() {
     let second = get(&mut svc, "/grow.bin", &[]);
     assert_eq!(body(&second), b"short now");
     assert_ne!(header(&second, &ETAG), old_etag);
+}
+
+// ---- Compression off the event loop ----------------------------------------------------
+
+/// A compressible text of `len` bytes that does not fit the inline limit.
+fn text_of(len: usize) -> Vec<u8> {
+    let mut s = Vec::with_capacity(len);
+    let mut i = 0u32;
+    while s.len() < len {
+        s.extend_from_slice(format!(".rule-{i} {{ margin: 0 auto; }}\n").as_bytes());
+        i += 1;
+    }
+    s.truncate(len);
+    s
+}
+
+#[test]
+fn gzip_of_a_file_above_the_inline_limit_is_made_in_the_pool_identity_served_meanwhile() {
+    let dir = site();
+    let data = text_of(200_000);
+    write(dir.path(), "big.css", &data);
+    let mut opts = options(dir.path());
+    opts.cache_max_file = 1 << 20;
+    let mut svc = FileService::new(opts).unwrap();
+    let fields = [(ACCEPT_ENCODING, "gzip")];
+    let first = get(&mut svc, "/big.css", &fields);
+    assert_eq!(first.status(), StatusCode::OK);
+    assert!(
+        !first.headers().contains_key(CONTENT_ENCODING),
+        "the worker compressed 200 kB itself instead of handing it to the pool"
+    );
+    assert_eq!(header(&first, &VARY), "Accept-Encoding");
+    assert_eq!(body(&first), data);
+    // A second request before the job is done neither waits nor queues it again.
+    let _ = get(&mut svc, "/big.css", &fields);
+    assert_eq!(svc.cache.stats.compressions, 1);
+    svc.finish_compressions();
+    let second = get(&mut svc, "/big.css", &fields);
+    assert_eq!(header(&second, &CONTENT_ENCODING), "gzip");
+    assert_eq!(gunzip(&body(&second)), data);
+    assert!(header(&second, &ETAG).ends_with("-gz\""));
+    assert_eq!(svc.cache.stats.compressions, 1);
+    assert_eq!(svc.cache.used(), svc.cache.recount());
+}
+
+#[test]
+fn files_above_cache_max_file_are_compressed_into_a_temporary_file() {
+    let dir = site();
+    let data = text_of(300_000);
+    write(dir.path(), "huge.txt", &data);
+    let mut opts = options(dir.path());
+    opts.cache_max_file = 100_000;
+    opts.gzip_max_file = 1 << 20;
+    let mut svc = FileService::new(opts).unwrap();
+    let fields = [(ACCEPT_ENCODING, "gzip")];
+    let first = get(&mut svc, "/huge.txt", &fields);
+    assert!(!first.headers().contains_key(CONTENT_ENCODING));
+    assert_eq!(body(&first), data);
+    svc.finish_compressions();
+    let second = get(&mut svc, "/huge.txt", &fields);
+    assert_eq!(header(&second, &CONTENT_ENCODING), "gzip");
+    assert!(matches!(second.body(), Body::File(_)), "sent from the file");
+    let packed = body(&second);
+    assert!(packed.len() < data.len() / 4);
+    assert_eq!(gunzip(&packed), data);
+    // HEAD states the compressed length; identity is still there for others.
+    let head = svc.call(&request(Method::HEAD, "/huge.txt", &fields), &ctx());
+    assert_eq!(
+        header(&head, &CONTENT_LENGTH),
+        packed.len().to_string().as_str()
+    );
+    assert_eq!(body(&get(&mut svc, "/huge.txt", &[])), data);
+}
+
+#[test]
+fn files_above_gzip_max_file_are_never_compressed() {
+    let dir = site();
+    write(dir.path(), "huge.txt", &text_of(300_000));
+    let mut opts = options(dir.path());
+    opts.cache_max_file = 100_000;
+    opts.gzip_max_file = 200_000;
+    let mut svc = FileService::new(opts).unwrap();
+    let fields = [(ACCEPT_ENCODING, "gzip")];
+    let _ = get(&mut svc, "/huge.txt", &fields);
+    svc.finish_compressions();
+    let again = get(&mut svc, "/huge.txt", &fields);
+    assert!(!again.headers().contains_key(CONTENT_ENCODING));
+    assert_eq!(svc.compressor.in_flight(), 0);
 }
