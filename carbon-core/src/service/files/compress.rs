@@ -51,10 +51,11 @@ use super::cache::{GzipFile, Validators};
 use super::resolve::FileIdentity;
 
 /// Bodies already in memory up to this size are compressed on the worker itself: no
-/// I/O and a bounded, small amount of CPU (measured in docs/performance.md), and the
-/// very first client gets the smaller body. It equals the cache's in-memory limit, so
-/// every such body is in memory.
-pub(super) const INLINE_MAX: u64 = 64 * 1024;
+/// I/O and about 0.3 ms of CPU with libflate (64 KiB took about 1 ms, too long a
+/// pause for every other connection of the worker; docs/performance.md), and the very
+/// first client gets the smaller body. Below the cache's in-memory limit, so every
+/// such body is in memory.
+pub(super) const INLINE_MAX: u64 = 16 * 1024;
 /// Read size of a job: bounded memory per running job whatever the file's size.
 pub(super) const CHUNK: usize = 64 * 1024;
 /// Jobs waiting for a thread, process-wide. A job is a descriptor and a few paths.
