@@ -262,7 +262,7 @@ impl FileService {
     /// Fails when the root does not exist or is not a directory, so a misconfigured
     /// server refuses to start instead of answering 404 to everything.
     pub fn new(opts: FileOptions) -> io::Result<Self> {
-        let root = DocumentRoot::open(&opts.root, std::time::Instant::now())?;
+        let root = DocumentRoot::open(&opts.root)?;
         Ok(FileService {
             cache: FileCache::new(opts.cache_size),
             compressor: Compressor::new(opts.cache_size),

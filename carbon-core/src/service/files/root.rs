@@ -15,9 +15,10 @@
 //!    swapped in must not block the worker).
 //!
 //!    Fallback: on a kernel without `openat2` (`ENOSYS`: before 5.6, or a seccomp
-//!    filter that does not know it) the file is opened by its canonical path with
-//!    `O_NOFOLLOW`, exactly as before, and one warning is logged for the process. The
-//!    race is then open again, as documented in `resolve.rs`.
+//!    filter that does not know it; `EPERM` from a filter that blocks it, told apart
+//!    from a real refusal by the open by path succeeding) the file is opened by its
+//!    canonical path with `O_NOFOLLOW`, exactly as before, and one warning is logged
+//!    for the process. The race is then open again, as documented in `resolve.rs`.
 //!
 //! 2. **Following a switched root.** A root configured as a symlink (the deploy
 //!    pattern `www_path = /srv/site/current`, `current -> releases/N`, switched with
@@ -58,7 +59,9 @@ pub(super) struct DocumentRoot {
     dir: File,
     /// `(st_dev, st_ino)` of `dir`: tells a switched root from the same one.
     id: (u64, u64),
-    checked_at: Instant,
+    /// When the configured path was last resolved by a request; `None` before the
+    /// first (the service reads no clock of its own, so the first request checks).
+    checked_at: Option<Instant>,
     /// The last re-resolution failed (so its warning is not repeated every second).
     unresolved: bool,
     /// Open by path even where `openat2` exists (tests of the fallback).
@@ -67,14 +70,14 @@ pub(super) struct DocumentRoot {
 
 impl DocumentRoot {
     /// Fails when the root does not exist or is not a directory.
-    pub fn open(configured: &Path, now: Instant) -> io::Result<Self> {
+    pub fn open(configured: &Path) -> io::Result<Self> {
         let (canonical, dir, id) = resolve_dir(configured)?;
         Ok(DocumentRoot {
             configured: configured.to_path_buf(),
             canonical,
             dir,
             id,
-            checked_at: now,
+            checked_at: None,
             unresolved: false,
             path_checks_only: false,
         })
@@ -89,10 +92,13 @@ impl DocumentRoot {
     /// old. Returns true when the root now is another directory: the caller must drop
     /// everything it cached from the old one.
     pub fn refresh(&mut self, now: Instant) -> bool {
-        if now.saturating_duration_since(self.checked_at) < REVALIDATE_AFTER {
+        let due = self
+            .checked_at
+            .is_none_or(|at| now.saturating_duration_since(at) >= REVALIDATE_AFTER);
+        if !due {
             return false;
         }
-        self.checked_at = now;
+        self.checked_at = Some(now);
         // Cheap path first: one canonicalize and one stat per second when nothing moved.
         if let Ok(canonical) = std::fs::canonicalize(&self.configured) {
             if let Ok(meta) = std::fs::metadata(&canonical) {
@@ -143,14 +149,18 @@ impl DocumentRoot {
         let file = if !self.path_checks_only && !OPENAT2_MISSING.load(Ordering::Relaxed) {
             match open_beneath(&self.dir, inside) {
                 Err(Errno::NOSYS) => {
-                    if !OPENAT2_MISSING.swap(true, Ordering::Relaxed) {
-                        log::warn!(
-                            "openat2 is not available (Linux 5.6 or later): files are \
-                             opened by path after a containment check, which a writer \
-                             of the document root could race"
-                        );
-                    }
+                    openat2_missing("ENOSYS");
                     open_by_path(canonical)
+                }
+                // A read-only open is refused with EACCES, not EPERM; EPERM here is a
+                // seccomp filter that blocks openat2 (older container runtimes), which
+                // the same open by path tells apart from a real refusal.
+                Err(Errno::PERM) => {
+                    let by_path = open_by_path(canonical);
+                    if by_path.is_ok() {
+                        openat2_missing("EPERM");
+                    }
+                    by_path
                 }
                 other => other.map_err(io::Error::from),
             }
@@ -164,6 +174,17 @@ impl DocumentRoot {
     #[cfg(test)]
     pub fn use_path_checks_only(&mut self) {
         self.path_checks_only = true;
+    }
+}
+
+/// Records (once per process, with one warning) that `openat2` cannot be used.
+fn openat2_missing(errno: &str) {
+    if !OPENAT2_MISSING.swap(true, Ordering::Relaxed) {
+        log::warn!(
+            "openat2 failed with {errno} (it needs Linux 5.6, and a seccomp filter may \
+             block it): files are opened by path after a containment check, which a \
+             writer of the document root could race"
+        );
     }
 }
 
@@ -260,7 +281,7 @@ mod tests {
         std::fs::create_dir_all(&outside).unwrap();
         std::fs::write(root.join("sub/page.txt"), "inside").unwrap();
         std::fs::write(outside.join("page.txt"), "SECRET").unwrap();
-        let doc_root = DocumentRoot::open(&root, Instant::now()).unwrap();
+        let doc_root = DocumentRoot::open(&root).unwrap();
         let located =
             resolve::locate(doc_root.canonical(), Path::new("sub/page.txt"), false).unwrap();
         // The swap happens after the check, before the open.
@@ -301,7 +322,7 @@ mod tests {
         std::fs::create_dir_all(root.join("assets/v1")).unwrap();
         std::fs::write(root.join("assets/v1/app.js"), "js").unwrap();
         symlink("assets/v1", root.join("current")).unwrap();
-        let doc_root = DocumentRoot::open(&root, Instant::now()).unwrap();
+        let doc_root = DocumentRoot::open(&root).unwrap();
         let located =
             resolve::locate(doc_root.canonical(), Path::new("current/app.js"), false).unwrap();
         let (mut file, identity) = doc_root.open_file(&located.canonical).unwrap();
@@ -324,7 +345,8 @@ mod tests {
         let current = dir.path().join("current");
         symlink("r1", &current).unwrap();
         let t0 = Instant::now();
-        let mut root = DocumentRoot::open(&current, t0).unwrap();
+        let mut root = DocumentRoot::open(&current).unwrap();
+        assert!(!root.refresh(t0), "the first request checks: nothing moved");
         assert!(root.canonical().ends_with("r1"));
 
         // `ln -sfn r2 current.tmp && mv -T current.tmp current`
@@ -350,7 +372,8 @@ mod tests {
         let current = dir.path().join("current");
         symlink("r1", &current).unwrap();
         let t0 = Instant::now();
-        let mut root = DocumentRoot::open(&current, t0).unwrap();
+        let mut root = DocumentRoot::open(&current).unwrap();
+        assert!(!root.refresh(t0));
         std::fs::remove_file(&current).unwrap();
         assert!(!root.refresh(t0 + REVALIDATE_AFTER));
         assert!(root.canonical().ends_with("r1"));
