@@ -310,7 +310,11 @@ impl Compressor {
         let key = key.to_path_buf();
         let file = file.clone();
         let job = Box::new(move || {
-            let outcome = run(&file, &identity, destination);
+            // A panic must still report back, or the worker's budget would leak.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run(&file, &identity, destination)
+            }))
+            .unwrap_or_else(|_| Outcome::Failed(io::Error::other("compression panicked")));
             // The worker may be gone (reload, shutdown): nothing to deliver then.
             let _ = tx.send(Done {
                 key,
