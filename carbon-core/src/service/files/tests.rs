@@ -1179,3 +1179,32 @@ fn files_above_gzip_max_file_are_never_compressed() {
     assert!(!again.headers().contains_key(CONTENT_ENCODING));
     assert_eq!(svc.compressor.in_flight(), 0);
 }
+
+// ---- Symlinked document root -----------------------------------------------------------
+
+#[test]
+fn switched_root_symlink_drops_the_old_roots_cache_after_the_revalidation_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    for (release, text) in [("r1", "one"), ("r2", "two")] {
+        std::fs::create_dir_all(dir.path().join(release)).unwrap();
+        write(&dir.path().join(release), "page.txt", text.as_bytes());
+    }
+    let current = dir.path().join("current");
+    std::os::unix::fs::symlink("r1", &current).unwrap();
+    let mut svc = FileService::new(options(&current)).unwrap();
+    let t0 = ctx();
+    let at = |ms| RequestContext {
+        now: t0.now + Duration::from_millis(ms),
+        ..t0
+    };
+    let page = request(Method::GET, "/page.txt", &[]);
+    assert_eq!(body(&svc.call(&page, &t0)), b"one");
+    std::os::unix::fs::symlink("r2", dir.path().join("tmp")).unwrap();
+    std::fs::rename(dir.path().join("tmp"), &current).unwrap();
+    // Within the interval the cached file of the old root may still be served.
+    assert_eq!(body(&svc.call(&page, &at(500))), b"one");
+    // Once it has passed: the new root, even with the old one gone.
+    std::fs::remove_dir_all(dir.path().join("r1")).unwrap();
+    assert_eq!(body(&svc.call(&page, &at(1000))), b"two");
+    assert_eq!(svc.cache.len(), 1);
+}
