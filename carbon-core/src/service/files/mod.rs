@@ -1,11 +1,15 @@
 //! The static-file service: answers GET, HEAD and OPTIONS from a document root.
 //!
 //! Owns the request-to-response logic for files; each concern lives in its own file:
-//! path safety (`resolve`), media types (`mime`), the per-worker open-file cache
-//! (`cache`), conditional requests (`conditional`), byte ranges (`range`), content
-//! coding (`encoding`) and the header fields written (`headers`).
+//! path safety (`resolve`), the document root's directory and kernel-contained opens
+//! (`root`), media types (`mime`), the per-worker open-file cache (`cache`),
+//! conditional requests (`conditional`), byte ranges (`range`), content coding
+//! (`encoding`), gzip variants made off the event loop (`compress`) and the header
+//! fields written (`headers`).
 //!
-//! One [`FileService`] per worker thread: the cache is plain `&mut self` state.
+//! One [`FileService`] per worker thread: the cache is plain `&mut self` state. Each
+//! request first re-resolves the root if a second has passed (`root`) and picks up
+//! the compressions the pool finished (`compress`).
 //!
 //! OPTIONS answers 204 with `Allow` for `*` and for a path that exists (file or
 //! directory), and whatever GET would for one that does not (404, 400); other methods
