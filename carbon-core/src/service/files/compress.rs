@@ -1,17 +1,18 @@
 //! Making gzip variants off the event loop.
 //!
 //! Owns the jobs sent to the process-wide compression pool (`service/pool.rs`), the
-//! results coming back to one worker, and the variants of files too large for the
-//! in-memory cache. Never runs a compression on the caller's thread, except
+//! results coming back to one worker, and the process-wide store of variants of files
+//! too large for the in-memory cache. Never runs a compression on the caller's thread, except
 //! [`compress_inline`] for bodies already in memory and at most [`INLINE_MAX`] bytes.
 //!
 //! Flow: the first gzip request for a file finds no variant, submits a job and is
 //! served the identity encoding. The job runs on a pool thread, reading the file in
 //! [`CHUNK`]-sized pieces through the descriptor it was handed (the job holds the open
 //! file, never its bytes, while it waits), and sends its result to the worker's
-//! channel. The worker picks results up at the start of its next request
-//! ([`Compressor::try_collect`]): no wake-up of the event loop is needed, because
-//! only a later request can use the variant, and that request finds it.
+//! channel (or, for a large file, puts it in the shared store). The worker picks
+//! results up at the start of its next request ([`Compressor::try_collect`]): no
+//! wake-up of the event loop is needed, because only a later request can use the
+//! variant, and that request finds it.
 //!
 //! Two destinations:
 //! * files up to `file_cache_max_file` are compressed into memory, then kept by the
@@ -20,12 +21,14 @@
 //!   file (`O_TMPFILE` in `$TMPDIR`, else `/tmp`: no name, removed by the kernel when
 //!   the last descriptor closes) and sent from it with `sendfile` like a `.gz`
 //!   sibling. Memory stays at one read chunk plus the encoder's window, whatever the
-//!   file's size.
+//!   file's size. These variants are shared by all workers (one compression per
+//!   file per process), keyed by canonical path and checked against the file's
+//!   identity, so a switched root or a changed file never gets an old variant.
 //!
-//! Bounds, per worker: the source bytes of in-memory jobs in flight never exceed the
-//! worker's cache budget (the memory their results will occupy); at most
-//! [`LARGE_MAX`] large variants (done or in flight), the least recently used one
-//! dropped for a new one. Process-wide: [`POOL_QUEUE`] waiting jobs and
+//! Bounds: per worker, the source bytes of in-memory jobs in flight never exceed the
+//! worker's cache budget (the memory their results will occupy). Process-wide, at
+//! most [`LARGE_MAX`] large variants (done or in flight; the least recently used
+//! finished one is dropped for a new one), [`POOL_QUEUE`] waiting jobs and
 //! [`POOL_MAX_THREADS`] threads. A job refused for lack of room is simply tried again
 //! by a later request.
 //!
@@ -39,7 +42,7 @@ use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use libflate::gzip::{EncodeOptions, Encoder, HeaderBuilder};
@@ -63,8 +66,8 @@ pub(super) const POOL_QUEUE: usize = 64;
 /// Compression threads, process-wide: half the CPUs, at least one, at most this, so
 /// compression can never take every core from the event loops.
 pub(super) const POOL_MAX_THREADS: usize = 4;
-/// Large variants (temporary files) per worker, each one descriptor and its disk.
-pub(super) const LARGE_MAX: usize = 16;
+/// Large variants (temporary files), process-wide, each one descriptor and its disk.
+pub(super) const LARGE_MAX: usize = 32;
 
 /// The pool shared by every worker (and every service instance after a reload).
 fn pool() -> &'static BlockingPool {
@@ -98,19 +101,18 @@ fn encoder<W: Write>(out: W, identity: &FileIdentity) -> io::Result<Encoder<W>> 
 
 /// Where a job's output goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Destination {
+enum Destination {
     Memory,
     TempFile,
 }
 
-/// What a finished job hands back to its worker.
+/// What a finished in-memory job hands back to its worker.
 #[derive(Debug)]
 pub(super) struct Done {
-    /// The cache key (memory) or the canonical path (temporary file).
+    /// The cache key.
     pub key: PathBuf,
     /// The file's identity when the job was queued.
     pub identity: FileIdentity,
-    pub destination: Destination,
     pub outcome: Outcome,
 }
 
@@ -195,20 +197,76 @@ fn temp_file() -> io::Result<File> {
     Ok(File::from(fd))
 }
 
-/// A large file's variant, per worker.
+/// A large file's variant in the process-wide store.
 #[derive(Debug)]
 struct Large {
-    /// The source file's identity the variant was made from.
+    /// The source file's identity the variant is (being) made from.
     identity: FileIdentity,
-    /// `None` while the job runs or when compressing did not pay.
-    variant: Option<GzipFile>,
+    /// The temporary file and its identity; `None` while the job runs or when
+    /// compressing did not pay or failed (not retried until the file changes).
+    variant: Option<(Arc<File>, FileIdentity)>,
     in_flight: bool,
-    /// The document root switched while the job ran: drop its result.
-    discard: bool,
     last_used: u64,
 }
 
-/// One worker's side of compression: results coming back, budgets, large variants.
+/// Large variants shared by every worker, by canonical path: each large file is
+/// compressed once per process, not once per worker, and at most [`LARGE_MAX`]
+/// temporary files exist. Locked only for a lookup of a file above
+/// `file_cache_max_file` (whose transfer dwarfs it) and when a job finishes.
+#[derive(Debug, Default)]
+struct LargeStore {
+    map: HashMap<PathBuf, Large>,
+    tick: u64,
+}
+
+fn large_store() -> std::sync::MutexGuard<'static, LargeStore> {
+    static STORE: OnceLock<Mutex<LargeStore>> = OnceLock::new();
+    let store = STORE.get_or_init(Mutex::default);
+    // A panic while holding the lock leaves a consistent map (every update is one
+    // statement), so a poisoned lock is simply taken over.
+    store
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl LargeStore {
+    /// Drops the least recently used variant that is not being made.
+    fn evict_one(&mut self) -> bool {
+        let victim = self
+            .map
+            .iter()
+            .filter(|(_, l)| !l.in_flight)
+            .min_by_key(|(_, l)| l.last_used)
+            .map(|(k, _)| k.clone());
+        victim.is_some_and(|k| self.map.remove(&k).is_some())
+    }
+
+    /// Stores a finished job's result if the entry still waits for exactly it.
+    fn finish(&mut self, key: &Path, identity: FileIdentity, outcome: Outcome) {
+        let Some(large) = self.map.get_mut(key) else {
+            return;
+        };
+        if !large.in_flight || large.identity != identity {
+            return;
+        }
+        large.in_flight = false;
+        match outcome {
+            Outcome::TempFile { file, len } => {
+                let Ok(meta) = file.metadata() else {
+                    return;
+                };
+                let mut variant = FileIdentity::of(&meta);
+                variant.size = len;
+                variant.mtime = identity.mtime;
+                large.variant = Some((Arc::new(file), variant));
+            }
+            Outcome::Failed(err) => log::debug!("gzip of {} failed: {err}", key.display()),
+            Outcome::Memory(_) | Outcome::NotWorthIt => {}
+        }
+    }
+}
+
+/// One worker's side of compression: results of its in-memory jobs and their budget.
 #[derive(Debug)]
 pub(super) struct Compressor {
     tx: Sender<Done>,
@@ -216,9 +274,7 @@ pub(super) struct Compressor {
     /// Source bytes of in-memory jobs in flight, bounded by `memory_budget`.
     memory_in_flight: u64,
     memory_budget: u64,
-    large: HashMap<PathBuf, Large>,
-    tick: u64,
-    /// Jobs submitted and not yet collected.
+    /// In-memory jobs submitted and not yet collected.
     in_flight: usize,
 }
 
@@ -230,8 +286,6 @@ impl Compressor {
             rx,
             memory_in_flight: 0,
             memory_budget,
-            large: HashMap::new(),
-            tick: 0,
             in_flight: 0,
         }
     }
@@ -242,45 +296,73 @@ impl Compressor {
         if self.memory_in_flight + identity.size > self.memory_budget {
             return false;
         }
-        if !self.submit(key, file, identity, Destination::Memory) {
+        let tx = self.tx.clone();
+        let key = key.to_path_buf();
+        let file = file.clone();
+        let job = Box::new(move || {
+            let outcome = guarded(&file, &identity, Destination::Memory);
+            // The worker may be gone (reload, shutdown): nothing to deliver then.
+            let _ = tx.send(Done {
+                key,
+                identity,
+                outcome,
+            });
+        });
+        if pool().try_submit(job).is_err() {
             return false;
         }
+        self.in_flight += 1;
         self.memory_in_flight += identity.size;
         true
     }
 
     /// The variant of a large file (by canonical path) if it is ready for exactly
-    /// this identity; otherwise queues its compression (when there is room) and
-    /// returns `None`, so the caller serves identity this time.
+    /// this identity; otherwise queues its compression (when there is room and no job
+    /// for it runs) and returns `None`, so the caller serves identity this time.
+    /// The validators are computed for this response (`wall`: `Last-Modified` is
+    /// never later than its `Date`).
     pub fn large_variant(
         &mut self,
         canonical: &Path,
         file: &Arc<File>,
         identity: FileIdentity,
+        wall: std::time::SystemTime,
     ) -> Option<GzipFile> {
-        self.tick += 1;
-        let tick = self.tick;
-        if let Some(large) = self.large.get_mut(canonical) {
-            if large.identity == identity && !large.discard {
+        let mut store = large_store();
+        store.tick += 1;
+        let tick = store.tick;
+        if let Some(large) = store.map.get_mut(canonical) {
+            if large.identity == identity {
                 large.last_used = tick;
-                return large.variant.clone();
+                let (file, variant) = large.variant.clone()?;
+                return Some(GzipFile {
+                    canonical: canonical.to_path_buf(),
+                    file,
+                    identity: variant,
+                    validators: Validators::new(&identity, wall).gzip_variant(&identity),
+                });
             }
             if large.in_flight {
-                return None; // the old job's result will be discarded
+                return None; // its result will not match and is dropped
             }
-            self.large.remove(canonical);
+            store.map.remove(canonical);
         }
-        if self.large.len() >= LARGE_MAX && !self.evict_large() {
+        if store.map.len() >= LARGE_MAX && !store.evict_one() {
             return None;
         }
-        if self.submit(canonical, file, identity, Destination::TempFile) {
-            self.large.insert(
+        let key = canonical.to_path_buf();
+        let source = file.clone();
+        let job = Box::new(move || {
+            let outcome = guarded(&source, &identity, Destination::TempFile);
+            large_store().finish(&key, identity, outcome);
+        });
+        if pool().try_submit(job).is_ok() {
+            store.map.insert(
                 canonical.to_path_buf(),
                 Large {
                     identity,
                     variant: None,
                     in_flight: true,
-                    discard: false,
                     last_used: tick,
                 },
             );
@@ -288,137 +370,71 @@ impl Compressor {
         None
     }
 
-    /// Drops the least recently used large variant that is not being made.
-    fn evict_large(&mut self) -> bool {
-        let victim = self
-            .large
-            .iter()
-            .filter(|(_, l)| !l.in_flight)
-            .min_by_key(|(_, l)| l.last_used)
-            .map(|(k, _)| k.clone());
-        victim.is_some_and(|k| self.large.remove(&k).is_some())
-    }
-
-    fn submit(
-        &mut self,
-        key: &Path,
-        file: &Arc<File>,
-        identity: FileIdentity,
-        destination: Destination,
-    ) -> bool {
-        let tx = self.tx.clone();
-        let key = key.to_path_buf();
-        let file = file.clone();
-        let job = Box::new(move || {
-            // A panic must still report back, or the worker's budget would leak.
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run(&file, &identity, destination)
-            }))
-            .unwrap_or_else(|_| Outcome::Failed(io::Error::other("compression panicked")));
-            // The worker may be gone (reload, shutdown): nothing to deliver then.
-            let _ = tx.send(Done {
-                key,
-                identity,
-                destination,
-                outcome,
-            });
-        });
-        let queued = pool().try_submit(job).is_ok();
-        if queued {
-            self.in_flight += 1;
+    /// Results of in-memory jobs that are ready, without waiting.
+    pub fn try_collect(&mut self) -> Vec<Done> {
+        let mut done = Vec::new();
+        while let Ok(d) = self.rx.try_recv() {
+            done.push(self.accept(d));
         }
-        queued
+        done
     }
 
-    /// Results that are ready, without waiting. In-memory results are returned for
-    /// the cache; large ones are kept here.
-    pub fn try_collect(&mut self, wall: std::time::SystemTime) -> Vec<Done> {
-        let mut memory = Vec::new();
-        while let Ok(done) = self.rx.try_recv() {
-            if let Some(done) = self.accept(done, wall) {
-                memory.push(done);
-            }
-        }
-        memory
-    }
-
-    /// Like [`Self::try_collect`], waiting up to `limit` for every job in flight
-    /// (tests only: a worker never waits).
+    /// Like [`Self::try_collect`], waiting up to `limit` for every in-memory job in
+    /// flight (tests only: a worker never waits).
     #[cfg(test)]
-    pub fn collect_all(
-        &mut self,
-        wall: std::time::SystemTime,
-        limit: std::time::Duration,
-    ) -> Vec<Done> {
+    pub fn collect_all(&mut self, limit: std::time::Duration) -> Vec<Done> {
         let deadline = std::time::Instant::now() + limit;
-        let mut memory = Vec::new();
+        let mut done = Vec::new();
         while self.in_flight > 0 {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let Ok(done) = self.rx.recv_timeout(left) else {
+            let Ok(d) = self.rx.recv_timeout(left) else {
                 break;
             };
-            if let Some(done) = self.accept(done, wall) {
-                memory.push(done);
-            }
+            done.push(self.accept(d));
         }
-        memory
+        done
     }
 
-    fn accept(&mut self, done: Done, wall: std::time::SystemTime) -> Option<Done> {
+    fn accept(&mut self, done: Done) -> Done {
         self.in_flight = self.in_flight.saturating_sub(1);
-        match done.destination {
-            Destination::Memory => {
-                self.memory_in_flight = self.memory_in_flight.saturating_sub(done.identity.size);
-                Some(done)
-            }
-            Destination::TempFile => {
-                let large = self.large.get_mut(&done.key)?;
-                if large.discard || large.identity != done.identity {
-                    self.large.remove(&done.key);
-                    return None;
-                }
-                large.in_flight = false;
-                match done.outcome {
-                    Outcome::TempFile { file, len } => {
-                        let meta = file.metadata().ok()?;
-                        let mut identity = FileIdentity::of(&meta);
-                        identity.size = len;
-                        identity.mtime = done.identity.mtime;
-                        large.variant = Some(GzipFile {
-                            canonical: done.key,
-                            file: Arc::new(file),
-                            identity,
-                            validators: Validators::new(&done.identity, wall)
-                                .gzip_variant(&done.identity),
-                        });
-                    }
-                    Outcome::Failed(err) => {
-                        log::debug!("gzip of {} failed: {err}", done.key.display());
-                    }
-                    Outcome::Memory(_) | Outcome::NotWorthIt => {}
-                }
-                None
-            }
-        }
-    }
-
-    /// Forgets every large variant (the document root switched).
-    pub fn clear_large(&mut self) {
-        self.large.retain(|_, l| l.in_flight);
-        for large in self.large.values_mut() {
-            large.discard = true;
-        }
-    }
-
-    /// Jobs submitted and not yet collected.
-    #[cfg(test)]
-    pub fn in_flight(&self) -> usize {
-        self.in_flight
+        self.memory_in_flight = self.memory_in_flight.saturating_sub(done.identity.size);
+        done
     }
 
     #[cfg(test)]
     pub fn memory_in_flight(&self) -> u64 {
         self.memory_in_flight
+    }
+}
+
+/// Runs a job; a panic still yields an outcome, so the worker's budget and the
+/// store's in-flight mark are always released.
+fn guarded(file: &File, identity: &FileIdentity, destination: Destination) -> Outcome {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run(file, identity, destination)
+    }))
+    .unwrap_or_else(|_| Outcome::Failed(io::Error::other("compression panicked")))
+}
+
+/// Whether the store knows `canonical` at all (a job was ever queued for it; tests).
+#[cfg(test)]
+pub(super) fn large_known(canonical: &Path) -> bool {
+    large_store().map.contains_key(canonical)
+}
+
+/// Waits (bounded, tests only) until no large job for `canonical` is in flight.
+#[cfg(test)]
+pub(super) fn wait_large(canonical: &Path, limit: std::time::Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if !large_store()
+            .map
+            .get(canonical)
+            .is_some_and(|l| l.in_flight)
+        {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
 
@@ -519,43 +535,46 @@ mod tests {
             "600 + 600 > 1000"
         );
         assert_eq!(c.memory_in_flight(), 600);
-        let done = c.collect_all(std::time::SystemTime::now(), Duration::from_secs(10));
+        let done = c.collect_all(Duration::from_secs(10));
         assert_eq!(done.len(), 1);
         assert_eq!(c.memory_in_flight(), 0);
         assert!(c.submit_memory(Path::new("two"), &file, identity));
-        c.collect_all(std::time::SystemTime::now(), Duration::from_secs(10));
+        c.collect_all(Duration::from_secs(10));
     }
 
     #[test]
-    fn large_variant_is_served_once_ready_and_only_for_the_same_identity() {
+    fn large_variant_is_made_once_per_process_and_only_for_the_same_identity() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("big.txt");
         let data = b"0123456789abcdef".repeat(20_000);
         std::fs::write(&path, &data).unwrap();
         let file = Arc::new(File::open(&path).unwrap());
         let identity = identity_of(&file);
-        let mut c = Compressor::new(0);
+        let now = std::time::SystemTime::now();
+        // Two workers.
+        let (mut a, mut b) = (Compressor::new(0), Compressor::new(0));
         assert!(
-            c.large_variant(&path, &file, identity).is_none(),
-            "first: queued"
+            a.large_variant(&path, &file, identity, now).is_none(),
+            "queued"
         );
-        assert_eq!(c.in_flight(), 1);
         assert!(
-            c.large_variant(&path, &file, identity).is_none(),
-            "still running"
+            b.large_variant(&path, &file, identity, now).is_none(),
+            "running"
         );
-        assert_eq!(c.in_flight(), 1, "not queued twice");
-        assert!(c
-            .collect_all(std::time::SystemTime::now(), Duration::from_secs(30))
-            .is_empty());
-        let variant = c.large_variant(&path, &file, identity).unwrap();
-        let mut packed = vec![0; variant.identity.size as usize];
-        variant.file.read_exact_at(&mut packed, 0).unwrap();
+        wait_large(&path, Duration::from_secs(30));
+        let va = a.large_variant(&path, &file, identity, now).unwrap();
+        let vb = b.large_variant(&path, &file, identity, now).unwrap();
+        assert!(
+            Arc::ptr_eq(&va.file, &vb.file),
+            "one temporary file for both"
+        );
+        let mut packed = vec![0; va.identity.size as usize];
+        va.file.read_exact_at(&mut packed, 0).unwrap();
         assert_eq!(gunzip(&packed), data);
         // Another version of the file does not get the old variant.
         let mut changed = identity;
         changed.mtime += Duration::from_secs(1);
-        assert!(c.large_variant(&path, &file, changed).is_none());
-        c.collect_all(std::time::SystemTime::now(), Duration::from_secs(30));
+        assert!(a.large_variant(&path, &file, changed, now).is_none());
+        wait_large(&path, Duration::from_secs(30));
     }
 }

@@ -397,30 +397,30 @@ impl FileService {
     /// Drops everything cached from the old root once the configured root resolves to
     /// another directory (a symlink switched by a deploy).
     fn follow_root(&mut self, ctx: &RequestContext) {
+        // Large variants are shared and keyed by canonical path and identity: the
+        // new root's files never match the old root's, so they need no clearing.
         if self.root.refresh(ctx.now) {
             self.cache.clear();
-            self.compressor.clear_large();
         }
     }
 
     /// Attaches the in-memory variants the pool finished since the last request.
-    fn collect_compressed(&mut self, ctx: &RequestContext) {
-        for done in self.compressor.try_collect(ctx.wall) {
+    fn collect_compressed(&mut self) {
+        for done in self.compressor.try_collect() {
             self.attach(done);
         }
     }
 
-    /// Waits (bounded) for every job in flight and attaches the results: tests only,
-    /// a worker never waits.
+    /// Waits (bounded) for every in-memory job in flight and attaches the results,
+    /// and for the large variant of `rel` if one is being made: tests only, a worker
+    /// never waits.
     #[cfg(test)]
-    fn finish_compressions(&mut self) {
-        let wall = std::time::SystemTime::now();
-        for done in self
-            .compressor
-            .collect_all(wall, std::time::Duration::from_secs(30))
-        {
+    fn finish_compressions(&mut self, rel: &str) {
+        let limit = std::time::Duration::from_secs(30);
+        for done in self.compressor.collect_all(limit) {
             self.attach(done);
         }
+        compress::wait_large(&self.root.canonical().join(rel), limit);
     }
 
     /// Stores a finished in-memory variant on its entry, if the entry still describes
@@ -489,7 +489,7 @@ impl FileService {
 
     /// The gzip variant of a file too large for the cache, made into a temporary file
     /// in the pool on first demand (identity is served until it is ready).
-    fn large_gzip(&mut self, entry: &mut Entry) {
+    fn large_gzip(&mut self, entry: &mut Entry, ctx: &RequestContext) {
         if !matches!(entry.gzip, Gzip::Unavailable)
             || !self.opts.gzip
             || !entry.media.compressible
@@ -500,13 +500,13 @@ impl FileService {
         }
         if let Some(variant) =
             self.compressor
-                .large_variant(&entry.canonical, &entry.file, entry.identity)
+                .large_variant(&entry.canonical, &entry.file, entry.identity, ctx.wall)
         {
             entry.gzip = Gzip::File(variant);
         }
     }
 
-    fn select(&mut self, found: Found, want_gzip: bool) -> Option<Selected> {
+    fn select(&mut self, found: Found, want_gzip: bool, ctx: &RequestContext) -> Option<Selected> {
         match found {
             Found::Cached(key) => {
                 if want_gzip {
@@ -517,7 +517,7 @@ impl FileService {
             }
             Found::Fresh(mut entry) => {
                 if want_gzip {
-                    self.large_gzip(&mut entry);
+                    self.large_gzip(&mut entry, ctx);
                 }
                 Some(Selected::from_entry(&entry, want_gzip, self.opts.gzip))
             }
@@ -604,7 +604,7 @@ impl FileService {
         let page = self.opts.error_page_404.clone()?;
         let configured = page.is_absolute();
         let found = self.lookup(page, configured, ctx).ok()?;
-        let sel = self.select(found, false)?;
+        let sel = self.select(found, false, ctx)?;
         let mut resp = Response::new(sel.body(0, sel.len));
         *resp.status_mut() = StatusCode::NOT_FOUND;
         resp.headers_mut()
@@ -616,7 +616,7 @@ impl FileService {
 impl Service for FileService {
     fn call(&mut self, req: &Request, ctx: &RequestContext) -> Response {
         self.follow_root(ctx);
-        self.collect_compressed(ctx);
+        self.collect_compressed();
         let head = match *req.method() {
             Method::GET => false,
             Method::HEAD => true,
@@ -650,7 +650,7 @@ impl Service for FileService {
         // resumed downloads independent of Accept-Encoding).
         let ranged = req.headers().contains_key(RANGE);
         let want_gzip = self.opts.gzip && !ranged && encoding::accepts_gzip(req.headers());
-        match self.select(found, want_gzip) {
+        match self.select(found, want_gzip, ctx) {
             Some(sel) => self.respond(req, head, &sel, ctx),
             None => self.error(StatusCode::INTERNAL_SERVER_ERROR, ctx),
         }
