@@ -9,9 +9,11 @@
 mod harness;
 
 mod cli;
+mod compression;
 mod conditional;
 mod curl;
 mod daemon;
+mod deploy;
 mod driver;
 mod framing;
 mod gzip;

@@ -499,6 +499,16 @@ pub const KEYS: &[KeyDoc] = &[
         },
     },
     KeyDoc {
+        name: "gzip_max_file",
+        default: "64m",
+        help: "files larger than this are never compressed on the fly",
+        set: |b, v| {
+            // 16 GiB: compressing more than that on one pool thread takes minutes.
+            b.cfg.gzip_max_file = value::size(v, 0, 16 * GIB)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
         name: "serve_dotfiles",
         default: "false",
         help: "serve files and directories whose name starts with a dot",

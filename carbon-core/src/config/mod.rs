@@ -114,6 +114,9 @@ pub struct Config {
     pub file_cache_size: u64,
     /// Files larger than this are not held in memory (Carbon cached up to 10 MB).
     pub file_cache_max_file: u64,
+    /// Files larger than this are never compressed on the fly; between
+    /// `file_cache_max_file` and this, the variant is made into a temporary file.
+    pub gzip_max_file: u64,
     pub serve_dotfiles: bool,
     pub index_file: String,
     pub error_page_404: Option<PathBuf>,
@@ -186,6 +189,7 @@ impl Default for Config {
             gzip_min_length: 256,
             file_cache_size: 64 * 1024 * 1024,
             file_cache_max_file: 10 * 1024 * 1024,
+            gzip_max_file: 64 * 1024 * 1024,
             serve_dotfiles: false,
             index_file: "index.html".to_owned(),
             error_page_404: None,

@@ -448,6 +448,7 @@ fn every_key_setter_is_wired() {
         ("gzip_min_length", "0"),
         ("file_cache_size", "0"),
         ("file_cache_max_file", "0"),
+        ("gzip_max_file", "0"),
         ("serve_dotfiles", "true"),
         ("index_file", "i.htm"),
         ("error_page_404", "/404.html"),
