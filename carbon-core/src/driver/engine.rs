@@ -188,3 +188,87 @@ pub(crate) fn reject_class(status: StatusCode) -> h1::RejectClass {
         h1::RejectClass::OverLimit
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+    use std::time::Instant;
+
+    use super::{Engine, EngineEvent};
+    use crate::config::Config;
+    use crate::driver::stats::Stats;
+    use crate::proto::h2::PREFACE;
+
+    fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let len = payload.len() as u32;
+        let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
+        f.extend_from_slice(&stream.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+
+    #[test]
+    fn switch_to_h2_serves_the_preface_and_delivers_stream_requests() {
+        let cfg = Config::default();
+        let now = Instant::now();
+        let mut e = Engine::h1(&cfg, now);
+        e.switch_to_h2(&cfg, now);
+        let mut input = PREFACE.to_vec();
+        input.extend(frame(0x4, 0, 0, &[]));
+        // GET / as literal fields without indexing (RFC 7541 §6.2.2).
+        let mut block = Vec::new();
+        for (n, v) in [
+            (":method", "GET"),
+            (":scheme", "http"),
+            (":authority", "a"),
+            (":path", "/"),
+        ] {
+            block.extend([0x00, n.len() as u8]);
+            block.extend(n.as_bytes());
+            block.push(v.len() as u8);
+            block.extend(v.as_bytes());
+        }
+        input.extend(frame(0x1, 0x5, 1, &block));
+        e.handle_input(now, &input);
+        match e.poll_event() {
+            Some(EngineEvent::H2(crate::proto::h2::Event::Request { stream_id, request })) => {
+                assert_eq!(stream_id, 1);
+                assert_eq!(request.uri().path(), "/");
+            }
+            _ => panic!("no HTTP/2 request event"),
+        }
+        // Our SETTINGS went out first (RFC 9113 §3.4).
+        assert!(e.has_output());
+        let first = e.transmit(now).front().map(|c| c.len()).unwrap_or(0);
+        assert!(first >= 9);
+    }
+
+    #[test]
+    fn cve_2019_9512_ping_flood_is_counted_as_goaway_enhance_your_calm() {
+        let cfg = Config::default();
+        let now = Instant::now();
+        let mut e = Engine::h1(&cfg, now);
+        e.switch_to_h2(&cfg, now);
+        let mut input = PREFACE.to_vec();
+        input.extend(frame(0x4, 0, 0, &[]));
+        for i in 0..(cfg.http2.max_pings_per_window as u64 + 10) {
+            input.extend(frame(0x6, 0, 0, &i.to_be_bytes()));
+        }
+        e.handle_input(now, &input);
+        assert!(e.closed_on_error());
+        let stats = Stats::default();
+        e.record_stats(&stats);
+        assert_eq!(stats.h2_goaway_enhance_your_calm.load(Ordering::Relaxed), 1);
+        assert_eq!(stats.h2_goaway_no_error.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn http11_engine_records_no_h2_statistics() {
+        let cfg = Config::default();
+        let e = Engine::h1(&cfg, Instant::now());
+        let stats = Stats::default();
+        e.record_stats(&stats);
+        assert_eq!(stats.snapshot(), Stats::default().snapshot());
+        assert!(!e.closed_on_error());
+    }
+}
