@@ -5,6 +5,7 @@
 
 mod client;
 mod defences;
+mod early_hints;
 mod serving;
 mod shutdown;
 mod tools;

@@ -537,6 +537,15 @@ pub const KEYS: &[KeyDoc] = &[
     },
     // Security headers.
     KeyDoc {
+        name: "early_hints",
+        default: "",
+        help: "103 Early Hints: PATH LINK entries separated by | (RFC 8297)",
+        set: |b, v| {
+            b.cfg.early_hints = super::early_hints::parse(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
         name: "security_headers",
         default: "true",
         help: "send the header_* security headers below",

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::limits::{Http2Limits, Limits, Timeouts};
 
+pub mod early_hints;
 mod env;
 mod error;
 mod ipnet;
@@ -122,6 +123,8 @@ pub struct Config {
     pub error_page_404: Option<PathBuf>,
 
     // Security headers; an empty value omits that header.
+    /// `103 Early Hints` (RFC 8297) per path; empty = none are sent.
+    pub early_hints: Vec<early_hints::EarlyHint>,
     pub security_headers: bool,
     pub header_x_content_type_options: String,
     pub header_x_frame_options: String,
@@ -193,6 +196,7 @@ impl Default for Config {
             serve_dotfiles: false,
             index_file: "index.html".to_owned(),
             error_page_404: None,
+            early_hints: Vec::new(),
             security_headers: true,
             header_x_content_type_options: "nosniff".to_owned(),
             header_x_frame_options: "SAMEORIGIN".to_owned(),

@@ -418,6 +418,7 @@ fn every_key_setter_is_wired() {
         ("listen_address", "::1"),
         ("enable_http2", "false"),
         ("enable_h2c", "true"),
+        ("early_hints", "/ </a.css>; rel=preload"),
         ("enable_websocket", "true"),
         ("max_threads", "1025"),
         ("max_connections", "7"),

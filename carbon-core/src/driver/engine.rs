@@ -142,6 +142,16 @@ impl Engine {
         }
     }
 
+    /// An interim (1xx) response before the final one: for HTTP/1.1 to the request
+    /// being answered, for HTTP/2 on `stream_id`.
+    pub fn send_informational(&mut self, now: Instant, stream_id: Option<u32>, resp: Response) {
+        match (self, stream_id) {
+            (Engine::H1(e), None) => e.send_informational(resp),
+            (Engine::H2(e), Some(id)) => e.send_informational(now, id, resp),
+            _ => log::error!("interim response for the wrong protocol; dropped"),
+        }
+    }
+
     /// Graceful stop: HTTP/1.1 finishes the current exchange; HTTP/2 sends its
     /// two-step GOAWAY and lets the streams in flight finish (RFC 9113 §6.8).
     pub fn start_shutdown(&mut self, now: Instant) {

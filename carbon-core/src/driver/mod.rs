@@ -50,6 +50,7 @@ use crate::service::Service;
 pub mod access_log;
 mod conn;
 mod date;
+mod early_hints;
 mod engine;
 mod listen;
 mod reload;

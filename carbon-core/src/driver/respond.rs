@@ -47,6 +47,9 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
         Event::Request(req) => {
             Stats::inc(&x.shared.stats.requests);
             let resp = answer(&req, &rctx, &mut x);
+            if let Some(h) = super::early_hints::for_request(&x.gen.cfg, &req, resp.status()) {
+                c.engine.send_informational(x.now, None, h);
+            }
             (resp, Some(req))
         }
         Event::Reject(rejection) => {

@@ -9,6 +9,7 @@ use http::Method;
 
 use super::access_log::RequestLine;
 use super::conn::Conn;
+use super::early_hints;
 use super::engine::reject_class;
 use super::respond::{answer, finish_headers, request_line, Ctx};
 use super::stats::Stats;
@@ -26,6 +27,9 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
         Event::Request { stream_id, request } => {
             Stats::inc(&x.shared.stats.requests);
             let mut resp = answer(&request, &rctx, &mut x);
+            if let Some(h) = early_hints::for_request(&x.gen.cfg, &request, resp.status()) {
+                c.engine.send_informational(x.now, Some(stream_id), h);
+            }
             finish_headers(&mut resp, &rctx, &x);
             x.shared.stats.count_status(resp.status().as_u16());
             let head = request.method() == Method::HEAD;

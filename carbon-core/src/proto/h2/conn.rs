@@ -30,7 +30,7 @@ use http::{Method, StatusCode};
 
 use crate::limits::Http2Limits;
 use crate::proto::out::OutQueue;
-use crate::service::{FileRegion, Request, Response};
+use crate::service::{Body, FileRegion, Request, Response};
 
 use super::error::{ConnError, ErrorCode, StreamError};
 use super::flood::{Flood, Kind};
@@ -40,7 +40,7 @@ use super::frame::{
     Continuation, Data, Frame, FrameError, FrameReader, GoAway, Head, Headers, Ping, PrioritySpec,
     RstStream, Settings, WindowUpdate,
 };
-use super::hpack::{self, HeaderField};
+use super::hpack;
 use super::request::{build_request, check_trailers, Field};
 use super::response;
 use super::streams::flow_control::{RecvWindow, SendWindow};
@@ -487,23 +487,36 @@ impl H2Conn {
         }
         s.awaiting_response = false;
         s.responded = true;
-        let enc = response::prepare(resp, s.head_request);
-        let body = SendBody::from_body(enc.body);
+        let mut enc = response::prepare(resp, s.head_request);
+        let body = SendBody::from_body(std::mem::replace(&mut enc.body, Body::Empty));
         let end_stream = body.is_none();
         s.body = body;
         let mut block = Vec::with_capacity(256);
-        self.encoder.encode(
-            enc.fields.iter().map(|(n, v)| HeaderField {
-                name: n,
-                value: v,
-                sensitive: n == b"set-cookie",
-            }),
-            &mut block,
-        );
+        self.encoder.encode(enc.fields(), &mut block);
         self.write_header_block(stream_id, &block, end_stream);
         if end_stream {
             self.finish_send(now, stream_id);
         }
+        self.after_work(now);
+    }
+
+    /// An interim (1xx) response on `stream_id` before its final one (RFC 9113 §8.1:
+    /// a HEADERS frame without END_STREAM), e.g. `103 Early Hints` (RFC 8297). Ignored
+    /// for a stream that is gone or already answered, and for a non-1xx status.
+    pub fn send_informational(&mut self, now: Instant, stream_id: u32, resp: Response) {
+        if self.phase == Phase::Closing || !resp.status().is_informational() {
+            return;
+        }
+        let Some(s) = self.streams.map.get(&stream_id) else {
+            return;
+        };
+        if !s.awaiting_response {
+            return;
+        }
+        let enc = response::prepare(resp, s.head_request);
+        let mut block = Vec::with_capacity(128);
+        self.encoder.encode(enc.fields(), &mut block);
+        self.write_header_block(stream_id, &block, false);
         self.after_work(now);
     }
 
