@@ -66,3 +66,20 @@ impl Default for Timeouts {
         }
     }
 }
+
+/// The connection-slot policy (`driver/slots.rs`) starts reclaiming slots once this
+/// share of `max_connections` (in percent) is in use: the last tenth stays free for
+/// newcomers, so a client arriving during an attack finds a slot at once instead of
+/// waiting for a victim.
+pub const SLOT_HIGH_WATER_PERCENT: usize = 90;
+
+/// Under pressure, a request head or body must arrive at this average rate (bytes per
+/// second since it started) or its connection may be reclaimed. Apache's
+/// mod_reqtimeout uses the same `MinRate=500`; a slowloris (CVE-2007-6750) or slow
+/// POST sends a few bytes every several seconds, orders of magnitude below it.
+pub const MIN_RECEIVE_RATE: u64 = 500;
+
+/// Under pressure, a head or body younger than this is never reclaimed: a new client
+/// must have time to send its first segments (a few round trips on a slow mobile
+/// link) before its rate means anything.
+pub const MIN_RATE_GRACE: Duration = Duration::from_secs(2);

@@ -73,6 +73,8 @@ fn pump(conn: &mut H1Conn, now: Instant, t: &mut Transcript) {
                 t.rejects.push(status.as_u16());
                 error_response(status)
             }
+            // No early answer: the body is read on the next poll.
+            Event::Head => continue,
         };
         conn.send_response(now, resp);
     }

@@ -18,6 +18,7 @@ mod lifecycle;
 mod limits;
 mod methods;
 mod ranges;
+mod resilience;
 mod static_files;
 mod timeouts;
 mod tls;

@@ -47,7 +47,9 @@ pub mod access_log;
 mod conn;
 mod date;
 mod listen;
+mod per_ip;
 mod respond;
+mod slots;
 pub mod stats;
 mod timer;
 mod transport;
@@ -91,6 +93,8 @@ pub(crate) struct Shared {
     pub active: AtomicUsize,
     pub stop: AtomicBool,
     pub rate: RateLimiter,
+    /// `max_connections_per_ip`, counted across workers.
+    pub per_ip: per_ip::PerIp,
     pub stats: Arc<Stats>,
     pub wakers: Mutex<Vec<Arc<mio::Waker>>>,
     pub access_log: Option<access_log::Reopener>,
@@ -175,6 +179,7 @@ impl Server {
             cfg.rate_limit_window,
             cfg.rate_limit_exempt.clone(),
         );
+        let per_ip = per_ip::PerIp::new(cfg.max_connections_per_ip, cfg.rate_limit_exempt.clone());
         let hsts = match cfg.hsts_max_age {
             0 => None,
             age => http::HeaderValue::from_str(&format!("max-age={age}")).ok(),
@@ -189,6 +194,7 @@ impl Server {
                 active: AtomicUsize::new(0),
                 stop: AtomicBool::new(false),
                 rate,
+                per_ip,
                 stats: Arc::new(Stats::default()),
                 wakers: Mutex::new(Vec::new()),
                 access_log: access_log.as_ref().map(|l| l.reopener()),

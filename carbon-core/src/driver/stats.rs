@@ -16,6 +16,13 @@ pub struct Stats {
     pub timeouts: AtomicU64,
     pub tls_handshake_failures: AtomicU64,
     pub panics: AtomicU64,
+    /// Connections reclaimed under pressure (`driver/slots.rs`), by reason.
+    pub evicted_lingering: AtomicU64,
+    pub evicted_idle: AtomicU64,
+    pub evicted_slow_head: AtomicU64,
+    pub evicted_slow_body: AtomicU64,
+    /// Connections closed at accept by `max_connections_per_ip`.
+    pub refused_per_ip: AtomicU64,
 }
 
 /// A point-in-time copy, for logs and (later) the control socket.
@@ -32,6 +39,11 @@ pub struct StatsSnapshot {
     pub timeouts: u64,
     pub tls_handshake_failures: u64,
     pub panics: u64,
+    pub evicted_lingering: u64,
+    pub evicted_idle: u64,
+    pub evicted_slow_head: u64,
+    pub evicted_slow_body: u64,
+    pub refused_per_ip: u64,
 }
 
 impl Stats {
@@ -63,6 +75,11 @@ impl Stats {
             timeouts: l(&self.timeouts),
             tls_handshake_failures: l(&self.tls_handshake_failures),
             panics: l(&self.panics),
+            evicted_lingering: l(&self.evicted_lingering),
+            evicted_idle: l(&self.evicted_idle),
+            evicted_slow_head: l(&self.evicted_slow_head),
+            evicted_slow_body: l(&self.evicted_slow_body),
+            refused_per_ip: l(&self.refused_per_ip),
         }
     }
 }
