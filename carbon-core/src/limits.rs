@@ -83,3 +83,11 @@ pub const MIN_RECEIVE_RATE: u64 = 500;
 /// must have time to send its first segments (a few round trips on a slow mobile
 /// link) before its rate means anything.
 pub const MIN_RATE_GRACE: Duration = Duration::from_secs(2);
+
+/// Under pressure, a response the peer has taken nothing of for this long may be
+/// reclaimed (the "slow read" attack: a tiny TCP window read a few bytes at a time).
+/// Far longer than the grace for requests: with large, autotuned socket buffers the
+/// kernel reports room to write only once a third of the buffer has drained, which
+/// takes seconds on a slow but honest link. nginx's `send_timeout` is 60 s; this
+/// applies only when slots are short.
+pub const SEND_STALL: Duration = Duration::from_secs(10);

@@ -186,3 +186,36 @@ fn max_connections_per_ip_exempts_loopback_by_default() {
         assert_eq!(c.response().status, 200);
     }
 }
+
+#[test]
+fn slow_read_responses_stalled_for_10_s_are_reclaimed_when_slots_run_out() {
+    // Four downloads that read nothing hold every slot; once none has taken a byte
+    // for 10 s (SEND_STALL), a newcomer gets the slot of one of them. (About 12 s:
+    // the stall threshold is deliberately long, see limits.rs.)
+    const HUGE: usize = 32 * 1024 * 1024;
+    let s = Server::start("max_connections = 4\nmax_threads = 1");
+    std::fs::write(s.www().join("huge.bin"), vec![7u8; HUGE]).unwrap();
+    let mut readers: Vec<Conn> = (0..4)
+        .map(|_| {
+            let mut c = s.connect();
+            c.send(b"GET /huge.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+            assert!(c.poll_data(Duration::from_secs(5)).is_some_and(|n| n > 0));
+            c
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(10_500));
+    let started = Instant::now();
+    let r = s.request(GET_CLOSE);
+    assert_eq!(r.status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    // The victim's response was cut short: what the kernel had buffered, then EOF.
+    // (The first to stall goes first; the others finish their download and stay.)
+    let cut = readers
+        .iter_mut()
+        .any(|c| c.read_until_close(Duration::from_secs(3)).len() < HUGE);
+    assert!(cut, "no stalled download was reclaimed");
+}

@@ -152,6 +152,13 @@ impl Conn {
                 received: 0,
             };
         }
+        if let Some(since) = self.write_since.filter(|_| self.pending_output()) {
+            return Progress {
+                phase: Phase::Sending,
+                since,
+                received: 0,
+            };
+        }
         let p = self.engine.progress();
         if p.phase == Phase::Idle && self.pending_output() {
             // rustls still holds the end of the response.

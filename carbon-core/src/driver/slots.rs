@@ -26,9 +26,11 @@
 //!    that has sent nothing yet is a head at rate 0. This is what reclaims the slots
 //!    a slowloris (CVE-2007-6750) or slow-POST attacker holds, even from the same
 //!    address as real users.
+//! 4. Connections whose pending response the peer has taken nothing of for
+//!    [`SEND_STALL`] (a slow-read attack), longest stalled first.
 //!
-//! Never: a connection that is answering a request or writing its response, nor a
-//! head or body younger than the grace period or arriving fast enough.
+//! Never: a connection whose response is being produced or is leaving at any pace,
+//! nor a head or body younger than the grace period or arriving fast enough.
 //!
 //! # Across workers
 //!
@@ -41,7 +43,7 @@
 use std::cmp::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::limits::{MIN_RATE_GRACE, MIN_RECEIVE_RATE, SLOT_HIGH_WATER_PERCENT};
+use crate::limits::{MIN_RATE_GRACE, MIN_RECEIVE_RATE, SEND_STALL, SLOT_HIGH_WATER_PERCENT};
 use crate::proto::{Phase, Progress};
 
 /// Why a connection was reclaimed (each is counted in the stats).
@@ -51,6 +53,7 @@ pub(crate) enum Eviction {
     Idle,
     SlowHead,
     SlowBody,
+    SlowRead,
 }
 
 impl Eviction {
@@ -60,6 +63,7 @@ impl Eviction {
             Eviction::Lingering => 0,
             Eviction::Idle => 1,
             Eviction::SlowHead | Eviction::SlowBody => 2,
+            Eviction::SlowRead => 3,
         }
     }
 }
@@ -71,6 +75,7 @@ pub(crate) struct SlotPolicy {
     grace: Duration,
     /// Bytes per second.
     min_rate: u64,
+    send_stall: Duration,
 }
 
 /// A connection that may be reclaimed, with what orders it.
@@ -94,6 +99,7 @@ impl SlotPolicy {
             high_water: high_water.clamp(1, max_connections.max(1)),
             grace,
             min_rate,
+            send_stall: SEND_STALL,
         }
     }
 
@@ -113,6 +119,8 @@ impl SlotPolicy {
             Phase::Lingering => Some(Eviction::Lingering),
             Phase::Idle => Some(Eviction::Idle),
             Phase::Responding => None,
+            Phase::Sending => (now.saturating_duration_since(p.since) >= self.send_stall)
+                .then_some(Eviction::SlowRead),
             Phase::Head | Phase::Body => {
                 let elapsed = now.saturating_duration_since(p.since);
                 if elapsed < self.grace || self.fast_enough(p.received, elapsed) {
@@ -171,7 +179,7 @@ fn order(a: &Candidate, b: &Candidate) -> Ordering {
         .cmp(&b.why.rank())
         .then_with(|| match a.why {
             Eviction::SlowHead | Eviction::SlowBody => slower(a, b),
-            Eviction::Lingering | Eviction::Idle => Ordering::Equal,
+            Eviction::Lingering | Eviction::Idle | Eviction::SlowRead => Ordering::Equal,
         })
         .then_with(|| a.since.cmp(&b.since))
         .then_with(|| a.key.cmp(&b.key))
@@ -224,6 +232,7 @@ mod tests {
             (2, at(t0, Phase::Idle, 20, 0)),  // idle for 80 s: oldest idle
             (3, at(t0, Phase::Body, 30, 10)), // slow POST
             (4, at(t0, Phase::Lingering, 99, 0)),
+            (5, at(t0, Phase::Sending, 60, 0)), // slow read: stalled 40 s
         ];
         let v = policy.victims(now, conns.into_iter(), 10);
         assert_eq!(
@@ -234,6 +243,7 @@ mod tests {
                 (1, Eviction::Idle),
                 (0, Eviction::SlowHead),
                 (3, Eviction::SlowBody),
+                (5, Eviction::SlowRead),
             ]
         );
     }
@@ -258,7 +268,7 @@ mod tests {
     }
 
     #[test]
-    fn mod_reqtimeout_minrate_spares_young_and_fast_requests_and_responses() {
+    fn mod_reqtimeout_minrate_spares_young_and_fast_requests_and_moving_responses() {
         let t0 = Instant::now();
         let policy = SlotPolicy::new(64);
         // 1.9 s into a head that has sent nothing: still in its grace period.
@@ -277,6 +287,13 @@ mod tests {
         // A response in progress is never reclaimed, however old.
         let busy = at(t0, Phase::Responding, 0, 0);
         assert_eq!(policy.classify(t0 + S * 1000, &busy), None);
+        // One the peer does not read is, after SEND_STALL without progress.
+        let stalled = at(t0, Phase::Sending, 0, 0);
+        assert_eq!(policy.classify(t0 + SEND_STALL - S / 10, &stalled), None);
+        assert_eq!(
+            policy.classify(t0 + SEND_STALL, &stalled),
+            Some(Eviction::SlowRead)
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub struct Stats {
     pub evicted_idle: AtomicU64,
     pub evicted_slow_head: AtomicU64,
     pub evicted_slow_body: AtomicU64,
+    pub evicted_slow_read: AtomicU64,
     /// Connections closed at accept by `max_connections_per_ip`.
     pub refused_per_ip: AtomicU64,
 }
@@ -43,6 +44,7 @@ pub struct StatsSnapshot {
     pub evicted_idle: u64,
     pub evicted_slow_head: u64,
     pub evicted_slow_body: u64,
+    pub evicted_slow_read: u64,
     pub refused_per_ip: u64,
 }
 
@@ -79,6 +81,7 @@ impl Stats {
             evicted_idle: l(&self.evicted_idle),
             evicted_slow_head: l(&self.evicted_slow_head),
             evicted_slow_body: l(&self.evicted_slow_body),
+            evicted_slow_read: l(&self.evicted_slow_read),
             refused_per_ip: l(&self.refused_per_ip),
         }
     }

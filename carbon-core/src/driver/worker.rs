@@ -364,6 +364,7 @@ impl Worker {
             Eviction::Idle => &stats.evicted_idle,
             Eviction::SlowHead => &stats.evicted_slow_head,
             Eviction::SlowBody => &stats.evicted_slow_body,
+            Eviction::SlowRead => &stats.evicted_slow_read,
         });
         log::debug!("reclaiming a connection slot ({why:?})");
         self.close(key);

@@ -27,6 +27,9 @@ pub enum Phase {
     Body,
     /// A request is being answered or its response written.
     Responding,
+    /// Output is pending and the peer has not taken any of it since `since` (the
+    /// last write that made progress). Reported by the driver, never by an engine.
+    Sending,
     /// Closing: the response is out and the driver only discards what the peer
     /// still sends (lingering close). Reported by the driver, never by an engine.
     Lingering,
