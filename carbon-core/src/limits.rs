@@ -86,8 +86,9 @@ pub const MIN_RATE_GRACE: Duration = Duration::from_secs(2);
 
 /// Under pressure, a response the peer has taken nothing of for this long may be
 /// reclaimed (the "slow read" attack: a tiny TCP window read a few bytes at a time).
-/// Far longer than the grace for requests: with large, autotuned socket buffers the
-/// kernel reports room to write only once a third of the buffer has drained, which
-/// takes seconds on a slow but honest link. nginx's `send_timeout` is 60 s; this
-/// applies only when slots are short.
-pub const SEND_STALL: Duration = Duration::from_secs(10);
+/// Longer than the grace for requests: the kernel reports room to write only once a
+/// third of the socket buffer has drained, which on an honest link takes a few round
+/// trips, and about 6 s for an 87 KB buffer on a 5 KB/s (2G) link. A slow reader
+/// blocks the writer for minutes. nginx's `send_timeout` is 60 s; this applies only
+/// when slots are short, where a newcomer is worth more than a nearly dead download.
+pub const SEND_STALL: Duration = Duration::from_secs(5);
