@@ -8,7 +8,8 @@
 #
 # Environment (all optional):
 #   RES_SERVERS     servers to run, in order                  (default "nginx h2o carbond")
-#   RES_ATTACKS     attacks to run, in order                  (default "slowloris slowbody slowread range")
+#   RES_ATTACKS     attacks to run, in order                  (default "slowloris slowbody slowread range";
+#                   variants, not run by default: slowloris-fast slowbody-get slowread-many)
 #   RES_DURATION    seconds each attack lasts                 (default 35, 20..600)
 #   RES_RAMP        seconds of attack before probing starts   (default 8)
 #   RES_SCALE       percent of the attack connection counts   (default 100)
@@ -52,7 +53,9 @@ for s in $SERVERS; do
     case $s in nginx | h2o | carbond) ;; *) die "unknown server in RES_SERVERS: $s" ;; esac
 done
 for a in $ATTACKS; do
-    case $a in slowloris | slowbody | slowread | range) ;; *) die "unknown attack in RES_ATTACKS: $a" ;; esac
+    case $a in slowloris | slowbody | slowread | range | slowloris-fast | slowbody-get | slowread-many) ;;
+        *) die "unknown attack in RES_ATTACKS: $a" ;;
+    esac
 done
 
 # ---------------------------------------------------------------------------------
@@ -248,6 +251,13 @@ attack_args() {
         slowread) echo "-X -c $(scaled 1000) -r $(scaled 200) -w 512 -y 1024 -n 5 -z 32 -k 3 -u $base/200k.bin" ;;
         # Apache killer: 1,000 connections at 200/s, HEAD with many overlapping ranges.
         range) echo "-R -c $(scaled 1000) -r $(scaled 200) -t HEAD -a 10 -b 3000 -u $base/200k.bin" ;;
+        # Variants. slowloris-fast: 6,000 connections at 1,000/s, a line every 5 s.
+        slowloris-fast) echo "-H -c $(scaled 6000) -r $(scaled 1000) -i 5 -x 24 -u $base/" ;;
+        # slowbody-get: the slow body on a GET, which a static server reads rather
+        # than refuses at its head.
+        slowbody-get) echo "-B -t GET -c $(scaled 3000) -r $(scaled 300) -i 10 -s 100000 -x 10 -u $base/index.html" ;;
+        # slowread-many: 2,500 slow readers at 500/s, more than any default limit.
+        slowread-many) echo "-X -c $(scaled 2500) -r $(scaled 500) -w 512 -y 1024 -n 5 -z 32 -k 3 -u $base/200k.bin" ;;
     esac
 }
 

@@ -323,10 +323,10 @@ impl H1Conn {
     /// request still gets its response, and buffered complete requests are answered.
     pub fn handle_read_closed(&mut self, _now: Instant) {
         self.read_closed = true;
-        if matches!(
-            self.state,
-            State::Head | State::Body(_) | State::HeadDone(_) | State::Deciding(_)
-        ) {
+        // Deciding: the driver passed on answering early, so the body (maybe complete
+        // in the buffer) is read on. HeadDone: that happens once the head is polled.
+        self.resume_body();
+        if matches!(self.state, State::Head | State::Body(_)) {
             self.enter_closing();
         }
     }
@@ -524,6 +524,10 @@ impl H1Conn {
             // Body bytes that came with the head. Only a head start reads `now`, and
             // processing stops at the end of this body.
             self.process_buffered(started);
+        }
+        if self.read_closed && matches!(self.state, State::Body(_)) {
+            // The peer is gone before its body was complete.
+            self.enter_closing();
         }
     }
 

@@ -1156,3 +1156,42 @@ fn progress_reports_phase_bytes_and_start_for_the_slot_policy() {
     let p = c.progress();
     assert_eq!((p.phase, p.since), (Phase::Idle, t4));
 }
+
+#[test]
+fn rfc9112_9_6_body_complete_with_the_fin_is_still_answered_after_the_head_event() {
+    // Head, body and FIN in one read: the FIN arrives while the head waits for the
+    // driver, and the complete request must still be delivered.
+    let now = Instant::now();
+    let mut c = H1Conn::new(Limits::default(), Timeouts::default(), now);
+    c.handle_input(
+        now,
+        b"POST /u HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc",
+    );
+    c.handle_read_closed(now);
+    assert!(matches!(c.poll_event(), Some(Event::Head)));
+    let Some(Event::Request(r)) = c.poll_event() else {
+        panic!("the complete request was dropped");
+    };
+    assert_eq!(&r.body()[..], b"abc");
+
+    // The same with the FIN after the head event was handed out.
+    let mut c = H1Conn::new(Limits::default(), Timeouts::default(), now);
+    c.handle_input(
+        now,
+        b"POST /u HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc",
+    );
+    assert!(matches!(c.poll_event(), Some(Event::Head)));
+    c.handle_read_closed(now);
+    assert!(matches!(c.poll_event(), Some(Event::Request(_))));
+
+    // An incomplete body cut by the FIN is dropped without an answer.
+    let mut c = H1Conn::new(Limits::default(), Timeouts::default(), now);
+    c.handle_input(
+        now,
+        b"POST /u HTTP/1.1\r\nHost: h\r\nContent-Length: 9\r\n\r\nabc",
+    );
+    c.handle_read_closed(now);
+    assert!(matches!(c.poll_event(), Some(Event::Head)));
+    assert!(c.poll_event().is_none());
+    assert!(c.is_closed());
+}
