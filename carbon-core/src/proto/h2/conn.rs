@@ -481,6 +481,37 @@ impl H2Conn {
         self.after_work(now);
     }
 
+    /// An interim (1xx) response on a stream still awaiting its final response, e.g.
+    /// 103 Early Hints (RFC 8297): HEADERS without END_STREAM (RFC 9113 §8.1). Ignored
+    /// for a final status, 101 (forbidden in HTTP/2, §8.6), or a stream that is gone.
+    pub fn send_informational(&mut self, now: Instant, stream_id: u32, resp: Response) {
+        let status = resp.status();
+        if self.phase == Phase::Closing
+            || !status.is_informational()
+            || status == StatusCode::SWITCHING_PROTOCOLS
+        {
+            return;
+        }
+        let Some(s) = self.streams.map.get(&stream_id) else {
+            return;
+        };
+        if !s.awaiting_response {
+            return;
+        }
+        let enc = response::prepare(resp, false);
+        let mut block = Vec::with_capacity(128);
+        self.encoder.encode(
+            enc.fields.iter().map(|(n, v)| HeaderField {
+                name: n,
+                value: v,
+                sensitive: false,
+            }),
+            &mut block,
+        );
+        self.write_header_block(stream_id, &block, false);
+        self.after_work(now);
+    }
+
     /// Graceful stop (RFC 9113 §6.8): GOAWAY with the largest stream id and a PING;
     /// after the PING's round trip (or `shutdown_ping_timeout`), GOAWAY with the last
     /// stream id really accepted. Streams below it finish, then the connection closes.

@@ -442,6 +442,38 @@ fn rfc9113_whole_exchange_fed_one_byte_at_a_time() {
 }
 
 #[test]
+fn rfc8297_103_early_hints_before_the_final_response() {
+    let mut p = Pair::connected();
+    p.get(1, "/");
+    let mut hints = http::Response::new(Body::Empty);
+    *hints.status_mut() = StatusCode::EARLY_HINTS;
+    hints
+        .headers_mut()
+        .insert("link", "</a.css>; rel=preload".parse().unwrap());
+    p.conn.send_informational(p.now, 1, hints);
+    p.drain();
+    let first = p.response_fields(1);
+    assert_eq!(first[0].1, "103");
+    assert!(!first.iter().any(|(n, _)| n == "content-length"));
+    assert_eq!(p.data_on(1), (Vec::new(), false), "stream still open");
+    p.respond(1, 200, bytes_body(4));
+    assert_eq!(p.data_on(1).0.len(), 4);
+    let statuses: Vec<bool> = p
+        .frames
+        .iter()
+        .filter_map(|f| match f {
+            Frame::Headers(h) => Some(h.end_stream),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![false, false],
+        "two header blocks, DATA ends the stream"
+    );
+}
+
+#[test]
 fn rfc9110_9_3_2_head_response_has_no_body() {
     let mut p = Pair::connected();
     p.headers(1, &req("HEAD", "/"), true);
