@@ -304,6 +304,8 @@ access_log =
 rate_limit = 0
 gzip = off
 keep_alive_timeout = 120
+# The benchmark runs as whoever starts it (root in CI); carbond refuses root otherwise.
+allow_root = true
 $tls_conf
 EOF
 }

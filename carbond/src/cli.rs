@@ -1,121 +1,115 @@
-//! Command-line arguments. carbond has few flags, so they are parsed by hand rather
-//! than pulling in a parser crate; errors name the offending argument.
+//! Command-line arguments, parsed with clap (derive). Every flag of the earlier
+//! hand-written parser keeps its spelling: `-c/--config`, `-t/--check-config [FILE]`,
+//! `--gen-self-signed DIR [NAME...]`, `-f/--foreground`, `-V/--version`, `-h/--help`.
 
 use std::path::PathBuf;
 
+use clap::Parser;
+
 pub const DEFAULT_CONFIG: &str = "/etc/carbon/carbon.conf";
 
-pub const USAGE: &str = "\
-Usage: carbond [OPTIONS]
+const AFTER_HELP: &str = "\
+carbond runs in the foreground by default (what systemd's Type=notify and containers
+want); --daemon (or `daemon = true`) detaches for init systems without supervision.
 
-Options:
-  -c, --config FILE          configuration file (default /etc/carbon/carbon.conf)
-  -t, --check-config [FILE]  validate the configuration, print a summary, exit
-      --gen-self-signed DIR [NAME...]
-                             write a development certificate (cert.pem, key.pem)
-                             for localhost, 127.0.0.1, ::1 and NAMEs into DIR, exit
-  -f, --foreground           run in the foreground (the default; accepted for scripts)
-  -V, --version              print the version and exit
-  -h, --help                 print this help and exit
+Signals: SIGHUP reloads the configuration (it used to reopen the logs: that is SIGUSR1
+now), SIGTERM or SIGINT stop gracefully within shutdown_timeout (a second one exits at
+once), SIGUSR1 reopens the log files after rotation, SIGQUIT stops at once.
+See docs/operations.md.";
 
-carbond always runs in the foreground; use systemd (or your supervisor) to run it
-in the background. SIGTERM or SIGINT stops it gracefully (a second one at once);
-SIGHUP reopens the log files after rotation.
-";
+#[derive(Debug, Parser)]
+#[command(name = "carbond", version, about = "The Carbon web server daemon", after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Configuration file
+    #[arg(short = 'c', long, value_name = "FILE", default_value = DEFAULT_CONFIG)]
+    config: PathBuf,
+
+    /// Validate the configuration (FILE, or --config), print a summary and exit
+    #[arg(short = 't', long = "check-config", value_name = "FILE", num_args = 0..=1)]
+    check_config: Option<Option<PathBuf>>,
+
+    /// Write a development certificate (cert.pem, key.pem) for localhost, 127.0.0.1,
+    /// ::1 and the NAMEs into DIR, and exit
+    #[arg(long = "gen-self-signed", value_names = ["DIR", "NAME"], num_args = 1..)]
+    gen_self_signed: Option<Vec<String>>,
+
+    /// Run in the foreground (the default; accepted for scripts)
+    #[arg(short = 'f', long, conflicts_with = "daemon")]
+    foreground: bool,
+
+    /// Detach from the terminal once the server is listening (double fork, setsid)
+    #[arg(short = 'd', long)]
+    daemon: bool,
+}
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Command {
-    Run { config: PathBuf },
-    Check { config: PathBuf },
-    GenSelfSigned { dir: PathBuf, names: Vec<String> },
-    Version,
-    Help,
+    Run {
+        config: PathBuf,
+        /// `Some(true)` for --daemon, `Some(false)` for --foreground, `None` = the
+        /// config file decides (`daemon`).
+        daemon: Option<bool>,
+    },
+    Check {
+        config: PathBuf,
+    },
+    GenSelfSigned {
+        dir: PathBuf,
+        names: Vec<String>,
+    },
 }
 
-pub fn parse(args: &[String]) -> Result<Command, String> {
-    let mut config: Option<PathBuf> = None;
-    let mut check = false;
-    let mut gen: Option<PathBuf> = None;
-    let mut names: Vec<String> = Vec::new();
-    let mut it = args.iter().peekable();
-    while let Some(a) = it.next() {
-        let (flag, inline) = match a.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (a.as_str(), None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            match inline.clone() {
-                Some(v) => Ok(v),
-                None => it
-                    .next()
-                    .cloned()
-                    .ok_or_else(|| format!("{name} needs a value")),
-            }
-        };
-        match flag {
-            "-c" | "--config" => config = Some(PathBuf::from(value(flag)?)),
-            "-t" | "--check-config" => {
-                check = true;
-                if let Some(v) = inline.clone() {
-                    config = Some(PathBuf::from(v));
-                } else if let Some(next) = it.peek() {
-                    if !next.starts_with('-') {
-                        config = it.next().map(PathBuf::from);
-                    }
-                }
-            }
-            "--gen-self-signed" => {
-                gen = Some(PathBuf::from(value(flag)?));
-                while let Some(next) = it.peek() {
-                    if next.starts_with('-') {
-                        break;
-                    }
-                    names.extend(it.next().cloned());
-                }
-            }
-            "-f" | "--foreground" => {}
-            "-V" | "--version" => return Ok(Command::Version),
-            "-h" | "--help" => return Ok(Command::Help),
-            other => return Err(format!("unknown argument `{other}` (see --help)")),
+impl Cli {
+    pub fn command(self) -> Command {
+        if let Some(mut args) = self.gen_self_signed {
+            let dir = PathBuf::from(args.remove(0));
+            return Command::GenSelfSigned { dir, names: args };
+        }
+        match self.check_config {
+            Some(Some(config)) => Command::Check { config },
+            Some(None) => Command::Check {
+                config: self.config,
+            },
+            None => Command::Run {
+                config: self.config,
+                daemon: if self.daemon {
+                    Some(true)
+                } else if self.foreground {
+                    Some(false)
+                } else {
+                    None
+                },
+            },
         }
     }
-    if let Some(dir) = gen {
-        return Ok(Command::GenSelfSigned { dir, names });
-    }
-    let config = config.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
-    Ok(if check {
-        Command::Check { config }
-    } else {
-        Command::Run { config }
-    })
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     fn p(a: &[&str]) -> Result<Command, String> {
-        parse(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        let mut v = vec!["carbond"];
+        v.extend_from_slice(a);
+        Cli::try_parse_from(v)
+            .map(Cli::command)
+            .map_err(|e| e.to_string())
     }
 
     #[test]
     fn config_flag_forms() {
-        let want = Command::Run {
-            config: "x.conf".into(),
+        let run = |c: &str, d| Command::Run {
+            config: c.into(),
+            daemon: d,
         };
-        assert_eq!(p(&["-c", "x.conf"]), Ok(want));
+        assert_eq!(p(&["-c", "x.conf"]), Ok(run("x.conf", None)));
         assert_eq!(
             p(&["--config=x.conf", "-f"]),
-            Ok(Command::Run {
-                config: "x.conf".into()
-            })
+            Ok(run("x.conf", Some(false)))
         );
-        assert_eq!(
-            p(&[]),
-            Ok(Command::Run {
-                config: DEFAULT_CONFIG.into()
-            })
-        );
+        assert_eq!(p(&[]), Ok(run(DEFAULT_CONFIG, None)));
+        assert_eq!(p(&["--daemon"]), Ok(run(DEFAULT_CONFIG, Some(true))));
     }
 
     #[test]
@@ -146,8 +140,9 @@ mod tests {
     }
 
     #[test]
-    fn unknown_or_incomplete_arguments_are_errors() {
+    fn unknown_incomplete_or_conflicting_arguments_are_errors() {
         assert!(p(&["--bogus"]).unwrap_err().contains("--bogus"));
-        assert!(p(&["--config"]).unwrap_err().contains("needs a value"));
+        assert!(p(&["--config"]).is_err());
+        assert!(p(&["--daemon", "--foreground"]).is_err());
     }
 }

@@ -1,15 +1,75 @@
 //! Checks that need the file system, run by both `--check-config` and start-up, so
 //! that "ok" from `--check-config` means the server will start with this file.
+//!
+//! One pass reports everything: syntax and value errors from the file, then the
+//! file-system checks (directories, the 404 page, TLS files) on the values that were
+//! valid. A key whose value was already refused is not checked again, so the operator
+//! never sees a complaint about a default they did not choose.
 
 use std::path::{Path, PathBuf};
+#[cfg(test)]
+use std::time::SystemTime;
 
-use carbon_core::config::Config;
+use carbon_core::config::{Config, ConfigErrors};
+use carbon_core::tls::TlsError;
+#[cfg(test)]
+use carbon_core::tls::TlsSettings;
+
+/// Repeats the start-up warnings in the error log once it is installed, when that log
+/// is a file (on standard error they were already shown).
+pub fn log_warnings(cfg: &Config, warnings: &[String]) {
+    if cfg.log_file.is_some() {
+        for w in warnings {
+            log::warn!("{w}");
+        }
+    }
+}
+
+/// Every line of a TLS error, plus what helps fixing it: where relative paths were
+/// looked for, and the self-signed generator only when the default certificate is
+/// really absent (not when it exists but cannot be read).
+pub(crate) fn tls_problems(cfg: &Config, e: &TlsError) -> Vec<String> {
+    let mut out: Vec<String> = e.to_string().lines().map(str::to_string).collect();
+    let mut relative: Vec<String> = [&cfg.ssl_cert_path, &cfg.ssl_key_path]
+        .into_iter()
+        .chain(cfg.ssl_sni.iter().flat_map(|s| [&s.cert, &s.key]))
+        .filter(|p| p.is_relative())
+        .map(|p| p.display().to_string())
+        .collect();
+    relative.dedup();
+    if !relative.is_empty() {
+        let cwd = std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|_| "(unknown)".to_string());
+        out.push(format!(
+            "note: relative TLS paths ({}) are resolved against the working directory {cwd}",
+            relative.join(", ")
+        ));
+    }
+    let default_cert_missing = e
+        .errors()
+        .iter()
+        .any(|e| matches!(e, TlsError::FileMissing { path, .. } if *path == cfg.ssl_cert_path));
+    if default_cert_missing {
+        out.push(
+            "hint: `carbond --gen-self-signed DIR` writes a development certificate and key"
+                .to_string(),
+        );
+    }
+    out
+}
 
 /// Every problem found, one message each, naming the key and the path as resolved.
-pub fn check(cfg: &Config) -> Vec<String> {
+#[cfg(test)]
+fn check(cfg: &Config) -> Vec<String> {
+    check_skipping(cfg, &ConfigErrors(Vec::new()))
+}
+
+pub(crate) fn check_skipping(cfg: &Config, known: &ConfigErrors) -> Vec<String> {
     let mut errors = Vec::new();
     let root = &cfg.www_path;
-    if !root.is_dir() {
+    let root_ok = root.is_dir();
+    if !root_ok && !known.concerns("www_path") {
         errors.push(format!(
             "www_path {}: not a directory or not readable{}",
             root.display(),
@@ -24,13 +84,14 @@ pub fn check(cfg: &Config) -> Vec<String> {
         }
     }
     if let Some(page) = &cfg.error_page_404 {
-        // The file service reads a relative page from the document root.
+        // The file service reads a relative page from the document root; without a
+        // root there is nothing to resolve it against.
         let resolved: PathBuf = if page.is_absolute() {
             page.clone()
         } else {
             root.join(page)
         };
-        if !resolved.is_file() {
+        if (page.is_absolute() || root_ok) && !resolved.is_file() {
             errors.push(format!(
                 "error_page_404 {}: not a readable file (resolved to {}; relative paths are inside www_path)",
                 page.display(),
@@ -100,5 +161,67 @@ mod tests {
             dir.path().display()
         );
         assert_eq!(check(&cfg(&text)), Vec::<String>::new());
+    }
+
+    #[test]
+    fn unreadable_certificate_gets_no_self_signed_hint_and_names_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the certificate should be: it exists but cannot be read.
+        std::fs::create_dir(dir.path().join("cert.pem")).unwrap();
+        let text = format!(
+            "use_https = true\nssl_cert_path = {}/cert.pem\nssl_key_path = rel/key.pem\n",
+            dir.path().display()
+        );
+        let c = cfg(&text);
+        let e = TlsSettings::from_config(&c)
+            .build(SystemTime::now())
+            .unwrap_err();
+        let lines = tls_problems(&c, &e);
+        let all = lines.join("\n");
+        assert!(all.contains("cannot read it"), "{all}");
+        assert!(!all.contains("--gen-self-signed"), "{all}");
+        let cwd = std::env::current_dir().unwrap();
+        assert!(
+            all.contains(&format!(
+                "relative TLS paths (rel/key.pem) are resolved against the working directory {}",
+                cwd.display()
+            )),
+            "{all}"
+        );
+
+        // A certificate that does not exist at all does get the hint.
+        let text = format!(
+            "use_https = true\nssl_cert_path = {0}/none.pem\nssl_key_path = {0}/k.pem\n",
+            dir.path().display()
+        );
+        let c = cfg(&text);
+        let e = TlsSettings::from_config(&c)
+            .build(SystemTime::now())
+            .unwrap_err();
+        assert!(tls_problems(&c, &e)
+            .join("\n")
+            .contains("--gen-self-signed"));
+    }
+
+    #[test]
+    fn checks_skip_keys_whose_value_was_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("carbon.conf");
+        // A value error (port) does not hide the file-system problems found in the
+        // same pass: the missing root and the missing access_log directory.
+        std::fs::write(
+            &path,
+            format!(
+                "port = nope\nwww_path = {0}/no-such-root\naccess_log = {0}/nodir/a.log\n",
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        let (c, errors) = Config::load_lenient(&path).unwrap();
+        assert!(errors.concerns("port"));
+        let problems = check_skipping(&c, &errors);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].starts_with("www_path "), "{problems:?}");
+        assert!(problems[1].starts_with("access_log "), "{problems:?}");
     }
 }

@@ -42,6 +42,7 @@ fn site() -> Site {
         gzip_min_length: 16,
         cache_size: 1 << 20,
         cache_max_file: 1 << 16,
+        gzip_max_file: 1 << 20,
         error_page_404: None,
         security_headers: Vec::new(),
     })

@@ -68,10 +68,10 @@ fn pump(conn: &mut H1Conn, now: Instant, t: &mut Transcript) {
                 t.requests.push(r);
                 http::Response::new(Body::Bytes(Bytes::from_static(b"ok\n")))
             }
-            Event::Reject(status) => {
+            Event::Reject(r) => {
                 assert!(t.rejects.is_empty(), "second Reject");
-                t.rejects.push(status.as_u16());
-                error_response(status)
+                t.rejects.push(r.status.as_u16());
+                error_response(r.status)
             }
         };
         conn.send_response(now, resp);

@@ -176,6 +176,8 @@ fn base_config(www: &Path) -> Vec<(String, String)> {
         ("max_threads", "2".to_string()),
         ("log_mode", "classic".to_string()),
         ("log_file", String::new()),
+        // The tests run as root in CI; carbond refuses that unless told.
+        ("allow_root", "true".to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

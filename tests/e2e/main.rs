@@ -9,16 +9,23 @@
 mod harness;
 
 mod cli;
+mod compression;
 mod conditional;
 mod curl;
+mod daemon;
+mod deploy;
 mod driver;
 mod framing;
 mod gzip;
 mod lifecycle;
 mod limits;
+mod logging;
 mod methods;
 mod ranges;
+mod reload;
+mod site;
 mod static_files;
+mod systemd;
 mod timeouts;
 mod tls;
 mod traversal;

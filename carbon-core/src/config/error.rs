@@ -169,6 +169,12 @@ impl ConfigErrors {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// True when some error concerns `key`: a check of that key's value on the
+    /// file system would only repeat it (or test a default the operator never chose).
+    pub fn concerns(&self, key: &str) -> bool {
+        self.0.iter().any(|e| e.key.as_deref() == Some(key))
+    }
 }
 
 impl fmt::Display for ConfigErrors {

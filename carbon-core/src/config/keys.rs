@@ -122,6 +122,29 @@ fn size_usize(v: &str, min: u64, max: u64) -> Result<usize, ValueError> {
     })
 }
 
+/// The facilities RFC 5424 section 6.2.1 names that a daemon may log under.
+pub const SYSLOG_FACILITIES: &[&str] = &[
+    "daemon", "user", "local0", "local1", "local2", "local3", "local4", "local5", "local6",
+    "local7",
+];
+
+/// `user` / `group`: a name or a numeric id; empty = not set.
+fn account_name(v: &str) -> Result<Option<String>, ValueError> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    if v.chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && v.len() <= 32
+    {
+        return Ok(Some(v.to_owned()));
+    }
+    Err(ValueError::Invalid {
+        value: v.to_owned(),
+        expected: "a user or group name (letters, digits, _ - .) or a numeric id".into(),
+    })
+}
+
 /// Every key Carbon understands, in the order of `etc/carbon.conf`.
 pub const KEYS: &[KeyDoc] = &[
     // Listening.
@@ -304,7 +327,7 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc {
         name: "access_log",
         default: "",
-        help: "access log file in the combined format (empty = off)",
+        help: "access log file in the combined format (empty = off; syslog = to syslog)",
         set: |b, v| {
             b.cfg.access_log = value::optional_path(v);
             Ok(())
@@ -467,6 +490,16 @@ pub const KEYS: &[KeyDoc] = &[
         },
     },
     KeyDoc {
+        name: "gzip_max_file",
+        default: "64m",
+        help: "files larger than this are never compressed on the fly",
+        set: |b, v| {
+            // 16 GiB: compressing more than that on one pool thread takes minutes.
+            b.cfg.gzip_max_file = value::size(v, 0, 16 * GIB)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
         name: "serve_dotfiles",
         default: "false",
         help: "serve files and directories whose name starts with a dot",
@@ -489,7 +522,7 @@ pub const KEYS: &[KeyDoc] = &[
         default: "",
         help: "file served as the body of 404 answers (empty = built-in text)",
         set: |b, v| {
-            b.cfg.error_page_404 = value::optional_path(v);
+            b.cfg.error_page_404 = value::optional_path_inside_root(v)?;
             Ok(())
         },
     },
@@ -573,6 +606,87 @@ pub const KEYS: &[KeyDoc] = &[
         help: "comma-separated addresses or CIDR blocks never rate limited",
         set: |b, v| {
             b.cfg.rate_limit_exempt = value::ip_nets(v)?;
+            Ok(())
+        },
+    },
+    // Daemon (read by carbond at start-up; see docs/operations.md).
+    KeyDoc {
+        name: "daemon",
+        default: "false",
+        help: "detach from the terminal (like --daemon); foreground is the default",
+        set: |b, v| {
+            b.cfg.daemon = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "pid_file",
+        default: "",
+        help: "file holding carbond's process id, locked while it runs (empty = none)",
+        set: |b, v| {
+            b.cfg.pid_file = value::optional_path(v);
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "user",
+        default: "",
+        help: "started as root: switch to this user after binding (empty = stay)",
+        set: |b, v| {
+            b.cfg.user = account_name(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "group",
+        default: "",
+        help: "started as root: switch to this group (empty = the user's group)",
+        set: |b, v| {
+            b.cfg.group = account_name(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "allow_root",
+        default: "false",
+        help: "let carbond serve as root (refused otherwise; set user instead)",
+        set: |b, v| {
+            b.cfg.allow_root = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "log_target",
+        default: "file",
+        help: "error log destination: file (log_file, or stderr when empty), stderr or syslog",
+        set: |b, v| {
+            b.cfg.log_target = match v.to_ascii_lowercase().as_str() {
+                "file" => super::LogTarget::File,
+                "stderr" => super::LogTarget::Stderr,
+                "syslog" => super::LogTarget::Syslog,
+                _ => {
+                    return Err(ValueError::Invalid {
+                        value: v.to_owned(),
+                        expected: "file, stderr or syslog".into(),
+                    })
+                }
+            };
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "syslog_facility",
+        default: "daemon",
+        help: "syslog facility for log_target = syslog and access_log = syslog",
+        set: |b, v| {
+            let lower = v.to_ascii_lowercase();
+            if !SYSLOG_FACILITIES.contains(&lower.as_str()) {
+                return Err(ValueError::Invalid {
+                    value: v.to_owned(),
+                    expected: format!("one of {}", SYSLOG_FACILITIES.join(", ")),
+                });
+            }
+            b.cfg.syslog_facility = lower;
             Ok(())
         },
     },

@@ -48,6 +48,23 @@ pub(super) fn load_from(
     text: &str,
     env: &[(String, String)],
 ) -> Result<Config, ConfigErrors> {
+    let (cfg, errors) = load_lenient(path, text, env);
+    if errors.is_empty() {
+        Ok(cfg)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Like [`load_from`], but always returns the configuration built from every value
+/// that was valid (defaults for the rest), next to every error. Callers use it to run
+/// the file-system checks in the same pass as the syntax checks, skipping the keys
+/// that already have an error.
+pub(super) fn load_lenient(
+    path: &Path,
+    text: &str,
+    env: &[(String, String)],
+) -> (Config, ConfigErrors) {
     let mut origins = Origins {
         path,
         by_key: HashMap::new(),
@@ -135,11 +152,7 @@ pub(super) fn load_from(
 
     let cfg = resolve(b, path);
     errors.extend(cross_checks(&cfg, &origins));
-    if errors.is_empty() {
-        Ok(cfg)
-    } else {
-        Err(ConfigErrors(errors))
-    }
+    (cfg, ConfigErrors(errors))
 }
 
 /// Fills in the settings whose defaults depend on other settings.

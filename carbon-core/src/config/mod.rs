@@ -38,6 +38,15 @@ pub enum LogMode {
     Advanced,
 }
 
+/// Where the error log goes (`log_target`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTarget {
+    /// `log_file`, or standard error when it is empty.
+    File,
+    Stderr,
+    Syslog,
+}
+
 /// An address or CIDR block, for `rate_limit_exempt`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IpNet {
@@ -101,6 +110,9 @@ pub struct Config {
     pub file_cache_size: u64,
     /// Files larger than this are not held in memory (Carbon cached up to 10 MB).
     pub file_cache_max_file: u64,
+    /// Files larger than this are never compressed on the fly; between
+    /// `file_cache_max_file` and this, the variant is made into a temporary file.
+    pub gzip_max_file: u64,
     pub serve_dotfiles: bool,
     pub index_file: String,
     pub error_page_404: Option<PathBuf>,
@@ -117,6 +129,16 @@ pub struct Config {
     pub rate_limit: u32,
     pub rate_limit_window: Duration,
     pub rate_limit_exempt: Vec<IpNet>,
+
+    // Daemon (carbond only; read at start-up).
+    pub daemon: bool,
+    pub pid_file: Option<PathBuf>,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub allow_root: bool,
+    pub log_target: LogTarget,
+    /// Lowercase, one of `keys::SYSLOG_FACILITIES`.
+    pub syslog_facility: String,
 }
 
 /// Worker threads when `max_threads = 0`: one per CPU the process may use. If the OS
@@ -158,6 +180,7 @@ impl Default for Config {
             gzip_min_length: 256,
             file_cache_size: 64 * 1024 * 1024,
             file_cache_max_file: 10 * 1024 * 1024,
+            gzip_max_file: 64 * 1024 * 1024,
             serve_dotfiles: false,
             index_file: "index.html".to_owned(),
             error_page_404: None,
@@ -181,6 +204,13 @@ impl Default for Config {
                     prefix: 128,
                 },
             ],
+            daemon: false,
+            pid_file: None,
+            user: None,
+            group: None,
+            allow_root: false,
+            log_target: LogTarget::File,
+            syslog_facility: "daemon".to_owned(),
         }
     }
 }
@@ -212,6 +242,21 @@ impl Config {
     /// one such error. Relative paths in the result are kept as written: they are
     /// relative to the working directory of the process, as in Carbon.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let (cfg, errors) = Config::load_lenient(path)?;
+        if errors.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// [`Config::load`] for callers that report every problem in one pass: when the
+    /// file can be read, returns the configuration built from every valid value
+    /// (defaults where a value was refused) together with every error found (empty
+    /// when the file is valid). Checks that need the file system (directories, TLS
+    /// files) can then run on it, skipping keys named in the errors. Only an unreadable
+    /// file is an `Err`.
+    pub fn load_lenient(path: &Path) -> Result<(Config, ConfigErrors), ConfigErrors> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             ConfigErrors(vec![ConfigError {
                 origin: Origin::File {
@@ -225,7 +270,7 @@ impl Config {
         let env: Vec<(String, String)> = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .collect();
-        Config::load_from(path, &text, &env)
+        Ok(load::load_lenient(path, &text, &env))
     }
 
     /// [`Config::load`] without touching the file system or the process environment:

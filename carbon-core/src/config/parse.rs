@@ -33,6 +33,10 @@ pub(super) struct LineError {
 
 /// Splits a whole file. Every line is looked at, so all syntax errors are reported.
 pub(super) fn parse(text: &str) -> (Vec<Entry>, Vec<LineError>) {
+    // Windows editors (Notepad until 2019) start UTF-8 files with a byte order mark.
+    // It is not whitespace to `trim`, so it would end up invisible inside the first
+    // key's name; it carries no meaning in UTF-8 (Unicode §23.8), so drop it.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut entries = Vec::new();
     let mut errors = Vec::new();
     // `str::lines` also strips a `\r` before each `\n`, so CRLF files work.

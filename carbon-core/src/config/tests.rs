@@ -450,6 +450,7 @@ fn every_key_setter_is_wired() {
         ("gzip_min_length", "0"),
         ("file_cache_size", "0"),
         ("file_cache_max_file", "0"),
+        ("gzip_max_file", "0"),
         ("serve_dotfiles", "true"),
         ("index_file", "i.htm"),
         ("error_page_404", "/404.html"),
@@ -462,6 +463,13 @@ fn every_key_setter_is_wired() {
         ("rate_limit", "0"),
         ("rate_limit_window", "2"),
         ("rate_limit_exempt", "10.0.0.0/8"),
+        ("daemon", "true"),
+        ("pid_file", "/run/c.pid"),
+        ("user", "www-data"),
+        ("group", "www-data"),
+        ("allow_root", "true"),
+        ("log_target", "syslog"),
+        ("syslog_facility", "local3"),
     ];
     assert_eq!(samples.len(), KEYS.len());
     for k in KEYS {
@@ -528,4 +536,50 @@ fn config_errors_is_a_std_error() {
     let err = load("gzip = 2\nport = x").unwrap_err();
     let dyn_err: &dyn std::error::Error = &err;
     assert_eq!(dyn_err.to_string().lines().count(), 2);
+}
+
+#[test]
+fn utf8_bom_at_start_of_file_is_ignored() {
+    let cfg = load("\u{feff}port = 9090\nmax_threads = 1\n").unwrap();
+    assert_eq!(cfg.port, 9090);
+    // Only a leading BOM is dropped: one inside the file is still an error.
+    assert!(load("port = 9090\n\u{feff}max_threads = 1\n").is_err());
+}
+
+#[test]
+fn error_page_404_relative_path_must_stay_inside_www_path() {
+    let errs = errors("error_page_404 = ../outside/secret.txt\n");
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].contains("error_page_404") && errs[0].contains("inside www_path"));
+    assert!(!errors("error_page_404 = errors/a/../404.html\n").is_empty());
+    assert_eq!(
+        load("error_page_404 = errors/404.html\n")
+            .unwrap()
+            .error_page_404,
+        Some(PathBuf::from("errors/404.html"))
+    );
+    assert_eq!(
+        load("error_page_404 = /srv/errors/404.html\n")
+            .unwrap()
+            .error_page_404,
+        Some(PathBuf::from("/srv/errors/404.html"))
+    );
+}
+
+#[test]
+fn lenient_load_keeps_valid_values_next_to_every_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("carbon.conf");
+    std::fs::write(
+        &path,
+        "port = x\nwww_path = /srv/site\nmax_threads = 3\nnot_a_key = 1\n",
+    )
+    .unwrap();
+    let (cfg, errs) = Config::load_lenient(&path).unwrap();
+    assert_eq!(errs.len(), 2, "{errs}");
+    assert!(errs.concerns("port") && errs.concerns("not_a_key"));
+    assert!(!errs.concerns("www_path"));
+    assert_eq!(cfg.www_path, PathBuf::from("/srv/site"));
+    assert_eq!(cfg.max_threads, 3);
+    assert_eq!(Config::load(&path).unwrap_err(), errs);
 }

@@ -161,6 +161,25 @@ pub(super) fn optional_path(v: &str) -> Option<PathBuf> {
     (!v.is_empty()).then(|| PathBuf::from(v))
 }
 
+/// `error_page_404`: a relative path names a file inside `www_path`, so it must not
+/// climb out of it with `..` (the page would otherwise expose any file the server can
+/// read as the body of every 404). An absolute path is the operator's explicit choice.
+pub(super) fn optional_path_inside_root(v: &str) -> Result<Option<PathBuf>, ValueError> {
+    let Some(p) = optional_path(v) else {
+        return Ok(None);
+    };
+    let climbs = p
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir));
+    if p.is_relative() && climbs {
+        return Err(ValueError::Invalid {
+            value: v.to_owned(),
+            expected: "a path inside www_path (no `..`), or an absolute path".to_owned(),
+        });
+    }
+    Ok(Some(p))
+}
+
 /// `log_file`: empty, `-` and `stderr` all mean standard error (Carbon's daemon mode
 /// under systemd sends stderr to the journal, which is the usual destination).
 pub(super) fn log_file(v: &str) -> Option<PathBuf> {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
+use super::access_log::PendingLines;
 use super::respond;
 use super::transport;
 use super::worker::Worker;
@@ -59,6 +60,8 @@ pub(crate) struct Conn {
     pub(crate) peer_closing: bool,
     /// Already in the worker's list of connections to revisit next turn.
     pub(crate) queued: bool,
+    /// Access-log lines waiting for their response to leave (`access_log.rs`).
+    pub(crate) pending_log: PendingLines,
 }
 
 struct Linger {
@@ -105,6 +108,7 @@ impl Conn {
             close_notify_sent: false,
             peer_closing: false,
             queued: false,
+            pending_log: PendingLines::default(),
         }
     }
 
@@ -225,6 +229,7 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
                 ev,
                 respond::Ctx {
                     shared: &w.shared,
+                    gen: &w.gen,
                     service: w.service.as_mut(),
                     date: &w.date,
                     log: w.log.as_mut(),
@@ -243,6 +248,7 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
             }
             Err(_) => return Outcome::Close,
         }
+        c.pending_log.complete(w.log.as_mut(), &w.shared.stats, now);
         if !c.pending_output() {
             c.write_since = None;
             if had_output {

@@ -1,10 +1,13 @@
 //! The driver: the only layer that talks to the OS for networking.
 //!
 //! [`Server::bind`] opens the listeners (so the caller can report the addresses and
-//! fail early), [`Server::run`] starts `max_threads` workers and blocks until they
-//! have all stopped. Each worker owns a `mio::Poll`, a handle on every listener, a
-//! slab of connections and a deadline set; a connection lives its whole life on the
-//! worker that accepted it. [`ServerHandle::shutdown`] asks for a graceful stop.
+//! fail early), or [`Server::from_listeners`] takes sockets opened elsewhere (socket
+//! activation). [`Server::start`] starts `max_threads` workers and returns once they
+//! run; [`Running::wait`] (or [`Server::run`], both at once) blocks until they have
+//! all stopped. Each worker owns a `mio::Poll`, a handle on every listener, a slab of
+//! connections and a deadline set; a connection lives its whole life on the worker
+//! that accepted it. [`ServerHandle::shutdown`] asks for a graceful stop and
+//! [`ServerHandle::reload`] hands the workers a new configuration (`reload.rs`).
 //!
 //! Embedding it with a service of your own:
 //!
@@ -36,8 +39,9 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::config::Config;
 use crate::service::ratelimit::RateLimiter;
@@ -47,12 +51,14 @@ pub mod access_log;
 mod conn;
 mod date;
 mod listen;
+mod reload;
 mod respond;
 pub mod stats;
 mod timer;
 mod transport;
 mod worker;
 
+pub use reload::{ReloadError, Update};
 pub use stats::{Stats, StatsSnapshot};
 
 /// Builds one service instance per worker (the argument is the worker index).
@@ -74,13 +80,20 @@ impl Scheme {
     }
 }
 
-struct Listener {
-    socket: std::net::TcpListener,
-    scheme: Scheme,
+#[derive(Debug)]
+pub(crate) struct Listener {
+    pub(crate) socket: std::net::TcpListener,
+    pub(crate) scheme: Scheme,
+    /// The address the configuration asked for (port 0 stays 0), so a reload can
+    /// tell whether this listener is still wanted. Adopted sockets: their own address.
+    pub(crate) wanted: SocketAddr,
 }
 
-/// State every worker reads; mutated only through atomics.
-pub(crate) struct Shared {
+/// Everything a reload replaces, built once and shared by every worker. A connection
+/// takes what it needs (limits, timeouts, TLS config) when it is accepted, so a
+/// reload changes new connections only.
+pub(crate) struct Generation {
+    pub number: u64,
     pub cfg: Arc<Config>,
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// The port the TLS listener really bound (differs from the config with
@@ -88,18 +101,80 @@ pub(crate) struct Shared {
     pub https_port: u16,
     /// `Strict-Transport-Security`, formatted once; `None` when `hsts_max_age = 0`.
     pub hsts: Option<http::HeaderValue>,
+    /// Per-address counts start afresh with each generation (a reload may change
+    /// the limit and the window).
+    pub rate: RateLimiter,
+}
+
+impl Generation {
+    fn new(
+        number: u64,
+        cfg: Arc<Config>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        https_port: u16,
+    ) -> Generation {
+        let rate = RateLimiter::new(
+            cfg.rate_limit,
+            cfg.rate_limit_window,
+            cfg.rate_limit_exempt.clone(),
+        );
+        let hsts = match cfg.hsts_max_age {
+            0 => None,
+            age => http::HeaderValue::from_str(&format!("max-age={age}")).ok(),
+        };
+        Generation {
+            number,
+            cfg,
+            tls,
+            https_port,
+            hsts,
+            rate,
+        }
+    }
+}
+
+/// One worker as the rest of the server reaches it: its waker, its mailbox for
+/// reloads and the heartbeat it bumps every loop turn.
+pub(crate) struct WorkerLink {
+    pub id: usize,
+    pub waker: Arc<mio::Waker>,
+    pub updates: std::sync::mpsc::SyncSender<reload::WorkerUpdate>,
+    pub heartbeat: Arc<AtomicU64>,
+}
+
+/// State every worker reads; mutated only through atomics and short locks off the
+/// hot path.
+pub(crate) struct Shared {
+    /// The start-up configuration: `max_threads`, `max_connections` and
+    /// `shutdown_timeout` are read from it and need a restart to change.
+    pub cfg: Arc<Config>,
     pub active: AtomicUsize,
     pub stop: AtomicBool,
-    pub rate: RateLimiter,
     pub stats: Arc<Stats>,
-    pub wakers: Mutex<Vec<Arc<mio::Waker>>>,
-    pub access_log: Option<access_log::Reopener>,
+    pub workers: Mutex<Vec<WorkerLink>>,
+    pub access_log: Mutex<Option<access_log::Reopener>>,
+    /// The generation workers start with and the one a reload builds on.
+    pub current: Mutex<Arc<Generation>>,
+    /// The listening sockets of the current generation (workers hold dups). Emptied
+    /// at shutdown so the sockets close once the workers drop theirs.
+    pub listeners: Mutex<Vec<Listener>>,
+    /// Sockets handed over by a service manager cannot be re-bound by us.
+    pub adopted: bool,
+    /// Serialises reloads.
+    pub reload_lock: Mutex<()>,
 }
 
 /// Listeners bound, workers not started yet.
 pub struct Server {
     listeners: Vec<Listener>,
     shared: Arc<Shared>,
+    access_log: Option<access_log::AccessLog>,
+}
+
+/// Workers started; [`Running::wait`] blocks until they have all stopped.
+pub struct Running {
+    handles: Vec<std::thread::JoinHandle<io::Result<()>>>,
+    handle: ServerHandle,
     access_log: Option<access_log::AccessLog>,
 }
 
@@ -114,24 +189,74 @@ impl ServerHandle {
     /// `shutdown_timeout`), close idle keep-alive connections, then return from `run`.
     pub fn shutdown(&self) {
         self.shared.stop.store(true, Ordering::SeqCst);
-        let wakers = match self.shared.wakers.lock() {
-            Ok(w) => w,
-            Err(p) => p.into_inner(),
-        };
-        for w in wakers.iter() {
-            if let Err(e) = w.wake() {
+        // Under the workers lock, as a reload publishes its listeners: either the
+        // reload saw the stop, or its listeners are cleared here.
+        let workers = lock(&self.shared.workers);
+        lock(&self.shared.listeners).clear();
+        for w in workers.iter() {
+            if let Err(e) = w.waker.wake() {
                 log::warn!("cannot wake a worker for shutdown: {e}");
             }
         }
     }
 
-    /// Reopen the access log by name (after log rotation moved it away).
-    pub fn reopen_logs(&self) {
-        if let Some(r) = &self.shared.access_log {
-            if !r.reopen() {
-                log::warn!("access log writer is busy; reopen not queued, send SIGHUP again");
+    /// How many loop turns each worker has made so far, by worker index. A worker
+    /// turns at least every [`LIVENESS_TICK`] while it is healthy, so a counter
+    /// that stops moving for longer means that worker is stuck.
+    pub fn heartbeats(&self) -> Vec<u64> {
+        lock(&self.shared.workers)
+            .iter()
+            .map(|w| w.heartbeat.load(Ordering::Relaxed))
+            .collect()
+    }
+
+    /// The addresses the server listens on now (they change when a reload moves a
+    /// listener); empty once stopping.
+    pub fn local_addrs(&self) -> Vec<(Scheme, SocketAddr)> {
+        lock(&self.shared.listeners)
+            .iter()
+            .filter_map(|l| l.socket.local_addr().ok().map(|a| (l.scheme, a)))
+            .collect()
+    }
+
+    /// The configuration generation new connections get (1 at start-up).
+    pub fn generation(&self) -> u64 {
+        lock(&self.shared.current).number
+    }
+
+    /// The configuration new connections get.
+    pub fn config(&self) -> Arc<Config> {
+        lock(&self.shared.current).cfg.clone()
+    }
+
+    /// Hand a validated configuration to every worker: see [`Update`]. Blocks until
+    /// every worker has switched (bounded by `confirm`), so a request sent after
+    /// this returns is served under the new configuration.
+    pub fn reload(&self, update: Update, confirm: Duration) -> Result<u64, ReloadError> {
+        reload::apply(&self.shared, update, confirm)
+    }
+
+    /// Ask the access-log writer to reopen its file by name (after log rotation
+    /// moved it away); the writer logs the outcome. False when the request could not
+    /// be queued (the writer is busy: try again).
+    pub fn reopen_logs(&self) -> bool {
+        match &*lock(&self.shared.access_log) {
+            Some(r) => {
+                let queued = r.reopen();
+                if !queued {
+                    log::warn!("access log writer is busy; reopen not queued, send SIGUSR1 again");
+                }
+                queued
             }
+            None => true,
         }
+    }
+
+    /// Access-log lines lost so far: (batches dropped on a full queue, failed writes).
+    pub fn access_log_losses(&self) -> (u64, u64) {
+        lock(&self.shared.access_log)
+            .as_ref()
+            .map_or((0, 0), |r| r.losses())
     }
 
     pub fn stats(&self) -> StatsSnapshot {
@@ -144,57 +269,136 @@ impl ServerHandle {
     }
 }
 
+thread_local! {
+    static CURRENT_PEER: std::cell::Cell<Option<SocketAddr>> = const { std::cell::Cell::new(None) };
+}
+
+/// The client whose connection this worker thread is handling right now, if any:
+/// lets a logger put the client address on lines from code that does not know it
+/// (the sans-IO engines).
+pub fn current_peer() -> Option<SocketAddr> {
+    CURRENT_PEER.with(|p| p.get())
+}
+
+pub(crate) fn set_current_peer(peer: Option<SocketAddr>) {
+    CURRENT_PEER.with(|p| p.set(peer));
+}
+
+/// How long a worker may go without a loop turn while healthy: its poll timeout
+/// never exceeds this, so the heartbeat moves even on an idle server.
+pub const LIVENESS_TICK: Duration = Duration::from_millis(500);
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+/// The listeners a configuration asks for: plain HTTP always, HTTPS with `tls`.
+pub(crate) fn wanted_listeners(cfg: &Config, tls: bool) -> Vec<(Scheme, SocketAddr)> {
+    let mut v = vec![(Scheme::Http, SocketAddr::new(cfg.listen_address, cfg.port))];
+    if tls {
+        v.push((
+            Scheme::Https,
+            SocketAddr::new(cfg.listen_address, cfg.https_port),
+        ));
+    }
+    v
+}
+
+pub(crate) fn bind_wanted(scheme: Scheme, addr: SocketAddr) -> io::Result<Listener> {
+    Ok(Listener {
+        socket: listen::bind_tcp(addr).map_err(|e| annotate(e, addr))?,
+        scheme,
+        wanted: addr,
+    })
+}
+
+/// The port the HTTPS listener really has, for redirects.
+pub(crate) fn https_port_of(listeners: &[Listener], cfg: &Config) -> u16 {
+    listeners
+        .iter()
+        .find(|l| l.scheme == Scheme::Https)
+        .and_then(|l| l.socket.local_addr().ok())
+        .map_or(cfg.https_port, |a| a.port())
+}
+
 impl Server {
     /// Bind the plain listener on `port` and, when `tls` is given, the TLS listener on
     /// `https_port`, both on `listen_address`.
     pub fn bind(cfg: Arc<Config>, tls: Option<Arc<rustls::ServerConfig>>) -> io::Result<Server> {
         let mut listeners = Vec::new();
-        let mut https_port = cfg.https_port;
-        let plain = SocketAddr::new(cfg.listen_address, cfg.port);
-        listeners.push(Listener {
-            socket: listen::bind_tcp(plain).map_err(|e| annotate(e, plain))?,
-            scheme: Scheme::Http,
-        });
-        if tls.is_some() {
-            let secure = SocketAddr::new(cfg.listen_address, cfg.https_port);
-            let socket = listen::bind_tcp(secure).map_err(|e| annotate(e, secure))?;
-            https_port = socket.local_addr()?.port();
+        for (scheme, addr) in wanted_listeners(&cfg, tls.is_some()) {
+            listeners.push(bind_wanted(scheme, addr)?);
+        }
+        Server::build(cfg, tls, listeners, false)
+    }
+
+    /// Serve on sockets that are already listening (socket activation: the service
+    /// manager bound them). Each is made non-blocking; the scheme says what it speaks.
+    /// A reload cannot move these to another address.
+    pub fn from_listeners(
+        cfg: Arc<Config>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        sockets: Vec<(std::net::TcpListener, Scheme)>,
+    ) -> io::Result<Server> {
+        let mut listeners = Vec::with_capacity(sockets.len());
+        for (socket, scheme) in sockets {
+            socket.set_nonblocking(true)?;
+            let wanted = socket.local_addr()?;
             listeners.push(Listener {
                 socket,
-                scheme: Scheme::Https,
+                scheme,
+                wanted,
             });
         }
+        Server::build(cfg, tls, listeners, true)
+    }
+
+    fn build(
+        cfg: Arc<Config>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        listeners: Vec<Listener>,
+        adopted: bool,
+    ) -> io::Result<Server> {
+        let https_port = https_port_of(&listeners, &cfg);
         let access_log = match &cfg.access_log {
+            // Not a file: the program supplies the sink (`Server::set_access_log`).
+            Some(p) if p.as_os_str() == access_log::SYSLOG => None,
             Some(p) => Some(access_log::AccessLog::open(p).map_err(|e| {
                 io::Error::new(e.kind(), format!("access_log {}: {e}", p.display()))
             })?),
             None => None,
         };
-        let rate = RateLimiter::new(
-            cfg.rate_limit,
-            cfg.rate_limit_window,
-            cfg.rate_limit_exempt.clone(),
-        );
-        let hsts = match cfg.hsts_max_age {
-            0 => None,
-            age => http::HeaderValue::from_str(&format!("max-age={age}")).ok(),
-        };
+        let generation = Generation::new(1, cfg.clone(), tls, https_port);
         Ok(Server {
             listeners,
             shared: Arc::new(Shared {
                 cfg,
-                tls,
-                https_port,
-                hsts,
                 active: AtomicUsize::new(0),
                 stop: AtomicBool::new(false),
-                rate,
                 stats: Arc::new(Stats::default()),
-                wakers: Mutex::new(Vec::new()),
-                access_log: access_log.as_ref().map(|l| l.reopener()),
+                workers: Mutex::new(Vec::new()),
+                access_log: Mutex::new(access_log.as_ref().map(|l| l.reopener())),
+                current: Mutex::new(Arc::new(generation)),
+                listeners: Mutex::new(Vec::new()),
+                adopted,
+                reload_lock: Mutex::new(()),
             }),
             access_log,
         })
+    }
+
+    /// Send the access log to `sink` instead of the file `access_log` names (carbond
+    /// uses this for `access_log = syslog`). Call before [`Server::start`].
+    pub fn set_access_log(&mut self, sink: Box<dyn access_log::LineSink>) -> io::Result<()> {
+        let log = access_log::AccessLog::with_sink(sink)?;
+        *lock(&self.shared.access_log) = Some(log.reopener());
+        if let Some(old) = self.access_log.replace(log) {
+            old.close();
+        }
+        Ok(())
     }
 
     /// The bound addresses (with the real port when `port = 0` asked for any).
@@ -214,6 +418,12 @@ impl Server {
     /// Start the workers and block until all have stopped (after `shutdown`).
     /// A worker that fails to start stops the others and the error is returned.
     pub fn run(self, factory: ServiceFactory) -> io::Result<()> {
+        self.start(factory)?.wait()
+    }
+
+    /// Start the workers and return once every one of them is serving: the
+    /// moment to announce readiness. [`Running::wait`] then blocks until they stop.
+    pub fn start(self, factory: ServiceFactory) -> io::Result<Running> {
         let threads = self.shared.cfg.max_threads.max(1);
         let mut workers = Vec::with_capacity(threads);
         for id in 0..threads {
@@ -226,14 +436,13 @@ impl Server {
             )?;
             workers.push(w);
         }
-        // Each worker holds its own handle on every listening socket; dropping ours
-        // means the sockets close as soon as the workers close theirs at shutdown,
-        // so clients arriving during the drain are refused at once instead of
-        // waiting in a backlog nobody accepts from.
+        // Each worker holds its own handle on every listening socket; the shared copy
+        // is dropped at shutdown, so the sockets close as soon as the workers close
+        // theirs and clients arriving during the drain are refused at once instead
+        // of waiting in a backlog nobody accepts from.
         let handle = self.handle();
-        drop(self.listeners);
+        *lock(&self.shared.listeners) = self.listeners;
         let mut handles = Vec::with_capacity(threads);
-        let mut first_err = None;
         for w in workers {
             let id = w.id();
             match std::thread::Builder::new()
@@ -242,24 +451,42 @@ impl Server {
             {
                 Ok(h) => handles.push(h),
                 Err(e) => {
-                    first_err = Some(e);
                     handle.shutdown();
-                    break;
+                    for h in handles {
+                        let _ = h.join();
+                    }
+                    return Err(e);
                 }
             }
         }
-        for h in handles {
+        Ok(Running {
+            handles,
+            handle,
+            access_log: self.access_log,
+        })
+    }
+}
+
+impl Running {
+    pub fn handle(&self) -> ServerHandle {
+        self.handle.clone()
+    }
+
+    /// Block until every worker has stopped (after [`ServerHandle::shutdown`]).
+    pub fn wait(self) -> io::Result<()> {
+        let mut first_err = None;
+        for h in self.handles {
             match h.join() {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     log::error!("worker stopped with an error: {e}");
                     first_err.get_or_insert(e);
-                    handle.shutdown();
+                    self.handle.shutdown();
                 }
                 Err(_) => {
                     log::error!("a worker thread panicked outside connection handling");
                     first_err.get_or_insert(io::Error::other("worker panicked"));
-                    handle.shutdown();
+                    self.handle.shutdown();
                 }
             }
         }

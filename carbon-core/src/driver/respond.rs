@@ -7,18 +7,19 @@ use std::time::{Instant, SystemTime};
 use http::header::{HeaderValue, DATE, LOCATION, REFERER, RETRY_AFTER, SERVER, USER_AGENT};
 use http::{Method, StatusCode};
 
-use super::access_log::{Entry, LogSink};
+use super::access_log::{Entry, LogSink, RequestLine};
 use super::conn::Conn;
 use super::date::DateCache;
 use super::stats::Stats;
-use super::Shared;
-use crate::proto::h1::Event;
+use super::{Generation, Shared};
+use crate::proto::h1::{Event, Rejection};
 use crate::service::{Request, RequestContext, Response, Service};
 
 const SERVER_NAME: HeaderValue = HeaderValue::from_static("carbon");
 
 pub(crate) struct Ctx<'a> {
     pub shared: &'a Shared,
+    pub gen: &'a Generation,
     pub service: &'a mut dyn Service,
     pub date: &'a DateCache,
     pub log: Option<&'a mut LogSink>,
@@ -48,34 +49,84 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
             let resp = answer(&req, &rctx, &mut x);
             (resp, Some(req))
         }
-        Event::Reject(status) => {
+        Event::Reject(rejection) => {
             c.rejected = true;
-            (x.service.error(status, &rctx), None)
+            x.shared.stats.count_rejection(rejection.reason.class());
+            log::debug!(
+                "{}: request rejected with {}: {}",
+                c.peer,
+                rejection.status.as_u16(),
+                rejection.reason
+            );
+            let mut resp = x.service.error(rejection.status, &rctx);
+            finish_headers(&mut resp, &rctx, &x);
+            x.shared.stats.count_status(resp.status().as_u16());
+            let line = x
+                .log
+                .is_some()
+                .then(|| rejection_line(&rejection, &resp, &rctx, x.date));
+            queue(c, resp, line, false, x.now);
+            return;
         }
     };
     let mut resp = resp;
     finish_headers(&mut resp, &rctx, &x);
     x.shared.stats.count_status(resp.status().as_u16());
-    if let Some(log) = x.log.as_mut() {
-        record(log, req.as_ref(), &resp, &rctx, x.date, x.now);
+    let line = x
+        .log
+        .is_some()
+        .then(|| request_line(req.as_ref(), &resp, &rctx, x.date));
+    let head_request = req.as_ref().is_some_and(|r| r.method() == Method::HEAD);
+    queue(c, resp, line, head_request, x.now);
+}
+
+/// Hands the response to the engine and keeps its access-log line with the
+/// connection until the body has left (or the connection closes): the size logged
+/// is what was sent, not what was promised.
+fn queue(c: &mut Conn, resp: Response, line: Option<(String, usize)>, head: bool, now: Instant) {
+    // RFC 9110 §9.3.2: the response to HEAD carries no body.
+    let body_len = if head { 0 } else { resp.body().len() };
+    c.engine.send_response(now, resp);
+    // What follows this response in the queue is at most a `100 Continue` for a
+    // pipelined request (25 bytes), which would shift the body range by that much.
+    let queued = c.engine.out().total();
+    c.pending_log.push(line, queued, body_len);
+}
+
+/// A rejected request's line: the request line as far as it was read (escaped by the
+/// log writer, bounded by the engine), in place of method, target and version.
+fn rejection_line(
+    rejection: &Rejection,
+    resp: &Response,
+    rctx: &RequestContext,
+    date: &DateCache,
+) -> (String, usize) {
+    Entry {
+        peer: rctx.peer.ip(),
+        time_clf: date.clf(),
+        request: RequestLine::Raw(rejection.request_line.as_deref()),
+        status: resp.status().as_u16(),
+        bytes: 0,
+        referer: None,
+        user_agent: rejection.user_agent.as_deref(),
     }
-    c.engine.send_response(x.now, resp);
+    .format_without_size()
 }
 
 fn answer(req: &Request, rctx: &RequestContext, x: &mut Ctx<'_>) -> Response {
     // Checked before any file work: a flood costs one hash lookup per request.
-    if let Err(retry) = x.shared.rate.check(rctx.peer.ip(), x.now) {
+    if let Err(retry) = x.gen.rate.check(rctx.peer.ip(), x.now) {
         Stats::inc(&x.shared.stats.rate_limited);
         let mut resp = x.service.error(StatusCode::TOO_MANY_REQUESTS, rctx);
         resp.headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from(retry.max(1)));
         return resp;
     }
-    let cfg = &x.shared.cfg;
+    let cfg = &x.gen.cfg;
     // `OPTIONS *` asks about the server itself (RFC 9110 §9.3.7): nothing to redirect.
     let asterisk = req.uri().path() == "*";
-    if !rctx.secure && cfg.redirect_http_to_https && x.shared.tls.is_some() && !asterisk {
-        return redirect_to_https(req, x.shared.https_port, &cfg.server_name, rctx, x);
+    if !rctx.secure && cfg.redirect_http_to_https && x.gen.tls.is_some() && !asterisk {
+        return redirect_to_https(req, x.gen.https_port, &cfg.server_name, rctx, x);
     }
     x.service.call(req, rctx)
 }
@@ -146,20 +197,18 @@ fn finish_headers(resp: &mut Response, rctx: &RequestContext, x: &Ctx<'_>) {
     h.insert(SERVER, SERVER_NAME);
     // HSTS over plain HTTP is ignored by browsers and misleading (RFC 6797 §7.2).
     if rctx.secure {
-        if let Some(v) = &x.shared.hsts {
+        if let Some(v) = &x.gen.hsts {
             h.insert(http::header::STRICT_TRANSPORT_SECURITY, v.clone());
         }
     }
 }
 
-fn record(
-    log: &mut LogSink,
+fn request_line(
     req: Option<&Request>,
     resp: &Response,
     rctx: &RequestContext,
     date: &DateCache,
-    now: Instant,
-) {
+) -> (String, usize) {
     let target;
     let (method, target_s, version, referer, ua) = match req {
         Some(r) => {
@@ -174,25 +223,20 @@ fn record(
         }
         None => ("-", "-", "-", None, None),
     };
-    let bytes = if req.is_some_and(|r| r.method() == Method::HEAD) {
-        0
-    } else {
-        resp.body().len()
-    };
-    log.record(
-        &Entry {
-            peer: rctx.peer.ip(),
-            time_clf: date.clf(),
+    Entry {
+        peer: rctx.peer.ip(),
+        time_clf: date.clf(),
+        request: RequestLine::Parts {
             method,
             target: target_s,
             version,
-            status: resp.status().as_u16(),
-            bytes,
-            referer,
-            user_agent: ua,
         },
-        now,
-    );
+        status: resp.status().as_u16(),
+        bytes: 0,
+        referer,
+        user_agent: ua,
+    }
+    .format_without_size()
 }
 
 fn version_str(v: http::Version) -> &'static str {

@@ -3,6 +3,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::proto::h1::RejectClass;
+
 #[derive(Debug, Default)]
 pub struct Stats {
     pub connections_accepted: AtomicU64,
@@ -16,6 +18,14 @@ pub struct Stats {
     pub timeouts: AtomicU64,
     pub tls_handshake_failures: AtomicU64,
     pub panics: AtomicU64,
+    /// Requests the HTTP engine refused, by class (`RequestError::class`): not valid
+    /// or not supported HTTP/1.1, over a size bound, not received in time.
+    pub rejected_invalid: AtomicU64,
+    pub rejected_over_limit: AtomicU64,
+    pub rejected_timeout: AtomicU64,
+    /// Response body bytes sent (nginx's `$body_bytes_sent` summed): an aborted
+    /// download counts what left, not its length. Heads are not included.
+    pub bytes_sent_body: AtomicU64,
 }
 
 /// A point-in-time copy, for logs and (later) the control socket.
@@ -32,11 +42,19 @@ pub struct StatsSnapshot {
     pub timeouts: u64,
     pub tls_handshake_failures: u64,
     pub panics: u64,
+    pub rejected_invalid: u64,
+    pub rejected_over_limit: u64,
+    pub rejected_timeout: u64,
+    pub bytes_sent_body: u64,
 }
 
 impl Stats {
     pub(crate) fn inc(c: &AtomicU64) {
         c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Ordering::Relaxed);
     }
 
     pub(crate) fn count_status(&self, status: u16) {
@@ -47,6 +65,14 @@ impl Stats {
             _ => &self.responses_5xx,
         };
         Self::inc(c);
+    }
+
+    pub(crate) fn count_rejection(&self, class: RejectClass) {
+        Self::inc(match class {
+            RejectClass::Invalid => &self.rejected_invalid,
+            RejectClass::OverLimit => &self.rejected_over_limit,
+            RejectClass::Timeout => &self.rejected_timeout,
+        });
     }
 
     pub fn snapshot(&self) -> StatsSnapshot {
@@ -63,6 +89,10 @@ impl Stats {
             timeouts: l(&self.timeouts),
             tls_handshake_failures: l(&self.tls_handshake_failures),
             panics: l(&self.panics),
+            rejected_invalid: l(&self.rejected_invalid),
+            rejected_over_limit: l(&self.rejected_over_limit),
+            rejected_timeout: l(&self.rejected_timeout),
+            bytes_sent_body: l(&self.bytes_sent_body),
         }
     }
 }

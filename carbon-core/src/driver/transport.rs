@@ -15,6 +15,7 @@ use std::os::unix::fs::FileExt;
 use nix::sys::socket::MsgFlags;
 use std::time::Instant;
 
+use super::access_log::PendingLines;
 use super::conn::Conn;
 use crate::proto::out::Chunk;
 
@@ -232,6 +233,7 @@ fn write_plain(c: &mut Conn) -> io::Result<bool> {
         match res {
             Ok(n) => {
                 c.engine.out().advance(n as u64);
+                c.pending_log.note_sent(n as u64);
                 written += n as u64;
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -253,7 +255,7 @@ fn write_tls(c: &mut Conn, buf: &mut [u8]) -> io::Result<bool> {
     loop {
         // Hand plaintext to rustls until its buffer limit pushes back.
         if !tls.is_handshaking() {
-            fill_tls(tls, &mut c.engine, buf)?;
+            fill_tls(tls, &mut c.engine, &mut c.pending_log, buf)?;
         }
         if !tls.wants_write() || !c.writable || written >= WRITE_PER_ROUND {
             break;
@@ -274,6 +276,7 @@ fn write_tls(c: &mut Conn, buf: &mut [u8]) -> io::Result<bool> {
 fn fill_tls(
     tls: &mut rustls::ServerConnection,
     engine: &mut crate::proto::h1::H1Conn,
+    pending_log: &mut PendingLines,
     buf: &mut [u8],
 ) -> io::Result<()> {
     loop {
@@ -297,5 +300,6 @@ fn fill_tls(
             return Ok(());
         }
         engine.out().advance(accepted as u64);
+        pending_log.note_sent(accepted as u64);
     }
 }

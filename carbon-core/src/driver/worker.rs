@@ -4,7 +4,8 @@
 
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -15,9 +16,10 @@ use slab::Slab;
 use super::access_log::LogSink;
 use super::conn::Conn;
 use super::date::DateCache;
+use super::reload::{WorkerUpdate, MAILBOX};
 use super::stats::Stats;
 use super::timer::Timers;
-use super::{Listener, Scheme, ServiceFactory, Shared};
+use super::{lock, Generation, Listener, Scheme, ServiceFactory, Shared, WorkerLink};
 use crate::service::Service;
 
 const WAKER: Token = Token(usize::MAX);
@@ -41,6 +43,10 @@ pub(crate) struct Worker {
     pub(crate) conns: Slab<Conn>,
     pub(crate) timers: Timers,
     pub(crate) shared: Arc<Shared>,
+    /// The configuration new connections get; replaced by a reload.
+    pub(crate) gen: Arc<Generation>,
+    updates: mpsc::Receiver<WorkerUpdate>,
+    heartbeat: Arc<AtomicU64>,
     pub(crate) service: Box<dyn Service>,
     /// Builds a fresh service after a panic, whose caches may be half-updated.
     factory: ServiceFactory,
@@ -67,10 +73,15 @@ impl Worker {
         let service = factory(id)?;
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        match shared.wakers.lock() {
-            Ok(mut w) => w.push(waker),
-            Err(p) => p.into_inner().push(waker),
-        }
+        let (tx, updates) = mpsc::sync_channel(MAILBOX);
+        let heartbeat = Arc::new(AtomicU64::new(0));
+        lock(&shared.workers).push(WorkerLink {
+            id,
+            waker,
+            updates: tx,
+            heartbeat: heartbeat.clone(),
+        });
+        let gen = lock(&shared.current).clone();
         let mut ls = Vec::with_capacity(listeners.len());
         for (i, l) in listeners.iter().enumerate() {
             let std_l = l.socket.try_clone()?;
@@ -90,6 +101,9 @@ impl Worker {
             conns: Slab::with_capacity(shared.cfg.max_connections.min(PREALLOCATED_SLOTS)),
             timers: Timers::default(),
             shared,
+            gen,
+            updates,
+            heartbeat,
             service,
             factory,
             buf: vec![0; READ_BUF],
@@ -121,6 +135,8 @@ impl Worker {
             let now = Instant::now();
             let wall = SystemTime::now();
             self.date.update(wall);
+            self.heartbeat.fetch_add(1, Ordering::Relaxed);
+            self.apply_updates(now, wall);
 
             if self.shared.stop.load(Ordering::Relaxed) && self.drain_deadline.is_none() {
                 self.begin_drain(now);
@@ -217,6 +233,7 @@ impl Worker {
         };
         consider(self.log.as_ref().and_then(|l| l.deadline()));
         consider(self.drain_deadline);
+        consider(Some(now + super::LIVENESS_TICK));
         if self.accept_paused {
             consider(Some(now + ACCEPT_RETRY));
         }
@@ -242,6 +259,58 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Switch to the configurations a reload sent (normally one), confirming each.
+    fn apply_updates(&mut self, now: Instant, wall: SystemTime) {
+        while let Ok(u) = self.updates.try_recv() {
+            self.gen = u.gen;
+            self.service = u.service;
+            self.factory = u.factory;
+            if let Some(ls) = u.listeners {
+                self.replace_listeners(ls, now, wall);
+            }
+            let _ = u.ack.send(self.id);
+        }
+    }
+
+    /// The listening addresses changed: register the new sockets (unchanged
+    /// addresses come back as the same socket), after taking what is already
+    /// queued on the old ones, so nothing waiting there is reset when they close.
+    fn replace_listeners(
+        &mut self,
+        new: Vec<(std::net::TcpListener, Scheme)>,
+        now: Instant,
+        wall: SystemTime,
+    ) {
+        if self.drain_deadline.is_some() {
+            return;
+        }
+        for i in 0..self.listeners.len() {
+            self.accept_paused |= self.accept(i, now, wall);
+        }
+        for (l, _) in &mut self.listeners {
+            let _ = self.poll.registry().deregister(l);
+        }
+        self.listeners.clear();
+        for (i, (socket, scheme)) in new.into_iter().enumerate() {
+            if let Err(e) = socket.set_nonblocking(true) {
+                log::warn!("worker {}: listener unusable after reload: {e}", self.id);
+                continue;
+            }
+            let mut ml = TcpListener::from_std(socket);
+            match self.poll.registry().register(
+                &mut ml,
+                Token(LISTENER_BASE - i),
+                Interest::READABLE,
+            ) {
+                Ok(()) => self.listeners.push((ml, scheme)),
+                Err(e) => log::warn!("worker {}: cannot watch a new listener: {e}", self.id),
+            }
+        }
+        // A connection may have arrived between binding and registering.
+        self.accept_paused = true;
+        self.accept_soon = true;
     }
 
     /// Accept from listener `index` until it would block. Returns true when accepting
@@ -322,7 +391,7 @@ impl Worker {
             return;
         }
         let tls = match scheme {
-            Scheme::Https => match self.shared.tls.as_ref() {
+            Scheme::Https => match self.gen.tls.as_ref() {
                 Some(cfg) => match rustls::ServerConnection::new(cfg.clone()) {
                     Ok(t) => Some(Box::new(t)),
                     Err(e) => {
@@ -336,7 +405,7 @@ impl Worker {
             },
             Scheme::Http => None,
         };
-        let cfg = &self.shared.cfg;
+        let cfg = &self.gen.cfg;
         entry.insert(Conn::new(key, sock, peer, tls, cfg, now));
         // A freshly accepted socket usually has its request waiting already.
         if let Some(c) = self.conns.get_mut(key) {
@@ -348,7 +417,10 @@ impl Worker {
     /// Run `f` on one connection; a panic closes that connection only (it is logged and
     /// counted) and never takes the worker down.
     fn guarded(&mut self, key: usize, f: impl FnOnce(&mut Self)) {
-        if catch_unwind(AssertUnwindSafe(|| f(self))).is_err() {
+        super::set_current_peer(self.conns.get(key).map(|c| c.peer));
+        let result = catch_unwind(AssertUnwindSafe(|| f(self)));
+        super::set_current_peer(None);
+        if result.is_err() {
             Stats::inc(&self.shared.stats.panics);
             log::error!("panic while handling a connection; connection closed");
             self.close(key);
@@ -415,6 +487,7 @@ impl Worker {
             return;
         }
         let mut c = self.conns.remove(key);
+        c.pending_log.abort(self.log.as_mut(), &self.shared.stats);
         self.timers.rearm(key, c.armed, None);
         c.close(self.poll.registry());
         let before = self.shared.active.fetch_sub(1, Ordering::AcqRel);

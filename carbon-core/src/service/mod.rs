@@ -98,4 +98,5 @@ pub fn error_response(status: http::StatusCode) -> Response {
     resp
 }
 
+pub mod pool;
 pub mod ratelimit;

@@ -90,7 +90,7 @@ pub(crate) fn generate_pem_with(
         let invalid = || TlsError::InvalidCertificateName { name: name.clone() };
         // rcgen accepts any ASCII as a DNS SAN; a name with a space would make a
         // certificate no client can match, so refuse it here.
-        if name.parse::<std::net::IpAddr>().is_err() && DnsName::try_from(name.as_str()).is_err() {
+        if name.parse::<std::net::IpAddr>().is_err() && !is_dns_name_or_wildcard(name) {
             return Err(invalid());
         }
         let one = CertificateParams::new(vec![name.clone()]).map_err(|_| invalid())?;
@@ -115,6 +115,20 @@ pub(crate) fn generate_pem_with(
         cert: cert.pem(),
         key: key.serialize_pem(),
     })
+}
+
+/// A DNS name, or `*.` followed by one: a wildcard covers exactly one label (RFC 6125
+/// section 6.4.3), which is what the SNI resolver matches too. webpki rejects `*`
+/// inside a `DnsName`, so the wildcard label is split off before the check. A
+/// wildcard directly over a top-level name (`*.test`) is refused: clients never
+/// match it (RFC 6125 section 7.2).
+fn is_dns_name_or_wildcard(name: &str) -> bool {
+    match name.strip_prefix("*.") {
+        Some(parent) => {
+            parent.contains('.') && !parent.contains('*') && DnsName::try_from(parent).is_ok()
+        }
+        None => DnsName::try_from(name).is_ok(),
+    }
 }
 
 /// Creates `path` with `mode` (never following or replacing an existing file) and
@@ -209,6 +223,23 @@ mod tests {
         let err = generate_self_signed(&file.join("sub"), &[]).unwrap_err();
         assert!(matches!(err, TlsError::CreateDir { .. }), "{err}");
         assert!(err.to_string().contains("plain-file/sub"), "{err}");
+    }
+
+    #[test]
+    fn rfc6125_6_4_3_wildcard_name_is_accepted_and_covers_one_label() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, _) = generate_self_signed(dir.path(), &["*.c.test".to_string()]).unwrap();
+        let pem = fs::read(&cert).unwrap();
+        assert!(sans_cover(&pem, "a.c.test"));
+        assert!(!sans_cover(&pem, "c.test"));
+        assert!(!sans_cover(&pem, "a.b.c.test"));
+        for bad in ["*.test", "a.*.test", "**.c.test", "*"] {
+            let err = generate_pem(&[bad.to_string()], OffsetDateTime::now_utc());
+            assert!(
+                matches!(err, Err(TlsError::InvalidCertificateName { .. })),
+                "{bad} accepted"
+            );
+        }
     }
 
     #[test]

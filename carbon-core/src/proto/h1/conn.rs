@@ -21,7 +21,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{Method, StatusCode, Version};
+use http::{Method, Version};
 
 use crate::limits::{Limits, Timeouts};
 use crate::proto::out::OutQueue;
@@ -29,7 +29,7 @@ use crate::service::{Request, Response};
 
 use super::chunked::ChunkedDecoder;
 use super::encode::{continue_100, encode_response, response_wants_close, ConnectionField};
-use super::error::RequestError;
+use super::error::{Rejection, RequestError};
 use super::parse::{parse_head, BodyFraming, ParsedHead};
 use super::scan::{HeadScanner, Scan};
 
@@ -52,9 +52,10 @@ pub enum Event {
     /// with [`H1Conn::send_response`].
     Request(Request),
     /// The request was malformed or exceeded a limit. The driver answers it by calling
-    /// [`H1Conn::send_response`] with an error response of this status; the engine then
-    /// closes the connection after that response is flushed.
-    Reject(StatusCode),
+    /// [`H1Conn::send_response`] with an error response of `status`; the engine then
+    /// closes the connection after that response is flushed. The reason and what was
+    /// read of the request are there for the access log and the statistics.
+    Reject(Rejection),
 }
 
 /// What the engine remembers about a request until its response is sent.
@@ -93,7 +94,7 @@ enum State {
     /// A complete request waits for `poll_event`.
     Ready(Box<Request>, Exchange),
     /// A rejection waits for `poll_event`.
-    Reject(StatusCode),
+    Reject(Box<Rejection>),
     /// An event was handed out; its response is awaited. `None`: a rejection.
     Responding(Option<Exchange>),
     /// Nothing more is read or answered; closed once the output is drained.
@@ -271,8 +272,11 @@ impl H1Conn {
         }
         match self.state {
             // RFC 9110 §15.5.9: 408 for a request that did not arrive in time.
-            State::Head if self.head_started.is_some() => self.reject(RequestError::Timeout),
-            State::Body(_) => self.reject(RequestError::Timeout),
+            State::Head if self.head_started.is_some() => {
+                let input = std::mem::take(&mut self.input);
+                self.reject(Rejection::from_head(RequestError::Timeout, &input));
+            }
+            State::Body(_) => self.reject_body(RequestError::Timeout),
             // Keep-alive (or first-request) idle timeout: nothing to answer.
             State::Head => self.enter_closing(),
             _ => {}
@@ -289,9 +293,9 @@ impl H1Conn {
                 self.state = State::Responding(Some(exchange));
                 Some(Event::Request(*request))
             }
-            State::Reject(status) => {
+            State::Reject(rejection) => {
                 self.state = State::Responding(None);
-                Some(Event::Reject(status))
+                Some(Event::Reject(*rejection))
             }
             other => {
                 self.state = other;
@@ -409,6 +413,7 @@ impl H1Conn {
     fn process(&mut self, now: Instant, buf: &[u8]) -> usize {
         let mut pos = 0;
         loop {
+            let in_head = matches!(self.state, State::Head);
             let step = match self.state {
                 State::Head => self.process_head(now, &buf[pos..]),
                 State::Body(_) if pos < buf.len() => self.process_body(&buf[pos..]),
@@ -421,8 +426,14 @@ impl H1Conn {
                         return pos;
                     }
                 }
+                // The head being scanned starts at `pos`: what came before was
+                // consumed by earlier requests.
+                Err(e) if in_head => {
+                    self.reject(Rejection::from_head(e, &buf[pos..]));
+                    return buf.len();
+                }
                 Err(e) => {
-                    self.reject(e);
+                    self.reject_body(e);
                     return buf.len();
                 }
             }
@@ -513,10 +524,19 @@ impl H1Conn {
         Ok((n, done))
     }
 
-    fn reject(&mut self, e: RequestError) {
-        log::debug!("h1: rejecting request: {e}");
-        self.state = State::Reject(e.status());
+    fn reject(&mut self, rejection: Rejection) {
+        log::debug!("h1: rejecting request: {}", rejection.reason);
+        self.state = State::Reject(Box::new(rejection));
         self.drop_input();
+    }
+
+    /// A rejection while the body is received: the head is known.
+    fn reject_body(&mut self, e: RequestError) {
+        let rejection = match &self.state {
+            State::Body(b) => Rejection::from_request(e, &b.request),
+            _ => Rejection::from_head(e, &[]),
+        };
+        self.reject(rejection);
     }
 
     fn enter_closing(&mut self) {

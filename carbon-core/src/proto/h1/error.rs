@@ -7,7 +7,88 @@
 
 use std::fmt;
 
+use bytes::Bytes;
 use http::StatusCode;
+
+/// The longest request line kept for the access log of a rejected request: enough for
+/// every ordinary URL, small enough that a flood of 8 KiB garbage lines does not
+/// become a flood of 8 KiB log lines.
+pub const LOGGED_REQUEST_LINE_MAX: usize = 1024;
+/// The longest User-Agent kept for the access log of a rejected request.
+pub const LOGGED_USER_AGENT_MAX: usize = 256;
+
+/// A request the engine refused, with what the access log can say about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The status of the error response.
+    pub status: StatusCode,
+    pub reason: RequestError,
+    /// The request line as received (raw bytes, without CRLF), cut at
+    /// [`LOGGED_REQUEST_LINE_MAX`]; `None` when none of it had arrived. Peer-controlled:
+    /// escape it before writing it anywhere.
+    pub request_line: Option<Bytes>,
+    /// The User-Agent value when the head got that far, cut at [`LOGGED_USER_AGENT_MAX`].
+    pub user_agent: Option<Bytes>,
+}
+
+impl Rejection {
+    /// Takes what can be read from the raw (possibly partial or malformed) head.
+    pub(super) fn from_head(reason: RequestError, head: &[u8]) -> Rejection {
+        // Leading empty lines are skipped before a request (RFC 9112 §2.2).
+        let start = head
+            .iter()
+            .position(|&b| b != b'\r' && b != b'\n')
+            .unwrap_or(head.len());
+        let head = &head[start..];
+        let line_end = head
+            .iter()
+            .position(|&b| b == b'\r' || b == b'\n')
+            .unwrap_or(head.len());
+        let line = &head[..line_end.min(LOGGED_REQUEST_LINE_MAX)];
+        let user_agent = head[line_end..]
+            .split(|&b| b == b'\n')
+            .find_map(|l| {
+                let (name, value) = l.split_at(l.iter().position(|&b| b == b':')?);
+                name.eq_ignore_ascii_case(b"user-agent")
+                    .then(|| value[1..].trim_ascii())
+            })
+            .map(|v| Bytes::copy_from_slice(&v[..v.len().min(LOGGED_USER_AGENT_MAX)]));
+        Rejection {
+            status: reason.status(),
+            reason,
+            request_line: (!line.is_empty()).then(|| Bytes::copy_from_slice(line)),
+            user_agent,
+        }
+    }
+
+    /// For a request whose head was parsed (a body error or timeout).
+    pub(super) fn from_request(reason: RequestError, req: &http::Request<()>) -> Rejection {
+        let line = format!("{} {} {:?}", req.method(), req.uri(), req.version());
+        let mut line = Bytes::from(line);
+        line.truncate(LOGGED_REQUEST_LINE_MAX);
+        let user_agent = req.headers().get(http::header::USER_AGENT).map(|v| {
+            let v = v.as_bytes();
+            Bytes::copy_from_slice(&v[..v.len().min(LOGGED_USER_AGENT_MAX)])
+        });
+        Rejection {
+            status: reason.status(),
+            reason,
+            request_line: Some(line),
+            user_agent,
+        }
+    }
+}
+
+/// Coarse classes of rejection, for the statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectClass {
+    /// Not a valid or supported HTTP/1.1 request (400, 501, 505, 417).
+    Invalid,
+    /// A size bound was exceeded (413, 414, 431).
+    OverLimit,
+    /// The head or body did not arrive in time (408).
+    Timeout,
+}
 
 /// A request the engine refuses to hand to the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +171,22 @@ pub enum RequestError {
 }
 
 impl RequestError {
+    /// The statistics class of this rejection.
+    pub fn class(self) -> RejectClass {
+        use RequestError::*;
+        match self {
+            Timeout => RejectClass::Timeout,
+            RequestLineTooLong
+            | HeaderLineTooLong
+            | HeadersTooLarge
+            | TooManyHeaders
+            | TrailersTooLarge
+            | BodyTooLarge
+            | ChunkExtensionsTooLong => RejectClass::OverLimit,
+            _ => RejectClass::Invalid,
+        }
+    }
+
     /// The status code of the error response.
     pub fn status(self) -> StatusCode {
         use RequestError::*;
@@ -209,5 +306,26 @@ mod tests {
         assert_eq!(RequestError::UnsupportedExpectation.status(), 417);
         assert_eq!(RequestError::Timeout.status(), 408);
         assert_eq!(RequestError::ObsFold.status(), 400);
+    }
+
+    #[test]
+    fn rejected_head_keeps_a_bounded_request_line_and_user_agent() {
+        let r = Rejection::from_head(
+            RequestError::InvalidTarget,
+            b"\r\nGET /a\x01b HTTP/1.1\r\nHost: a\r\nuser-agent:  curl/8 \r\n\r\n",
+        );
+        assert_eq!(r.status, 400);
+        assert_eq!(
+            r.request_line.as_deref(),
+            Some(&b"GET /a\x01b HTTP/1.1"[..])
+        );
+        assert_eq!(r.user_agent.as_deref(), Some(&b"curl/8"[..]));
+        let mut long = b"GET /".to_vec();
+        long.resize(10_000, b'a');
+        let r = Rejection::from_head(RequestError::RequestLineTooLong, &long);
+        assert_eq!(r.request_line.unwrap().len(), LOGGED_REQUEST_LINE_MAX);
+        assert_eq!(r.user_agent, None);
+        let r = Rejection::from_head(RequestError::Timeout, b"");
+        assert_eq!((r.request_line, r.status.as_u16()), (None, 408));
     }
 }

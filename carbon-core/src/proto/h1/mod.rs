@@ -48,6 +48,6 @@ mod parse;
 mod scan;
 
 pub use conn::{Event, H1Conn};
-pub use error::RequestError;
+pub use error::{RejectClass, Rejection, RequestError};
 #[cfg(test)]
 mod robustness_tests;

@@ -11,7 +11,7 @@ use http::{HeaderMap, Method, Uri, Version};
 
 use crate::limits::Limits;
 
-use super::chars::is_uri_char;
+use super::chars::{is_lenient_target_char, is_uri_char};
 use super::error::RequestError;
 
 /// How the request body is delimited (RFC 9112 §6.3).
@@ -44,18 +44,22 @@ pub(super) fn parse_head(
 ) -> Result<ParsedHead, RequestError> {
     let line = check_request_line(head)?;
     // httparse knows only HTTP/1.0 and HTTP/1.1: a higher HTTP/1 minor is handed to it
-    // as 1.1 (RFC 9112 §2.3). Rare, so the copy costs nothing in the common case.
+    // as 1.1 (RFC 9112 §2.3). A target with bytes browsers leave unencoded is handed
+    // over percent-encoded. Both are rare, so the copy costs nothing in the common case.
     let patched;
-    let head = match line.higher_minor_at {
-        Some(i) => {
+    let head = match (line.higher_minor_at, line.lenient_target) {
+        (None, false) => head,
+        (minor_at, lenient) => {
             let mut copy = head.to_vec();
-            if let Some(minor) = copy.get_mut(i) {
+            if let Some(minor) = minor_at.and_then(|i| copy.get_mut(i)) {
                 *minor = b'1';
+            }
+            if lenient {
+                copy = encode_lenient_target(&copy, line.target.clone());
             }
             patched = copy;
             &patched[..]
         }
-        None => head,
     };
 
     // The scanner counted the field lines, so the header array has exactly the right
@@ -127,6 +131,28 @@ struct RequestLine {
     version: Version,
     /// Index of the minor digit of an HTTP/1.x version with x >= 2.
     higher_minor_at: Option<usize>,
+    /// Where the request-target sits in the head.
+    target: std::ops::Range<usize>,
+    /// The target holds bytes browsers send unencoded (`chars::is_lenient_target_char`).
+    lenient_target: bool,
+}
+
+/// `head` with the bytes of its request-target at `target` that browsers leave
+/// unencoded percent-encoded (RFC 3986 §2.1), as a strict client would have sent
+/// them. The file service decodes them again, so `/a|b` and `/a%7Cb` name one file.
+fn encode_lenient_target(head: &[u8], target: std::ops::Range<usize>) -> Vec<u8> {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = Vec::with_capacity(head.len() + 2 * target.len());
+    out.extend_from_slice(&head[..target.start]);
+    for &b in &head[target.clone()] {
+        if is_lenient_target_char(b) {
+            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
+        } else {
+            out.push(b);
+        }
+    }
+    out.extend_from_slice(&head[target.end..]);
+    out
 }
 
 /// Checks httparse does not make, on the request line alone:
@@ -137,9 +163,13 @@ struct RequestLine {
 ///   with another major (HTTP/2.0, as in the HTTP/2 connection preface `PRI *
 ///   HTTP/2.0`, or HTTP/3.0) is answered 505 rather than 400. Anything not of that
 ///   shape stays a 400.
-/// * RFC 9112 §3.2: the request-target holds only URI characters (RFC 3986 §2).
-///   httparse lets through any visible byte and UTF-8, and `http::Uri` is lenient too
-///   (quotes, braces, UTF-8 in the path); a target that is not a URI SHOULD get 400.
+/// * RFC 9112 §3.2: the request-target holds URI characters (RFC 3986 §2), plus the
+///   bytes browsers send unencoded (`|`, `{`, `}`, `^`, backquote, `"`, `<`, `>`, `\`
+///   and bytes >= 0x80; see `chars::is_lenient_target_char`), which are
+///   percent-encoded before the URI is built. Control bytes, whitespace and `#` stay
+///   a 400. A `\` is refused in the path (before `?`): browsers turn it into `/`, so
+///   only other clients send it there, and some file systems and proxies read it as a
+///   separator (path confusion); in the query it is plain data.
 fn check_request_line(head: &[u8]) -> Result<RequestLine, RequestError> {
     let line_end = head
         .windows(2)
@@ -169,12 +199,26 @@ fn check_request_line(head: &[u8]) -> Result<RequestLine, RequestError> {
         return Err(RequestError::MalformedRequestLine);
     }
     let target = &line[first + 1..last];
-    if target.is_empty() || !target.iter().all(|&b| is_uri_char(b)) {
+    if target.is_empty() {
         return Err(RequestError::InvalidTarget);
+    }
+    let mut lenient_target = false;
+    let mut in_query = false;
+    for &b in target {
+        in_query |= b == b'?';
+        if is_uri_char(b) {
+            continue;
+        }
+        if !is_lenient_target_char(b) || (b == b'\\' && !in_query) {
+            return Err(RequestError::InvalidTarget);
+        }
+        lenient_target = true;
     }
     Ok(RequestLine {
         version,
         higher_minor_at,
+        target: first + 1..last,
+        lenient_target,
     })
 }
 
@@ -536,17 +580,11 @@ mod tests {
     #[test]
     fn rfc9112_3_2_target_outside_the_uri_characters_is_400() {
         for bad in [
-            &b"/caf\xc3\xa9"[..],
-            b"/a\"b",
-            b"/a<b>",
-            b"/a\\b",
-            b"/a^b",
-            b"/a`b",
-            b"/a{b}",
-            b"/a|b",
+            &b"/a\\b"[..],
+            b"/a\\b?q",
             b"/a#frag",
-            b"/\xff",
-            b"http://a/\x80",
+            b"/?a#frag",
+            b"http://a\\b/",
         ] {
             let mut head = b"GET ".to_vec();
             head.extend_from_slice(bad);
@@ -563,6 +601,33 @@ mod tests {
             err("GET  HTTP/1.1\r\nHost: a\r\n\r\n"),
             RequestError::InvalidTarget
         );
+    }
+
+    #[test]
+    fn whatwg_url_bytes_browsers_leave_unencoded_are_accepted_and_percent_encoded() {
+        for (target, uri) in [
+            ("/?fonts=Roboto|Open+Sans", "/?fonts=Roboto%7COpen+Sans"),
+            ("/blog/?a={1}", "/blog/?a=%7B1%7D"),
+            ("/a^b|c", "/a%5Eb%7Cc"),
+            ("/?q=\"<x>\"&t=`a`^\\", "/?q=%22%3Cx%3E%22&t=%60a%60%5E%5C"),
+            ("/caf\u{e9}?w=\u{fc}", "/caf%C3%A9?w=%C3%BC"),
+            ("http://a/{b}", "http://a/%7Bb%7D"),
+        ] {
+            let p = parse(&format!("GET {target} HTTP/1.1\r\nHost: a\r\n\r\n"))
+                .unwrap_or_else(|e| panic!("{target}: {e}"));
+            assert_eq!(p.request.uri(), uri, "{target}");
+        }
+        // Raw bytes that are not UTF-8 are taken as bytes, as nginx does.
+        let p = parse_head(
+            b"GET /\xff HTTP/1.1\r\nHost: a\r\n\r\n",
+            1,
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(p.request.uri(), "/%FF");
+        // Together with a higher HTTP/1 minor, both patches apply.
+        let p = parse("GET /a|b HTTP/1.7\r\nHost: a\r\n\r\n").unwrap();
+        assert_eq!(p.request.uri(), "/a%7Cb");
     }
 
     #[test]

@@ -290,7 +290,8 @@ impl Sim {
                     let resp = self.respond_to(head);
                     self.pending = Some((resp, head));
                 }
-                Event::Reject(s) => {
+                Event::Reject(r) => {
+                    let s = r.status;
                     if !self.rejects.is_empty() {
                         return Err(format!("a second Reject ({s})"));
                     }
@@ -883,8 +884,8 @@ fn rfc9112_2_3_endless_streams_are_refused_or_paused_within_limits() {
                     pending.drain(..n);
                     fed += n;
                     match conn.poll_event() {
-                        Some(Event::Reject(st)) => {
-                            event = Some(st.as_u16());
+                        Some(Event::Reject(r)) => {
+                            event = Some(r.status.as_u16());
                             break;
                         }
                         Some(Event::Request(_)) if s.status.is_some() => {

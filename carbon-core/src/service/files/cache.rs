@@ -46,11 +46,9 @@ pub(super) struct Validators {
 }
 
 impl Validators {
-    /// A strong entity-tag from inode, mtime (with its nanoseconds) and size, so an
-    /// atomic replace (the usual deploy) and an in-place rewrite within the same
-    /// second both change it (§8.8.3: a strong validator changes with the
-    /// representation). `Last-Modified` is clamped to `wall` (§8.8.2.1: never later
-    /// than the response's Date).
+    /// A strong entity-tag from mtime and size only (see [`entity_tag`]).
+    /// `Last-Modified` is clamped to `wall` (§8.8.2.1: never later than the
+    /// response's Date).
     pub fn new(identity: &FileIdentity, wall: SystemTime) -> Self {
         let modified = identity.mtime.min(wall);
         Validators {
@@ -73,22 +71,26 @@ impl Validators {
     }
 }
 
-/// `"<inode>-<secs>.<nanos>-<size>"` in hex. The nanoseconds matter: file systems
-/// record them, and a same-second rewrite of equal length on the same inode would
-/// otherwise keep its tag while the bytes change.
+/// `"<mtime secs>-<size>"` in lower-case hex, the form nginx sends, so identical
+/// files (same bytes, same mtime) get the same tag on every host of a pool and after
+/// every redeploy that preserves mtimes (`cp -p`, `rsync -t`, `tar`), and a pool that
+/// mixes Carbon and nginx agrees too. The inode is left out on purpose: a copy or an
+/// atomic rename gives the same content a new inode, and browsers and CDNs would
+/// revalidate for nothing (a 200 instead of a 304 after each deploy). Sub-second
+/// mtime is left out too, because many copy tools keep only whole seconds.
+///
+/// The price, shared with nginx: a rewrite in place within the same second that keeps
+/// the length keeps the tag. The body served is still the new one (the cache compares
+/// the full identity, nanoseconds and inode included); only a client revalidating
+/// within that second may keep its old copy.
 fn entity_tag(identity: &FileIdentity, suffix: &str) -> HeaderValue {
-    let since_epoch = identity
+    let secs = identity
         .mtime
         .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let tag = format!(
-        "\"{:x}-{:x}.{:x}-{:x}{suffix}\"",
-        identity.ino,
-        since_epoch.as_secs(),
-        since_epoch.subsec_nanos(),
-        identity.size
-    );
-    // Hex digits, dashes, a dot and a fixed suffix are always a valid field value.
+        .unwrap_or_default()
+        .as_secs();
+    let tag = format!("\"{secs:x}-{:x}{suffix}\"", identity.size);
+    // Hex digits, dashes and a fixed suffix are always a valid field value.
     HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"0\""))
 }
 
@@ -109,6 +111,8 @@ pub(super) enum Gzip {
     Unavailable,
     /// Worth compressing on first demand.
     Pending,
+    /// A compression job is running in the pool; identity is served meanwhile.
+    Compressing,
     /// Compressed once, kept here.
     Memory { body: Bytes, validators: Validators },
     /// A precompressed sibling.
@@ -168,7 +172,7 @@ impl Entry {
         let gzip = match &self.gzip {
             Gzip::Memory { body, .. } => body.len(),
             Gzip::File(f) => f.canonical.as_os_str().len(),
-            Gzip::Unavailable | Gzip::Pending => 0,
+            Gzip::Unavailable | Gzip::Pending | Gzip::Compressing => 0,
         };
         let memory = self.memory.as_ref().map_or(0, |m| m.len());
         ENTRY_OVERHEAD + paths as u64 + gzip as u64 + memory as u64
@@ -220,6 +224,12 @@ impl FileCache {
         let entry = self.entries.get_mut(key)?;
         entry.last_used = tick;
         Some(entry)
+    }
+
+    /// Drops every entry (the document root switched: they describe the old one).
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.used = 0;
     }
 
     pub fn remove(&mut self, key: &Path) {
@@ -276,7 +286,7 @@ impl FileCache {
     }
 
     /// Replaces an entry's gzip state, keeping the byte count exact.
-    fn set_gzip(&mut self, key: &Path, gzip: Gzip) {
+    pub fn set_gzip(&mut self, key: &Path, gzip: Gzip) {
         if let Some(entry) = self.entries.get_mut(key) {
             self.used -= entry.cost(key);
             entry.gzip = gzip;
@@ -401,28 +411,35 @@ mod tests {
         };
         let plain = Validators::new(&id, SystemTime::now());
         let gz = plain.gzip_variant(&id);
-        assert_eq!(plain.etag, "\"7-5f.0-10\"");
-        assert_eq!(gz.etag, "\"7-5f.0-10-gz\"");
+        assert_eq!(plain.etag, "\"5f-10\"");
+        assert_eq!(gz.etag, "\"5f-10-gz\"");
     }
 
     #[test]
-    fn rfc9110_8_8_3_strong_etag_carries_mtime_nanoseconds() {
-        let at = |nanos| FileIdentity {
-            size: 0x10,
-            mtime: UNIX_EPOCH + Duration::new(0x5f, nanos),
-            dev: 1,
-            ino: 7,
+    fn rfc9110_8_8_3_etag_is_mtime_and_size_in_hex_like_nginx() {
+        // 1700000000 = 0x6553f100, 123456 = 0x1e240.
+        let at = |ino, dev, nanos| FileIdentity {
+            size: 123_456,
+            mtime: UNIX_EPOCH + Duration::new(1_700_000_000, nanos),
+            dev,
+            ino,
         };
-        let a = Validators::new(&at(0x100), SystemTime::now());
-        let b = Validators::new(&at(0x200), SystemTime::now());
-        assert_eq!(a.etag, "\"7-5f.100-10\"");
-        assert_ne!(a.etag, b.etag);
-        assert_ne!(
-            a.gzip_variant(&at(0x100)).etag,
-            b.gzip_variant(&at(0x200)).etag
+        let a = Validators::new(&at(7, 1, 0), SystemTime::now());
+        assert_eq!(a.etag, "\"6553f100-1e240\"");
+        // Another host, another inode, a copy that kept only whole seconds: same tag.
+        let b = Validators::new(&at(9_999, 42, 123_000_000), SystemTime::now());
+        assert_eq!(a.etag, b.etag);
+        assert_eq!(
+            a.gzip_variant(&at(7, 1, 0)).etag,
+            b.gzip_variant(&at(9_999, 42, 5)).etag
         );
-        // Last-Modified has one-second resolution and cannot tell them apart.
-        assert_eq!(a.last_modified, b.last_modified);
+        // A different mtime second or size is a different representation.
+        let mut later = at(7, 1, 0);
+        later.mtime += Duration::from_secs(1);
+        assert_ne!(Validators::new(&later, SystemTime::now()).etag, a.etag);
+        let mut longer = at(7, 1, 0);
+        longer.size += 1;
+        assert_ne!(Validators::new(&longer, SystemTime::now()).etag, a.etag);
     }
 
     #[test]

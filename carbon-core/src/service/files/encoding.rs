@@ -1,17 +1,13 @@
-//! Content coding (RFC 9110 §8.4, §12.5.3): whether the client accepts gzip, where a
-//! precompressed sibling would be, and producing a gzip variant once.
+//! Content coding (RFC 9110 §8.4, §12.5.3): whether the client accepts gzip and where
+//! a precompressed sibling would be (`compress.rs` makes variants).
 //!
 //! Owns no state: the cache decides when a variant is made and keeps it.
 
 use std::ffi::OsString;
-use std::fs::File;
-use std::io::{self, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use http::header::ACCEPT_ENCODING;
 use http::HeaderMap;
-use libflate::gzip::{EncodeOptions, Encoder, HeaderBuilder};
 
 /// §12.5.3: whether to send gzip rather than identity.
 ///
@@ -103,36 +99,11 @@ pub(super) fn sibling_path(rel: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Reads exactly `len` bytes from the start of `file` without moving its shared
-/// offset (the same descriptor may be mid-`sendfile` elsewhere on this worker).
-/// A file that shrank since it was stat'ed yields `UnexpectedEof`.
-pub(super) fn read_all(file: &File, len: u64) -> io::Result<Vec<u8>> {
-    let len = usize::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
-    let mut buf = vec![0; len];
-    file.read_exact_at(&mut buf, 0)?;
-    Ok(buf)
-}
-
-/// RFC 1952 member with MTIME set to the file's (seconds, saturating at the 32-bit
-/// field), so the variant depends only on the file and not on when it was made.
-pub(super) fn gzip(data: &[u8], mtime_secs: u64) -> io::Result<Vec<u8>> {
-    let header = HeaderBuilder::new()
-        .modification_time(u32::try_from(mtime_secs).unwrap_or(u32::MAX))
-        .finish();
-    let mut encoder = Encoder::with_options(
-        Vec::with_capacity(data.len() / 3),
-        EncodeOptions::new().header(header),
-    )?;
-    encoder.write_all(data)?;
-    encoder.finish().into_result()
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a test failure
 mod tests {
     use super::*;
     use http::HeaderValue;
-    use std::io::Read;
 
     fn accepts(values: &[&str]) -> bool {
         let mut h = HeaderMap::new();
@@ -211,20 +182,6 @@ mod tests {
         assert_eq!(qvalue("1.000"), Some(1000));
         assert_eq!(qvalue("0.25"), Some(250));
         assert_eq!(qvalue("0"), Some(0));
-    }
-
-    #[test]
-    fn rfc1952_gzip_round_trips() {
-        let data = b"hello hello hello hello hello".repeat(20);
-        let packed = gzip(&data, 7).unwrap();
-        assert!(packed.len() < data.len());
-        let mut out = Vec::new();
-        libflate::gzip::Decoder::new(&packed[..])
-            .unwrap()
-            .read_to_end(&mut out)
-            .unwrap();
-        assert_eq!(out, data);
-        assert_eq!(&packed[4..8], &7u32.to_le_bytes());
     }
 
     #[test]

@@ -1,11 +1,15 @@
 //! The static-file service: answers GET, HEAD and OPTIONS from a document root.
 //!
 //! Owns the request-to-response logic for files; each concern lives in its own file:
-//! path safety (`resolve`), media types (`mime`), the per-worker open-file cache
-//! (`cache`), conditional requests (`conditional`), byte ranges (`range`), content
-//! coding (`encoding`) and the header fields written (`headers`).
+//! path safety (`resolve`), the document root's directory and kernel-contained opens
+//! (`root`), media types (`mime`), the per-worker open-file cache (`cache`),
+//! conditional requests (`conditional`), byte ranges (`range`), content coding
+//! (`encoding`), gzip variants made off the event loop (`compress`) and the header
+//! fields written (`headers`).
 //!
-//! One [`FileService`] per worker thread: the cache is plain `&mut self` state.
+//! One [`FileService`] per worker thread: the cache is plain `&mut self` state. Each
+//! request first re-resolves the root if a second has passed (`root`) and picks up
+//! the compressions the pool finished (`compress`).
 //!
 //! OPTIONS answers 204 with `Allow` for `*` and for a path that exists (file or
 //! directory), and whatever GET would for one that does not (404, 400); other methods
@@ -17,6 +21,7 @@
 //! If-None-Match / If-Modified-Since (304) -> Range / If-Range (206, 416) -> 200.
 
 mod cache;
+mod compress;
 mod conditional;
 mod encoding;
 mod headers;
@@ -25,6 +30,7 @@ mod range;
 mod resolve;
 #[cfg(test)]
 mod robustness_tests;
+mod root;
 #[cfg(test)]
 mod tests;
 
@@ -47,9 +53,11 @@ use crate::service::{
 };
 
 use cache::{Entry, FileCache, Gzip, GzipFile, Validators, REVALIDATE_AFTER};
+use compress::Compressor;
 use conditional::Precondition;
 use range::RangeOutcome;
 use resolve::{Kind, Located};
+use root::DocumentRoot;
 
 /// Settings of the file service (a view of [`Config`]).
 #[derive(Debug, Clone)]
@@ -65,8 +73,12 @@ pub struct FileOptions {
     pub gzip_min_length: u64,
     /// Byte budget of the per-worker cache.
     pub cache_size: u64,
-    /// Larger files are served from a freshly opened descriptor and never compressed.
+    /// Larger files are served from a freshly opened descriptor, and their gzip
+    /// variant (if any) is made into a temporary file instead of memory.
     pub cache_max_file: u64,
+    /// Larger files are never compressed on the fly (0 = none above
+    /// `cache_max_file`).
+    pub gzip_max_file: u64,
     /// Body of 404 responses: relative to the root (and then bound by the same rules
     /// as requests), or absolute (trusted, may lie anywhere).
     pub error_page_404: Option<PathBuf>,
@@ -108,6 +120,7 @@ impl FileOptions {
             gzip_min_length: cfg.gzip_min_length,
             cache_size: cfg.file_cache_size,
             cache_max_file: cfg.file_cache_max_file,
+            gzip_max_file: cfg.gzip_max_file,
             error_page_404: cfg.error_page_404.clone(),
             security_headers,
         }
@@ -118,9 +131,12 @@ impl FileOptions {
 #[derive(Debug)]
 pub struct FileService {
     opts: FileOptions,
-    /// Canonical form of `opts.root`; every served path must start with it.
-    root: PathBuf,
+    /// `opts.root` as an open directory, re-resolved once a second (a deploy that
+    /// switches a symlinked root is followed); every served path lies under it.
+    root: DocumentRoot,
     cache: FileCache,
+    /// Compression jobs of this worker in the shared pool, and large variants.
+    compressor: Compressor,
 }
 
 /// Where a looked-up file is.
@@ -220,7 +236,7 @@ impl Selected {
                     selected.validators = sibling.validators.clone();
                     selected.gzip = true;
                 }
-                Gzip::Unavailable | Gzip::Pending => {}
+                Gzip::Unavailable | Gzip::Pending | Gzip::Compressing => {}
             }
         }
         selected
@@ -250,15 +266,10 @@ impl FileService {
     /// Fails when the root does not exist or is not a directory, so a misconfigured
     /// server refuses to start instead of answering 404 to everything.
     pub fn new(opts: FileOptions) -> io::Result<Self> {
-        let root = std::fs::canonicalize(&opts.root)?;
-        if !std::fs::metadata(&root)?.is_dir() {
-            return Err(io::Error::new(
-                io::ErrorKind::NotADirectory,
-                format!("document root {} is not a directory", root.display()),
-            ));
-        }
+        let root = DocumentRoot::open(&opts.root)?;
         Ok(FileService {
             cache: FileCache::new(opts.cache_size),
+            compressor: Compressor::new(opts.cache_size),
             opts,
             root,
         })
@@ -287,7 +298,7 @@ impl FileService {
         let located = if configured {
             resolve::locate_configured(&key)
         } else {
-            resolve::locate(&self.root, &key, self.opts.serve_dotfiles)
+            resolve::locate(self.root.canonical(), &key, self.opts.serve_dotfiles)
         };
         let located = match located {
             Ok(located) if located.kind == Kind::File => located,
@@ -315,14 +326,19 @@ impl FileService {
                 return Ok(Found::Cached(key));
             }
         }
-        let (file, identity) = match resolve::open_regular(&located.canonical) {
+        let opened = if configured {
+            resolve::open_regular(&located.canonical)
+        } else {
+            self.root.open_file(&located.canonical)
+        };
+        let (file, identity) = match opened {
             Ok(opened) => opened,
             Err(status) => {
                 self.cache.remove(&key);
                 return Err(status);
             }
         };
-        let gzip = match sibling.and_then(|s| open_sibling(s, ctx)) {
+        let gzip = match sibling.and_then(|s| self.open_sibling(s, ctx)) {
             Some(sibling) => Gzip::File(sibling),
             None if !configured
                 && self.opts.gzip
@@ -360,13 +376,81 @@ impl FileService {
     /// older than the file (an older one is a stale build artefact).
     fn locate_sibling(&self, key: &Path, file: &Located) -> Option<Located> {
         let path = encoding::sibling_path(key);
-        let sibling = resolve::locate(&self.root, &path, self.opts.serve_dotfiles).ok()?;
+        let sibling =
+            resolve::locate(self.root.canonical(), &path, self.opts.serve_dotfiles).ok()?;
         (sibling.kind == Kind::File && sibling.identity.mtime >= file.identity.mtime)
             .then_some(sibling)
     }
 
-    /// Compresses the cached entry `key` on its first gzip request; afterwards the
-    /// stored body is reused until the file changes.
+    /// Opens a located `.gz` sibling; a sibling that vanished or cannot be read simply
+    /// means compressing on demand instead.
+    fn open_sibling(&self, located: Located, ctx: &RequestContext) -> Option<GzipFile> {
+        let (file, identity) = self.root.open_file(&located.canonical).ok()?;
+        Some(GzipFile {
+            canonical: located.canonical,
+            file: Arc::new(file),
+            validators: Validators::new(&identity, ctx.wall).gzip_variant(&identity),
+            identity,
+        })
+    }
+
+    /// Drops everything cached from the old root once the configured root resolves to
+    /// another directory (a symlink switched by a deploy).
+    fn follow_root(&mut self, ctx: &RequestContext) {
+        // Large variants are shared and keyed by canonical path and identity: the
+        // new root's files never match the old root's, so they need no clearing.
+        if self.root.refresh(ctx.now) {
+            self.cache.clear();
+        }
+    }
+
+    /// Attaches the in-memory variants the pool finished since the last request.
+    fn collect_compressed(&mut self) {
+        for done in self.compressor.try_collect() {
+            self.attach(done);
+        }
+    }
+
+    /// Waits (bounded) for every in-memory job in flight and attaches the results,
+    /// and for the large variant of `rel` if one is being made: tests only, a worker
+    /// never waits.
+    #[cfg(test)]
+    fn finish_compressions(&mut self, rel: &str) {
+        let limit = std::time::Duration::from_secs(30);
+        for done in self.compressor.collect_all(limit) {
+            self.attach(done);
+        }
+        compress::wait_large(&self.root.canonical().join(rel), limit);
+    }
+
+    /// Stores a finished in-memory variant on its entry, if the entry still describes
+    /// the file the job read (it may have changed, been evicted, or the root switched).
+    fn attach(&mut self, done: compress::Done) {
+        let Some(entry) = self.cache.get(&done.key) else {
+            return;
+        };
+        if entry.identity != done.identity || !matches!(entry.gzip, Gzip::Compressing) {
+            return;
+        }
+        let validators = entry.validators.gzip_variant(&done.identity);
+        match done.outcome {
+            compress::Outcome::Memory(body) => {
+                self.cache.attach_gzip(&done.key, body, validators);
+            }
+            compress::Outcome::Failed(err) => {
+                log::debug!("gzip of {} failed: {err}", done.key.display());
+                self.cache.give_up_gzip(&done.key);
+            }
+            compress::Outcome::NotWorthIt | compress::Outcome::TempFile { .. } => {
+                self.cache.give_up_gzip(&done.key)
+            }
+        }
+    }
+
+    /// Makes the gzip variant of the cached entry `key` on its first gzip request:
+    /// at once for a small body already in memory, otherwise in the pool (this
+    /// response then goes out as identity). Afterwards the variant is reused until
+    /// the file changes.
     fn ensure_gzip(&mut self, key: &Path) {
         let Some(entry) = self.cache.get(key) else {
             return;
@@ -374,26 +458,55 @@ impl FileService {
         if !matches!(entry.gzip, Gzip::Pending) {
             return;
         }
-        let file = entry.file.clone();
         let identity = entry.identity;
+        let file = entry.file.clone();
         let validators = entry.validators.gzip_variant(&identity);
-        self.cache.stats.compressions += 1;
-        let packed = encoding::read_all(&file, identity.size)
-            .and_then(|data| encoding::gzip(&data, conditional::unix_secs(identity.mtime)));
-        match packed {
-            // Only a smaller body is worth a second representation.
-            Ok(packed) if (packed.len() as u64) < identity.size => {
-                self.cache.attach_gzip(key, Bytes::from(packed), validators);
+        let inline = entry
+            .memory
+            .clone()
+            .filter(|m| m.len() as u64 <= compress::INLINE_MAX);
+        if let Some(data) = inline {
+            self.cache.stats.compressions += 1;
+            match compress::compress_inline(&data, &identity) {
+                // Only a smaller body is worth a second representation.
+                Ok(packed) if (packed.len() as u64) < identity.size => {
+                    self.cache.attach_gzip(key, Bytes::from(packed), validators);
+                }
+                Ok(_) => self.cache.give_up_gzip(key),
+                Err(err) => {
+                    log::debug!("gzip of {} failed: {err}", key.display());
+                    self.cache.give_up_gzip(key);
+                }
             }
-            Ok(_) => self.cache.give_up_gzip(key),
-            Err(err) => {
-                log::debug!("gzip of {} failed: {err}", key.display());
-                self.cache.give_up_gzip(key);
-            }
+            return;
+        }
+        // No room in the pool or the budget: stay Pending, a later request retries.
+        if self.compressor.submit_memory(key, &file, identity) {
+            self.cache.stats.compressions += 1;
+            self.cache.set_gzip(key, Gzip::Compressing);
         }
     }
 
-    fn select(&mut self, found: Found, want_gzip: bool) -> Option<Selected> {
+    /// The gzip variant of a file too large for the cache, made into a temporary file
+    /// in the pool on first demand (identity is served until it is ready).
+    fn large_gzip(&mut self, entry: &mut Entry, ctx: &RequestContext) {
+        if !matches!(entry.gzip, Gzip::Unavailable)
+            || !self.opts.gzip
+            || !entry.media.compressible
+            || entry.identity.size > self.opts.gzip_max_file
+            || entry.identity.size < self.opts.gzip_min_length
+        {
+            return;
+        }
+        if let Some(variant) =
+            self.compressor
+                .large_variant(&entry.canonical, &entry.file, entry.identity, ctx.wall)
+        {
+            entry.gzip = Gzip::File(variant);
+        }
+    }
+
+    fn select(&mut self, found: Found, want_gzip: bool, ctx: &RequestContext) -> Option<Selected> {
         match found {
             Found::Cached(key) => {
                 if want_gzip {
@@ -402,7 +515,12 @@ impl FileService {
                 let entry = self.cache.get(&key)?;
                 Some(Selected::from_entry(entry, want_gzip, self.opts.gzip))
             }
-            Found::Fresh(entry) => Some(Selected::from_entry(&entry, want_gzip, self.opts.gzip)),
+            Found::Fresh(mut entry) => {
+                if want_gzip {
+                    self.large_gzip(&mut entry, ctx);
+                }
+                Some(Selected::from_entry(&entry, want_gzip, self.opts.gzip))
+            }
             Found::Directory => None,
         }
     }
@@ -470,7 +588,7 @@ impl FileService {
             Ok(target) => target,
             Err(status) => return self.error(status, ctx),
         };
-        match resolve::locate(&self.root, &target.rel, self.opts.serve_dotfiles) {
+        match resolve::locate(self.root.canonical(), &target.rel, self.opts.serve_dotfiles) {
             // `/file/` names nothing: GET would look for `file/index` and find none.
             Ok(located) if target.directory && located.kind == Kind::File => {
                 self.error(StatusCode::NOT_FOUND, ctx)
@@ -486,7 +604,7 @@ impl FileService {
         let page = self.opts.error_page_404.clone()?;
         let configured = page.is_absolute();
         let found = self.lookup(page, configured, ctx).ok()?;
-        let sel = self.select(found, false)?;
+        let sel = self.select(found, false, ctx)?;
         let mut resp = Response::new(sel.body(0, sel.len));
         *resp.status_mut() = StatusCode::NOT_FOUND;
         resp.headers_mut()
@@ -497,6 +615,8 @@ impl FileService {
 
 impl Service for FileService {
     fn call(&mut self, req: &Request, ctx: &RequestContext) -> Response {
+        self.follow_root(ctx);
+        self.collect_compressed();
         let head = match *req.method() {
             Method::GET => false,
             Method::HEAD => true,
@@ -530,7 +650,7 @@ impl Service for FileService {
         // resumed downloads independent of Accept-Encoding).
         let ranged = req.headers().contains_key(RANGE);
         let want_gzip = self.opts.gzip && !ranged && encoding::accepts_gzip(req.headers());
-        match self.select(found, want_gzip) {
+        match self.select(found, want_gzip, ctx) {
             Some(sel) => self.respond(req, head, &sel, ctx),
             None => self.error(StatusCode::INTERNAL_SERVER_ERROR, ctx),
         }
@@ -544,16 +664,4 @@ impl Service for FileService {
         }
         self.secured(error_response(status))
     }
-}
-
-/// Opens a located `.gz` sibling; a sibling that vanished or cannot be read simply
-/// means compressing on demand instead.
-fn open_sibling(located: Located, ctx: &RequestContext) -> Option<GzipFile> {
-    let (file, identity) = resolve::open_regular(&located.canonical).ok()?;
-    Some(GzipFile {
-        canonical: located.canonical,
-        file: Arc::new(file),
-        validators: Validators::new(&identity, ctx.wall).gzip_variant(&identity),
-        identity,
-    })
 }

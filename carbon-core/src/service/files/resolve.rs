@@ -31,10 +31,13 @@
 //!    segments again, so a symlink cannot reach outside the root or into a dotfile
 //!    (-> 404, the same answer as a missing file, so probing reveals nothing).
 //!
-//! Known limit: between `canonicalize` and `open` the tree can change; the final
-//! component is opened with `O_NOFOLLOW`, but a writer inside the document root that
-//! swaps a parent directory for a symlink in that window is not stopped. Only someone
-//! who can already write the document root can do that.
+//! Between `canonicalize` and `open` the tree can change: a writer inside the document
+//! root could swap a parent directory for a symlink to `/etc` in that window. The open
+//! itself is therefore done by `root.rs` with `openat2(RESOLVE_BENEATH)` relative to
+//! the root's directory descriptor, so the kernel refuses any such escape. Only on a
+//! kernel without `openat2` (before Linux 5.6) does the window stay open, as it was:
+//! the final component is opened with `O_NOFOLLOW`, a swapped parent is not stopped,
+//! and only someone who can already write the document root can do that.
 
 use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
@@ -215,10 +218,11 @@ fn has_hidden_component(inside: &Path) -> bool {
     })
 }
 
-/// Opens a located regular file. `O_NONBLOCK` keeps a FIFO swapped in after `locate`
-/// from blocking the worker; `O_NOFOLLOW` refuses a final component swapped for a
-/// symlink. The identity returned comes from the open descriptor, so it describes
-/// exactly the bytes that will be sent.
+/// Opens a located regular file of the operator's (an absolute error page: trusted,
+/// so no containment). Files under the root are opened by `root.rs` instead.
+/// `O_NONBLOCK` keeps a FIFO swapped in after `locate` from blocking the worker;
+/// `O_NOFOLLOW` refuses a final component swapped for a symlink. The identity returned
+/// comes from the open descriptor, so it describes exactly the bytes that will be sent.
 pub(super) fn open_regular(path: &Path) -> Result<(File, FileIdentity), StatusCode> {
     let file = OpenOptions::new()
         .read(true)
@@ -233,12 +237,13 @@ pub(super) fn open_regular(path: &Path) -> Result<(File, FileIdentity), StatusCo
 }
 
 /// Maps a file-system error to the status a client should see: absent things (or
-/// names the kernel cannot resolve) are 404, refused access is 403, the rest 500.
+/// names the kernel cannot resolve, or refuses to resolve beneath the root: `EXDEV`
+/// from `openat2`) are 404, refused access is 403, the rest 500.
 pub(super) fn status_for_io(err: &io::Error) -> StatusCode {
     match err.raw_os_error().map(Errno::from_raw) {
-        Some(Errno::ENOENT | Errno::ENOTDIR | Errno::ELOOP | Errno::ENAMETOOLONG) => {
-            StatusCode::NOT_FOUND
-        }
+        Some(
+            Errno::ENOENT | Errno::ENOTDIR | Errno::ELOOP | Errno::ENAMETOOLONG | Errno::EXDEV,
+        ) => StatusCode::NOT_FOUND,
         Some(Errno::EACCES | Errno::EPERM) => StatusCode::FORBIDDEN,
         _ => match err.kind() {
             io::ErrorKind::NotFound => StatusCode::NOT_FOUND,

@@ -342,6 +342,7 @@ fn options(root: &Path, dotfiles: bool, error_page_404: Option<&str>) -> FileOpt
         gzip_min_length: 64,
         cache_size: 1 << 20,
         cache_max_file: 1 << 16,
+        gzip_max_file: 1 << 20,
         error_page_404: error_page_404.map(PathBuf::from),
         security_headers: Vec::new(),
     }

@@ -242,8 +242,9 @@ impl DynamicTable {
         self.entries.push_front(entry);
     }
 
-    /// Searches for `name` and `value`: the position of an exact match if any, else of
-    /// the newest entry with that name (as `Err`), else `None`-like `Err(None)`.
+    /// Searches for `name` and `value`: `Ok(position)` of an exact match, else
+    /// `Err(Some(position))` of the newest entry with that name, else `Err(None)`.
+    /// Linear: the table holds at most 128 entries (4096 / 32), usually a few dozen.
     pub fn find(&self, name: &[u8], value: &[u8]) -> Result<usize, Option<usize>> {
         let mut name_match = None;
         for (i, e) in self.entries.iter().enumerate() {
