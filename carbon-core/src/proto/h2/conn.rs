@@ -908,8 +908,7 @@ impl H2Conn {
             };
         }
         self.streams.last_client_id = id;
-        if self.goaway_last_id.is_some_and(|last| id > last) || self.peer_goaway || self.read_closed
-        {
+        if self.goaway_last_id.is_some_and(|last| id > last) {
             // §6.8: streams opened after our final GOAWAY are ignored.
             return Ok(());
         }

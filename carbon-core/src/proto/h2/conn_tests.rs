@@ -474,6 +474,71 @@ fn rfc8297_103_early_hints_before_the_final_response() {
 }
 
 #[test]
+fn rfc9113_4_3_large_response_header_block_split_into_continuation() {
+    let mut p = Pair::connected();
+    p.get(1, "/");
+    let mut r = http::Response::new(Body::Empty);
+    r.headers_mut()
+        .insert("x-long", "~".repeat(20_000).parse().unwrap());
+    p.conn.send_response(p.now, 1, r);
+    p.drain();
+    let kinds: Vec<&str> = p
+        .frames
+        .iter()
+        .filter_map(|f| match f {
+            Frame::Headers(h) if h.stream_id == 1 => {
+                assert!(h.end_stream && !h.end_headers);
+                assert!(h.fragment.len() <= 16_384);
+                Some("HEADERS")
+            }
+            Frame::Continuation(c) if c.stream_id == 1 => Some("CONTINUATION"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, ["HEADERS", "CONTINUATION"]);
+    let fields = p.response_fields(1);
+    assert!(fields
+        .iter()
+        .any(|(n, v)| n == "x-long" && v.len() == 20_000));
+}
+
+#[test]
+fn rfc9113_4_2_data_frames_follow_the_clients_max_frame_size() {
+    let mut p = Pair::connected();
+    p.get(1, "/");
+    p.respond(1, 200, bytes_body(40_000));
+    let sizes = |p: &Pair| -> Vec<usize> {
+        p.frames
+            .iter()
+            .filter_map(|f| match f {
+                Frame::Data(d) => Some(d.data.len()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(sizes(&p), [16_384, 16_384, 7_232]);
+    p.frames.clear();
+    p.settings(&[(settings::id::MAX_FRAME_SIZE, 32_768)]);
+    p.window_update(0, 100_000);
+    p.get(3, "/");
+    p.respond(3, 200, bytes_body(40_000));
+    assert_eq!(sizes(&p), [32_768, 7_232]);
+}
+
+#[test]
+fn rfc9113_6_1_padded_request_frames_accepted() {
+    let mut p = Pair::connected();
+    let block = p.block(&req("POST", "/"));
+    let mut payload = vec![3u8];
+    payload.extend_from_slice(&block);
+    payload.extend_from_slice(&[0, 0, 0]);
+    p.raw(ty::HEADERS, fl::PADDED | fl::END_HEADERS, 1, &payload);
+    p.raw(ty::DATA, fl::PADDED | fl::END_STREAM, 1, b"\x02ok\0\0");
+    let r = p.requests();
+    assert_eq!(&r[0].1.body()[..], b"ok");
+}
+
+#[test]
 fn rfc9110_9_3_2_head_response_has_no_body() {
     let mut p = Pair::connected();
     p.headers(1, &req("HEAD", "/"), true);
