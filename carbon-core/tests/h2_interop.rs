@@ -73,6 +73,9 @@ async fn serve(mut io: DuplexStream, file: Arc<std::fs::File>, file_len: u64) {
         while let Some(ev) = conn.poll_event() {
             match ev {
                 Event::Request { stream_id, request } => {
+                    if request.uri().path() == "/shutdown" {
+                        conn.start_shutdown(now);
+                    }
                     let resp = answer(&request, &file, file_len);
                     conn.send_response(now, stream_id, resp);
                 }
@@ -184,4 +187,31 @@ async fn h2_crate_client_upload_larger_than_the_initial_window() {
     drop(client);
     conn_task.await.unwrap();
     server.await.unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn h2_crate_client_sees_graceful_shutdown_and_in_flight_streams_finish() {
+    let (io, server, _) = setup();
+    let (client, conn) = h2::client::handshake(io).await.unwrap();
+    let conn_task = tokio::spawn(async move { conn.await });
+    let (big, stop) = {
+        let mut c = client.clone().ready().await.unwrap();
+        let (big, _) = c.send_request(get("/big"), true).unwrap();
+        let mut c = c.ready().await.unwrap();
+        let (stop, _) = c.send_request(get("/shutdown"), true).unwrap();
+        (big, stop)
+    };
+    let ((s1, b1), (s2, b2)) = tokio::join!(async { body_of(big.await.unwrap()).await }, async {
+        body_of(stop.await.unwrap()).await
+    });
+    assert_eq!((s1, s2), (200, 200));
+    assert_eq!(b1.len(), 1 << 20, "the stream in flight finished");
+    assert_eq!(b2, b"hello /shutdown");
+    // The engine closed after its final GOAWAY: the connection ends without error,
+    // and no new request can be sent on it.
+    server.await.unwrap();
+    let ended = conn_task.await.unwrap();
+    assert!(ended.is_ok(), "{ended:?}");
+    let after = client.clone().ready().await;
+    assert!(after.is_err() || after.unwrap().send_request(get("/late"), true).is_err());
 }
