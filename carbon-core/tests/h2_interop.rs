@@ -193,7 +193,7 @@ async fn h2_crate_client_upload_larger_than_the_initial_window() {
 async fn h2_crate_client_sees_graceful_shutdown_and_in_flight_streams_finish() {
     let (io, server, _) = setup();
     let (client, conn) = h2::client::handshake(io).await.unwrap();
-    let conn_task = tokio::spawn(async move { conn.await });
+    let conn_task = tokio::spawn(conn);
     let (big, stop) = {
         let mut c = client.clone().ready().await.unwrap();
         let (big, _) = c.send_request(get("/big"), true).unwrap();
