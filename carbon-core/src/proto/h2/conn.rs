@@ -422,7 +422,7 @@ impl H2Conn {
             return;
         }
         if self.is_idle() && now >= self.idle_since + self.limits.idle_timeout {
-            self.goaway(self.streams.last_client_id, ErrorCode::NO_ERROR, "idle");
+            self.goaway(self.last_processed(), ErrorCode::NO_ERROR, "idle");
             self.enter_closing();
         }
         self.after_work(now);
@@ -1250,6 +1250,13 @@ impl H2Conn {
         self.stats.goaway_sent = Some(code);
     }
 
+    /// The stream id a GOAWAY names: the highest one processed, and never above one
+    /// named before (RFC 9113 §6.8: successive GOAWAYs must not increase it).
+    fn last_processed(&self) -> u32 {
+        let last = self.streams.last_client_id;
+        self.goaway_last_id.map_or(last, |g| g.min(last))
+    }
+
     fn final_goaway(&mut self) {
         let last = self.streams.last_client_id;
         self.goaway(last, ErrorCode::NO_ERROR, "");
@@ -1264,7 +1271,7 @@ impl H2Conn {
         if no_more && self.streams.map.is_empty() && self.phase != Phase::Closing {
             if self.stats.goaway_sent.is_none() {
                 // §6.8: say goodbye before closing, even when the client left first.
-                self.goaway(self.streams.last_client_id, ErrorCode::NO_ERROR, "");
+                self.goaway(self.last_processed(), ErrorCode::NO_ERROR, "");
             }
             self.enter_closing();
         }
@@ -1276,7 +1283,7 @@ impl H2Conn {
             return;
         }
         log::debug!("h2: {e}");
-        self.goaway(self.streams.last_client_id, e.code, e.reason);
+        self.goaway(self.last_processed(), e.code, e.reason);
         // Requests not answered yet can no longer be.
         self.events.clear();
         self.enter_closing();

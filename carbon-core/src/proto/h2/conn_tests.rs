@@ -1089,6 +1089,33 @@ fn rfc9113_6_8_graceful_shutdown_sends_two_goaways_and_finishes_streams() {
 }
 
 #[test]
+fn rfc9113_6_8_error_goaway_after_shutdown_names_no_later_stream() {
+    let mut p = Pair::connected();
+    p.get(1, "/");
+    p.conn.start_shutdown(p.now);
+    p.drain();
+    p.advance(Duration::from_secs(2)); // no PING ACK: the final GOAWAY after the timeout
+    p.get(3, "/"); // ignored: above the final GOAWAY's stream id
+    p.raw(ty::PING, 0, 0, b"short");
+    let ids: Vec<(ErrorCode, u32)> = p
+        .frames
+        .iter()
+        .filter_map(|f| match f {
+            Frame::GoAway(g) => Some((g.code, g.last_stream_id)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            (ErrorCode::NO_ERROR, (1 << 31) - 1),
+            (ErrorCode::NO_ERROR, 1),
+            (ErrorCode::FRAME_SIZE_ERROR, 1)
+        ]
+    );
+}
+
+#[test]
 fn idle_connection_closed_with_goaway_no_error() {
     let mut p = Pair::connected();
     p.get(1, "/");
