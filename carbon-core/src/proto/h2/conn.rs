@@ -1084,6 +1084,8 @@ impl H2Conn {
             self.streams.remember_closed(id, how);
             if self.streams.map.is_empty() {
                 self.idle_since = now;
+                // An idle connection keeps no stream table allocation.
+                self.streams.map = std::collections::HashMap::new();
             }
         } else if how == Closed::ResetByUs {
             self.streams.remember_closed(id, how);
