@@ -57,6 +57,8 @@ const DEFAULT_MAX_FRAME: u32 = 16_384;
 const SHUTDOWN_PING: [u8; 8] = *b"carbon-g";
 /// Stream id of the first GOAWAY of a graceful shutdown (RFC 9113 §6.8).
 const GOAWAY_ALL: u32 = (1 << 31) - 1;
+/// RFC 9218 §7.1 frame type.
+const PRIORITY_UPDATE: u8 = 0x10;
 /// Bodies at most this long are copied next to their frame header (one chunk);
 /// longer ones are queued as their own chunk without a copy.
 const COPY_BODY_MAX: u64 = 1024;
@@ -571,6 +573,9 @@ impl H2Conn {
             }
             Frame::WindowUpdate(w) => self.on_window_update(now, w),
             Frame::Continuation(_) => Err(ConnError::protocol("CONTINUATION without HEADERS")),
+            // RFC 9218 §7.1 PRIORITY_UPDATE (browsers send many): not applied, but
+            // counted with PRIORITY frames rather than as unknown frames.
+            Frame::Unknown(h) if h.kind == PRIORITY_UPDATE => self.count(now, Kind::Priority),
             Frame::Unknown(_) => self.count(now, Kind::Empty),
         }
     }

@@ -1198,6 +1198,20 @@ fn rfc9113_5_5_unknown_frame_ignored() {
 }
 
 #[test]
+fn rfc9218_7_priority_update_frames_are_not_an_unknown_frame_flood() {
+    let mut p = Pair::connected();
+    for _ in 0..500 {
+        p.raw(0x10, 0, 0, b"\0\0\0\x01u=1");
+    }
+    assert_eq!(p.goaway_code(), None);
+    let mut p = Pair::connected();
+    for _ in 0..500 {
+        p.raw(0xee, 0, 0, b"");
+    }
+    assert_eq!(p.goaway_code(), Some(ErrorCode::ENHANCE_YOUR_CALM));
+}
+
+#[test]
 fn rfc9113_5_3_1_headers_depending_on_itself_is_stream_error() {
     let mut p = Pair::connected();
     let block = p.block(&req("GET", "/"));
