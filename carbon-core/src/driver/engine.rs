@@ -18,6 +18,7 @@ use crate::proto::h1::{self, H1Conn};
 use crate::proto::h2::error::ErrorCode;
 use crate::proto::h2::{self, H2Conn};
 use crate::proto::out::OutQueue;
+use crate::proto::Progress;
 use crate::service::Response;
 
 // HTTP/1.1 inline on purpose: it is the common case, and boxing it would cost every
@@ -43,6 +44,23 @@ impl Engine {
     /// the HTTP/1.1 engine, so nothing is lost.
     pub fn switch_to_h2(&mut self, cfg: &Config, now: Instant) {
         *self = Engine::H2(Box::new(H2Conn::new(cfg.http2.clone(), now)));
+    }
+
+    /// Where the connection stands, for the slot policy (`slots.rs`).
+    pub fn progress(&self) -> Progress {
+        match self {
+            Engine::H1(e) => e.progress(),
+            Engine::H2(e) => e.progress(),
+        }
+    }
+
+    /// HTTP/1.1: the head of the request whose body is being awaited
+    /// (`Event::Head`). HTTP/2 delivers requests whole and has none.
+    pub fn request_head(&self) -> Option<&http::Request<()>> {
+        match self {
+            Engine::H1(e) => e.request_head(),
+            Engine::H2(_) => None,
+        }
     }
 
     pub fn wants_read(&self) -> bool {

@@ -53,9 +53,11 @@ mod date;
 mod early_hints;
 mod engine;
 mod listen;
+mod per_ip;
 mod reload;
 mod respond;
 mod respond_h2;
+mod slots;
 pub mod stats;
 mod timer;
 mod transport;
@@ -153,6 +155,9 @@ pub(crate) struct Shared {
     pub cfg: Arc<Config>,
     pub active: AtomicUsize,
     pub stop: AtomicBool,
+    /// `max_connections_per_ip`, counted across workers (start-up value; a
+    /// restart changes it).
+    pub per_ip: per_ip::PerIp,
     pub stats: Arc<Stats>,
     pub workers: Mutex<Vec<WorkerLink>>,
     pub access_log: Mutex<Option<access_log::Reopener>>,
@@ -375,12 +380,14 @@ impl Server {
             None => None,
         };
         let generation = Generation::new(1, cfg.clone(), tls, https_port);
+        let per_ip = per_ip::PerIp::new(cfg.max_connections_per_ip, cfg.rate_limit_exempt.clone());
         Ok(Server {
             listeners,
             shared: Arc::new(Shared {
                 cfg,
                 active: AtomicUsize::new(0),
                 stop: AtomicBool::new(false),
+                per_ip,
                 stats: Arc::new(Stats::default()),
                 workers: Mutex::new(Vec::new()),
                 access_log: Mutex::new(access_log.as_ref().map(|l| l.reopener())),

@@ -26,7 +26,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
     match ev {
         Event::Request { stream_id, request } => {
             Stats::inc(&x.shared.stats.requests);
-            let mut resp = answer(&request, &rctx, &mut x);
+            let mut resp = answer(&request, &rctx, &mut x, false);
             if let Some(h) = early_hints::for_request(&x.gen.cfg, &request, resp.status()) {
                 c.engine.send_informational(x.now, Some(stream_id), h);
             }

@@ -43,6 +43,14 @@ pub struct Stats {
     pub h2_goaway_flow_control_error: AtomicU64,
     pub h2_goaway_enhance_your_calm: AtomicU64,
     pub h2_goaway_other: AtomicU64,
+    /// Connections reclaimed under pressure (`driver/slots.rs`), by reason.
+    pub evicted_lingering: AtomicU64,
+    pub evicted_idle: AtomicU64,
+    pub evicted_slow_head: AtomicU64,
+    pub evicted_slow_body: AtomicU64,
+    pub evicted_slow_read: AtomicU64,
+    /// Connections closed at accept by `max_connections_per_ip`.
+    pub refused_per_ip: AtomicU64,
 }
 
 /// A point-in-time copy, for logs and (later) the control socket.
@@ -73,6 +81,12 @@ pub struct StatsSnapshot {
     pub h2_goaway_flow_control_error: u64,
     pub h2_goaway_enhance_your_calm: u64,
     pub h2_goaway_other: u64,
+    pub evicted_lingering: u64,
+    pub evicted_idle: u64,
+    pub evicted_slow_head: u64,
+    pub evicted_slow_body: u64,
+    pub evicted_slow_read: u64,
+    pub refused_per_ip: u64,
 }
 
 impl Stats {
@@ -140,6 +154,12 @@ impl Stats {
             h2_goaway_flow_control_error: l(&self.h2_goaway_flow_control_error),
             h2_goaway_enhance_your_calm: l(&self.h2_goaway_enhance_your_calm),
             h2_goaway_other: l(&self.h2_goaway_other),
+            evicted_lingering: l(&self.evicted_lingering),
+            evicted_idle: l(&self.evicted_idle),
+            evicted_slow_head: l(&self.evicted_slow_head),
+            evicted_slow_body: l(&self.evicted_slow_body),
+            evicted_slow_read: l(&self.evicted_slow_read),
+            refused_per_ip: l(&self.refused_per_ip),
         }
     }
 }

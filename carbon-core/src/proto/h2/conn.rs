@@ -30,6 +30,7 @@ use http::{Method, StatusCode};
 
 use crate::limits::Http2Limits;
 use crate::proto::out::OutQueue;
+use crate::proto::{Phase as ProgressPhase, Progress};
 use crate::service::{Body, FileRegion, Request, Response};
 
 use super::error::{ConnError, ErrorCode, StreamError};
@@ -57,6 +58,8 @@ const DEFAULT_MAX_FRAME: u32 = 16_384;
 const SHUTDOWN_PING: [u8; 8] = *b"carbon-g";
 /// Stream id of the first GOAWAY of a graceful shutdown (RFC 9113 §6.8).
 const GOAWAY_ALL: u32 = (1 << 31) - 1;
+/// RFC 9218 §7.1 frame type.
+const PRIORITY_UPDATE: u8 = 0x10;
 /// Bodies at most this long are copied next to their frame header (one chunk);
 /// longer ones are queued as their own chunk without a copy.
 const COPY_BODY_MAX: u64 = 1024;
@@ -262,6 +265,37 @@ impl H2Conn {
         self.phase == Phase::Closing
     }
 
+    /// Where the connection stands, for the driver's connection-slot policy: the
+    /// preface not yet received counts as a head still to come; no stream and
+    /// nothing to send is idle; streams that are all still receiving their request
+    /// are a body upload; anything else is being answered.
+    pub fn progress(&self) -> Progress {
+        let (phase, since, received) = match self.phase {
+            Phase::Preface(n) => (ProgressPhase::Head, self.created, n as u64),
+            Phase::FirstSettings => (ProgressPhase::Head, self.created, PREFACE.len() as u64),
+            Phase::Closing => (ProgressPhase::Responding, self.idle_since, 0),
+            Phase::Open if self.is_idle() => (ProgressPhase::Idle, self.idle_since, 0),
+            Phase::Open => {
+                let uploading = self
+                    .streams
+                    .map
+                    .values()
+                    .all(|s| matches!(s.recv, RecvPhase::Body { .. }));
+                if uploading && !self.streams.map.is_empty() {
+                    let received = self.streams.map.values().map(|s| s.buffered() as u64).sum();
+                    (ProgressPhase::Body, self.idle_since, received)
+                } else {
+                    (ProgressPhase::Responding, self.idle_since, 0)
+                }
+            }
+        };
+        Progress {
+            phase,
+            since,
+            received,
+        }
+    }
+
     /// No stream and nothing to send: a graceful stop loses nothing.
     pub fn is_idle(&self) -> bool {
         self.streams.map.is_empty() && self.out.is_empty() && self.stage.is_empty()
@@ -422,7 +456,7 @@ impl H2Conn {
             return;
         }
         if self.is_idle() && now >= self.idle_since + self.limits.idle_timeout {
-            self.goaway(self.streams.last_client_id, ErrorCode::NO_ERROR, "idle");
+            self.goaway(self.last_processed(), ErrorCode::NO_ERROR, "idle");
             self.enter_closing();
         }
         self.after_work(now);
@@ -500,11 +534,15 @@ impl H2Conn {
         self.after_work(now);
     }
 
-    /// An interim (1xx) response on `stream_id` before its final one (RFC 9113 §8.1:
-    /// a HEADERS frame without END_STREAM), e.g. `103 Early Hints` (RFC 8297). Ignored
-    /// for a stream that is gone or already answered, and for a non-1xx status.
+    /// An interim (1xx) response on a stream still awaiting its final response, e.g.
+    /// 103 Early Hints (RFC 8297): HEADERS without END_STREAM (RFC 9113 §8.1). Ignored
+    /// for a final status, 101 (forbidden in HTTP/2, §8.6), or a stream that is gone.
     pub fn send_informational(&mut self, now: Instant, stream_id: u32, resp: Response) {
-        if self.phase == Phase::Closing || !resp.status().is_informational() {
+        let status = resp.status();
+        if self.phase == Phase::Closing
+            || !status.is_informational()
+            || status == StatusCode::SWITCHING_PROTOCOLS
+        {
             return;
         }
         let Some(s) = self.streams.map.get(&stream_id) else {
@@ -579,6 +617,9 @@ impl H2Conn {
             }
             Frame::WindowUpdate(w) => self.on_window_update(now, w),
             Frame::Continuation(_) => Err(ConnError::protocol("CONTINUATION without HEADERS")),
+            // RFC 9218 §7.1 PRIORITY_UPDATE (browsers send many): not applied, but
+            // counted with PRIORITY frames rather than as unknown frames.
+            Frame::Unknown(h) if h.kind == PRIORITY_UPDATE => self.count(now, Kind::Priority),
             Frame::Unknown(_) => self.count(now, Kind::Empty),
         }
     }
@@ -916,8 +957,7 @@ impl H2Conn {
             };
         }
         self.streams.last_client_id = id;
-        if self.goaway_last_id.is_some_and(|last| id > last) || self.peer_goaway || self.read_closed
-        {
+        if self.goaway_last_id.is_some_and(|last| id > last) {
             // §6.8: streams opened after our final GOAWAY are ignored.
             return Ok(());
         }
@@ -1093,6 +1133,8 @@ impl H2Conn {
             self.streams.remember_closed(id, how);
             if self.streams.map.is_empty() {
                 self.idle_since = now;
+                // An idle connection keeps no stream table allocation.
+                self.streams.map = std::collections::HashMap::new();
             }
         } else if how == Closed::ResetByUs {
             self.streams.remember_closed(id, how);
@@ -1259,6 +1301,13 @@ impl H2Conn {
         self.stats.goaway_sent = Some(code);
     }
 
+    /// The stream id a GOAWAY names: the highest one processed, and never above one
+    /// named before (RFC 9113 §6.8: successive GOAWAYs must not increase it).
+    fn last_processed(&self) -> u32 {
+        let last = self.streams.last_client_id;
+        self.goaway_last_id.map_or(last, |g| g.min(last))
+    }
+
     fn final_goaway(&mut self) {
         let last = self.streams.last_client_id;
         self.goaway(last, ErrorCode::NO_ERROR, "");
@@ -1273,7 +1322,7 @@ impl H2Conn {
         if no_more && self.streams.map.is_empty() && self.phase != Phase::Closing {
             if self.stats.goaway_sent.is_none() {
                 // §6.8: say goodbye before closing, even when the client left first.
-                self.goaway(self.streams.last_client_id, ErrorCode::NO_ERROR, "");
+                self.goaway(self.last_processed(), ErrorCode::NO_ERROR, "");
             }
             self.enter_closing();
         }
@@ -1285,7 +1334,7 @@ impl H2Conn {
             return;
         }
         log::debug!("h2: {e}");
-        self.goaway(self.streams.last_client_id, e.code, e.reason);
+        self.goaway(self.last_processed(), e.code, e.reason);
         // Requests not answered yet can no longer be.
         self.events.clear();
         self.enter_closing();
