@@ -11,6 +11,7 @@ use mio::{Interest, Registry, Token};
 
 use super::access_log::PendingLines;
 use super::engine::{Engine, EngineEvent};
+use super::readiness::{Readiness, Ready};
 use super::respond;
 use super::respond_h2;
 use super::transport;
@@ -37,10 +38,9 @@ pub(crate) struct Conn {
     pub(crate) tls: Option<Box<rustls::ServerConnection>>,
     /// HTTP/1.1 until the transport says otherwise (`engine.rs`).
     pub(crate) engine: Engine,
-    /// Edge-triggered readiness we have seen and not yet consumed to WouldBlock.
-    pub(crate) readable: bool,
-    pub(crate) writable: bool,
-    write_interest: bool,
+    /// Edge-triggered readiness seen and not yet consumed, and the interest
+    /// registered (`readiness.rs`).
+    pub(crate) readiness: Readiness,
     pub(crate) read_eof: bool,
     /// The deadline currently armed in the worker's timer set.
     pub(crate) armed: Option<Instant>,
@@ -63,9 +63,6 @@ pub(crate) struct Conn {
     pub(crate) rejected: bool,
     /// TLS close_notify queued (it goes out after the rest of the response).
     close_notify_sent: bool,
-    /// The peer's FIN was reported with the last readiness event: read to EOF
-    /// instead of trusting a short read to have emptied the socket.
-    pub(crate) peer_closing: bool,
     /// Already in the worker's list of connections to revisit next turn.
     pub(crate) queued: bool,
     /// Access-log lines waiting for their response to leave (`access_log.rs`).
@@ -106,9 +103,10 @@ impl Conn {
             peer,
             tls,
             engine: Engine::h1(cfg, now),
-            readable: false,
-            writable: false,
-            write_interest: false,
+            readiness: Readiness {
+                event: Ready::EMPTY,
+                interest: Ready::READABLE,
+            },
             read_eof: false,
             armed: None,
             write_since: None,
@@ -121,7 +119,6 @@ impl Conn {
             plain_on_tls: false,
             rejected: false,
             close_notify_sent: false,
-            peer_closing: false,
             queued: false,
             pending_log: PendingLines::default(),
             rate_checked: false,
@@ -130,9 +127,7 @@ impl Conn {
     }
 
     pub fn note_event(&mut self, readable: bool, writable: bool, read_closed: bool) {
-        self.readable |= readable || read_closed;
-        self.writable |= writable;
-        self.peer_closing |= read_closed;
+        self.readiness.note(readable, writable, read_closed);
     }
 
     pub fn secure(&self) -> bool {
@@ -220,8 +215,9 @@ impl Conn {
     }
 
     pub fn update_interest(&mut self, registry: &Registry) -> io::Result<()> {
-        let want_write = self.pending_output() && !self.writable && self.linger.is_none();
-        if want_write != self.write_interest {
+        let want_write =
+            self.pending_output() && !self.readiness.writable() && self.linger.is_none();
+        if want_write != self.readiness.interest.contains(Ready::WRITABLE) {
             let interest = if want_write {
                 Interest::READABLE | Interest::WRITABLE
             } else {
@@ -229,7 +225,11 @@ impl Conn {
             };
             let token = Token(self.token);
             registry.reregister(&mut self.sock, token, interest)?;
-            self.write_interest = want_write;
+            if want_write {
+                self.readiness.interest.insert(Ready::WRITABLE);
+            } else {
+                self.readiness.interest.remove(Ready::WRITABLE);
+            }
         }
         Ok(())
     }
@@ -341,7 +341,9 @@ fn begin_close(c: &mut Conn, now: Instant) -> Outcome {
         discarded: 0,
     });
     c.write_since = None;
-    Outcome::Keep { more: c.readable }
+    Outcome::Keep {
+        more: c.readiness.readable(),
+    }
 }
 
 fn linger(c: &mut Conn, buf: &mut [u8]) -> Outcome {
@@ -359,7 +361,7 @@ fn linger(c: &mut Conn, buf: &mut [u8]) -> Outcome {
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                c.readable = false;
+                c.readiness.read_drained();
                 return Outcome::Keep { more: false };
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

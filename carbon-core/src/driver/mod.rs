@@ -54,6 +54,7 @@ mod early_hints;
 mod engine;
 mod listen;
 mod per_ip;
+mod readiness;
 mod reload;
 mod respond;
 mod respond_h2;

@@ -52,7 +52,7 @@ pub(crate) fn read(
 }
 
 fn read_plain(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
-    if !c.readable || c.read_eof || !c.engine.wants_read() {
+    if !c.readiness.readable() || c.read_eof || !c.engine.wants_read() {
         return Ok(false);
     }
     loop {
@@ -68,14 +68,14 @@ fn read_plain(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
                 // returns EAGAIN can be skipped: one system call less per request.
                 // Not when the FIN came with this edge: it raises no further edge, and
                 // only a read returning 0 reveals it.
-                if n < buf.len() && !c.peer_closing {
-                    c.readable = false;
+                if n < buf.len() && !c.readiness.hup() {
+                    c.readiness.read_drained();
                 }
                 c.engine.handle_input(now, &buf[..n]);
                 return Ok(true);
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                c.readable = false;
+                c.readiness.read_drained();
                 return Ok(false);
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -89,7 +89,7 @@ fn read_plain(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
 /// the TLS layer so the HTTP engine can parse it and the client gets a readable 400
 /// instead of an alert its HTTP parser cannot show.
 fn sniff_plain_http(c: &mut Conn) -> io::Result<()> {
-    if !c.readable {
+    if !c.readiness.readable() {
         return Ok(());
     }
     let mut first = [0u8; 1];
@@ -102,7 +102,7 @@ fn sniff_plain_http(c: &mut Conn) -> io::Result<()> {
                 c.plain_on_tls = true;
             }
         }
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => c.readable = false,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => c.readiness.read_drained(),
         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
         Err(e) => return Err(e),
     }
@@ -118,7 +118,7 @@ const H2C_SNIFF_LEN: usize = 4;
 /// stays HTTP/1.1. Returns false while too few bytes have arrived to tell (a new edge
 /// comes with more). The bytes stay in the socket for the chosen engine.
 fn sniff_h2c_preface(c: &mut Conn, cfg: &Config, now: Instant, stats: &Stats) -> io::Result<bool> {
-    if !c.readable {
+    if !c.readiness.readable() {
         return Ok(false);
     }
     let mut first = [0u8; H2C_SNIFF_LEN];
@@ -131,16 +131,16 @@ fn sniff_h2c_preface(c: &mut Conn, cfg: &Config, now: Instant, stats: &Stats) ->
                 c.h2c_sniff = false;
                 c.engine.switch_to_h2(cfg, now);
                 Stats::inc(&stats.connections_h2);
-            } else if c.peer_closing {
+            } else if c.readiness.hup() {
                 // No more bytes will come: let HTTP/1.1 answer what there is.
                 c.h2c_sniff = false;
             } else {
-                c.readable = false;
+                c.readiness.read_drained();
                 return Ok(false);
             }
         }
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-            c.readable = false;
+            c.readiness.read_drained();
             return Ok(false);
         }
         Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(false),
@@ -165,7 +165,7 @@ fn read_tls(
     if c.engine.wants_read() {
         progress |= drain_plaintext(tls, &mut c.engine, buf, now, &mut c.read_eof)?;
     }
-    if !c.readable || c.read_eof || !c.engine.wants_read() {
+    if !c.readiness.readable() || c.read_eof || !c.engine.wants_read() {
         return Ok(progress);
     }
     match tls.read_tls(&mut c.sock) {
@@ -176,7 +176,7 @@ fn read_tls(
         }
         Ok(_) => progress = true,
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-            c.readable = false;
+            c.readiness.read_drained();
             return Ok(progress);
         }
         Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(progress),
@@ -243,7 +243,7 @@ pub(crate) fn write(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bo
 
 fn write_plain(c: &mut Conn, now: Instant) -> io::Result<bool> {
     let mut written: u64 = 0;
-    while c.writable && written < WRITE_PER_ROUND {
+    while c.readiness.writable() && written < WRITE_PER_ROUND {
         let out = c.engine.transmit(now);
         let res = match out.front() {
             None => break,
@@ -304,7 +304,7 @@ fn write_plain(c: &mut Conn, now: Instant) -> io::Result<bool> {
                 written += n as u64;
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                c.writable = false;
+                c.readiness.write_blocked();
                 break;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -324,13 +324,13 @@ fn write_tls(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
         if !tls.is_handshaking() {
             fill_tls(tls, &mut c.engine, &mut c.pending_log, buf, now)?;
         }
-        if !tls.wants_write() || !c.writable || written >= WRITE_PER_ROUND {
+        if !tls.wants_write() || !c.readiness.writable() || written >= WRITE_PER_ROUND {
             break;
         }
         match tls.write_tls(&mut c.sock) {
             Ok(n) => written += n as u64,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                c.writable = false;
+                c.readiness.write_blocked();
                 break;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

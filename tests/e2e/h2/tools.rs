@@ -126,3 +126,25 @@ sys.stdout.write(status.decode() + "\n" + body.decode())
         format!("200\n{INDEX_HTML}")
     );
 }
+
+/// RFC 9113 §3.1 deprecates `Upgrade: h2c`; Carbon answers such a request as plain
+/// HTTP/1.1 (no 101), which curl's `--http2` on an http:// URL accepts.
+#[test]
+fn rfc9113_3_1_upgrade_h2c_request_is_answered_as_plain_http11() {
+    let s = start("");
+    let out = curl()
+        .args(["-s", "--http2", "-w", "\n%{http_version}"])
+        .arg(s.server.url("/"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{INDEX_HTML}\n1.1")
+    );
+    let raw = s.server.raw(
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\nConnection: close\r\n\r\n",
+    );
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+}
