@@ -207,3 +207,35 @@ fn missing_file_over_h2_gets_the_same_404_as_http11() {
     assert_eq!(r.status, 404);
     assert_eq!(r.body, h1.body);
 }
+
+/// Each stream gets its access-log line like an HTTP/1.1 request, with `HTTP/2.0`.
+#[test]
+fn access_log_line_per_stream_with_http2_version() {
+    let mut s = start("access_log = {base}/access.log");
+    rt().block_on(async {
+        let mut a = connect_h2c(s.server.addr(), Default::default()).await;
+        let mut b = connect_tls(&s, Default::default()).await;
+        let ua = [("user-agent", "e2e-h2/1.0")];
+        let r = fetch(&mut a, "GET", &h2c_authority(&s.server), "/style.css", &ua).await;
+        assert_eq!(r.status, 200);
+        let r = fetch(&mut b, "GET", &tls_authority(&s), "/missing", &ua).await;
+        assert_eq!(r.status, 404);
+    });
+    s.server.signal("TERM");
+    let st = s.server.wait_exit(Duration::from_secs(10));
+    assert!(st.is_some_and(|st| st.success()), "exit {st:?}");
+    let log = std::fs::read_to_string(s.server.base().join("access.log")).unwrap();
+    let css = format!(
+        "\"GET /style.css HTTP/2.0\" 200 {} \"-\" \"e2e-h2/1.0\"",
+        style_css().len()
+    );
+    assert!(
+        log.lines().any(|l| l.ends_with(&css)),
+        "{css} not in:\n{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("\"GET /missing HTTP/2.0\" 404 ") && l.ends_with("\"e2e-h2/1.0\"")),
+        "{log}"
+    );
+}
