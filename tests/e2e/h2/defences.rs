@@ -217,3 +217,39 @@ fn rfc9113_3_4_bad_preface_over_tls_gets_goaway_protocol_error() {
     assert_eq!(goaway, Some(code::PROTOCOL_ERROR), "{bytes:?}");
     let _ = code::NO_ERROR;
 }
+
+/// `http2_max_concurrent_streams` reaches the engine: with 2, a third stream opened
+/// while two wait for their bodies is refused (RFC 9113 §5.1.2), and the connection
+/// lives on.
+#[test]
+fn rfc9113_5_1_2_streams_over_the_configured_limit_get_refused_stream() {
+    let s = start("http2_max_concurrent_streams = 2");
+    let mut raw = Raw::connect(s.server.addr());
+    let block = get_block("/");
+    // No END_STREAM: the three streams stay open (waiting for a request body).
+    for id in [1u32, 3, 5] {
+        raw.send(&frame(kind::HEADERS, 0x4, id, &block));
+    }
+    loop {
+        let f = raw.next().expect("no RST_STREAM for the third stream");
+        assert_ne!(f.kind, kind::GOAWAY, "{f:?}");
+        if f.kind == kind::RST_STREAM {
+            assert_eq!(f.stream, 5, "{f:?}");
+            assert_eq!(f.error_code(), 0x7, "REFUSED_STREAM expected: {f:?}");
+            break;
+        }
+    }
+    // The first stream still completes once its (empty) body ends.
+    raw.send(&frame(kind::DATA, 0x1, 1, &[]));
+    let mut body = Vec::new();
+    loop {
+        let f = raw.next().expect("stream 1 not answered");
+        if f.stream == 1 && f.kind == kind::DATA {
+            body.extend_from_slice(&f.payload);
+            if f.flags & 0x1 != 0 {
+                break;
+            }
+        }
+    }
+    assert_eq!(body, INDEX_HTML.as_bytes());
+}
