@@ -16,6 +16,7 @@ use carbon_core::service::files::{FileOptions, FileService};
 use carbon_core::service::Service;
 
 mod cli;
+mod control;
 mod logger;
 mod preflight;
 mod signals;
@@ -116,6 +117,14 @@ fn run(path: &Path) -> ExitCode {
         Ok(svc)
     });
     let handle = server.handle();
+    // Kept until `run` returns: dropping it removes the socket file.
+    let _control = match control::start(&cfg, path, &server) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("carbond: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     if let Err(e) = signals::spawn(handle.clone()) {
         eprintln!("carbond: cannot install signal handlers: {e}");
         return ExitCode::FAILURE;
@@ -136,16 +145,16 @@ fn run(path: &Path) -> ExitCode {
     );
     match server.run(factory) {
         Ok(()) => {
-            let s = handle.stats();
+            let s = handle.stats().total;
             log::info!(
                 "carbond stopped: connections={} requests={} 2xx={} 3xx={} 4xx={} 5xx={} \
                  rate_limited={} timeouts={} tls_handshake_failures={} panics={}",
-                s.connections_accepted,
+                s.accepted_all(),
                 s.requests,
-                s.responses_2xx,
-                s.responses_3xx,
-                s.responses_4xx,
-                s.responses_5xx,
+                s.class(2),
+                s.class(3),
+                s.class(4),
+                s.class(5),
                 s.rate_limited,
                 s.timeouts,
                 s.tls_handshake_failures,

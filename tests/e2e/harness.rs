@@ -176,6 +176,11 @@ fn base_config(www: &Path) -> Vec<(String, String)> {
         ("max_threads", "2".to_string()),
         ("log_mode", "classic".to_string()),
         ("log_file", String::new()),
+        // Each daemon its own control socket, next to its document root.
+        (
+            "control_socket",
+            www.with_file_name("carbond.sock").display().to_string(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -10,12 +10,14 @@ mod harness;
 
 mod cli;
 mod conditional;
+mod control;
 mod curl;
 mod driver;
 mod framing;
 mod gzip;
 mod lifecycle;
 mod limits;
+mod listen;
 mod methods;
 mod ranges;
 mod static_files;

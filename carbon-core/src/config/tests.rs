@@ -384,6 +384,7 @@ fn summary_line() {
         max_threads: 1,
         use_https: true,
         listen_address: "::1".parse().unwrap(),
+        listen_addresses: vec!["::1".parse().unwrap()],
         ..cfg
     };
     assert_eq!(
@@ -462,6 +463,11 @@ fn every_key_setter_is_wired() {
         ("rate_limit", "0"),
         ("rate_limit_window", "2"),
         ("rate_limit_exempt", "10.0.0.0/8"),
+        ("listen_backlog", "7"),
+        ("worker_cpu_affinity", "auto"),
+        ("control_socket", ""),
+        ("control_group", "wheel"),
+        ("metrics_path", "/metrics"),
     ];
     assert_eq!(samples.len(), KEYS.len());
     for k in KEYS {
@@ -489,8 +495,10 @@ fn every_key_setter_is_wired() {
 fn repo_carbon_conf_loads_and_matches_defaults() {
     let (path, text) = repo_file("etc/carbon.conf");
     let cfg = Config::load_from(&path, &text, &[]).unwrap_or_else(|e| panic!("{e}"));
+    // The one deliberate difference: a control socket that works without root.
     let expected = Config {
         source: Some(path),
+        control_socket: Some(PathBuf::from("run/carbond.sock")),
         ..Config::default()
     };
     assert_eq!(cfg, expected);

@@ -10,6 +10,7 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
 use super::respond;
+use super::stats::{Protocol, Stats};
 use super::transport;
 use super::worker::Worker;
 use crate::config::Config;
@@ -59,6 +60,11 @@ pub(crate) struct Conn {
     pub(crate) peer_closing: bool,
     /// Already in the worker's list of connections to revisit next turn.
     pub(crate) queued: bool,
+    /// The completed TLS handshake has been counted.
+    handshake_counted: bool,
+    /// The listener's protocol, for the statistics (kept even when a plain request on
+    /// the TLS port drops the TLS layer, so accept and close count alike).
+    pub(crate) protocol: Protocol,
 }
 
 struct Linger {
@@ -80,6 +86,7 @@ impl Conn {
         sock: TcpStream,
         peer: SocketAddr,
         tls: Option<Box<rustls::ServerConnection>>,
+        protocol: Protocol,
         cfg: &Config,
         now: Instant,
     ) -> Conn {
@@ -105,6 +112,8 @@ impl Conn {
             close_notify_sent: false,
             peer_closing: false,
             queued: false,
+            handshake_counted: false,
+            protocol,
         }
     }
 
@@ -205,18 +214,22 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
     }
     for _ in 0..ROUNDS_PER_TURN {
         let mut progress = false;
-        match transport::read(c, &mut w.buf, now) {
+        match transport::read(c, &mut w.buf, now, &w.counters) {
             Ok(p) => progress |= p,
             Err(_) => {
                 if c.handshaking() {
-                    crate::driver::stats::Stats::inc(&w.shared.stats.tls_handshake_failures);
+                    Stats::inc(&w.counters.tls_handshake_failures);
                 }
                 return Outcome::Close;
             }
         }
         if c.tls.as_ref().is_some_and(|t| t.is_handshaking()) && c.read_eof {
-            crate::driver::stats::Stats::inc(&w.shared.stats.tls_handshake_failures);
+            Stats::inc(&w.counters.tls_handshake_failures);
             return Outcome::Close;
+        }
+        if !c.handshake_counted && c.tls.as_ref().is_some_and(|t| !t.is_handshaking()) {
+            c.handshake_counted = true;
+            Stats::inc(&w.counters.tls_handshakes);
         }
         while let Some(ev) = c.engine.poll_event() {
             progress = true;
@@ -225,6 +238,7 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
                 ev,
                 respond::Ctx {
                     shared: &w.shared,
+                    stats: &w.counters,
                     service: w.service.as_mut(),
                     date: &w.date,
                     log: w.log.as_mut(),
@@ -234,7 +248,7 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
             );
         }
         let had_output = c.pending_output();
-        match transport::write(c, &mut w.buf) {
+        match transport::write(c, &mut w.buf, &w.counters) {
             Ok(p) => {
                 if p {
                     c.write_since = Some(now);

@@ -44,6 +44,7 @@ use crate::service::ratelimit::RateLimiter;
 use crate::service::Service;
 
 pub mod access_log;
+mod affinity;
 mod conn;
 mod date;
 mod listen;
@@ -53,7 +54,7 @@ mod timer;
 mod transport;
 mod worker;
 
-pub use stats::{Stats, StatsSnapshot};
+pub use stats::{Counters, Protocol, ReloadOutcome, Stats, StatsSnapshot, WorkerCounters};
 
 /// Builds one service instance per worker (the argument is the worker index).
 pub type ServiceFactory = Arc<dyn Fn(usize) -> io::Result<Box<dyn Service>> + Send + Sync>;
@@ -75,8 +76,32 @@ impl Scheme {
 }
 
 struct Listener {
+    /// Worker 0's socket; also the one every worker shares when `per_worker` is empty.
     socket: std::net::TcpListener,
     scheme: Scheme,
+    /// Sockets of workers 1.. on the same address and port (`SO_REUSEPORT`), so each
+    /// new connection wakes one worker (see `listen`).
+    per_worker: Vec<std::net::TcpListener>,
+}
+
+impl Listener {
+    /// One socket shared by every worker (an inherited, socket-activated one).
+    #[allow(dead_code)] // used by the constructor from inherited sockets
+    fn shared(socket: std::net::TcpListener, scheme: Scheme) -> Listener {
+        Listener {
+            socket,
+            scheme,
+            per_worker: Vec::new(),
+        }
+    }
+
+    /// The socket worker `id` accepts from.
+    fn for_worker(&self, id: usize) -> &std::net::TcpListener {
+        match id.checked_sub(1).and_then(|i| self.per_worker.get(i)) {
+            Some(s) => s,
+            None => &self.socket,
+        }
+    }
 }
 
 /// State every worker reads; mutated only through atomics.
@@ -138,6 +163,12 @@ impl ServerHandle {
         self.shared.stats.snapshot()
     }
 
+    /// The live counters, for the daemon's hooks (config generation, reload outcome,
+    /// log write errors) and for services that count into a worker's block.
+    pub fn stats_handle(&self) -> Arc<Stats> {
+        self.shared.stats.clone()
+    }
+
     /// Connections open right now, across all workers.
     pub fn active_connections(&self) -> usize {
         self.shared.active.load(Ordering::Relaxed)
@@ -145,24 +176,41 @@ impl ServerHandle {
 }
 
 impl Server {
-    /// Bind the plain listener on `port` and, when `tls` is given, the TLS listener on
-    /// `https_port`, both on `listen_address`.
+    /// Bind the plain listeners on `port` and, when `tls` is given, the TLS listeners
+    /// on `https_port`, on every address of `listen_address`; each address gets one
+    /// socket per worker (see `listen`).
     pub fn bind(cfg: Arc<Config>, tls: Option<Arc<rustls::ServerConfig>>) -> io::Result<Server> {
         let mut listeners = Vec::new();
         let mut https_port = cfg.https_port;
-        let plain = SocketAddr::new(cfg.listen_address, cfg.port);
-        listeners.push(Listener {
-            socket: listen::bind_tcp(plain).map_err(|e| annotate(e, plain))?,
-            scheme: Scheme::Http,
-        });
+        let mut schemes = vec![(Scheme::Http, cfg.port)];
         if tls.is_some() {
-            let secure = SocketAddr::new(cfg.listen_address, cfg.https_port);
-            let socket = listen::bind_tcp(secure).map_err(|e| annotate(e, secure))?;
-            https_port = socket.local_addr()?.port();
-            listeners.push(Listener {
-                socket,
-                scheme: Scheme::Https,
-            });
+            schemes.push((Scheme::Https, cfg.https_port));
+        }
+        for (scheme, port) in schemes {
+            for &ip in &cfg.listen_addresses {
+                let addr = SocketAddr::new(ip, port);
+                let opts = listen::BindOptions {
+                    backlog: cfg.listen_backlog,
+                    v6only: listen::v6only_for(ip, &cfg.listen_addresses),
+                    count: cfg.max_threads.max(1),
+                };
+                let mut group = listen::bind_group(addr, opts)
+                    .map_err(|e| annotate(e, addr))?
+                    .into_iter();
+                let Some(socket) = group.next() else {
+                    return Err(annotate(io::Error::other("no socket bound"), addr));
+                };
+                if scheme == Scheme::Https && https_port == 0 {
+                    // Redirects name one port: with `https_port = 0` and several
+                    // addresses, the first address's port.
+                    https_port = socket.local_addr()?.port();
+                }
+                listeners.push(Listener {
+                    socket,
+                    scheme,
+                    per_worker: group.collect(),
+                });
+            }
         }
         let access_log = match &cfg.access_log {
             Some(p) => Some(access_log::AccessLog::open(p).map_err(|e| {
@@ -179,6 +227,7 @@ impl Server {
             0 => None,
             age => http::HeaderValue::from_str(&format!("max-age={age}")).ok(),
         };
+        let stats = Arc::new(Stats::new(cfg.max_threads.max(1)));
         Ok(Server {
             listeners,
             shared: Arc::new(Shared {
@@ -189,7 +238,7 @@ impl Server {
                 active: AtomicUsize::new(0),
                 stop: AtomicBool::new(false),
                 rate,
-                stats: Arc::new(Stats::default()),
+                stats,
                 wakers: Mutex::new(Vec::new()),
                 access_log: access_log.as_ref().map(|l| l.reopener()),
             }),
@@ -216,7 +265,14 @@ impl Server {
     pub fn run(self, factory: ServiceFactory) -> io::Result<()> {
         let threads = self.shared.cfg.max_threads.max(1);
         let mut workers = Vec::with_capacity(threads);
+        let allowed = affinity::allowed_cpus();
+        let mut cpus = Vec::with_capacity(threads);
         for id in 0..threads {
+            cpus.push(affinity::cpu_for(
+                id,
+                &self.shared.cfg.worker_cpu_affinity,
+                &allowed,
+            ));
             let w = worker::Worker::new(
                 id,
                 &self.listeners,
@@ -234,12 +290,16 @@ impl Server {
         drop(self.listeners);
         let mut handles = Vec::with_capacity(threads);
         let mut first_err = None;
-        for w in workers {
+        for (w, cpu) in workers.into_iter().zip(cpus) {
             let id = w.id();
             match std::thread::Builder::new()
                 .name(format!("carbon-worker-{id}"))
-                .spawn(move || w.run())
-            {
+                .spawn(move || {
+                    if let Some(cpu) = cpu {
+                        affinity::pin_current_thread(id, cpu);
+                    }
+                    w.run()
+                }) {
                 Ok(h) => handles.push(h),
                 Err(e) => {
                     first_err = Some(e);

@@ -10,7 +10,7 @@ use http::{Method, StatusCode};
 use super::access_log::{Entry, LogSink};
 use super::conn::Conn;
 use super::date::DateCache;
-use super::stats::Stats;
+use super::stats::{Stats, WorkerCounters};
 use super::Shared;
 use crate::proto::h1::Event;
 use crate::service::{Request, RequestContext, Response, Service};
@@ -19,6 +19,8 @@ const SERVER_NAME: HeaderValue = HeaderValue::from_static("carbon");
 
 pub(crate) struct Ctx<'a> {
     pub shared: &'a Shared,
+    /// This worker's counters.
+    pub stats: &'a WorkerCounters,
     pub service: &'a mut dyn Service,
     pub date: &'a DateCache,
     pub log: Option<&'a mut LogSink>,
@@ -37,6 +39,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
         Event::Request(req) if c.plain_on_tls => {
             c.engine.start_shutdown();
             c.rejected = true;
+            Stats::inc(&x.stats.rejected);
             let mut resp = x.service.error(StatusCode::BAD_REQUEST, &rctx);
             *resp.body_mut() = crate::service::Body::Bytes(bytes::Bytes::from_static(
                 b"400 Bad Request: this port speaks HTTPS; use an https:// URL\n",
@@ -44,18 +47,20 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
             (resp, Some(req))
         }
         Event::Request(req) => {
-            Stats::inc(&x.shared.stats.requests);
             let resp = answer(&req, &rctx, &mut x);
             (resp, Some(req))
         }
         Event::Reject(status) => {
             c.rejected = true;
+            Stats::inc(&x.stats.rejected);
             (x.service.error(status, &rctx), None)
         }
     };
     let mut resp = resp;
     finish_headers(&mut resp, &rctx, &x);
-    x.shared.stats.count_status(resp.status().as_u16());
+    // Every answered request counts once, rejected ones included, so `requests` is
+    // the sum of the status classes (see `stats`).
+    x.stats.count_response(resp.status().as_u16());
     if let Some(log) = x.log.as_mut() {
         record(log, req.as_ref(), &resp, &rctx, x.date, x.now);
     }
@@ -65,19 +70,63 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
 fn answer(req: &Request, rctx: &RequestContext, x: &mut Ctx<'_>) -> Response {
     // Checked before any file work: a flood costs one hash lookup per request.
     if let Err(retry) = x.shared.rate.check(rctx.peer.ip(), x.now) {
-        Stats::inc(&x.shared.stats.rate_limited);
+        Stats::inc(&x.stats.rate_limited);
         let mut resp = x.service.error(StatusCode::TOO_MANY_REQUESTS, rctx);
         resp.headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from(retry.max(1)));
         return resp;
     }
     let cfg = &x.shared.cfg;
+    if let Some(path) = cfg.metrics_path.as_deref() {
+        if req.uri().path() == path {
+            return metrics(req, rctx, x);
+        }
+    }
     // `OPTIONS *` asks about the server itself (RFC 9110 §9.3.7): nothing to redirect.
     let asterisk = req.uri().path() == "*";
     if !rctx.secure && cfg.redirect_http_to_https && x.shared.tls.is_some() && !asterisk {
         return redirect_to_https(req, x.shared.https_port, &cfg.server_name, rctx, x);
     }
     x.service.call(req, rctx)
+}
+
+/// `metrics_path`: the statistics in the Prometheus text format, for loopback and
+/// `rate_limit_exempt` clients only (the same set trusted to bypass the rate limit);
+/// to anyone else the path does not exist.
+fn metrics(req: &Request, rctx: &RequestContext, x: &mut Ctx<'_>) -> Response {
+    let ip = rctx.peer.ip().to_canonical();
+    let trusted = ip.is_loopback()
+        || x.shared
+            .cfg
+            .rate_limit_exempt
+            .iter()
+            .any(|n| n.contains(ip));
+    if !trusted {
+        return x.service.error(StatusCode::NOT_FOUND, rctx);
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut resp = x.service.error(StatusCode::METHOD_NOT_ALLOWED, rctx);
+        resp.headers_mut()
+            .insert(http::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return resp;
+    }
+    let text = x.shared.stats.snapshot().prometheus();
+    let mut resp = http::Response::new(crate::service::Body::Bytes(bytes::Bytes::from(text)));
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    resp.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    if req.method() == Method::HEAD {
+        let len = resp.body().len();
+        *resp.body_mut() = crate::service::Body::Empty;
+        resp.headers_mut()
+            .insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    resp
 }
 
 /// 301 for GET/HEAD; 308 otherwise so the method and body are kept (RFC 9110 §15.4.9).

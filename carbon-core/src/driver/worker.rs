@@ -15,7 +15,7 @@ use slab::Slab;
 use super::access_log::LogSink;
 use super::conn::Conn;
 use super::date::DateCache;
-use super::stats::Stats;
+use super::stats::{Protocol, Stats, WorkerCounters};
 use super::timer::Timers;
 use super::{Listener, Scheme, ServiceFactory, Shared};
 use crate::service::Service;
@@ -41,6 +41,8 @@ pub(crate) struct Worker {
     pub(crate) conns: Slab<Conn>,
     pub(crate) timers: Timers,
     pub(crate) shared: Arc<Shared>,
+    /// This worker's statistics block (see `stats`).
+    pub(crate) counters: Arc<WorkerCounters>,
     pub(crate) service: Box<dyn Service>,
     /// Builds a fresh service after a panic, whose caches may be half-updated.
     factory: ServiceFactory,
@@ -64,7 +66,8 @@ impl Worker {
         factory: ServiceFactory,
         log: Option<LogSink>,
     ) -> io::Result<Worker> {
-        let service = factory(id)?;
+        let mut service = factory(id)?;
+        service.attach_counters(shared.stats.worker(id).service.clone());
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         match shared.wakers.lock() {
@@ -73,7 +76,7 @@ impl Worker {
         }
         let mut ls = Vec::with_capacity(listeners.len());
         for (i, l) in listeners.iter().enumerate() {
-            let std_l = l.socket.try_clone()?;
+            let std_l = l.for_worker(id).try_clone()?;
             std_l.set_nonblocking(true)?;
             let mut ml = TcpListener::from_std(std_l);
             poll.registry()
@@ -89,6 +92,7 @@ impl Worker {
             // by copying (which would leave the old copy resident in the heap).
             conns: Slab::with_capacity(shared.cfg.max_connections.min(PREALLOCATED_SLOTS)),
             timers: Timers::default(),
+            counters: shared.stats.worker(id).clone(),
             shared,
             service,
             factory,
@@ -262,7 +266,6 @@ impl Worker {
             let scheme = *scheme;
             match listener.accept() {
                 Ok((sock, peer)) => {
-                    Stats::inc(&self.shared.stats.connections_accepted);
                     self.add_conn(sock, peer, scheme, now, wall);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -337,7 +340,9 @@ impl Worker {
             Scheme::Http => None,
         };
         let cfg = &self.shared.cfg;
-        entry.insert(Conn::new(key, sock, peer, tls, cfg, now));
+        entry.insert(Conn::new(key, sock, peer, tls, protocol(scheme), cfg, now));
+        // Counted once the connection holds a slot, so every accept has its close.
+        Stats::inc(&self.counters.connections_accepted[protocol(scheme) as usize]);
         // A freshly accepted socket usually has its request waiting already.
         if let Some(c) = self.conns.get_mut(key) {
             c.note_event(true, true, false);
@@ -349,13 +354,16 @@ impl Worker {
     /// counted) and never takes the worker down.
     fn guarded(&mut self, key: usize, f: impl FnOnce(&mut Self)) {
         if catch_unwind(AssertUnwindSafe(|| f(self))).is_err() {
-            Stats::inc(&self.shared.stats.panics);
+            Stats::inc(&self.counters.panics);
             log::error!("panic while handling a connection; connection closed");
             self.close(key);
             // The panic may have left the service's caches half-updated: start over
             // with a fresh one rather than serve from them.
             match (self.factory)(self.id) {
-                Ok(s) => self.service = s,
+                Ok(mut s) => {
+                    s.attach_counters(self.counters.service.clone());
+                    self.service = s;
+                }
                 Err(e) => log::error!("cannot rebuild the service after a panic: {e}"),
             }
         }
@@ -372,9 +380,9 @@ impl Worker {
                 None => return,
             };
             if expired {
-                Stats::inc(&w.shared.stats.timeouts);
+                Stats::inc(&w.counters.timeouts);
                 if handshaking {
-                    Stats::inc(&w.shared.stats.tls_handshake_failures);
+                    Stats::inc(&w.counters.tls_handshake_failures);
                 }
                 w.close(key);
             } else {
@@ -418,11 +426,18 @@ impl Worker {
         self.timers.rearm(key, c.armed, None);
         c.close(self.poll.registry());
         let before = self.shared.active.fetch_sub(1, Ordering::AcqRel);
-        Stats::inc(&self.shared.stats.connections_closed);
+        Stats::inc(&self.counters.connections_closed[c.protocol as usize]);
         // We were at the limit and a slot is free now: connections may be waiting in
         // the accept queue, and no new edge will tell us about them.
         if before >= self.shared.cfg.max_connections && self.drain_deadline.is_none() {
             self.accept_paused = true;
         }
+    }
+}
+
+fn protocol(scheme: Scheme) -> Protocol {
+    match scheme {
+        Scheme::Http => Protocol::Http,
+        Scheme::Https => Protocol::Https,
     }
 }

@@ -1,0 +1,443 @@
+//! The control socket and carbonctl, end to end: the real carbonctl binary against a
+//! real carbond (docs/carbonctl.md, docs/control-protocol.md).
+
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crate::harness::{Server, CARBOND};
+
+/// An unused uid/gid for "someone outside the control group".
+const OUTSIDER: u32 = 65533;
+
+/// The carbonctl binary next to carbond. This test target belongs to carbond's
+/// package, so cargo does not hand it carbonctl's path: build it once (a no-op when
+/// `cargo test --workspace` already did) with the cargo that runs the tests, into the
+/// same target directory and profile.
+pub fn carbonctl() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let bin_dir = Path::new(CARBOND).parent().unwrap().to_path_buf();
+        let profile = bin_dir.file_name().unwrap().to_string_lossy().to_string();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--quiet", "-p", "carbonctl", "--manifest-path"])
+            .arg(&manifest)
+            .arg("--target-dir")
+            .arg(bin_dir.parent().unwrap());
+        match profile.as_str() {
+            "debug" => {}
+            "release" => {
+                cmd.arg("--release");
+            }
+            other => {
+                cmd.args(["--profile", other]);
+            }
+        }
+        let status = cmd.status().expect("run cargo build -p carbonctl");
+        assert!(status.success(), "cargo build -p carbonctl failed");
+        let path = bin_dir.join("carbonctl");
+        assert!(path.exists(), "{} missing after build", path.display());
+        path
+    })
+}
+
+fn ctl(socket: &Path, args: &[&str]) -> Output {
+    Command::new(carbonctl())
+        .arg("--socket")
+        .arg(socket)
+        .args(args)
+        .output()
+        .expect("run carbonctl")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn sock(s: &Server) -> PathBuf {
+    s.base().join("carbond.sock")
+}
+
+fn stats_json(s: &Server) -> serde_json::Value {
+    let o = ctl(&sock(s), &["stats", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// One raw request line on the control socket; the reply line as JSON.
+fn raw_control(socket: &Path, bytes: &[u8]) -> serde_json::Value {
+    let mut s = UnixStream::connect(socket).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let _ = s.write_all(bytes);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let line = out.split(|&b| b == b'\n').next().unwrap();
+    serde_json::from_slice(line).unwrap_or_else(|e| panic!("{e}: {:?}", out))
+}
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+#[test]
+fn carbonctl_status_reports_the_running_daemon() {
+    let s = Server::start("");
+    let o = ctl(&sock(&s), &["status"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains(&format!("pid {}", s.pid())), "{out}");
+    assert!(
+        out.contains(&format!("http://127.0.0.1:{}", s.port())),
+        "{out}"
+    );
+    let o = ctl(&sock(&s), &["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["pid"], s.pid());
+    assert_eq!(v["config_generation"], 1);
+    assert_eq!(v["workers"], 2);
+}
+
+/// Issue 17.8: one 200, one 404 and one request without Host (400, rejected by the
+/// engine, RFC 9112 §3.2) are three answered requests: 2xx=1, 4xx=2.
+#[test]
+fn stats_count_every_answered_request_once() {
+    let s = Server::start("");
+    assert_eq!(s.get("/", "").status, 200);
+    assert_eq!(s.get("/no-such-file", "").status, 404);
+    let r = s.request(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert_eq!(r.status, 400);
+    // The counters are updated before each response is written, so they are final.
+    let v = stats_json(&s);
+    let t = &v["total"];
+    assert_eq!(t["requests"], 3, "{v}");
+    assert_eq!(t["responses"]["2xx"], 1, "{v}");
+    assert_eq!(t["responses"]["4xx"], 2, "{v}");
+    assert_eq!(t["rejected"], 1, "{v}");
+    assert_eq!(t["connections"]["http"]["total"], 3, "{v}");
+    let per_worker: u64 = v["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["requests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(per_worker, 3, "{v}");
+    assert!(t["bytes_in"].as_u64().unwrap() > 0, "{v}");
+    assert!(t["bytes_out"].as_u64().unwrap() > 0, "{v}");
+    assert!(t["file_cache_misses"].as_u64().unwrap() >= 1, "{v}");
+
+    let o = ctl(&sock(&s), &["stats"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let human = text(&o);
+    assert!(human.contains("2xx"), "{human}");
+    let o = ctl(&sock(&s), &["stats", "--prometheus"]);
+    let prom = text(&o);
+    assert!(prom.contains("carbon_requests_total 3\n"), "{prom}");
+    assert!(
+        prom.contains("carbon_responses_total{class=\"4xx\"} 2\n"),
+        "{prom}"
+    );
+}
+
+#[test]
+fn metrics_path_serves_prometheus_text_to_loopback() {
+    let s = Server::start("metrics_path = /metrics");
+    assert_eq!(s.get("/", "").status, 200);
+    let r = s.get("/metrics", "");
+    assert_eq!(r.status, 200);
+    assert!(r
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let body = String::from_utf8(r.body).unwrap();
+    assert!(
+        body.contains("# TYPE carbon_requests_total counter"),
+        "{body}"
+    );
+    assert!(
+        body.contains("carbon_responses_total{class=\"2xx\"} 1\n"),
+        "{body}"
+    );
+}
+
+#[test]
+fn carbonctl_stop_stops_carbond_and_removes_the_socket() {
+    let mut s = Server::start("");
+    let o = ctl(&sock(&s), &["stop"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let st = s.wait_exit(Duration::from_secs(10)).expect("carbond exits");
+    assert!(st.success(), "{st:?}\n{}", s.output());
+    assert!(!sock(&s).exists(), "socket file left behind");
+    let o = ctl(&sock(&s), &["status"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+}
+
+#[test]
+fn carbonctl_reopen_logs_reopens_the_access_log() {
+    let s = Server::start("access_log = {base}/access.log");
+    let log = s.base().join("access.log");
+    assert_eq!(s.get("/", "").status, 200);
+    let rotated = s.base().join("access.log.1");
+    wait_for(
+        || std::fs::metadata(&log).is_ok_and(|m| m.len() > 0),
+        "first line",
+    );
+    std::fs::rename(&log, &rotated).unwrap();
+    let o = ctl(&sock(&s), &["reopen-logs"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(s.get("/sub/", "").status, 200);
+    wait_for(
+        || std::fs::read_to_string(&log).is_ok_and(|t| t.contains("GET /sub/")),
+        "line in the reopened log",
+    );
+}
+
+#[test]
+fn carbonctl_reload_says_it_is_unavailable_with_failure_exit() {
+    let s = Server::start("");
+    let o = ctl(&sock(&s), &["reload"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("reload is not available"), "{}", text(&o));
+    assert_eq!(s.get("/", "").status, 200);
+}
+
+fn wait_for(mut f: impl FnMut() -> bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn carbonctl_without_carbond_says_not_running_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("carbond.sock");
+    let o = ctl(&missing, &["status"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        text(&o).contains(&format!(
+            "carbond is not running (no socket at {})",
+            missing.display()
+        )),
+        "{}",
+        text(&o)
+    );
+    // A socket file nobody listens on (left by a crash).
+    let stale = dir.path().join("stale.sock");
+    drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
+    let o = ctl(&stale, &["stats"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("carbond is not running"), "{}", text(&o));
+}
+
+#[test]
+fn second_carbond_on_a_live_control_socket_is_refused() {
+    let s = Server::start("");
+    let conf = s.base().join("second.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "port = 0\nwww_path = {}\ncontrol_socket = {}\n",
+            s.www().display(),
+            sock(&s).display()
+        ),
+    )
+    .unwrap();
+    let (st, out) = crate::harness::run_carbond(
+        &["--config", conf.to_str().unwrap()],
+        Duration::from_secs(10),
+    );
+    assert_eq!(st.and_then(|s| s.code()), Some(1), "{out}");
+    assert!(out.contains("another carbond is running"), "{out}");
+    // The first one still answers on its socket.
+    assert_eq!(ctl(&sock(&s), &["status"]).status.code(), Some(0));
+}
+
+#[test]
+fn control_socket_is_mode_0660() {
+    let s = Server::start("");
+    let mode = std::fs::metadata(sock(&s)).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o660);
+}
+
+/// Runs carbonctl as `uid`/`gid` with no supplementary groups (std drops them when
+/// root changes uid). `None` (with a loud skip) when that is impossible here.
+fn ctl_as(uid: u32, gid: u32, socket: &Path, args: &[&str]) -> Option<Output> {
+    if !is_root() {
+        eprintln!("SKIPPED: needs root to run carbonctl as another user");
+        return None;
+    }
+    let res = Command::new(carbonctl())
+        .uid(uid)
+        .gid(gid)
+        .arg("--socket")
+        .arg(socket)
+        .args(args)
+        .output();
+    match res {
+        Ok(o) => Some(o),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            eprintln!(
+                "SKIPPED: uid {uid} cannot execute {}: {e}",
+                carbonctl().display()
+            );
+            None
+        }
+        Err(e) => panic!("run carbonctl as {uid}: {e}"),
+    }
+}
+
+/// Lets other users reach the socket file through the test's private directory.
+fn open_base(s: &Server) {
+    std::fs::set_permissions(s.base(), std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// The socket's mode (0660, root's group here) keeps an outsider from connecting.
+#[test]
+fn control_socket_refuses_a_user_outside_the_group() {
+    let s = Server::start("");
+    open_base(&s);
+    let Some(o) = ctl_as(OUTSIDER, OUTSIDER, &sock(&s), &["stats"]) else {
+        return;
+    };
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("permission denied"), "{}", text(&o));
+    assert!(text(&o).contains("add yourself to group"), "{}", text(&o));
+}
+
+/// SO_PEERCRED is checked too: with the socket's mode loosened by hand, an outsider
+/// connects but is refused by carbond, which logs it.
+#[test]
+fn peer_credentials_refuse_an_outsider_even_on_a_loosened_socket() {
+    let s = Server::start("");
+    open_base(&s);
+    std::fs::set_permissions(sock(&s), std::fs::Permissions::from_mode(0o666)).unwrap();
+    let Some(o) = ctl_as(OUTSIDER, OUTSIDER, &sock(&s), &["stop"]) else {
+        return;
+    };
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("permission denied"), "{}", text(&o));
+    wait_for(
+        || s.output().contains("control: refused pid"),
+        "refusal log line",
+    );
+    // Still running and serving: the refused `stop` did nothing.
+    assert_eq!(s.get("/", "").status, 200);
+}
+
+/// A member of `control_group` (here by primary group) may control carbond.
+#[test]
+fn control_group_member_is_allowed() {
+    let Ok(Some(group)) = nix::unistd::Group::from_name("nogroup") else {
+        eprintln!("SKIPPED: no group `nogroup` on this machine");
+        return;
+    };
+    let s = Server::start("control_group = nogroup");
+    open_base(&s);
+    let Some(o) = ctl_as(OUTSIDER, group.gid.as_raw(), &sock(&s), &["status"]) else {
+        return;
+    };
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("pid {}", s.pid())),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn malformed_oversized_and_unversioned_requests_get_errors_and_serving_goes_on() {
+    let s = Server::start("");
+    let socket = sock(&s);
+    let v = raw_control(&socket, b"hello\n");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["error"]["code"], "bad_request");
+    let v = raw_control(&socket, b"{\"v\":99,\"cmd\":\"stats\"}\n");
+    assert_eq!(v["error"]["code"], "unsupported_version");
+    let v = raw_control(&socket, b"{\"v\":1,\"cmd\":\"rm-rf\"}\n");
+    assert_eq!(v["error"]["code"], "bad_request");
+    let v = raw_control(&socket, &vec![b'{'; 100_000]);
+    assert_eq!(v["error"]["code"], "too_large");
+    let v = raw_control(&socket, b"{\"v\":1,\"cmd\":\"stats\"}\n");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["result"]["type"], "stats");
+    assert_eq!(s.get("/", "").status, 200);
+}
+
+/// A client that connects and sends nothing is answered with a timeout and closed;
+/// meanwhile other clients are served.
+#[test]
+fn slow_control_client_times_out_without_blocking_others() {
+    let s = Server::start("");
+    let socket = sock(&s);
+    let mut slow = UnixStream::connect(&socket).unwrap();
+    slow.write_all(b"{\"v\":1,").unwrap();
+    let started = Instant::now();
+    assert_eq!(ctl(&socket, &["status"]).status.code(), Some(0));
+    assert_eq!(s.get("/", "").status, 200);
+    slow.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut out = String::new();
+    let _ = slow.read_to_string(&mut out);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["error"]["code"], "timeout");
+    assert!(started.elapsed() >= Duration::from_secs(4));
+}
+
+#[test]
+fn carbonctl_check_config_reports_errors_with_line_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.conf");
+    std::fs::write(&good, "port = 8080\nwww_path = .\n").unwrap();
+    let o = Command::new(carbonctl())
+        .arg("check-config")
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("ok: listening on 127.0.0.1:8080"),
+        "{}",
+        text(&o)
+    );
+    let bad = dir.path().join("bad.conf");
+    std::fs::write(&bad, "port = 8080\nlisten_backlog = lots\n").unwrap();
+    let o = Command::new(carbonctl())
+        .arg("check-config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains(":2"), "{}", text(&o));
+    assert!(text(&o).contains("listen_backlog"), "{}", text(&o));
+}
+
+#[test]
+fn carbonctl_generates_completions_and_man_pages() {
+    let o = Command::new(carbonctl())
+        .args(["generate", "completions", "bash"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("reopen-logs"));
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(carbonctl())
+        .args(["generate", "man"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let page = std::fs::read_to_string(dir.path().join("carbonctl.1")).unwrap();
+    assert!(page.contains(".TH carbonctl"), "{page}");
+}
