@@ -441,3 +441,21 @@ fn carbonctl_generates_completions_and_man_pages() {
     let page = std::fs::read_to_string(dir.path().join("carbonctl.1")).unwrap();
     assert!(page.contains(".TH carbonctl"), "{page}");
 }
+
+/// A log the disk refuses (`/dev/full`: every write fails with ENOSPC) shows up in
+/// `log_write_errors` instead of being lost silently; serving goes on.
+#[test]
+fn failed_access_log_writes_are_counted() {
+    if !Path::new("/dev/full").exists() {
+        eprintln!("SKIPPED: no /dev/full on this machine");
+        return;
+    }
+    let s = Server::start("access_log = /dev/full");
+    assert_eq!(s.get("/", "").status, 200);
+    // Lines are handed to the writer about once a second.
+    wait_for(
+        || stats_json(&s)["log_write_errors"].as_u64().unwrap() >= 1,
+        "a counted log write error",
+    );
+    assert_eq!(s.get("/", "").status, 200);
+}

@@ -34,6 +34,8 @@ enum Msg {
 pub struct AccessLog {
     tx: SyncSender<Msg>,
     dropped: Arc<AtomicU64>,
+    /// Writes (and reopens) that failed, for the statistics.
+    errors: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -43,12 +45,15 @@ impl AccessLog {
         let file = open_append(path)?;
         let (tx, rx) = sync_channel(QUEUE_BATCHES);
         let path = path.to_path_buf();
+        let errors = Arc::new(AtomicU64::new(0));
+        let writer_errors = errors.clone();
         let thread = std::thread::Builder::new()
             .name("carbon-access-log".into())
-            .spawn(move || writer_loop(file, &path, rx))?;
+            .spawn(move || writer_loop(file, &path, rx, &writer_errors))?;
         Ok(AccessLog {
             tx,
             dropped: Arc::new(AtomicU64::new(0)),
+            errors,
             thread: Some(thread),
         })
     }
@@ -72,6 +77,12 @@ impl AccessLog {
 
     pub fn dropped_batches(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// The counters of lost log output: batches dropped because the writer fell
+    /// behind, and failed writes or reopens. Summed into `log_write_errors`.
+    pub fn loss_counters(&self) -> [Arc<AtomicU64>; 2] {
+        [self.dropped.clone(), self.errors.clone()]
     }
 
     /// Wait for every queued line to reach the file. Workers must have dropped their
@@ -103,18 +114,22 @@ fn open_append(path: &Path) -> io::Result<File> {
     OpenOptions::new().create(true).append(true).open(path)
 }
 
-fn writer_loop(mut file: File, path: &Path, rx: Receiver<Msg>) {
+fn writer_loop(mut file: File, path: &Path, rx: Receiver<Msg>, errors: &AtomicU64) {
     while let Ok(msg) = rx.recv() {
         match msg {
             Msg::Batch(batch) => {
                 if let Err(e) = file.write_all(&batch) {
+                    errors.fetch_add(1, Ordering::Relaxed);
                     log::error!("access log {}: write failed: {e}", path.display());
                 }
             }
             // On failure keep writing to the old file: losing lines is worse.
             Msg::Reopen => match open_append(path) {
                 Ok(f) => file = f,
-                Err(e) => log::error!("access log {}: cannot reopen: {e}", path.display()),
+                Err(e) => {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    log::error!("access log {}: cannot reopen: {e}", path.display());
+                }
             },
             Msg::Close => break,
         }

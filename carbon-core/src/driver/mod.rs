@@ -228,6 +228,11 @@ impl Server {
             age => http::HeaderValue::from_str(&format!("max-age={age}")).ok(),
         };
         let stats = Arc::new(Stats::new(cfg.max_threads.max(1)));
+        if let Some(log) = &access_log {
+            for c in log.loss_counters() {
+                stats.add_log_loss_counter(c);
+            }
+        }
         Ok(Server {
             listeners,
             shared: Arc::new(Shared {

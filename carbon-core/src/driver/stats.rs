@@ -128,6 +128,9 @@ pub struct Stats {
     config_generation: AtomicU64,
     /// Error- and access-log writes that failed (lines lost or delayed).
     log_write_errors: AtomicU64,
+    /// Loss counters kept by log writers themselves (the access log's), added to
+    /// `log_write_errors` when read.
+    log_loss_sources: Mutex<Vec<Arc<AtomicU64>>>,
     last_reload: Mutex<Option<ReloadOutcome>>,
 }
 
@@ -147,6 +150,7 @@ impl Stats {
             started: Instant::now(),
             config_generation: AtomicU64::new(1),
             log_write_errors: AtomicU64::new(0),
+            log_loss_sources: Mutex::new(Vec::new()),
             last_reload: Mutex::new(None),
         }
     }
@@ -184,6 +188,28 @@ impl Stats {
         Self::inc(&self.log_write_errors);
     }
 
+    /// Hook for log writers that count their own losses: `counter` is added to
+    /// `log_write_errors` on every read.
+    pub fn add_log_loss_counter(&self, counter: Arc<AtomicU64>) {
+        match self.log_loss_sources.lock() {
+            Ok(mut v) => v.push(counter),
+            Err(p) => p.into_inner().push(counter),
+        }
+    }
+
+    fn log_losses(&self) -> u64 {
+        let own = self.log_write_errors.load(Ordering::Relaxed);
+        let sources = match self.log_loss_sources.lock() {
+            Ok(v) => v.iter().map(|c| c.load(Ordering::Relaxed)).sum::<u64>(),
+            Err(p) => p
+                .into_inner()
+                .iter()
+                .map(|c| c.load(Ordering::Relaxed))
+                .sum(),
+        };
+        own + sources
+    }
+
     pub fn snapshot(&self) -> StatsSnapshot {
         let workers: Vec<Counters> = self.workers.iter().map(|w| w.snapshot()).collect();
         let mut total = Counters::default();
@@ -198,7 +224,7 @@ impl Stats {
             uptime: self.started.elapsed(),
             config_generation: self.config_generation.load(Ordering::Relaxed),
             last_reload,
-            log_write_errors: self.log_write_errors.load(Ordering::Relaxed),
+            log_write_errors: self.log_losses(),
             total,
             workers,
         }
@@ -472,6 +498,14 @@ mod tests {
         );
         assert_eq!(snap.workers[1].open(Protocol::Https), 1);
         assert_eq!(snap.total.open_all(), 1);
+    }
+
+    #[test]
+    fn log_write_errors_include_registered_loss_counters() {
+        let s = Stats::new(1);
+        s.add_log_loss_counter(Arc::new(AtomicU64::new(2)));
+        s.log_write_error();
+        assert_eq!(s.snapshot().log_write_errors, 3);
     }
 
     #[test]

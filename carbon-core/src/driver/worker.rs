@@ -308,7 +308,11 @@ impl Worker {
         now: Instant,
         wall: SystemTime,
     ) {
-        let _ = sock.set_nodelay(true);
+        // Plain connections get TCP_NODELAY when kept alive (see `Conn::nodelay`).
+        let nodelay = scheme == Scheme::Https;
+        if nodelay {
+            let _ = sock.set_nodelay(true);
+        }
         let entry = self.conns.vacant_entry();
         let key = entry.key();
         if key >= LISTENER_BASE - 64 {
@@ -341,6 +345,9 @@ impl Worker {
         };
         let cfg = &self.shared.cfg;
         entry.insert(Conn::new(key, sock, peer, tls, protocol(scheme), cfg, now));
+        if let Some(c) = self.conns.get_mut(key) {
+            c.nodelay = nodelay;
+        }
         // Counted once the connection holds a slot, so every accept has its close.
         Stats::inc(&self.counters.connections_accepted[protocol(scheme) as usize]);
         // A freshly accepted socket usually has its request waiting already.
