@@ -312,6 +312,7 @@ access_log =
 rate_limit = 0
 gzip = off
 keep_alive_timeout = 120
+control_socket = $dir/carbond.sock
 $tls_conf
 EOF
 }

@@ -118,13 +118,7 @@ fn run(path: &Path) -> ExitCode {
     });
     let handle = server.handle();
     // Kept until `run` returns: dropping it removes the socket file.
-    let _control = match control::start(&cfg, path, &server) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("carbond: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let _control = control::start(&cfg, path, &server);
     if let Err(e) = signals::spawn(handle.clone()) {
         eprintln!("carbond: cannot install signal handlers: {e}");
         return ExitCode::FAILURE;

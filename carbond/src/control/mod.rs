@@ -57,18 +57,30 @@ pub struct ControlOptions {
 /// Opens the control socket configured in `cfg` (none when `control_socket` is
 /// empty) with a handler over `server`. The returned server removes its socket file
 /// when dropped; keep it alive while carbond runs.
-pub fn start(
-    cfg: &Config,
-    config_file: &Path,
-    server: &Server,
-) -> io::Result<Option<ControlServer>> {
-    let Some(path) = cfg.control_socket.clone() else {
-        return Ok(None);
-    };
+///
+/// A control socket that cannot be set up (its directory cannot be created, another
+/// carbond answers on it) does not stop carbond: serving matters more than being
+/// controllable, and the operator is told on standard error and in the log. Another
+/// instance's socket is never taken over.
+pub fn start(cfg: &Config, config_file: &Path, server: &Server) -> Option<ControlServer> {
+    let path = cfg.control_socket.clone()?;
     let handler = handler::DaemonControl::new(cfg, config_file, server);
     let opts = ControlOptions {
         path,
         group: cfg.control_group.clone(),
     };
-    server::spawn(opts, Arc::new(handler)).map(Some)
+    match server::spawn(opts, Arc::new(handler)) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            report_unavailable(&e);
+            None
+        }
+    }
+}
+
+fn report_unavailable(e: &io::Error) {
+    let msg =
+        format!("{e}; running without a control socket (carbonctl cannot reach this carbond)");
+    eprintln!("carbond: warning: {msg}");
+    log::warn!("{msg}");
 }
