@@ -178,3 +178,79 @@ pub fn socket_path(socket: Option<PathBuf>, config: Option<&Path>) -> Result<Pat
     }
     Ok(PathBuf::from(carbon_control::DEFAULT_SOCKET))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a test failure
+mod tests {
+    use super::*;
+    use std::io::BufRead;
+    use std::os::unix::net::UnixListener;
+
+    /// A one-shot server that answers any request line with `reply`.
+    fn answer_once(reply: Response) -> (tempfile_dir::Dir, PathBuf) {
+        let dir = tempfile_dir::Dir::new();
+        let path = dir.0.join("c.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        std::thread::spawn(move || {
+            let (s, _) = listener.accept().unwrap();
+            let mut line = String::new();
+            std::io::BufReader::new(&s).read_line(&mut line).unwrap();
+            (&s).write_all(reply.to_line().as_bytes()).unwrap();
+        });
+        (dir, path)
+    }
+
+    /// A private directory under the system temp dir, removed on drop.
+    mod tempfile_dir {
+        pub struct Dir(pub std::path::PathBuf);
+        impl Dir {
+            pub fn new() -> Dir {
+                use std::sync::atomic::{AtomicU32, Ordering};
+                static N: AtomicU32 = AtomicU32::new(0);
+                let p = std::env::temp_dir().join(format!(
+                    "carbonctl-test-{}-{}",
+                    std::process::id(),
+                    N.fetch_add(1, Ordering::Relaxed)
+                ));
+                std::fs::create_dir_all(&p).unwrap();
+                Dir(p)
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    #[test]
+    fn refused_reload_shows_the_config_line_and_exits_1() {
+        let why = "/etc/carbon/carbon.conf:12: key `port`: `x` is not a whole number";
+        let (_dir, path) = answer_once(Response::error(ErrorCode::ReloadFailed, why));
+        let f = call(&path, Command::Reload).unwrap_err();
+        assert_eq!(f.code, exit::FAILED);
+        assert!(f.message.contains(why), "{}", f.message);
+        assert!(f.message.contains("old configuration"), "{}", f.message);
+    }
+
+    #[test]
+    fn permission_refusal_from_carbond_exits_4() {
+        let (_dir, path) = answer_once(Response::error(ErrorCode::PermissionDenied, "no"));
+        let f = call(&path, Command::Stats).unwrap_err();
+        assert_eq!(f.code, exit::PERMISSION);
+        assert!(f.message.contains("add yourself to group"), "{}", f.message);
+    }
+
+    #[test]
+    fn garbage_reply_is_a_protocol_error_exit_5() {
+        let dir = tempfile_dir::Dir::new();
+        let path = dir.0.join("c.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\n\r\n");
+        });
+        let f = call(&path, Command::Status).unwrap_err();
+        assert_eq!(f.code, exit::NO_ANSWER);
+    }
+}

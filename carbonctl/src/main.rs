@@ -113,7 +113,10 @@ fn stats(socket: &Path, args: &StatsArgs) -> Result<(), Failure> {
             other => return Err(unexpected(&other)),
         };
         let now = Instant::now();
-        if args.json {
+        if args.json && args.watch.is_some() {
+            // One object per line, so a consumer can read the stream line by line.
+            println!("{}", serde_json::to_string(&report).unwrap_or_default());
+        } else if args.json {
             println!("{}", to_json(&report));
         } else {
             if args.watch.is_some() && prev.is_some() {

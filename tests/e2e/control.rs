@@ -493,3 +493,35 @@ fn failed_access_log_writes_are_counted() {
     );
     assert_eq!(s.get("/", "").status, 200);
 }
+
+/// `stats --json --watch 1` prints one JSON object per line and interval, with live
+/// numbers, until it is stopped.
+#[test]
+fn carbonctl_stats_watch_streams_one_json_object_per_interval() {
+    let s = Server::start("");
+    let mut child = Command::new(carbonctl())
+        .arg("--socket")
+        .arg(sock(&s))
+        .args(["stats", "--json", "--watch", "1"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(out)).map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let first: serde_json::Value =
+        serde_json::from_str(&rx.recv_timeout(Duration::from_secs(10)).unwrap()).unwrap();
+    assert_eq!(s.get("/", "").status, 200);
+    let second: serde_json::Value =
+        serde_json::from_str(&rx.recv_timeout(Duration::from_secs(10)).unwrap()).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let requests = |v: &serde_json::Value| v["total"]["requests"].as_u64().unwrap();
+    assert_eq!(requests(&second), requests(&first) + 1);
+}
