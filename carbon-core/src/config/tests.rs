@@ -537,3 +537,23 @@ fn config_errors_is_a_std_error() {
     let dyn_err: &dyn std::error::Error = &err;
     assert_eq!(dyn_err.to_string().lines().count(), 2);
 }
+
+#[test]
+fn listen_address_list_keeps_order_and_first_is_listen_address() {
+    let cfg = load("listen_address = 127.0.0.1, [::1]\nport = 80").unwrap();
+    let v4: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+    let v6: std::net::IpAddr = "::1".parse().unwrap();
+    assert_eq!(cfg.listen_addresses, vec![v4, v6]);
+    assert_eq!(cfg.listen_address, v4);
+    assert!(
+        cfg.summary()
+            .starts_with("listening on 127.0.0.1:80 (http), [::1]:80 (http),"),
+        "{}",
+        cfg.summary()
+    );
+    // Derived from server_name when not given, as before.
+    let cfg = load("server_name = ::1").unwrap();
+    assert_eq!(cfg.listen_addresses, vec![v6]);
+    let errs = errors("listen_address = 127.0.0.1, 127.0.0.1");
+    assert!(errs[0].contains("listen_address"), "{errs:?}");
+}
