@@ -7,7 +7,7 @@ use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::harness::{Server, CARBOND};
@@ -524,4 +524,37 @@ fn carbonctl_stats_watch_streams_one_json_object_per_interval() {
     let _ = child.wait();
     let requests = |v: &serde_json::Value| v["total"]["requests"].as_u64().unwrap();
     assert_eq!(requests(&second), requests(&first) + 1);
+}
+
+/// HTTPS connections are counted under `https`, a completed handshake in
+/// `tls_handshakes`, a peer that sends a non-TLS, non-HTTP byte in
+/// `tls_handshake_failures`; plain HTTP sent to the TLS port is a rejected request.
+#[test]
+fn tls_connections_and_handshakes_are_counted() {
+    let t = crate::tls::TlsServer::start("");
+    let cfg = Arc::new(t.client(&[&rustls::version::TLS13]));
+    let r = t.get(&cfg, "localhost", "/");
+    assert_eq!(r.response.status, 200);
+    // Not a TLS record and not an HTTP request line: the handshake fails.
+    let mut c = crate::tls::tcp(t.https_addr());
+    c.write_all(&[0x01, 0x02, 0x03, 0x04, 0x05]).unwrap();
+    let _ = c.read_to_end(&mut Vec::new());
+    // Plain HTTP on the TLS port gets a 400 and counts as a rejected request.
+    let mut c = crate::tls::tcp(t.https_addr());
+    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut plain = Vec::new();
+    let _ = c.read_to_end(&mut plain);
+    assert!(plain.starts_with(b"HTTP/1.1 400"), "{plain:?}");
+    wait_for(
+        || stats_json(&t.server)["total"]["connections"]["https"]["open"] == 0,
+        "the https connections to close",
+    );
+    let v = stats_json(&t.server);
+    let tot = &v["total"];
+    assert_eq!(tot["connections"]["https"]["total"], 3, "{v}");
+    assert_eq!(tot["connections"]["http"]["total"], 0, "{v}");
+    assert_eq!(tot["tls_handshakes"], 1, "{v}");
+    assert_eq!(tot["tls_handshake_failures"], 1, "{v}");
+    assert_eq!(tot["requests"], 2, "{v}");
+    assert_eq!(tot["rejected"], 1, "{v}");
 }
