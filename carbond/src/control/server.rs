@@ -197,6 +197,7 @@ fn serve(mut stream: UnixStream, policy: Policy, handler: &dyn ControlHandler) {
     // closing a Unix socket with unread input makes the peer's read fail with
     // ECONNRESET, and the client would never see why it was refused.
     let line = read_line(&mut stream);
+    let mut stop_after_reply = false;
     let response = if !policy.allows(&peer) {
         log::warn!(
             "control: refused pid {} uid {} gid {}: not root, carbond's user or in control_group",
@@ -218,6 +219,7 @@ fn serve(mut stream: UnixStream, policy: Policy, handler: &dyn ControlHandler) {
                         peer.pid,
                         peer.uid
                     );
+                    stop_after_reply = req.command == Command::Stop;
                     dispatch(req.command, handler)
                 }
                 Err(e) => Response::error(e.code, e.message),
@@ -239,6 +241,11 @@ fn serve(mut stream: UnixStream, policy: Policy, handler: &dyn ControlHandler) {
     };
     let _ = stream.write_all(response.to_line().as_bytes());
     let _ = stream.flush();
+    // The reply goes out first: once the workers have drained, the process exits,
+    // and a reply still unwritten would be lost.
+    if stop_after_reply {
+        handler.stop();
+    }
     drain(&mut stream);
 }
 
@@ -273,12 +280,10 @@ fn dispatch(cmd: Command, handler: &dyn ControlHandler) -> Response {
             Err(ReloadRefused::Invalid(m)) => Response::error(ErrorCode::ReloadFailed, m),
             Err(ReloadRefused::Unavailable(m)) => Response::error(ErrorCode::Unavailable, m),
         },
-        Command::Stop => {
-            handler.stop();
-            Response::ok(Reply::Done {
-                message: "stopping gracefully".into(),
-            })
-        }
+        // The stop itself is started by `serve`, after this reply is written.
+        Command::Stop => Response::ok(Reply::Done {
+            message: "stopping gracefully".into(),
+        }),
         Command::ReopenLogs => {
             handler.reopen_logs();
             Response::ok(Reply::Done {
