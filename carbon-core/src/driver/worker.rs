@@ -350,11 +350,17 @@ impl Worker {
         }
         // Counted once the connection holds a slot, so every accept has its close.
         Stats::inc(&self.counters.connections_accepted[protocol(scheme) as usize]);
-        // A freshly accepted socket usually has its request waiting already.
+        // Not read yet: registering the socket reported it readable if the request
+        // is already there, and the next poll turn hands it over with the others; a
+        // read now would find nothing for a good part of new connections. A new
+        // socket can be written to.
         if let Some(c) = self.conns.get_mut(key) {
-            c.note_event(true, true, false);
+            c.note_event(false, true, false);
+            let new = c.deadline();
+            self.timers.rearm(key, c.armed, new);
+            c.armed = new;
         }
-        self.drive_guarded(key, now, wall);
+        let _ = wall;
     }
 
     /// Run `f` on one connection; a panic closes that connection only (it is logged and
