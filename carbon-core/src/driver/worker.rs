@@ -138,7 +138,7 @@ impl Worker {
                 }
                 if t.0 > LISTENER_BASE - self.listeners.len() && t.0 <= LISTENER_BASE {
                     if self.drain_deadline.is_none() {
-                        let paused = self.accept(LISTENER_BASE - t.0, now, wall);
+                        let paused = self.accept(LISTENER_BASE - t.0, now);
                         self.accept_paused |= paused;
                     }
                     continue;
@@ -176,7 +176,7 @@ impl Worker {
                 self.accept_soon = false;
                 let mut paused = false;
                 for i in 0..self.listeners.len() {
-                    paused |= self.accept(i, now, wall);
+                    paused |= self.accept(i, now);
                 }
                 self.accept_paused = paused;
             }
@@ -251,7 +251,7 @@ impl Worker {
     /// Accept from listener `index` until it would block. Returns true when accepting
     /// stopped early (at `max_connections`, on an error, or out of budget), so
     /// connections may still be queued and the caller must retry later.
-    fn accept(&mut self, index: usize, now: Instant, wall: SystemTime) -> bool {
+    fn accept(&mut self, index: usize, now: Instant) -> bool {
         let max = self.shared.cfg.max_connections;
         for _ in 0..ACCEPTS_PER_TURN {
             // Reserve a slot before accepting so concurrent workers cannot overshoot.
@@ -266,7 +266,7 @@ impl Worker {
             let scheme = *scheme;
             match listener.accept() {
                 Ok((sock, peer)) => {
-                    self.add_conn(sock, peer, scheme, now, wall);
+                    self.add_conn(sock, peer, scheme, now);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.shared.active.fetch_sub(1, Ordering::AcqRel);
@@ -306,9 +306,8 @@ impl Worker {
         peer: std::net::SocketAddr,
         scheme: Scheme,
         now: Instant,
-        wall: SystemTime,
     ) {
-        // Plain connections get TCP_NODELAY when kept alive (see `Conn::nodelay`).
+        // Plain connections get TCP_NODELAY only if they stay open (`Conn::nodelay`).
         let nodelay = scheme == Scheme::Https;
         if nodelay {
             let _ = sock.set_nodelay(true);
@@ -360,7 +359,6 @@ impl Worker {
             self.timers.rearm(key, c.armed, new);
             c.armed = new;
         }
-        let _ = wall;
     }
 
     /// Run `f` on one connection; a panic closes that connection only (it is logged and
