@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use http::StatusCode;
 
-use super::stats::Stats;
+use super::stats::WorkerCounters;
 use crate::config::Config;
 use crate::proto::h1::{self, H1Conn};
 use crate::proto::h2::error::ErrorCode;
@@ -193,15 +193,15 @@ impl Engine {
 
     /// Adds this connection's HTTP/2 outcomes to the shared counters; called once,
     /// when the connection closes.
-    pub fn record_stats(&self, stats: &Stats) {
+    pub fn record_stats(&self, stats: &WorkerCounters) {
         let Engine::H2(e) = self else {
             return;
         };
         let s = e.stats();
-        Stats::add(&stats.h2_streams_opened, s.streams_opened);
-        Stats::add(&stats.h2_streams_refused, s.streams_refused);
-        Stats::add(&stats.h2_streams_reset_by_peer, s.streams_reset_by_peer);
-        Stats::add(&stats.h2_streams_reset_by_us, s.streams_reset_by_us);
+        WorkerCounters::add(&stats.h2_streams_opened, s.streams_opened);
+        WorkerCounters::add(&stats.h2_streams_refused, s.streams_refused);
+        WorkerCounters::add(&stats.h2_streams_reset_by_peer, s.streams_reset_by_peer);
+        WorkerCounters::add(&stats.h2_streams_reset_by_us, s.streams_reset_by_us);
         if let Some(code) = s.goaway_sent {
             stats.count_goaway(code);
         }
@@ -219,7 +219,6 @@ pub(crate) fn reject_class(status: StatusCode) -> h1::RejectClass {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::Ordering;
     use std::time::Instant;
 
     use super::{Engine, EngineEvent};
@@ -285,9 +284,14 @@ mod tests {
         e.handle_input(now, &input);
         assert!(e.closed_on_error());
         let stats = Stats::default();
-        e.record_stats(&stats);
-        assert_eq!(stats.h2_goaway_enhance_your_calm.load(Ordering::Relaxed), 1);
-        assert_eq!(stats.h2_goaway_no_error.load(Ordering::Relaxed), 0);
+        e.record_stats(stats.worker(0));
+        let t = stats.snapshot().total;
+        assert_eq!(t.h2_goaway_enhance_your_calm, 1);
+        assert_eq!(t.h2_goaway_no_error, 0);
+        assert!(stats
+            .snapshot()
+            .prometheus()
+            .contains("carbon_http2_goaway_sent_total{code=\"ENHANCE_YOUR_CALM\"} 1"));
     }
 
     #[test]
@@ -295,8 +299,8 @@ mod tests {
         let cfg = Config::default();
         let e = Engine::h1(&cfg, Instant::now());
         let stats = Stats::default();
-        e.record_stats(&stats);
-        assert_eq!(stats.snapshot(), Stats::default().snapshot());
+        e.record_stats(stats.worker(0));
+        assert_eq!(stats.snapshot().total, Stats::default().snapshot().total);
         assert!(!e.closed_on_error());
     }
 }

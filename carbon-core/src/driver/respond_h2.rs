@@ -12,7 +12,7 @@ use super::conn::Conn;
 use super::early_hints;
 use super::engine::reject_class;
 use super::respond::{answer, finish_headers, request_line, Ctx};
-use super::stats::Stats;
+use super::stats::WorkerCounters;
 use crate::proto::h2::Event;
 use crate::service::RequestContext;
 
@@ -25,13 +25,12 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
     };
     match ev {
         Event::Request { stream_id, request } => {
-            Stats::inc(&x.shared.stats.requests);
             let mut resp = answer(&request, &rctx, &mut x, false);
             if let Some(h) = early_hints::for_request(&x.gen.cfg, &request, resp.status()) {
                 c.engine.send_informational(x.now, Some(stream_id), h);
             }
             finish_headers(&mut resp, &rctx, &x);
-            x.shared.stats.count_status(resp.status().as_u16());
+            x.stats.count_response(resp.status().as_u16());
             let head = request.method() == Method::HEAD;
             let line = x
                 .log
@@ -43,7 +42,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
             record(&mut x, line, body_len);
         }
         Event::Reject { stream_id, status } => {
-            x.shared.stats.count_rejection(reject_class(status));
+            x.stats.count_rejection(reject_class(status));
             log::debug!(
                 "{}: h2 stream {stream_id} rejected with {}",
                 c.peer,
@@ -51,7 +50,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
             );
             let mut resp = x.service.error(status, &rctx);
             finish_headers(&mut resp, &rctx, &x);
-            x.shared.stats.count_status(resp.status().as_u16());
+            x.stats.count_response(resp.status().as_u16());
             let line = x.log.is_some().then(|| {
                 super::access_log::Entry {
                     peer: rctx.peer.ip(),
@@ -82,7 +81,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
 /// logs what left the socket; an HTTP/2 stream reset mid-body still logs its full
 /// length).
 fn record(x: &mut Ctx<'_>, line: Option<(String, usize)>, body_len: u64) {
-    Stats::add(&x.shared.stats.bytes_sent_body, body_len);
+    WorkerCounters::add(&x.stats.bytes_sent_body, body_len);
     if let (Some(log), Some((text, at))) = (x.log.as_deref_mut(), line) {
         log.record_sized(&text, at, body_len, x.now);
     }

@@ -18,7 +18,7 @@ use std::time::Instant;
 use super::access_log::PendingLines;
 use super::conn::Conn;
 use super::engine::Engine;
-use super::stats::Stats;
+use super::stats::{Stats, WorkerCounters};
 use crate::config::Config;
 use crate::proto::h2::PREFACE;
 use crate::proto::out::Chunk;
@@ -36,7 +36,7 @@ pub(crate) fn read(
     buf: &mut [u8],
     now: Instant,
     cfg: &Config,
-    stats: &Stats,
+    stats: &WorkerCounters,
 ) -> io::Result<bool> {
     if c.tls.is_some() && !c.sniffed {
         sniff_plain_http(c)?;
@@ -47,11 +47,16 @@ pub(crate) fn read(
     if c.tls.is_some() {
         read_tls(c, buf, now, cfg, stats)
     } else {
-        read_plain(c, buf, now)
+        read_plain(c, buf, now, stats)
     }
 }
 
-fn read_plain(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
+fn read_plain(
+    c: &mut Conn,
+    buf: &mut [u8],
+    now: Instant,
+    stats: &WorkerCounters,
+) -> io::Result<bool> {
     if !c.readiness.readable() || c.read_eof || !c.engine.wants_read() {
         return Ok(false);
     }
@@ -63,6 +68,7 @@ fn read_plain(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
                 return Ok(true);
             }
             Ok(n) => {
+                WorkerCounters::add(&stats.bytes_in, n as u64);
                 // A short read drained the socket's receive queue. On Linux, data that
                 // arrives later raises a new edge, so the usual extra read that only
                 // returns EAGAIN can be skipped: one system call less per request.
@@ -117,7 +123,12 @@ const H2C_SNIFF_LEN: usize = 4;
 /// switches the connection to HTTP/2 (prior knowledge, RFC 9113 §3.3); anything else
 /// stays HTTP/1.1. Returns false while too few bytes have arrived to tell (a new edge
 /// comes with more). The bytes stay in the socket for the chosen engine.
-fn sniff_h2c_preface(c: &mut Conn, cfg: &Config, now: Instant, stats: &Stats) -> io::Result<bool> {
+fn sniff_h2c_preface(
+    c: &mut Conn,
+    cfg: &Config,
+    now: Instant,
+    stats: &WorkerCounters,
+) -> io::Result<bool> {
     if !c.readiness.readable() {
         return Ok(false);
     }
@@ -154,7 +165,7 @@ fn read_tls(
     buf: &mut [u8],
     now: Instant,
     cfg: &Config,
-    stats: &Stats,
+    stats: &WorkerCounters,
 ) -> io::Result<bool> {
     let Some(tls) = c.tls.as_mut() else {
         return Ok(false);
@@ -174,7 +185,10 @@ fn read_tls(
             c.engine.handle_read_closed(now);
             return Ok(true);
         }
-        Ok(_) => progress = true,
+        Ok(n) => {
+            WorkerCounters::add(&stats.bytes_in, n as u64);
+            progress = true;
+        }
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
             c.readiness.read_drained();
             return Ok(progress);
@@ -233,15 +247,24 @@ fn drain_plaintext(
     Ok(progress)
 }
 
-pub(crate) fn write(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
-    if c.tls.is_some() {
+/// Bytes written to the socket (TLS records included) are added to `bytes_out`.
+pub(crate) fn write(
+    c: &mut Conn,
+    buf: &mut [u8],
+    now: Instant,
+    stats: &WorkerCounters,
+) -> io::Result<bool> {
+    let (res, written) = if c.tls.is_some() {
         write_tls(c, buf, now)
     } else {
         write_plain(c, now)
-    }
+    };
+    WorkerCounters::add(&stats.bytes_out, written);
+    res
 }
 
-fn write_plain(c: &mut Conn, now: Instant) -> io::Result<bool> {
+/// Returns the outcome and the bytes written before it.
+fn write_plain(c: &mut Conn, now: Instant) -> (io::Result<bool>, u64) {
     let mut written: u64 = 0;
     while c.readiness.writable() && written < WRITE_PER_ROUND {
         let out = c.engine.transmit(now);
@@ -254,10 +277,13 @@ fn write_plain(c: &mut Conn, now: Instant) -> io::Result<bool> {
                     // The file shrank under us: we promised more bytes than exist, so the
                     // only honest end is closing the connection.
                     Ok(0) => {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "file truncated while sending",
-                        ))
+                        return (
+                            Err(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                "file truncated while sending",
+                            )),
+                            written,
+                        )
                     }
                     Ok(n) => Ok(n),
                     Err(e) => Err(io::Error::from(e)),
@@ -308,21 +334,23 @@ fn write_plain(c: &mut Conn, now: Instant) -> io::Result<bool> {
                 break;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return (Err(e), written),
         }
     }
-    Ok(written > 0)
+    (Ok(written > 0), written)
 }
 
-fn write_tls(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
+fn write_tls(c: &mut Conn, buf: &mut [u8], now: Instant) -> (io::Result<bool>, u64) {
     let Some(tls) = c.tls.as_mut() else {
-        return Ok(false);
+        return (Ok(false), 0);
     };
     let mut written: u64 = 0;
     loop {
         // Hand plaintext to rustls until its buffer limit pushes back.
         if !tls.is_handshaking() {
-            fill_tls(tls, &mut c.engine, &mut c.pending_log, buf, now)?;
+            if let Err(e) = fill_tls(tls, &mut c.engine, &mut c.pending_log, buf, now) {
+                return (Err(e), written);
+            }
         }
         if !tls.wants_write() || !c.readiness.writable() || written >= WRITE_PER_ROUND {
             break;
@@ -334,10 +362,10 @@ fn write_tls(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
                 break;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return (Err(e), written),
         }
     }
-    Ok(written > 0)
+    (Ok(written > 0), written)
 }
 
 fn fill_tls(
