@@ -253,3 +253,45 @@ fn rfc9113_5_1_2_streams_over_the_configured_limit_get_refused_stream() {
     }
     assert_eq!(body, INDEX_HTML.as_bytes());
 }
+
+/// The statistics count what the defences did: after a PING flood cut off by
+/// GOAWAY(ENHANCE_YOUR_CALM) and a stream refused over the limit, the Prometheus text
+/// at `metrics_path` shows both, and the HTTP/2 connections.
+#[test]
+fn statistics_count_goaway_by_code_and_refused_streams() {
+    let s = start("metrics_path = /metrics\nhttp2_max_concurrent_streams = 1");
+    let mut raw = Raw::connect(s.server.addr());
+    let block = get_block("/");
+    raw.send(&frame(kind::HEADERS, 0x4, 1, &block));
+    raw.send(&frame(kind::HEADERS, 0x4, 3, &block));
+    let mut batch = Vec::new();
+    for i in 0..300u64 {
+        batch.extend(frame(kind::PING, 0, 0, &i.to_be_bytes()));
+    }
+    raw.send_lossy(&batch);
+    let goaway = raw.until_goaway(LIMIT).expect("no GOAWAY");
+    assert_eq!(goaway.error_code(), code::ENHANCE_YOUR_CALM);
+    assert!(raw.closed_within(LIMIT));
+    // The connection's counters are added when the server closes its socket: after
+    // an error GOAWAY it lingers (drains our input) until we close ours.
+    drop(raw);
+    let deadline = std::time::Instant::now() + LIMIT;
+    let body = loop {
+        let body = String::from_utf8(s.server.get("/metrics", "").body).unwrap();
+        if body.contains("carbon_http2_streams_total{outcome=\"opened\"} 1\n")
+            || std::time::Instant::now() > deadline
+        {
+            break body;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    for want in [
+        "carbon_http2_connections_total 1\n",
+        "carbon_http2_streams_total{outcome=\"opened\"} 1\n",
+        "carbon_http2_streams_total{outcome=\"refused\"} 1\n",
+        "carbon_http2_goaway_sent_total{code=\"ENHANCE_YOUR_CALM\"} 1\n",
+        "carbon_http2_goaway_sent_total{code=\"NO_ERROR\"} 0\n",
+    ] {
+        assert!(body.contains(want), "{want} not in:\n{body}");
+    }
+}
