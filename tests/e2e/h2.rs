@@ -3,6 +3,7 @@
 //! with tokio-rustls for TLS), curl, nghttp / h2load, Python `h2`, and raw frames
 //! written here byte by byte for the abuse patterns no well-behaved client sends.
 
+mod chromium;
 mod client;
 mod defences;
 mod early_hints;
