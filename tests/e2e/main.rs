@@ -8,6 +8,7 @@
 
 mod harness;
 
+mod brotli;
 mod cli;
 mod compression;
 mod conditional;
@@ -24,6 +25,7 @@ mod methods;
 mod ranges;
 mod reload;
 mod site;
+mod site_headers;
 mod static_files;
 mod systemd;
 mod timeouts;

@@ -345,6 +345,14 @@ fn options(root: &Path, dotfiles: bool, error_page_404: Option<&str>) -> FileOpt
         gzip_max_file: 1 << 20,
         error_page_404: error_page_404.map(PathBuf::from),
         security_headers: Vec::new(),
+        cache_control: Vec::new(),
+        header_remove: Vec::new(),
+        header_set: Vec::new(),
+        header_add: Vec::new(),
+        spa_fallback: None,
+        spa_fallback_exclude: Vec::new(),
+        brotli_static: true,
+        brotli: false,
     }
 }
 
