@@ -70,8 +70,17 @@ pub(super) const INLINE_MAX: u64 = 16 * 1024;
 /// well as gzip -9 or better, several times faster than 11 (what precompressed `.br`
 /// files built ahead of time should use).
 pub(super) const BROTLI_QUALITY: u32 = 5;
-/// Brotli window: 2^22 = 4 MiB, the format's default; bounds the encoder's memory.
+/// Brotli window: at most 2^22 = 4 MiB, the format's default; bounds the encoder's
+/// memory. Smaller files get a window just above their size ([`brotli_window`]): a
+/// larger one finds nothing more and costs memory to set up on every compression.
 const BROTLI_LGWIN: u32 = 22;
+/// RFC 7932 §9.1: the smallest window the format has (WBITS = 10).
+const BROTLI_LGWIN_MIN: u32 = 10;
+
+fn brotli_window(size: u64) -> u32 {
+    let bits = u64::BITS - size.leading_zeros() + 1;
+    bits.clamp(BROTLI_LGWIN_MIN, BROTLI_LGWIN)
+}
 /// Brotli bodies compressed inline: brotli at quality 5 is slower than gzip per
 /// byte, so the inline bound is lower to keep the pause on the event loop as short.
 pub(super) const BROTLI_INLINE_MAX: u64 = 8 * 1024;
@@ -124,7 +133,7 @@ impl<W: Write> Stream<W> {
                 out,
                 CHUNK,
                 BROTLI_QUALITY,
-                BROTLI_LGWIN,
+                brotli_window(identity.size),
             ))),
         })
     }
@@ -559,6 +568,14 @@ mod tests {
         let mut on_disk = vec![0; len as usize];
         tmp.read_exact_at(&mut on_disk, 0).unwrap();
         assert_eq!(on_disk, packed.to_vec(), "same bytes either way");
+    }
+
+    #[test]
+    fn rfc7932_9_1_brotli_window_fits_the_file() {
+        assert_eq!(brotli_window(0), 10);
+        assert_eq!(brotli_window(8 * 1024), 15);
+        assert_eq!(brotli_window(100_000), 18);
+        assert_eq!(brotli_window(u64::MAX), 22);
     }
 
     #[test]

@@ -4,8 +4,10 @@
 //! path safety (`resolve`), the document root's directory and kernel-contained opens
 //! (`root`), media types (`mime`), the per-worker open-file cache (`cache`),
 //! conditional requests (`conditional`), byte ranges (`range`), content coding
-//! (`encoding`), gzip variants made off the event loop (`compress`) and the header
-//! fields written (`headers`).
+//! (`encoding`: gzip and brotli), compressed variants made off the event loop
+//! (`compress`) and the header fields written (`headers`). The site settings of
+//! docs/sites.md apply here too: `Cache-Control` rules and the configured header
+//! fields (`secured`, `respond`) and the single-page-app fallback (`spa_fallback`).
 //!
 //! One [`FileService`] per worker thread: the cache is plain `&mut self` state. Each
 //! request first re-resolves the root if a second has passed (`root`) and picks up
@@ -16,8 +18,9 @@
 //! are 405 whether or not the path exists.
 //!
 //! Order of evaluation for GET/HEAD, following RFC 9110 §13.2.2:
-//! resolve -> directory redirect -> choose the representation (gzip or identity,
-//! identity whenever a GET carries Range) -> If-Match / If-Unmodified-Since (412) ->
+//! resolve -> directory redirect (or, for a missing path, the SPA fallback) -> choose
+//! the representation (br, gzip or identity by the client's weights, identity
+//! whenever a GET carries Range) -> If-Match / If-Unmodified-Since (412) ->
 //! If-None-Match / If-Modified-Since (304) -> Range / If-Range (206, 416) -> 200.
 
 #[cfg(test)]
