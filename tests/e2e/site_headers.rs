@@ -176,3 +176,34 @@ fn site_settings_change_with_a_reload() {
     assert_eq!(r.header("x-robots-tag"), Some("noindex"));
     assert_eq!(r.header("x-frame-options"), None);
 }
+
+#[test]
+fn check_config_names_a_missing_spa_fallback_file_with_its_line() {
+    let base = tempfile::tempdir().unwrap();
+    let www = base.path().join("www");
+    std::fs::create_dir(&www).unwrap();
+    let conf = base.path().join("site.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "port = 0\nallow_root = true\nwww_path = {}\nspa_fallback = /app.html\n",
+            www.display()
+        ),
+    )
+    .unwrap();
+    let check = || {
+        crate::harness::run_carbond(
+            &["--check-config", "--config", conf.to_str().unwrap()],
+            std::time::Duration::from_secs(20),
+        )
+    };
+    let (status, out) = check();
+    assert!(!status.unwrap().success(), "{out}");
+    assert!(
+        out.contains(&format!("{}:4: spa_fallback app.html", conf.display())),
+        "{out}"
+    );
+    std::fs::write(www.join("app.html"), "<div id=app></div>").unwrap();
+    let (status, out) = check();
+    assert!(status.unwrap().success(), "{out}");
+}

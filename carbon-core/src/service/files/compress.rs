@@ -81,9 +81,18 @@ fn brotli_window(size: u64) -> u32 {
     let bits = u64::BITS - size.leading_zeros() + 1;
     bits.clamp(BROTLI_LGWIN_MIN, BROTLI_LGWIN)
 }
-/// Brotli bodies compressed inline: brotli at quality 5 is slower than gzip per
-/// byte, so the inline bound is lower to keep the pause on the event loop as short.
-pub(super) const BROTLI_INLINE_MAX: u64 = 8 * 1024;
+
+/// The largest body a worker compresses itself with `coding`. Brotli: none. Setting
+/// up its encoder alone costs about a millisecond (4 KiB of CSS took 1.2 ms at
+/// quality 5, 8 KiB 2.9 ms, against 0.3 and 0.6 ms for gzip; docs/performance.md),
+/// too long a pause for every other connection of the worker, so every brotli
+/// variant is made in the pool and the first client gets gzip or identity.
+pub(super) fn inline_max(coding: Coding) -> u64 {
+    match coding {
+        Coding::Gzip => INLINE_MAX,
+        Coding::Br => 0,
+    }
+}
 /// Read size of a job: bounded memory per running job whatever the file's size.
 pub(super) const CHUNK: usize = 64 * 1024;
 /// Jobs waiting for a thread, process-wide. A job is a descriptor and a few paths.
@@ -107,8 +116,8 @@ fn pool() -> &'static BlockingPool {
     })
 }
 
-/// Compresses a body already in memory (at most [`INLINE_MAX`] bytes, or
-/// [`BROTLI_INLINE_MAX`] for brotli).
+/// Compresses a body already in memory (at most [`INLINE_MAX`] bytes; gzip only on a
+/// worker, see [`inline_max`]).
 pub(super) fn compress_inline(
     data: &[u8],
     identity: &FileIdentity,

@@ -567,14 +567,11 @@ impl FileService {
         let identity = entry.identity;
         let file = entry.file.clone();
         let validators = entry.validators.variant(&identity, coding);
-        let inline_max = match coding {
-            Coding::Gzip => compress::INLINE_MAX,
-            Coding::Br => compress::BROTLI_INLINE_MAX,
-        };
+        let inline_max = compress::inline_max(coding);
         let inline = entry
             .memory
             .clone()
-            .filter(|m| m.len() as u64 <= inline_max);
+            .filter(|m| inline_max > 0 && m.len() as u64 <= inline_max);
         if let Some(data) = inline {
             self.cache.stats.compressions += 1;
             match compress::compress_inline(&data, &identity, coding) {
