@@ -760,14 +760,16 @@ pub const KEYS: &[KeyDoc] = &[
         default: "",
         help: "file served for GET/HEAD of a missing path, e.g. /index.html (empty = off)",
         set: |b, v| {
-            let v = v.trim_start_matches('/');
-            b.cfg.spa_fallback = value::optional_path_inside_root(v)?;
-            if b.cfg.spa_fallback.as_ref().is_some_and(|p| p.is_absolute()) {
+            // Written as a URL path (`/index.html`) or relative to www_path: both name
+            // a file inside the root, never one elsewhere.
+            let rel = v.trim_start_matches('/');
+            if rel.is_empty() && !v.is_empty() {
                 return Err(ValueError::Invalid {
                     value: v.to_owned(),
-                    expected: "a file inside www_path".to_owned(),
+                    expected: "a file inside www_path, e.g. /index.html".to_owned(),
                 });
             }
+            b.cfg.spa_fallback = value::optional_path_inside_root(rel)?;
             Ok(())
         },
     },

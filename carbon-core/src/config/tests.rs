@@ -638,6 +638,24 @@ fn site_header_keys_repeat_and_errors_name_file_line_and_key() {
 }
 
 #[test]
+fn spa_fallback_is_a_file_inside_www_path() {
+    let cfg = load("spa_fallback = /index.html\n").unwrap();
+    assert_eq!(cfg.spa_fallback.unwrap(), Path::new("index.html"));
+    let cfg = load("spa_fallback = app/shell.html\n").unwrap();
+    assert_eq!(cfg.spa_fallback.unwrap(), Path::new("app/shell.html"));
+    assert!(load("spa_fallback =\n").unwrap().spa_fallback.is_none());
+    for bad in ["/", "/../etc/passwd", "a/../../b.html"] {
+        let err = load(&format!("spa_fallback = {bad}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("{FILE}:1")) && err.contains("spa_fallback"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn env_header_keys_take_newline_separated_entries() {
     let env = vec![(
         "CARBON_HEADER_SET".to_owned(),
