@@ -22,3 +22,9 @@ mod robustness_tests;
 pub use close::CloseCode;
 pub use conn::{Message, SendError, WsConn, WsEvent};
 pub use message::MessageKind;
+// Re-exported so `fuzz_invariants.rs` names everything through `super::`.
+pub use crate::limits::WsLimits;
+pub use crate::proto::out::Chunk;
+
+#[cfg(test)]
+mod fuzz_invariants;
