@@ -139,6 +139,9 @@ pub struct Config {
     pub log_target: LogTarget,
     /// Lowercase, one of `keys::SYSLOG_FACILITIES`.
     pub syslog_facility: String,
+
+    // WebSocket (`websocket_*` keys; used when `enable_websocket` is on).
+    pub websocket: crate::service::ws::WsSettings,
 }
 
 /// Worker threads when `max_threads = 0`: one per CPU the process may use. If the OS
@@ -211,6 +214,13 @@ impl Default for Config {
             allow_root: false,
             log_target: LogTarget::File,
             syslog_facility: "daemon".to_owned(),
+            websocket: crate::service::ws::WsSettings {
+                handshake: crate::proto::ws::handshake::HandshakeConfig {
+                    permessage_deflate: true,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
         }
     }
 }

@@ -470,6 +470,14 @@ fn every_key_setter_is_wired() {
         ("allow_root", "true"),
         ("log_target", "syslog"),
         ("syslog_facility", "local3"),
+        ("websocket_paths", "/ws"),
+        ("websocket_subprotocols", "chat"),
+        ("websocket_origins", "https://example.com"),
+        ("websocket_deflate", "false"),
+        ("websocket_max_message", "1k"),
+        ("websocket_send_queue", "8k"),
+        ("websocket_ping_interval", "5s"),
+        ("websocket_pong_timeout", "5s"),
     ];
     assert_eq!(samples.len(), KEYS.len());
     for k in KEYS {
@@ -582,4 +590,26 @@ fn lenient_load_keeps_valid_values_next_to_every_error() {
     assert_eq!(cfg.www_path, PathBuf::from("/srv/site"));
     assert_eq!(cfg.max_threads, 3);
     assert_eq!(Config::load(&path).unwrap_err(), errs);
+}
+
+#[test]
+fn websocket_lists_are_checked_and_name_the_bad_entry() {
+    let cfg = load("websocket_paths = /echo, /rooms/\nwebsocket_origins = https://a.example\nwebsocket_subprotocols = chat, v2.json").unwrap();
+    assert_eq!(cfg.websocket.paths, vec!["/echo", "/rooms/"]);
+    assert_eq!(cfg.websocket.handshake.origins, vec!["https://a.example"]);
+    assert_eq!(
+        cfg.websocket.handshake.subprotocols,
+        vec!["chat", "v2.json"]
+    );
+    assert!(cfg.websocket.handshake.permessage_deflate);
+    let e = errors(
+        "websocket_paths = echo\nwebsocket_origins = example.com\nwebsocket_subprotocols = a b",
+    );
+    assert_eq!(e.len(), 3, "{e:?}");
+    assert!(
+        e[0].contains("websocket_paths") && e[0].contains("echo"),
+        "{e:?}"
+    );
+    assert!(e[1].contains("websocket_origins"), "{e:?}");
+    assert!(e[2].contains("websocket_subprotocols"), "{e:?}");
 }
