@@ -21,7 +21,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::close::{close_payload, parse_close_payload, CloseCode};
-use super::deflate::{DeflateCodec, DeflateParams};
+use super::deflate::{DeflateCodec, DeflateParams, INFLATE_STEP};
 use super::frame::{
     apply_mask, encode_header, FrameDecoder, FrameHeader, Item, OpCode, MAX_CONTROL_PAYLOAD,
 };
@@ -373,17 +373,21 @@ impl WsConn {
                 self.scratch.clear();
                 self.scratch.extend_from_slice(piece);
                 apply_mask(mask, offset, &mut self.scratch);
-                let at = self.buf.len();
-                let limit = self.inflate_limit();
                 let scratch = std::mem::take(&mut self.scratch);
-                let r = match self.deflate.as_mut() {
-                    Some(d) => d.decompress(&scratch, &mut self.buf, limit),
-                    None => Err(CloseCode::PROTOCOL_ERROR),
+                let r = if self.streaming {
+                    self.inflate_streamed(f, Some(&scratch))
+                } else {
+                    let at = self.buf.len();
+                    let limit = self.inflate_limit();
+                    match self.deflate.as_mut() {
+                        Some(d) => d.decompress(&scratch, &mut self.buf, limit),
+                        None => Err(CloseCode::PROTOCOL_ERROR),
+                    }
+                    .and_then(|()| self.accept_data(f, at))
                 };
                 self.scratch = scratch;
                 self.scratch.clear();
                 r?;
-                self.accept_data(f, at)?;
             }
             Current::Data(f) => {
                 let at = self.buf.len();
@@ -397,6 +401,25 @@ impl WsConn {
             self.end_of_frame()?;
         }
         Ok(())
+    }
+
+    /// Streaming mode: inflates `data` (or, with `None`, the end of the message) in
+    /// pieces of at most `INFLATE_STEP`, each counted, UTF-8-checked and handed out as
+    /// a chunk at once, so a compression bomb never piles up in memory.
+    fn inflate_streamed(&mut self, f: DataFrame, data: Option<&[u8]>) -> Result<(), CloseCode> {
+        let Some(mut d) = self.deflate.take() else {
+            return Err(CloseCode::PROTOCOL_ERROR);
+        };
+        let mut emit = |piece: Vec<u8>| -> Result<(), CloseCode> {
+            self.buf = piece;
+            self.accept_data(f, 0)
+        };
+        let r = match data {
+            Some(data) => d.decompress_each(data, INFLATE_STEP, &mut emit),
+            None => d.finish_message_each(INFLATE_STEP, &mut emit),
+        };
+        self.deflate = Some(d);
+        r
     }
 
     /// Room left for inflated bytes in `buf` before the message limit is passed.
@@ -435,13 +458,19 @@ impl WsConn {
 
     fn end_of_message(&mut self, f: DataFrame) -> Result<(), CloseCode> {
         if f.compressed {
-            let at = self.buf.len();
-            let limit = self.inflate_limit();
-            match self.deflate.as_mut() {
-                Some(d) => d.finish_message(&mut self.buf, limit)?,
-                None => return Err(CloseCode::PROTOCOL_ERROR),
+            if self.streaming {
+                self.inflate_streamed(f, None)?;
+            } else {
+                let at = self.buf.len();
+                let limit = self.inflate_limit();
+                match self.deflate.as_mut() {
+                    Some(d) => d.finish_message(&mut self.buf, limit)?,
+                    None => return Err(CloseCode::PROTOCOL_ERROR),
+                }
+                self.accept_data(f, at)?;
             }
-            self.accept_data(f, at)?;
+            // The compressed bytes' buffer is not kept between messages.
+            self.scratch = Vec::new();
         }
         // §8.1: a text message must end on a code point boundary.
         if f.kind == MessageKind::Text && !self.utf8.is_complete() {

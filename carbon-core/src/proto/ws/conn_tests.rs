@@ -469,3 +469,27 @@ fn idle_connection_holds_no_buffers() {
     let size = std::mem::size_of::<WsConn>();
     assert!(size <= 384, "size_of::<WsConn>() = {size}");
 }
+
+#[test]
+fn rfc7692_streaming_mode_inflates_in_bounded_chunks() {
+    let now = Instant::now();
+    let p = negotiate(std::iter::once("permessage-deflate")).unwrap();
+    let mut c = WsConn::new(WsLimits::default(), Some(p), now);
+    c.set_streaming(true);
+    let msg = vec![b'a'; 1 << 20];
+    let z = DeflateCodec::new(p).compress(&msg);
+    c.handle_input(now, &client_frame(0xC1, &z, None));
+    let ev = events(&mut c);
+    assert_eq!(ev[0], WsEvent::MessageStart(MessageKind::Text));
+    assert_eq!(ev.last(), Some(&WsEvent::MessageEnd));
+    let mut total = 0;
+    for e in &ev[1..ev.len() - 1] {
+        let WsEvent::MessageChunk(b) = e else {
+            panic!("{e:?}")
+        };
+        assert!(b.len() <= super::deflate::INFLATE_STEP);
+        total += b.len();
+    }
+    assert_eq!(total, msg.len());
+    assert_eq!(c.buffered_bytes(), 0);
+}

@@ -235,6 +235,62 @@ impl DeflateCodec {
     }
 }
 
+impl DeflateCodec {
+    /// Streaming form of [`Self::decompress`]: inflates in pieces of at most `step`
+    /// bytes and hands each to `emit` at once, so output never piles up whatever
+    /// the compression ratio. `emit` enforces the message limit.
+    pub fn decompress_each(
+        &mut self,
+        data: &[u8],
+        step: usize,
+        emit: &mut dyn FnMut(Vec<u8>) -> Result<(), CloseCode>,
+    ) -> Result<(), CloseCode> {
+        let d = self
+            .decompress
+            .get_or_insert_with(|| Box::new(Decompress::new_with_window_bits(false, 15)));
+        let mut data = data;
+        loop {
+            let mut out = Vec::with_capacity(step.max(1));
+            let (in0, out0) = (d.total_in(), d.total_out());
+            let status = d
+                .decompress_vec(data, &mut out, FlushDecompress::Sync)
+                .map_err(|_| CloseCode::INVALID_PAYLOAD)?;
+            let consumed = (d.total_in() - in0) as usize;
+            let produced = d.total_out() - out0;
+            data = &data[consumed..];
+            let full = out.len() == out.capacity();
+            if !out.is_empty() {
+                emit(out)?;
+            }
+            if status == Status::StreamEnd {
+                d.reset(false);
+                if data.is_empty() {
+                    return Ok(());
+                }
+                continue;
+            }
+            if !full && (data.is_empty() || (consumed == 0 && produced == 0)) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Streaming form of [`Self::finish_message`].
+    pub fn finish_message_each(
+        &mut self,
+        step: usize,
+        emit: &mut dyn FnMut(Vec<u8>) -> Result<(), CloseCode>,
+    ) -> Result<(), CloseCode> {
+        self.decompress_each(&SYNC_TAIL, step, emit)?;
+        if self.params.client_no_context_takeover {
+            if let Some(d) = self.decompress.as_mut() {
+                d.reset(false);
+            }
+        }
+        Ok(())
+    }
+}
+
 fn inflate(
     d: &mut Decompress,
     mut data: &[u8],
@@ -447,6 +503,25 @@ mod tests {
         rx.decompress(&wire, &mut out, msg.len()).unwrap();
         rx.finish_message(&mut out, msg.len()).unwrap();
         assert_eq!(out, msg);
+    }
+
+    #[test]
+    fn rfc7692_7_2_2_streamed_inflation_emits_bounded_pieces() {
+        let p = params("permessage-deflate").unwrap();
+        let msg: Vec<u8> = (0..300_000u32).map(|i| (i % 7) as u8).collect();
+        let wire = DeflateCodec::new(p).compress(&msg);
+        let mut rx = DeflateCodec::new(p);
+        let mut got = Vec::new();
+        let mut biggest = 0;
+        let mut emit = |piece: Vec<u8>| {
+            biggest = biggest.max(piece.capacity());
+            got.extend_from_slice(&piece);
+            Ok(())
+        };
+        rx.decompress_each(&wire, 4096, &mut emit).unwrap();
+        rx.finish_message_each(4096, &mut emit).unwrap();
+        assert_eq!(got, msg);
+        assert!(biggest <= 4096, "{biggest}");
     }
 
     #[test]
