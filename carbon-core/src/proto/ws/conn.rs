@@ -120,6 +120,8 @@ pub struct WsConn {
     last_rx: Instant,
     ping_sent: Option<Instant>,
     shutting_down: bool,
+    /// `WsEvent::Closed` has been queued (it is reported once).
+    close_reported: bool,
 }
 
 impl WsConn {
@@ -144,6 +146,7 @@ impl WsConn {
             last_rx: now,
             ping_sent: None,
             shutting_down: false,
+            close_reported: false,
         }
     }
 
@@ -263,12 +266,7 @@ impl WsConn {
 
     /// The peer closed its side without a Close frame (1006, §7.1.5).
     pub fn handle_read_closed(&mut self, _now: Instant) {
-        if self.state == State::Open {
-            self.events.push_back(WsEvent::Closed {
-                code: Some(CloseCode::ABNORMAL),
-                reason: String::new(),
-            });
-        }
+        self.report_closed(Some(CloseCode::ABNORMAL), String::new());
         self.state = State::Closed;
     }
 
@@ -279,15 +277,14 @@ impl WsConn {
             State::Closed => {}
             State::CloseSent { deadline } => {
                 if now >= deadline {
+                    // §7.1.5: closed without the peer's Close frame.
+                    self.report_closed(Some(CloseCode::ABNORMAL), String::new());
                     self.state = State::Closed;
                 }
             }
             State::Open => match self.ping_sent {
                 Some(t) if now >= t + self.limits.pong_timeout => {
-                    self.events.push_back(WsEvent::Closed {
-                        code: Some(CloseCode::GOING_AWAY),
-                        reason: "idle timeout".into(),
-                    });
+                    self.report_closed(Some(CloseCode::GOING_AWAY), "idle timeout".into());
                     self.close(now, CloseCode::GOING_AWAY, "idle timeout");
                 }
                 None if now >= self.last_rx + self.limits.ping_interval => {
@@ -518,8 +515,9 @@ impl WsConn {
                         None => Vec::new(),
                     };
                     self.push_frame(OpCode::Close, false, Bytes::from(echo));
-                    self.events.push_back(WsEvent::Closed { code, reason });
                 }
+                // After our own Close this is the answer; its code is reported too.
+                self.report_closed(code, reason);
                 self.state = State::Closed;
             }
             _ => return Err(CloseCode::PROTOCOL_ERROR),
@@ -527,15 +525,18 @@ impl WsConn {
         Ok(())
     }
 
+    fn report_closed(&mut self, code: Option<CloseCode>, reason: String) {
+        if !std::mem::replace(&mut self.close_reported, true) {
+            self.events.push_back(WsEvent::Closed { code, reason });
+        }
+    }
+
     /// §7.1.7: send a Close with `code` and stop.
     fn fail(&mut self, code: CloseCode) {
         if self.state == State::Open {
             self.push_frame(OpCode::Close, false, Bytes::from(close_payload(code, "")));
-            self.events.push_back(WsEvent::Closed {
-                code: Some(code),
-                reason: String::new(),
-            });
         }
+        self.report_closed(Some(code), String::new());
         self.buf = Vec::new();
         self.scratch = Vec::new();
         self.state = State::Closed;

@@ -292,6 +292,10 @@ fn rfc6455_7_1_1_after_our_close_data_ignored_until_peer_close() {
     c.handle_input(now, &close_frame(1000, b""));
     assert!(c.is_closed());
     assert!(drain(&mut c).is_empty(), "our Close is not sent twice");
+    assert!(events(&mut c).contains(&WsEvent::Closed {
+        code: Some(CloseCode::NORMAL),
+        reason: String::new()
+    }));
     assert_eq!(c.send_text("x"), Err(SendError::Closed));
 }
 
@@ -305,6 +309,14 @@ fn rfc6455_7_1_1_close_handshake_times_out() {
     assert!(!c.is_closed());
     c.handle_timeout(deadline);
     assert!(c.is_closed());
+    // §7.1.5: no Close frame from the peer is reported as 1006.
+    assert_eq!(
+        events(&mut c),
+        vec![WsEvent::Closed {
+            code: Some(CloseCode::ABNORMAL),
+            reason: String::new()
+        }]
+    );
 }
 
 #[test]

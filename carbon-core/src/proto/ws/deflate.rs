@@ -525,6 +525,33 @@ mod tests {
     }
 
     #[test]
+    fn rfc7692_7_1_2_2_client_windows_9_to_15_all_inflate() {
+        let msg: Vec<u8> = (0..100_000u32).map(|i| (i * 31 % 97) as u8).collect();
+        for bits in 9..=15u8 {
+            let p = params(&format!(
+                "permessage-deflate; client_max_window_bits={bits}"
+            ))
+            .unwrap();
+            // The client compresses with its announced window, context kept across
+            // two messages.
+            let mut client = Compress::new_with_window_bits(Compression::default(), false, bits);
+            let mut rx = DeflateCodec::new(p);
+            for _ in 0..2 {
+                let mut z = Vec::with_capacity(msg.len() + 1024);
+                client
+                    .compress_vec(&msg, &mut z, FlushCompress::Sync)
+                    .unwrap();
+                assert!(z.ends_with(&SYNC_TAIL));
+                z.truncate(z.len() - 4);
+                let mut out = Vec::new();
+                rx.decompress(&z, &mut out, msg.len()).unwrap();
+                rx.finish_message(&mut out, msg.len()).unwrap();
+                assert_eq!(out, msg, "client window {bits}");
+            }
+        }
+    }
+
+    #[test]
     fn rfc7692_corrupt_data_is_invalid_payload() {
         let p = params("permessage-deflate").unwrap();
         let mut rx = DeflateCodec::new(p);

@@ -205,3 +205,86 @@ fn header_len(seen: &[u8]) -> usize {
     let mask = if b1 & 0x80 != 0 { 4 } else { 0 };
     2 + ext + mask
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decodes `wire` one byte at a time; returns the header and the payload bytes
+    /// (still masked) as the decoder handed them out.
+    fn bytewise(d: &mut FrameDecoder, wire: &[u8]) -> Result<(FrameHeader, Vec<u8>), CloseCode> {
+        let mut header = None;
+        let mut payload = Vec::new();
+        for b in wire {
+            let (n, item) = d.decode(std::slice::from_ref(b))?;
+            assert_eq!(n, 1, "every byte is consumed");
+            match item {
+                Some(Item::Header(h)) => header = Some(h),
+                Some(Item::Payload { data, offset, .. }) => {
+                    assert_eq!(offset, payload.len() as u64);
+                    payload.extend_from_slice(data);
+                }
+                None => {}
+            }
+        }
+        Ok((header.unwrap(), payload))
+    }
+
+    #[test]
+    fn rfc6455_5_2_header_decoded_byte_by_byte_for_each_length_form() {
+        for (len, len_bytes) in [
+            (5u64, vec![0x80 | 5]),
+            (300, vec![0x80 | 126, 0x01, 0x2c]),
+            (
+                70_000,
+                [vec![0x80 | 127], 70_000u64.to_be_bytes().to_vec()].concat(),
+            ),
+        ] {
+            let mut wire = vec![0x82];
+            wire.extend(len_bytes);
+            wire.extend([1, 2, 3, 4]);
+            wire.extend(vec![9u8; len as usize]);
+            let mut d = FrameDecoder::new(false, 1 << 20);
+            let (h, p) = bytewise(&mut d, &wire).unwrap();
+            assert_eq!(h.len, len);
+            assert_eq!(h.mask, Some([1, 2, 3, 4]));
+            assert_eq!(h.opcode, OpCode::Binary);
+            assert!(h.fin && !h.rsv1);
+            assert_eq!(p.len() as u64, len);
+            assert!(d.is_between_frames());
+        }
+    }
+
+    #[test]
+    fn rfc6455_5_2_bad_opcode_refused_at_the_first_byte() {
+        let mut d = FrameDecoder::new(false, 1 << 20);
+        assert_eq!(d.decode(&[0x83]), Err(CloseCode::PROTOCOL_ERROR));
+    }
+
+    #[test]
+    fn rfc6455_5_1_unmasked_refused_at_the_second_byte() {
+        let mut d = FrameDecoder::new(false, 1 << 20);
+        assert_eq!(d.decode(&[0x81]), Ok((1, None)));
+        assert_eq!(d.decode(&[0x05]), Err(CloseCode::PROTOCOL_ERROR));
+    }
+
+    #[test]
+    fn rfc7692_6_rsv1_accepted_only_when_negotiated() {
+        let wire = [0xC1, 0x80, 0, 0, 0, 0];
+        assert!(
+            bytewise(&mut FrameDecoder::new(true, 100), &wire)
+                .unwrap()
+                .0
+                .rsv1
+        );
+        assert_eq!(
+            FrameDecoder::new(false, 100).decode(&wire),
+            Err(CloseCode::PROTOCOL_ERROR)
+        );
+        // RSV1 on a control frame, even when negotiated (RFC 7692 §6.1).
+        assert_eq!(
+            FrameDecoder::new(true, 100).decode(&[0xC9, 0x80]),
+            Err(CloseCode::PROTOCOL_ERROR)
+        );
+    }
+}
