@@ -22,6 +22,7 @@ const CONFIRM: Duration = Duration::from_secs(5);
 const RESTART_KEYS: &[&str] = &[
     "max_threads",
     "max_connections",
+    "max_connections_per_ip",
     "shutdown_timeout",
     "log_file",
     "log_mode",
@@ -243,6 +244,7 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<String> {
     let differs = |k: &str| match k {
         "max_threads" => old.max_threads != new.max_threads,
         "max_connections" => old.max_connections != new.max_connections,
+        "max_connections_per_ip" => old.max_connections_per_ip != new.max_connections_per_ip,
         "shutdown_timeout" => old.timeouts.shutdown_drain != new.timeouts.shutdown_drain,
         "log_file" => old.log_file != new.log_file,
         "log_mode" => old.log_mode != new.log_mode,

@@ -23,6 +23,7 @@ mod logging;
 mod methods;
 mod ranges;
 mod reload;
+mod resilience;
 mod site;
 mod static_files;
 mod systemd;

@@ -249,6 +249,15 @@ pub const KEYS: &[KeyDoc] = &[
             Ok(())
         },
     },
+    KeyDoc {
+        name: "max_connections_per_ip",
+        default: "0",
+        help: "open connections per client address, all workers together (0 = off; rate_limit_exempt addresses are exempt)",
+        set: |b, v| {
+            b.cfg.max_connections_per_ip = value::integer(v, 0, MAX_CONNECTIONS_MAX)? as u32;
+            Ok(())
+        },
+    },
     // Files and TLS material.
     KeyDoc {
         name: "www_path",

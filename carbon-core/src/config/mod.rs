@@ -82,6 +82,9 @@ pub struct Config {
     /// Worker threads; `0` in the file means "number of CPUs" and is resolved at load.
     pub max_threads: usize,
     pub max_connections: usize,
+    /// Open connections per client (IPv4 address or IPv6 /64); `0` = no limit.
+    /// Addresses in `rate_limit_exempt` are not counted.
+    pub max_connections_per_ip: u32,
     pub www_path: PathBuf,
     pub ssl_cert_path: PathBuf,
     pub ssl_key_path: PathBuf,
@@ -165,6 +168,7 @@ impl Default for Config {
             enable_websocket: false,
             max_threads: default_threads(),
             max_connections: 1024,
+            max_connections_per_ip: 0,
             www_path: PathBuf::from("www"),
             ssl_cert_path: PathBuf::from("ssl/cert/cert.pem"),
             ssl_key_path: PathBuf::from("ssl/key/key.key"),

@@ -423,6 +423,7 @@ fn every_key_setter_is_wired() {
         ("enable_websocket", "true"),
         ("max_threads", "1025"),
         ("max_connections", "7"),
+        ("max_connections_per_ip", "5"),
         ("www_path", "/srv"),
         ("ssl_cert_path", "/c"),
         ("ssl_key_path", "/k"),

@@ -15,6 +15,7 @@ use super::transport;
 use super::worker::Worker;
 use crate::config::Config;
 use crate::proto::h1::H1Conn;
+use crate::proto::{Phase, Progress};
 
 /// Read/write rounds one connection may take per loop turn before yielding to others.
 const ROUNDS_PER_TURN: usize = 16;
@@ -62,6 +63,11 @@ pub(crate) struct Conn {
     pub(crate) queued: bool,
     /// Access-log lines waiting for their response to leave (`access_log.rs`).
     pub(crate) pending_log: PendingLines,
+    /// The current request was counted by the rate limiter when its head arrived
+    /// (`Event::Head`), so the complete request is not counted twice.
+    pub(crate) rate_checked: bool,
+    /// Counted by `max_connections_per_ip`: released when the connection closes.
+    pub(crate) ip_counted: bool,
 }
 
 struct Linger {
@@ -109,6 +115,8 @@ impl Conn {
             peer_closing: false,
             queued: false,
             pending_log: PendingLines::default(),
+            rate_checked: false,
+            ip_counted: false,
         }
     }
 
@@ -137,6 +145,33 @@ impl Conn {
 
     fn engine_out_empty(&self) -> bool {
         self.engine.out_is_empty()
+    }
+
+    /// Where the connection stands, for the slot policy (`slots.rs`).
+    pub fn progress(&self) -> Progress {
+        if let Some(l) = &self.linger {
+            return Progress {
+                phase: Phase::Lingering,
+                since: l.until.checked_sub(LINGER).unwrap_or(l.until),
+                received: 0,
+            };
+        }
+        if let Some(since) = self.write_since.filter(|_| self.pending_output()) {
+            return Progress {
+                phase: Phase::Sending,
+                since,
+                received: 0,
+            };
+        }
+        let p = self.engine.progress();
+        if p.phase == Phase::Idle && self.pending_output() {
+            // rustls still holds the end of the response.
+            return Progress {
+                phase: Phase::Responding,
+                ..p
+            };
+        }
+        p
     }
 
     /// The earliest of the engine's deadline and the driver's own.

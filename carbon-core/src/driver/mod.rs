@@ -51,8 +51,10 @@ pub mod access_log;
 mod conn;
 mod date;
 mod listen;
+mod per_ip;
 mod reload;
 mod respond;
+mod slots;
 pub mod stats;
 mod timer;
 mod transport;
@@ -150,6 +152,9 @@ pub(crate) struct Shared {
     pub cfg: Arc<Config>,
     pub active: AtomicUsize,
     pub stop: AtomicBool,
+    /// `max_connections_per_ip`, counted across workers (start-up value; a
+    /// restart changes it).
+    pub per_ip: per_ip::PerIp,
     pub stats: Arc<Stats>,
     pub workers: Mutex<Vec<WorkerLink>>,
     pub access_log: Mutex<Option<access_log::Reopener>>,
@@ -372,12 +377,14 @@ impl Server {
             None => None,
         };
         let generation = Generation::new(1, cfg.clone(), tls, https_port);
+        let per_ip = per_ip::PerIp::new(cfg.max_connections_per_ip, cfg.rate_limit_exempt.clone());
         Ok(Server {
             listeners,
             shared: Arc::new(Shared {
                 cfg,
                 active: AtomicUsize::new(0),
                 stop: AtomicBool::new(false),
+                per_ip,
                 stats: Arc::new(Stats::default()),
                 workers: Mutex::new(Vec::new()),
                 access_log: Mutex::new(access_log.as_ref().map(|l| l.reopener())),

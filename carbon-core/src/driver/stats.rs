@@ -26,6 +26,14 @@ pub struct Stats {
     /// Response body bytes sent (nginx's `$body_bytes_sent` summed): an aborted
     /// download counts what left, not its length. Heads are not included.
     pub bytes_sent_body: AtomicU64,
+    /// Connections reclaimed under pressure (`driver/slots.rs`), by reason.
+    pub evicted_lingering: AtomicU64,
+    pub evicted_idle: AtomicU64,
+    pub evicted_slow_head: AtomicU64,
+    pub evicted_slow_body: AtomicU64,
+    pub evicted_slow_read: AtomicU64,
+    /// Connections closed at accept by `max_connections_per_ip`.
+    pub refused_per_ip: AtomicU64,
 }
 
 /// A point-in-time copy, for logs and (later) the control socket.
@@ -46,6 +54,12 @@ pub struct StatsSnapshot {
     pub rejected_over_limit: u64,
     pub rejected_timeout: u64,
     pub bytes_sent_body: u64,
+    pub evicted_lingering: u64,
+    pub evicted_idle: u64,
+    pub evicted_slow_head: u64,
+    pub evicted_slow_body: u64,
+    pub evicted_slow_read: u64,
+    pub refused_per_ip: u64,
 }
 
 impl Stats {
@@ -93,6 +107,12 @@ impl Stats {
             rejected_over_limit: l(&self.rejected_over_limit),
             rejected_timeout: l(&self.rejected_timeout),
             bytes_sent_body: l(&self.bytes_sent_body),
+            evicted_lingering: l(&self.evicted_lingering),
+            evicted_idle: l(&self.evicted_idle),
+            evicted_slow_head: l(&self.evicted_slow_head),
+            evicted_slow_body: l(&self.evicted_slow_body),
+            evicted_slow_read: l(&self.evicted_slow_read),
+            refused_per_ip: l(&self.refused_per_ip),
         }
     }
 }

@@ -16,7 +16,9 @@ use slab::Slab;
 use super::access_log::LogSink;
 use super::conn::Conn;
 use super::date::DateCache;
+use super::per_ip::Admit;
 use super::reload::{WorkerUpdate, MAILBOX};
+use super::slots::{Eviction, SlotPolicy};
 use super::stats::Stats;
 use super::timer::Timers;
 use super::{lock, Generation, Listener, Scheme, ServiceFactory, Shared, WorkerLink};
@@ -314,15 +316,30 @@ impl Worker {
     }
 
     /// Accept from listener `index` until it would block. Returns true when accepting
-    /// stopped early (at `max_connections`, on an error, or out of budget), so
-    /// connections may still be queued and the caller must retry later.
+    /// stopped early (at `max_connections` with nothing to reclaim, on an error, or
+    /// out of budget), so connections may still be queued and the caller must retry
+    /// later.
+    ///
+    /// Under pressure (see `slots.rs`) each accepted connection costs this worker one
+    /// victim among its own connections, if it has one; at the limit a connection is
+    /// accepted only in exchange for a victim (accept first, then evict, so a victim
+    /// is never closed for a newcomer that is not there). `max_connections` may thus
+    /// be exceeded by one per worker for the instant between the two.
     fn accept(&mut self, index: usize, now: Instant, wall: SystemTime) -> bool {
-        let max = self.shared.cfg.max_connections;
+        let policy = SlotPolicy::new(self.shared.cfg.max_connections);
+        // Ranked once per call, lazily: the connections it names are not driven
+        // before this call ends (only the newcomers are), so the order stays valid.
+        let mut victims: Option<Vec<(usize, Eviction)>> = None;
         for _ in 0..ACCEPTS_PER_TURN {
             // Reserve a slot before accepting so concurrent workers cannot overshoot.
-            if self.shared.active.fetch_add(1, Ordering::AcqRel) >= max {
-                self.shared.active.fetch_sub(1, Ordering::AcqRel);
-                return true;
+            let active = self.shared.active.fetch_add(1, Ordering::AcqRel);
+            let mut victim = None;
+            if policy.under_pressure(active) {
+                victim = self.next_victim(&policy, now, &mut victims);
+                if victim.is_none() && policy.at_limit(active) {
+                    self.shared.active.fetch_sub(1, Ordering::AcqRel);
+                    return true;
+                }
             }
             let Some((listener, scheme)) = self.listeners.get(index) else {
                 self.shared.active.fetch_sub(1, Ordering::AcqRel);
@@ -332,7 +349,23 @@ impl Worker {
             match listener.accept() {
                 Ok((sock, peer)) => {
                     Stats::inc(&self.shared.stats.connections_accepted);
-                    self.add_conn(sock, peer, scheme, now, wall);
+                    let admit = self.shared.per_ip.admit(peer.ip());
+                    if admit == Admit::Refused {
+                        // Closed before anything is read or written; the victim
+                        // stays for the next newcomer.
+                        Stats::inc(&self.shared.stats.refused_per_ip);
+                        Stats::inc(&self.shared.stats.connections_closed);
+                        self.shared.active.fetch_sub(1, Ordering::AcqRel);
+                        if let (Some(v), Some(list)) = (victim, victims.as_mut()) {
+                            list.push(v);
+                        }
+                        drop(sock);
+                        continue;
+                    }
+                    self.add_conn(sock, peer, scheme, admit == Admit::Counted, now, wall);
+                    if let Some((key, why)) = victim {
+                        self.evict(key, why);
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.shared.active.fetch_sub(1, Ordering::AcqRel);
@@ -366,19 +399,66 @@ impl Worker {
         true
     }
 
+    /// The next connection to reclaim, still eligible at `now`; `victims` is this
+    /// accept call's ranking, computed on first use.
+    fn next_victim(
+        &self,
+        policy: &SlotPolicy,
+        now: Instant,
+        victims: &mut Option<Vec<(usize, Eviction)>>,
+    ) -> Option<(usize, Eviction)> {
+        let list = victims.get_or_insert_with(|| {
+            let conns = self.conns.iter().map(|(k, c)| (k, c.progress()));
+            let mut v = policy.victims(now, conns, ACCEPTS_PER_TURN);
+            v.reverse(); // popped from the end: first victim last
+            v
+        });
+        while let Some((key, _)) = list.pop() {
+            let why = self
+                .conns
+                .get(key)
+                .and_then(|c| policy.classify(now, &c.progress()));
+            if let Some(why) = why {
+                return Some((key, why));
+            }
+        }
+        None
+    }
+
+    /// Closes `key` to make room for a newcomer, counted by reason.
+    fn evict(&mut self, key: usize, why: Eviction) {
+        let stats = &self.shared.stats;
+        Stats::inc(match why {
+            Eviction::Lingering => &stats.evicted_lingering,
+            Eviction::Idle => &stats.evicted_idle,
+            Eviction::SlowHead => &stats.evicted_slow_head,
+            Eviction::SlowBody => &stats.evicted_slow_body,
+            Eviction::SlowRead => &stats.evicted_slow_read,
+        });
+        log::debug!("reclaiming a connection slot ({why:?})");
+        self.close(key);
+    }
+
     fn add_conn(
         &mut self,
         mut sock: mio::net::TcpStream,
         peer: std::net::SocketAddr,
         scheme: Scheme,
+        ip_counted: bool,
         now: Instant,
         wall: SystemTime,
     ) {
+        let release = |w: &Self| {
+            w.shared.active.fetch_sub(1, Ordering::AcqRel);
+            if ip_counted {
+                w.shared.per_ip.release(peer.ip());
+            }
+        };
         let _ = sock.set_nodelay(true);
         let entry = self.conns.vacant_entry();
         let key = entry.key();
         if key >= LISTENER_BASE - 64 {
-            self.shared.active.fetch_sub(1, Ordering::AcqRel);
+            release(self);
             return;
         }
         if let Err(e) = self
@@ -387,7 +467,7 @@ impl Worker {
             .register(&mut sock, Token(key), Interest::READABLE)
         {
             log::warn!("cannot register connection from {peer}: {e}");
-            self.shared.active.fetch_sub(1, Ordering::AcqRel);
+            release(self);
             return;
         }
         let tls = match scheme {
@@ -397,7 +477,7 @@ impl Worker {
                     Err(e) => {
                         log::warn!("cannot start TLS for {peer}: {e}");
                         let _ = self.poll.registry().deregister(&mut sock);
-                        self.shared.active.fetch_sub(1, Ordering::AcqRel);
+                        release(self);
                         return;
                     }
                 },
@@ -406,7 +486,9 @@ impl Worker {
             Scheme::Http => None,
         };
         let cfg = &self.gen.cfg;
-        entry.insert(Conn::new(key, sock, peer, tls, cfg, now));
+        let mut conn = Conn::new(key, sock, peer, tls, cfg, now);
+        conn.ip_counted = ip_counted;
+        entry.insert(conn);
         // A freshly accepted socket usually has its request waiting already.
         if let Some(c) = self.conns.get_mut(key) {
             c.note_event(true, true, false);
@@ -490,6 +572,9 @@ impl Worker {
         c.pending_log.abort(self.log.as_mut(), &self.shared.stats);
         self.timers.rearm(key, c.armed, None);
         c.close(self.poll.registry());
+        if c.ip_counted {
+            self.shared.per_ip.release(c.peer.ip());
+        }
         let before = self.shared.active.fetch_sub(1, Ordering::AcqRel);
         Stats::inc(&self.shared.stats.connections_closed);
         // We were at the limit and a slot is free now: connections may be waiting in

@@ -75,6 +75,20 @@ pub struct RequestContext {
 pub trait Service: Send {
     fn call(&mut self, req: &Request, ctx: &RequestContext) -> Response;
 
+    /// Called with the head of a request that has a body, before the body is read:
+    /// return a response when the request will be refused whatever its body holds
+    /// (a method the resource does not allow, 405). The engine sends it at once,
+    /// never reads the body and closes the connection. `None` (the default) lets the
+    /// body arrive and the request reach [`Service::call`] as usual.
+    fn early_response(
+        &mut self,
+        head: &http::Request<()>,
+        ctx: &RequestContext,
+    ) -> Option<Response> {
+        let _ = (head, ctx);
+        None
+    }
+
     /// An error response for a status the engine or driver decided on (400, 413, 429, ...).
     /// The default is a short text body; the file service may serve a custom page.
     fn error(&mut self, status: http::StatusCode, ctx: &RequestContext) -> Response {

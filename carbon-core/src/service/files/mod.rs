@@ -656,6 +656,20 @@ impl Service for FileService {
         }
     }
 
+    /// The methods this service refuses, it refuses for every resource: a POST
+    /// (PUT, DELETE, ...) gets its 405 before its body is read, so an upload to a
+    /// static site costs one head, not the whole body.
+    fn early_response(
+        &mut self,
+        head: &http::Request<()>,
+        _ctx: &RequestContext,
+    ) -> Option<Response> {
+        match *head.method() {
+            Method::GET | Method::HEAD | Method::OPTIONS => None,
+            _ => Some(self.secured(headers::method_not_allowed())),
+        }
+    }
+
     fn error(&mut self, status: StatusCode, ctx: &RequestContext) -> Response {
         if status == StatusCode::NOT_FOUND {
             if let Some(resp) = self.custom_not_found(ctx) {
