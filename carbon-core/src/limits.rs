@@ -192,8 +192,9 @@ pub struct WsLimits {
     /// Largest message a handler that asked for chunks ([`crate::service::ws`])
     /// receives as a stream; nothing of it is buffered whole. 1 GiB.
     pub max_streamed_message: u64,
-    /// Output queued for the peer beyond which sends are refused (the handler sees
-    /// `SendError::QueueFull`) and the engine stops reading: a client that stops
+    /// Output queued for the peer beyond which the engine stops reading and
+    /// decoding (backpressure); sends are refused (`SendError::QueueFull`) past twice
+    /// it, so answers to messages already decoded still fit. A client that stops
     /// reading cannot grow memory. One message may take the queue past it once.
     /// 1 MiB, four times the HTTP output bound (WebSocket messages come in bursts).
     pub max_send_queue: usize,

@@ -773,7 +773,7 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc {
         name: "websocket_send_queue",
         default: "1m",
-        help: "output queued per WebSocket connection before sends are refused and reading pauses",
+        help: "output queued per WebSocket connection before reading pauses (sends refused past twice it)",
         set: |b, v| {
             b.cfg.websocket.limits.max_send_queue = size_usize(v, 4 * KIB, GIB)?;
             Ok(())

@@ -4,8 +4,8 @@
 pub mod h1;
 pub mod h2;
 pub mod out;
-pub mod ws;
 mod progress;
+pub mod ws;
 
 pub use progress::{Phase, Progress};
 

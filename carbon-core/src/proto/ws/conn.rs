@@ -67,7 +67,7 @@ pub enum WsEvent {
 pub enum SendError {
     /// Our Close has been sent (or the connection ended): no more data.
     Closed,
-    /// The send queue is over `max_send_queue`; retry after the output drained.
+    /// The send queue is over twice `max_send_queue`; retry after the output drained.
     QueueFull,
     /// A control payload over 125 bytes (§5.5).
     ControlTooLong,
@@ -119,9 +119,12 @@ pub struct WsConn {
     events: VecDeque<WsEvent>,
     last_rx: Instant,
     ping_sent: Option<Instant>,
-    shutting_down: bool,
     /// `WsEvent::Closed` has been queued (it is reported once).
     close_reported: bool,
+    /// Input held back while backlogged (at most one read: `wants_read` is false).
+    pending: Vec<u8>,
+    /// Payload bytes of queued message events not yet taken by `poll_event`.
+    undelivered: usize,
 }
 
 impl WsConn {
@@ -145,8 +148,9 @@ impl WsConn {
             events: VecDeque::new(),
             last_rx: now,
             ping_sent: None,
-            shutting_down: false,
             close_reported: false,
+            pending: Vec::new(),
+            undelivered: 0,
         }
     }
 
@@ -159,13 +163,18 @@ impl WsConn {
 
     /// False while the output queue is over its bound (backpressure) or once closed.
     pub fn wants_read(&self) -> bool {
-        self.state != State::Closed && self.out.mem_bytes() <= self.limits.max_send_queue
+        self.state != State::Closed
+            && self.pending.is_empty()
+            && self.out.mem_bytes() <= self.limits.max_send_queue
     }
 
     /// Heap bytes this connection holds now (buffers and queued output; the deflate
     /// state is counted as present or not by [`Self::has_deflate_state`]).
     pub fn buffered_bytes(&self) -> usize {
-        self.buf.capacity() + self.scratch.capacity() + self.out.mem_bytes()
+        self.buf.capacity()
+            + self.scratch.capacity()
+            + self.pending.capacity()
+            + self.out.mem_bytes()
     }
 
     /// Whether zlib state has been allocated (on the first compressed message).
@@ -230,21 +239,77 @@ impl WsConn {
     /// Server shutdown: Close 1001 "going away" (§7.4.1), so browsers report a clean
     /// close.
     pub fn start_shutdown(&mut self, now: Instant) {
-        self.shutting_down = true;
         self.close(now, CloseCode::GOING_AWAY, "server shutting down");
     }
 
     // ---- input
 
-    /// Feeds bytes read from the transport. All of `data` is consumed.
-    pub fn handle_input(&mut self, now: Instant, mut data: &[u8]) {
+    /// Feeds bytes read from the transport. All of `data` is taken; what cannot be
+    /// processed yet (the send queue plus undelivered messages are over
+    /// `max_send_queue`) waits inside and [`Self::wants_read`] turns false until
+    /// [`Self::handle_output_drained`] processes it. That holds at most one read.
+    pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
         if !data.is_empty() {
             self.last_rx = now;
             self.ping_sent = None;
         }
+        if !self.pending.is_empty() {
+            self.pending.extend_from_slice(data);
+            return self.resume();
+        }
+        let used = self.process(data);
+        if used < data.len() && self.state != State::Closed {
+            self.pending.extend_from_slice(&data[used..]);
+        }
+    }
+
+    /// Output went out (or events were taken): input held back by backpressure is
+    /// processed now, as far as the send queue allows.
+    pub fn handle_output_drained(&mut self, _now: Instant) {
+        self.resume();
+    }
+
+    /// Events waiting for `poll_event`.
+    pub fn poll_event_pending(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Input is held back by backpressure.
+    pub fn has_pending_input(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    fn resume(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut p = std::mem::take(&mut self.pending);
+        let used = self.process(&p);
+        p.drain(..used);
+        if !p.is_empty() && self.state != State::Closed {
+            self.pending = p;
+        }
+    }
+
+    /// The send queue plus the messages not yet taken by `poll_event` (whose echo
+    /// or answer will likely be queued) are over the bound: stop between frames.
+    fn backlogged(&self) -> bool {
+        self.out.mem_bytes().saturating_add(self.undelivered) > self.limits.max_send_queue
+    }
+
+    /// Decodes from `data` until it is used up, the connection closes, or it is
+    /// backlogged between frames. Returns the bytes used.
+    fn process(&mut self, input: &[u8]) -> usize {
+        let mut data = input;
         while !data.is_empty() && self.state != State::Closed {
+            if self.decoder.is_between_frames() && self.backlogged() {
+                break;
+            }
             match self.decoder.decode(data) {
-                Err(code) => return self.fail(code),
+                Err(code) => {
+                    self.fail(code);
+                    return input.len();
+                }
                 Ok((n, item)) => {
                     let item = item.map(|i| match i {
                         Item::Header(h) => Err(h),
@@ -256,12 +321,14 @@ impl WsConn {
                         Some(Ok((piece, offset, last))) => self.on_payload(piece, offset, last),
                     };
                     if let Err(code) = r {
-                        return self.fail(code);
+                        self.fail(code);
+                        return input.len();
                     }
                     data = &data[n..];
                 }
             }
         }
+        input.len() - data.len()
     }
 
     /// The peer closed its side without a Close frame (1006, §7.1.5).
@@ -299,7 +366,9 @@ impl WsConn {
     // ---- output
 
     pub fn poll_event(&mut self) -> Option<WsEvent> {
-        self.events.pop_front()
+        let ev = self.events.pop_front()?;
+        self.undelivered = self.undelivered.saturating_sub(event_bytes(&ev));
+        Some(ev)
     }
 
     pub fn out(&mut self) -> &mut OutQueue {
@@ -439,6 +508,7 @@ impl WsConn {
         }
         if self.streaming && !self.buf.is_empty() {
             let chunk = Bytes::from(std::mem::take(&mut self.buf));
+            self.undelivered += chunk.len();
             self.events.push_back(WsEvent::MessageChunk(chunk));
         }
         Ok(())
@@ -485,6 +555,7 @@ impl WsConn {
                 },
             }
         };
+        self.undelivered += event_bytes(&ev);
         self.events.push_back(ev);
         Ok(())
     }
@@ -539,6 +610,7 @@ impl WsConn {
         self.report_closed(Some(code), String::new());
         self.buf = Vec::new();
         self.scratch = Vec::new();
+        self.pending = Vec::new();
         self.state = State::Closed;
     }
 
@@ -546,7 +618,10 @@ impl WsConn {
         if self.state != State::Open {
             return Err(SendError::Closed);
         }
-        if self.out.mem_bytes() > self.limits.max_send_queue {
+        // Reading stops at `max_send_queue`; sends are refused only past twice it, so
+        // the answers to messages already read (the engine stops decoding at the
+        // bound) still fit.
+        if self.out.mem_bytes() > self.limits.max_send_queue.saturating_mul(2) {
             return Err(SendError::QueueFull);
         }
         match self.deflate.as_mut() {
@@ -570,5 +645,15 @@ impl WsConn {
             self.out.push_bytes(Bytes::from(head));
             self.out.push_bytes(payload);
         }
+    }
+}
+
+/// Payload bytes a message event holds (for the backlog count).
+fn event_bytes(ev: &WsEvent) -> usize {
+    match ev {
+        WsEvent::Message(Message::Text(t)) => t.len(),
+        WsEvent::Message(Message::Binary(b)) => b.len(),
+        WsEvent::MessageChunk(b) => b.len(),
+        _ => 0,
     }
 }

@@ -73,6 +73,14 @@ pub fn drive(
             c.buffered_bytes()
         );
         pump(&mut c, &l, echo, &mut events, &mut wire);
+        // Input held back by backpressure goes through as the output drains.
+        let mut turns = 0;
+        while c.has_pending_input() {
+            turns += 1;
+            assert!(turns < 100_000, "held-back input never processed");
+            c.handle_output_drained(now);
+            pump(&mut c, &l, echo, &mut events, &mut wire);
+        }
         now += tick;
         c.handle_timeout(now);
         pump(&mut c, &l, echo, &mut events, &mut wire);

@@ -116,7 +116,23 @@ impl WsSession {
     /// first).
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
         self.conn.handle_input(now, data);
-        self.dispatch(now);
+        self.dispatch_and_resume(now);
+    }
+
+    /// Hands events to the handler, then lets the engine process input it held back,
+    /// for as long as the handler's answers leave room in the send queue.
+    fn dispatch_and_resume(&mut self, now: Instant) {
+        loop {
+            self.dispatch(now);
+            let before = self.conn.buffered_bytes();
+            if !self.conn.has_pending_input() {
+                return;
+            }
+            self.conn.handle_output_drained(now);
+            if self.conn.poll_event_pending() == 0 && self.conn.buffered_bytes() == before {
+                return;
+            }
+        }
     }
 
     pub fn handle_read_closed(&mut self, now: Instant) {
@@ -150,6 +166,8 @@ impl WsSession {
 
     /// The output queue drained: mail left over from a busy turn is taken now.
     pub fn handle_output_drained(&mut self, now: Instant) {
+        self.conn.handle_output_drained(now);
+        self.dispatch_and_resume(now);
         if !self.sender.mailbox().is_empty() {
             self.handle_wake(now);
         }

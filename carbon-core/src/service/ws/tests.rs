@@ -244,3 +244,34 @@ fn sender_mailbox_is_bounded() {
     }
     assert_eq!(tx.send_text("x"), Err(SendError::QueueFull));
 }
+
+#[test]
+fn echo_of_pipelined_messages_waits_for_the_queue_instead_of_closing() {
+    let now = Instant::now();
+    let limits = WsLimits {
+        max_send_queue: 1000,
+        ..Default::default()
+    };
+    let mut s = WsSession::new(Box::new(EchoHandler), None, None, limits, noop_wake(), now);
+    let mut input = Vec::new();
+    for i in 0..5u8 {
+        // 100-byte messages, masked with a zero key.
+        input.extend_from_slice(&[0x82, 0x80 | 100, 0, 0, 0, 0]);
+        input.extend_from_slice(&[i; 100]);
+    }
+    // Twelve messages' worth in one read, against a 1,000-byte queue.
+    let mut all = Vec::new();
+    for _ in 0..3 {
+        all.extend_from_slice(&input);
+    }
+    s.handle_input(now, &all[..all.len() - 102 * 3]);
+    let mut out = Vec::new();
+    for _ in 0..20 {
+        out.extend(wire(&mut s));
+        s.handle_output_drained(now);
+    }
+    // 12 echoes of 102 bytes each, no Close frame.
+    assert_eq!(out.len(), 12 * 102, "{}", out.len());
+    assert!(out.chunks(102).all(|f| f[0] == 0x82));
+    assert!(!s.is_closed());
+}
