@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use super::error::ValueError;
+use super::pattern;
 use super::value::{self, fmt_size};
 use super::Config;
 
@@ -146,6 +147,24 @@ fn account_name(v: &str) -> Result<Option<String>, ValueError> {
         value: v.to_owned(),
         expected: "a user or group name (letters, digits, _ - .) or a numeric id".into(),
     })
+}
+
+/// `websocket_*` lists: comma-separated, trimmed, empty entries skipped, each checked.
+fn ws_list(v: &str, expected: &str, ok: fn(&str) -> bool) -> Result<Vec<String>, ValueError> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if ok(s) {
+                Ok(s.to_owned())
+            } else {
+                Err(ValueError::Invalid {
+                    value: s.to_owned(),
+                    expected: expected.to_owned(),
+                })
+            }
+        })
+        .collect()
 }
 
 /// Every key Carbon understands, in the order of `etc/carbon.conf`.
@@ -813,6 +832,196 @@ pub const KEYS: &[KeyDoc] = &[
         help: "serve Prometheus metrics at this path to loopback and rate_limit_exempt clients (empty = off)",
         set: |b, v| {
             b.cfg.metrics_path = super::listen::metrics_path(v)?;
+            Ok(())
+        },
+    },
+    // Response headers from the configuration (docs/sites.md).
+    KeyDoc {
+        name: "hsts_include_subdomains",
+        default: "false",
+        help: "add includeSubDomains to Strict-Transport-Security",
+        set: |b, v| {
+            b.cfg.hsts_include_subdomains = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "hsts_preload",
+        default: "false",
+        help: "add preload to Strict-Transport-Security (needs includeSubDomains, 1 year)",
+        set: |b, v| {
+            b.cfg.hsts_preload = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "cache_control",
+        default: "",
+        help: "Cache-Control by path: PATTERNS: VALUE, first match wins (repeatable)",
+        set: |b, v| {
+            if !v.is_empty() {
+                b.cfg.cache_control.push(pattern::cache_rule(v)?);
+            }
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "header_add",
+        default: "",
+        help: "add a response header field: NAME: VALUE (repeatable)",
+        set: |b, v| {
+            if !v.is_empty() {
+                b.cfg.header_add.push(pattern::header_line(v)?);
+            }
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "header_set",
+        default: "",
+        help: "set a response header field, replacing any of that name: NAME: VALUE (repeatable)",
+        set: |b, v| {
+            if !v.is_empty() {
+                b.cfg.header_set.push(pattern::header_line(v)?);
+            }
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "header_remove",
+        default: "",
+        help: "remove a response header field by name (repeatable)",
+        set: |b, v| {
+            if !v.is_empty() {
+                b.cfg.header_remove.push(pattern::header_name(v)?);
+            }
+            Ok(())
+        },
+    },
+    // Single-page applications.
+    KeyDoc {
+        name: "spa_fallback",
+        default: "",
+        help: "file served for GET/HEAD of a missing path, e.g. /index.html (empty = off)",
+        set: |b, v| {
+            // Written as a URL path (`/index.html`) or relative to www_path: both name
+            // a file inside the root, never one elsewhere.
+            let rel = v.trim_start_matches('/');
+            if rel.is_empty() && !v.is_empty() {
+                return Err(ValueError::Invalid {
+                    value: v.to_owned(),
+                    expected: "a file inside www_path, e.g. /index.html".to_owned(),
+                });
+            }
+            b.cfg.spa_fallback = value::optional_path_inside_root(rel)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "spa_fallback_exclude",
+        default: "*.*",
+        help: "paths that never fall back: comma-separated patterns (default: names with a dot)",
+        set: |b, v| {
+            b.cfg.spa_fallback_exclude = pattern::pattern_list(v)?;
+            Ok(())
+        },
+    },
+    // Brotli.
+    KeyDoc {
+        name: "brotli_static",
+        default: "true",
+        help: "serve a precompressed NAME.br next to a file to clients that accept br",
+        set: |b, v| {
+            b.cfg.brotli_static = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "brotli",
+        default: "false",
+        help: "compress text responses with brotli on the fly for clients that accept br",
+        set: |b, v| {
+            b.cfg.brotli = boolean(v)?;
+            Ok(())
+        },
+    },
+    // WebSocket (RFC 6455; see docs/websocket.md).
+    KeyDoc {
+        name: "websocket_paths",
+        default: "",
+        help: "comma-separated paths accepting upgrades (an entry ending in / covers the paths below it); empty = every path",
+        set: |b, v| {
+            b.cfg.websocket.paths = ws_list(v, "a path starting with /", |p| p.starts_with('/'))?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "websocket_subprotocols",
+        default: "",
+        help: "comma-separated subprotocols we speak, preferred first; empty = none",
+        set: |b, v| {
+            b.cfg.websocket.handshake.subprotocols =
+                ws_list(v, "a token (RFC 9110 section 5.6.2)", |p| {
+                    p.bytes().all(|c| c.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&c))
+                })?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "websocket_origins",
+        default: "",
+        help: "comma-separated origins allowed to connect (scheme://host[:port]); empty = any",
+        set: |b, v| {
+            b.cfg.websocket.handshake.origins = ws_list(v, "an origin such as https://example.com", |p| {
+                (p.starts_with("http://") || p.starts_with("https://")) && !p.ends_with('/')
+            })?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "websocket_deflate",
+        default: "true",
+        help: "accept permessage-deflate (RFC 7692) when a client offers it",
+        set: |b, v| {
+            b.cfg.websocket.handshake.permessage_deflate = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "websocket_max_message",
+        default: "16m",
+        help: "largest message and frame (after inflation); larger closes with 1009",
+        set: |b, v| {
+            let n = size_usize(v, 125, GIB)?;
+            b.cfg.websocket.limits.max_message = n;
+            b.cfg.websocket.limits.max_frame = n as u64;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "websocket_send_queue",
+        default: "1m",
+        help: "output queued per WebSocket connection before reading pauses (sends refused past twice it)",
+        set: |b, v| {
+            b.cfg.websocket.limits.max_send_queue = size_usize(v, 4 * KIB, GIB)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "websocket_ping_interval",
+        default: "30s",
+        help: "silence from a client before we ping it",
+        set: |b, v| {
+            b.cfg.websocket.limits.ping_interval = timeout(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "websocket_pong_timeout",
+        default: "30s",
+        help: "no answer this long after our ping closes the connection with 1001",
+        set: |b, v| {
+            b.cfg.websocket.limits.pong_timeout = timeout(v)?;
             Ok(())
         },
     },
