@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use carbon_core::config::{Config, LogTarget};
 use carbon_core::driver::{Server, ServiceFactory};
 use carbon_core::service::files::{FileOptions, FileService};
+use carbon_core::service::ws::{EchoHandler, WebSocketService, WsHandler};
 use carbon_core::service::Service;
 use clap::Parser;
 
@@ -79,8 +80,19 @@ fn print_errors(e: &loadcfg::LoadErrors) {
 /// One file service per worker, built from `cfg` (start-up and every reload).
 pub(crate) fn service_factory(cfg: &Config) -> ServiceFactory {
     let opts = FileOptions::from_config(cfg);
+    // `enable_websocket`: upgrade requests on `websocket_paths` get the built-in
+    // echo endpoint (docs/websocket.md); everything else is the file service.
+    let websocket = cfg.enable_websocket.then(|| cfg.websocket.clone());
     Arc::new(move |_worker| {
-        let svc: Box<dyn Service> = Box::new(FileService::new(opts.clone())?);
+        let files = FileService::new(opts.clone())?;
+        let svc: Box<dyn Service> = match &websocket {
+            Some(ws) => Box::new(WebSocketService::new(
+                files,
+                ws.clone(),
+                Arc::new(|_| Box::new(EchoHandler) as Box<dyn WsHandler>),
+            )),
+            None => Box::new(files),
+        };
         Ok(svc)
     })
 }

@@ -35,3 +35,4 @@ mod systemd;
 mod timeouts;
 mod tls;
 mod traversal;
+mod ws;

@@ -314,14 +314,9 @@ impl Default for Config {
 /// pair is (key, why). Loading fails while any of them is switched on. When a
 /// capability lands, delete its line here; nothing else needs to change.
 pub fn unavailable_features(cfg: &Config) -> Vec<(&'static str, &'static str)> {
-    let mut off = Vec::new();
-    if cfg.enable_websocket {
-        off.push((
-            "enable_websocket",
-            "WebSocket is not available in this version yet",
-        ));
-    }
-    off
+    // None at the moment: WebSocket (the last one) runs in the driver now.
+    let _ = cfg;
+    Vec::new()
 }
 
 impl Config {

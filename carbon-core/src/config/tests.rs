@@ -282,14 +282,10 @@ fn ssl_sni_may_repeat_but_names_may_not() {
 }
 
 #[test]
-fn unavailable_features_are_errors_for_now() {
-    assert_eq!(
-        errors("enable_http2 = true\nenable_websocket = on\n"),
-        vec![format!(
-            "{FILE}:2: key `enable_websocket`: WebSocket is not available in this version yet"
-        ),]
-    );
+fn enable_websocket_is_accepted_now_that_the_driver_runs_it() {
+    assert!(load("enable_http2 = true\nenable_websocket = on\n").is_ok());
     assert!(load("enable_http2 = false\nenable_websocket = no").is_ok());
+    assert!(super::unavailable_features(&load("enable_websocket = on").unwrap()).is_empty());
 }
 
 #[test]

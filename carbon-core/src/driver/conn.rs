@@ -294,6 +294,8 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
                 service: w.service.as_mut(),
                 date: &w.date,
                 log: w.log.as_mut(),
+                ws_wake: &w.ws_wake,
+                key,
                 now,
                 wall,
             };

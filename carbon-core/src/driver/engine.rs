@@ -3,7 +3,10 @@
 //! handshake that agreed on ALPN `h2` (RFC 9113 §3.2), or on the plain port when the
 //! first bytes are the HTTP/2 client preface (prior knowledge, RFC 9113 §3.3).
 //!
-//! Both engines share the sans-IO method taxonomy (`handle_*` inputs, `poll_*`
+//! After a `101 Switching Protocols` carrying a [`WsUpgrade`], an HTTP/1.1
+//! connection becomes a WebSocket session (RFC 6455): [`Engine::switch_to_ws`].
+//!
+//! The engines share the sans-IO method taxonomy (`handle_*` inputs, `poll_*`
 //! outputs, getters), so the driver moves bytes without knowing which one runs. The
 //! HTTP/2 engine is boxed: an HTTP/1.1 connection pays one word for it, not the size
 //! of an HTTP/2 connection.
@@ -19,6 +22,7 @@ use crate::proto::h2::error::ErrorCode;
 use crate::proto::h2::{self, H2Conn};
 use crate::proto::out::OutQueue;
 use crate::proto::Progress;
+use crate::service::ws::{WakeHook, WsSession, WsUpgrade};
 use crate::service::Response;
 
 // HTTP/1.1 inline on purpose: it is the common case, and boxing it would cost every
@@ -27,6 +31,14 @@ use crate::service::Response;
 pub(crate) enum Engine {
     H1(H1Conn),
     H2(Box<H2Conn>),
+    /// Boxed like HTTP/2: only upgraded connections pay for a session.
+    Ws(Box<WsEngine>),
+}
+
+/// A WebSocket session and when it opened (for the slot policy's `since`).
+pub(crate) struct WsEngine {
+    session: WsSession,
+    opened: Instant,
 }
 
 /// An engine's event, with the stream it belongs to where the protocol has streams.
@@ -46,11 +58,81 @@ impl Engine {
         *self = Engine::H2(Box::new(H2Conn::new(cfg.http2.clone(), now)));
     }
 
+    /// After `send_response` queued a 101: replaces the HTTP/1.1 engine by the
+    /// WebSocket session of `upgrade`, which takes the input HTTP/1.1 did not parse
+    /// and queues its output behind the 101 head. Without an upgrade to run (a 101
+    /// from a service that is not `WebSocketService`), the connection is closed once
+    /// the 101 is flushed. Returns true when the session started.
+    pub fn switch_to_ws(
+        &mut self,
+        upgrade: Option<WsUpgrade>,
+        cfg: &Config,
+        wake: impl FnOnce() -> WakeHook,
+        now: Instant,
+        read_closed: bool,
+    ) -> bool {
+        let Engine::H1(h1) = self else {
+            return false;
+        };
+        let Some(input) = h1.take_upgraded_input() else {
+            return false;
+        };
+        let limits = cfg.websocket.limits.clone();
+        let session = upgrade.and_then(|up| WsSession::from_upgrade(&up, limits, wake(), now));
+        let Some(mut session) = session else {
+            log::warn!("101 response without a WebSocket session to run; closing");
+            let head = std::mem::take(h1.out());
+            let mut closing = H1Conn::new(cfg.limits.clone(), cfg.timeouts, now);
+            closing.start_shutdown();
+            closing.out().append(head);
+            *self = Engine::H1(closing);
+            return false;
+        };
+        // The 101 head first, then what the handler's `on_open` queued.
+        let mut out = std::mem::take(h1.out());
+        out.append(std::mem::take(session.out()));
+        *session.out() = out;
+        if !input.is_empty() {
+            session.handle_input(now, &input);
+        }
+        if read_closed {
+            session.handle_read_closed(now);
+        }
+        *self = Engine::Ws(Box::new(WsEngine {
+            session,
+            opened: now,
+        }));
+        true
+    }
+
+    /// The cross-thread sends of a WebSocket session's `WsSender`s are waiting.
+    pub fn handle_wake(&mut self, now: Instant) {
+        if let Engine::Ws(w) = self {
+            w.session.handle_wake(now);
+        }
+    }
+
+    /// HTTP/1.1 queued a 101: call [`Engine::switch_to_ws`].
+    pub fn is_upgraded(&self) -> bool {
+        matches!(self, Engine::H1(e) if e.is_upgraded())
+    }
+
+    pub fn is_websocket(&self) -> bool {
+        matches!(self, Engine::Ws(_))
+    }
+
     /// Where the connection stands, for the slot policy (`slots.rs`).
     pub fn progress(&self) -> Progress {
         match self {
             Engine::H1(e) => e.progress(),
             Engine::H2(e) => e.progress(),
+            // An open session is never reclaimed as idle: its client expects it to
+            // stay (pings keep it alive); a stalled reader is `Sending` (conn.rs).
+            Engine::Ws(w) => Progress {
+                phase: crate::proto::Phase::Responding,
+                since: w.opened,
+                received: 0,
+            },
         }
     }
 
@@ -59,7 +141,7 @@ impl Engine {
     pub fn request_head(&self) -> Option<&http::Request<()>> {
         match self {
             Engine::H1(e) => e.request_head(),
-            Engine::H2(_) => None,
+            Engine::H2(_) | Engine::Ws(_) => None,
         }
     }
 
@@ -67,6 +149,7 @@ impl Engine {
         match self {
             Engine::H1(e) => e.wants_read(),
             Engine::H2(e) => e.wants_read(),
+            Engine::Ws(w) => w.session.wants_read(),
         }
     }
 
@@ -74,6 +157,7 @@ impl Engine {
         match self {
             Engine::H1(e) => e.is_closed(),
             Engine::H2(e) => e.is_closed(),
+            Engine::Ws(w) => w.session.is_closed(),
         }
     }
 
@@ -81,6 +165,7 @@ impl Engine {
         match self {
             Engine::H1(e) => e.poll_timeout(),
             Engine::H2(e) => e.poll_timeout(),
+            Engine::Ws(w) => w.session.poll_timeout(),
         }
     }
 
@@ -88,6 +173,7 @@ impl Engine {
         match self {
             Engine::H1(e) => e.handle_input(now, data),
             Engine::H2(e) => e.handle_input(now, data),
+            Engine::Ws(w) => w.session.handle_input(now, data),
         }
     }
 
@@ -95,6 +181,7 @@ impl Engine {
         match self {
             Engine::H1(e) => e.handle_read_closed(now),
             Engine::H2(e) => e.handle_read_closed(now),
+            Engine::Ws(w) => w.session.handle_read_closed(now),
         }
     }
 
@@ -102,6 +189,7 @@ impl Engine {
         match self {
             Engine::H1(e) => e.handle_output_drained(now),
             Engine::H2(e) => e.handle_output_drained(now),
+            Engine::Ws(w) => w.session.handle_output_drained(now),
         }
     }
 
@@ -109,6 +197,7 @@ impl Engine {
         match self {
             Engine::H1(e) => e.handle_timeout(now),
             Engine::H2(e) => e.handle_timeout(now),
+            Engine::Ws(w) => w.session.handle_timeout(now),
         }
     }
 
@@ -116,6 +205,8 @@ impl Engine {
         match self {
             Engine::H1(e) => e.poll_event().map(EngineEvent::H1),
             Engine::H2(e) => e.poll_event().map(EngineEvent::H2),
+            // The session hands its events to its handler itself.
+            Engine::Ws(_) => None,
         }
     }
 
@@ -125,6 +216,7 @@ impl Engine {
         match self {
             Engine::H1(e) => e.out(),
             Engine::H2(e) => e.poll_transmit(now),
+            Engine::Ws(w) => w.session.out(),
         }
     }
 
@@ -133,6 +225,7 @@ impl Engine {
         match self {
             Engine::H1(e) => e.out(),
             Engine::H2(e) => e.out(),
+            Engine::Ws(w) => w.session.out(),
         }
     }
 
@@ -141,6 +234,7 @@ impl Engine {
         match self {
             Engine::H1(e) => !e.out_is_empty(),
             Engine::H2(e) => e.has_output(),
+            Engine::Ws(w) => !w.session.out_is_empty(),
         }
     }
 
@@ -149,6 +243,7 @@ impl Engine {
         match self {
             Engine::H1(e) => e.send_response(now, resp),
             Engine::H2(_) => log::error!("h2: response without a stream id; dropped"),
+            Engine::Ws(_) => log::error!("ws: HTTP response on a WebSocket; dropped"),
         }
     }
 
@@ -156,7 +251,9 @@ impl Engine {
     pub fn send_stream_response(&mut self, now: Instant, stream_id: u32, resp: Response) {
         match self {
             Engine::H2(e) => e.send_response(now, stream_id, resp),
-            Engine::H1(_) => log::error!("h1: response with a stream id; dropped"),
+            Engine::H1(_) | Engine::Ws(_) => {
+                log::error!("response with a stream id outside HTTP/2; dropped")
+            }
         }
     }
 
@@ -176,6 +273,8 @@ impl Engine {
         match self {
             Engine::H1(e) => e.start_shutdown(),
             Engine::H2(e) => e.start_shutdown(now),
+            // Close 1001 (RFC 6455 §7.4.1), so browsers report a clean close.
+            Engine::Ws(w) => w.session.start_shutdown(now),
         }
     }
 
@@ -183,7 +282,7 @@ impl Engine {
     /// driver drains before closing (a reset would destroy the GOAWAY in flight).
     pub fn closed_on_error(&self) -> bool {
         match self {
-            Engine::H1(_) => false,
+            Engine::H1(_) | Engine::Ws(_) => false,
             Engine::H2(e) => e
                 .stats()
                 .goaway_sent

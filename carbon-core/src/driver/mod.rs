@@ -64,6 +64,7 @@ pub mod stats;
 mod timer;
 mod transport;
 mod worker;
+mod ws_wake;
 
 pub use reload::{ReloadError, Update};
 pub use stats::{Counters, Protocol, ReloadOutcome, Stats, StatsSnapshot, WorkerCounters};

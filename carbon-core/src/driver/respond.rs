@@ -13,6 +13,7 @@ use super::date::DateCache;
 use super::stats::{Stats, WorkerCounters};
 use super::{Generation, Shared};
 use crate::proto::h1::{Event, Rejection};
+use crate::service::ws::WsUpgrade;
 use crate::service::{Request, RequestContext, Response, Service};
 
 const SERVER_NAME: HeaderValue = HeaderValue::from_static("carbon");
@@ -25,6 +26,10 @@ pub(crate) struct Ctx<'a> {
     pub service: &'a mut dyn Service,
     pub date: &'a DateCache,
     pub log: Option<&'a mut LogSink>,
+    /// For the wake hook of a connection upgraded to WebSocket.
+    pub ws_wake: &'a std::sync::Arc<super::ws_wake::WsWake>,
+    /// The connection's slab key (its token).
+    pub key: usize,
     pub now: Instant,
     pub wall: SystemTime,
 }
@@ -80,7 +85,21 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
         .is_some()
         .then(|| request_line(req.as_ref(), &resp, &rctx, x.date));
     let head_request = req.as_ref().is_some_and(|r| r.method() == Method::HEAD);
+    // RFC 9110 §15.2.2: a 101 ends HTTP/1.1 here; the upgrade it carries (RFC 6455,
+    // `WebSocketService`) is the connection's next engine.
+    let upgrade = (resp.status() == StatusCode::SWITCHING_PROTOCOLS)
+        .then(|| resp.extensions().get::<WsUpgrade>().cloned())
+        .flatten();
     queue(c, resp, line, head_request, x.now);
+    if c.engine.is_upgraded() {
+        let (wake, key) = (x.ws_wake, x.key);
+        let started =
+            c.engine
+                .switch_to_ws(upgrade, &x.gen.cfg, || wake.hook(key), x.now, c.read_eof);
+        if started {
+            Stats::inc(&x.stats.websocket_upgrades);
+        }
+    }
 }
 
 /// Hands the response to the engine and keeps its access-log line with the

@@ -84,6 +84,8 @@ pub struct WorkerCounters {
     pub refused_per_ip: AtomicU64,
     /// Connections that switched to HTTP/2 (ALPN `h2` or the h2c preface).
     pub connections_h2: AtomicU64,
+    /// Connections upgraded to WebSocket (RFC 6455) after a 101.
+    pub websocket_upgrades: AtomicU64,
     /// HTTP/2 streams (RFC 9113 §5.1), added when their connection closes: opened,
     /// refused over SETTINGS_MAX_CONCURRENT_STREAMS, reset by the client, reset by us.
     pub h2_streams_opened: AtomicU64,
@@ -171,6 +173,7 @@ impl WorkerCounters {
             evicted_slow_read: l(&self.evicted_slow_read),
             refused_per_ip: l(&self.refused_per_ip),
             connections_h2: l(&self.connections_h2),
+            websocket_upgrades: l(&self.websocket_upgrades),
             h2_streams_opened: l(&self.h2_streams_opened),
             h2_streams_refused: l(&self.h2_streams_refused),
             h2_streams_reset_by_peer: l(&self.h2_streams_reset_by_peer),
@@ -335,6 +338,7 @@ pub struct Counters {
     pub evicted_slow_read: u64,
     pub refused_per_ip: u64,
     pub connections_h2: u64,
+    pub websocket_upgrades: u64,
     pub h2_streams_opened: u64,
     pub h2_streams_refused: u64,
     pub h2_streams_reset_by_peer: u64,
@@ -377,6 +381,7 @@ impl Counters {
         self.evicted_slow_read += o.evicted_slow_read;
         self.refused_per_ip += o.refused_per_ip;
         self.connections_h2 += o.connections_h2;
+        self.websocket_upgrades += o.websocket_upgrades;
         self.h2_streams_opened += o.h2_streams_opened;
         self.h2_streams_refused += o.h2_streams_refused;
         self.h2_streams_reset_by_peer += o.h2_streams_reset_by_peer;
@@ -582,6 +587,12 @@ impl StatsSnapshot {
             "counter",
             "Connections that switched to HTTP/2 (ALPN h2 or the h2c preface).",
             &one(t.connections_h2),
+        );
+        metric(
+            "websocket_connections_total",
+            "counter",
+            "Connections upgraded to WebSocket (101 Switching Protocols).",
+            &one(t.websocket_upgrades),
         );
         metric(
             "http2_streams_total",

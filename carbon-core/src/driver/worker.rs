@@ -21,6 +21,7 @@ use super::reload::{WorkerUpdate, MAILBOX};
 use super::slots::{Eviction, SlotPolicy};
 use super::stats::{Protocol, Stats, WorkerCounters};
 use super::timer::Timers;
+use super::ws_wake::{Woken, WsWake};
 use super::{lock, Generation, Listener, Scheme, ServiceFactory, Shared, WorkerLink};
 use crate::service::Service;
 
@@ -64,6 +65,8 @@ pub(crate) struct Worker {
     accept_soon: bool,
     last_accept_warning: Option<Instant>,
     drain_deadline: Option<Instant>,
+    /// Cross-thread WebSocket sends waiting for this worker (`ws_wake.rs`).
+    pub(crate) ws_wake: Arc<WsWake>,
 }
 
 impl Worker {
@@ -80,6 +83,7 @@ impl Worker {
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let (tx, updates) = mpsc::sync_channel(MAILBOX);
         let heartbeat = Arc::new(AtomicU64::new(0));
+        let ws_wake = WsWake::new(waker.clone());
         lock(&shared.workers).push(WorkerLink {
             id,
             waker,
@@ -120,6 +124,7 @@ impl Worker {
             accept_soon: false,
             last_accept_warning: None,
             drain_deadline: None,
+            ws_wake,
         })
     }
 
@@ -149,9 +154,11 @@ impl Worker {
             }
 
             ready.clear();
+            let mut woken = false;
             for ev in events.iter() {
                 let t = ev.token();
                 if t == WAKER {
+                    woken = true;
                     continue;
                 }
                 if t.0 > LISTENER_BASE - self.listeners.len() && t.0 <= LISTENER_BASE {
@@ -181,6 +188,9 @@ impl Worker {
             ready.dedup();
             for &key in &ready {
                 self.drive_guarded(key, now, wall);
+            }
+            if woken {
+                self.wake_websockets(now, wall);
             }
 
             while let Some(key) = self.timers.pop_expired(now) {
@@ -220,6 +230,32 @@ impl Worker {
                     return Ok(());
                 }
             }
+        }
+    }
+
+    /// `WsSender`s on other threads queued commands: each named session takes its
+    /// mail, then its connection is driven to write the frames.
+    fn wake_websockets(&mut self, now: Instant, wall: SystemTime) {
+        let keys = match self.ws_wake.take() {
+            Woken::Keys(keys) => keys,
+            Woken::All => self
+                .conns
+                .iter()
+                .filter(|(_, c)| c.engine.is_websocket())
+                .map(|(k, _)| k)
+                .collect(),
+        };
+        for key in keys {
+            self.guarded(key, |w| {
+                let Some(c) = w.conns.get_mut(key) else {
+                    return;
+                };
+                if !c.engine.is_websocket() {
+                    return;
+                }
+                c.engine.handle_wake(now);
+                w.drive(key, now, wall);
+            });
         }
     }
 

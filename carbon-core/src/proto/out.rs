@@ -121,6 +121,14 @@ impl OutQueue {
         }
     }
 
+    /// Moves `other`'s chunks behind this queue's (a protocol switch: the new
+    /// engine's output follows the old one's last message).
+    pub fn append(&mut self, mut other: OutQueue) {
+        self.mem_bytes += other.mem_bytes;
+        self.total += other.total;
+        self.chunks.append(&mut other.chunks);
+    }
+
     pub fn clear(&mut self) {
         self.chunks = VecDeque::new();
         self.mem_bytes = 0;

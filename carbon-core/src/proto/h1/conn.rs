@@ -126,6 +126,11 @@ enum State {
     Responding(Option<Exchange>),
     /// Nothing more is read or answered; closed once the output is drained.
     Closing,
+    /// A `101 Switching Protocols` was queued: HTTP/1.1 is over on this connection,
+    /// and the bytes after the request head belong to the new protocol (RFC 9110
+    /// §15.2.2). Nothing is parsed; the driver takes the unparsed input with
+    /// [`H1Conn::take_upgraded_input`] and hands the connection to another engine.
+    Upgraded,
 }
 
 /// An HTTP/1.1 server connection. Methods fall into getters, `handle_*` inputs,
@@ -199,7 +204,14 @@ impl H1Conn {
             // that could destroy the response before the client reads it (RFC 9112
             // §9.6: close in stages).
             State::Reject(_) | State::Responding(None) | State::Closing => true,
+            // The next engine reads.
+            State::Upgraded => false,
         }
+    }
+
+    /// True once a 101 was queued and the connection belongs to another protocol.
+    pub fn is_upgraded(&self) -> bool {
+        matches!(self.state, State::Upgraded)
     }
 
     /// The head of the request announced by [`Event::Head`], until it is answered or
@@ -230,9 +242,11 @@ impl H1Conn {
                 b.started,
                 (b.body.len() + self.input.len()) as u64,
             ),
-            State::Ready(..) | State::Reject(_) | State::Responding(_) | State::Closing => {
-                (Phase::Responding, self.idle_since, 0)
-            }
+            State::Ready(..)
+            | State::Reject(_)
+            | State::Responding(_)
+            | State::Closing
+            | State::Upgraded => (Phase::Responding, self.idle_since, 0),
         };
         Progress {
             phase,
@@ -316,6 +330,8 @@ impl H1Conn {
             // After a rejection or a decision to close, the stream is out of sync or
             // unwanted: the bytes are dropped.
             State::Reject(_) | State::Responding(None) | State::Closing => {}
+            // Bytes of the new protocol, kept (bounded) for its engine.
+            State::Upgraded => self.buffer_pipelined(data),
         }
     }
 
@@ -404,6 +420,15 @@ impl H1Conn {
         self.out.is_empty()
     }
 
+    /// After [`H1Conn::send_response`] queued a 101: the input received after the
+    /// upgrade request and not parsed as HTTP (a client may send its first frames
+    /// without waiting for the 101). `None` when the connection was not upgraded.
+    /// The output queue (the 101 head) stays with this engine and must be flushed
+    /// before the new engine's output.
+    pub fn take_upgraded_input(&mut self) -> Option<Vec<u8>> {
+        self.is_upgraded().then(|| std::mem::take(&mut self.input))
+    }
+
     // ----- commands -----
 
     /// The response to the event last returned by [`H1Conn::poll_event`]. Must be
@@ -445,6 +470,21 @@ impl H1Conn {
             _ => ConnectionField::None,
         };
         let head_request = exchange.is_some_and(|ex| ex.head_request);
+        if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+            // RFC 9110 §15.2.2: the protocol changes right after the 101's empty
+            // line, so the 101 is the last HTTP/1.1 message. Not for HTTP/1.0 (§7.8:
+            // its Upgrade is ignored) nor when pipelined input was already dropped
+            // (the new protocol's first bytes would be lost): then the 101 becomes
+            // the connection's last response.
+            let switch = exchange.is_some_and(|ex| !ex.http10) && !self.overflowed && !close;
+            if switch {
+                encode_response(resp, false, ConnectionField::Upgrade, &mut self.out);
+                self.requests_served += 1;
+                self.idle_since = now;
+                self.state = State::Upgraded;
+                return;
+            }
+        }
         encode_response(resp, head_request, field, &mut self.out);
         if exchange.is_some() {
             self.requests_served += 1;

@@ -1233,3 +1233,87 @@ fn rfc9112_9_6_body_complete_with_the_fin_is_still_answered_after_the_head_event
     assert!(c.poll_event().is_none());
     assert!(c.is_closed());
 }
+
+// ----- 101 Switching Protocols: the end state that hands the connection over -----
+
+/// Answers every request with a 101 to WebSocket, as `WebSocketService` does.
+fn switch(_: &Request) -> Response {
+    let mut r = http::Response::new(Body::Empty);
+    *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    r.headers_mut()
+        .insert(http::header::CONNECTION, "Upgrade".parse().unwrap());
+    r.headers_mut()
+        .insert(http::header::UPGRADE, "websocket".parse().unwrap());
+    r
+}
+
+const UPGRADE_REQ: &[u8] =
+    b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
+
+#[test]
+fn rfc9110_15_2_2_101_hands_over_the_bytes_after_the_head_for_every_split() {
+    // A first frame sent without waiting for the 101 (RFC 6455 §4.1 allows it once
+    // the handshake is sent), plus bytes that look like another HTTP request: none
+    // of it may be parsed as HTTP.
+    let mut input = UPGRADE_REQ.to_vec();
+    let tail = b"\x81\x85abcdGET / HTTP/1.1\r\n\r\n";
+    input.extend_from_slice(tail);
+    for at in 0..=input.len() {
+        let mut h = Harness::with(Limits::default(), switch);
+        h.feed(&input[..at]);
+        if at < input.len() {
+            h.feed(&input[at..]);
+        }
+        assert_eq!(h.requests.len(), 1, "split at {at}");
+        assert!(h.conn.is_upgraded(), "split at {at}");
+        assert!(!h.conn.wants_read() && !h.conn.is_closed());
+        assert_eq!(h.conn.poll_timeout(), None);
+        assert_eq!(
+            h.wire(),
+            "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+            "split at {at}"
+        );
+        assert_eq!(h.conn.take_upgraded_input().unwrap(), tail, "split at {at}");
+        assert_eq!(h.conn.take_upgraded_input().unwrap(), b"");
+    }
+}
+
+#[test]
+fn rfc9110_15_2_2_bytes_fed_one_at_a_time_after_the_101_are_kept_in_order() {
+    let mut h = Harness::with(Limits::default(), switch);
+    for b in UPGRADE_REQ.iter().chain(b"\x88\x80abcd") {
+        h.feed(std::slice::from_ref(b));
+    }
+    assert!(h.conn.is_upgraded());
+    assert_eq!(h.conn.take_upgraded_input().unwrap(), b"\x88\x80abcd");
+}
+
+#[test]
+fn rfc9110_7_8_http10_request_is_not_switched() {
+    let mut h = Harness::with(Limits::default(), switch);
+    h.feed(b"GET /ws HTTP/1.0\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+    assert!(!h.conn.is_upgraded());
+    assert_eq!(h.conn.take_upgraded_input(), None);
+    assert!(h.conn.is_closed());
+}
+
+#[test]
+fn normal_response_is_not_an_upgrade_and_strips_connection_upgrade() {
+    let mut h = Harness::with(Limits::default(), |_| {
+        let mut r = http::Response::new(Body::Empty);
+        r.headers_mut()
+            .insert(http::header::CONNECTION, "Upgrade".parse().unwrap());
+        r
+    });
+    h.feed(UPGRADE_REQ);
+    assert!(!h.conn.is_upgraded());
+    assert_eq!(h.conn.take_upgraded_input(), None);
+    assert!(
+        !h.wire().to_ascii_lowercase().contains("connection"),
+        "{}",
+        h.wire()
+    );
+    // Still HTTP/1.1: the next request is parsed.
+    h.feed(b"GET /b HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(h.requests.len(), 2);
+}

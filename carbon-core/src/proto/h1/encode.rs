@@ -22,6 +22,10 @@ pub(super) enum ConnectionField {
     Close,
     /// For a persistent HTTP/1.0 connection (RFC 9112 Appendix C.2.2).
     KeepAlive,
+    /// A `101 Switching Protocols` that ends HTTP/1.1 on the connection: the
+    /// service's `Connection: Upgrade` is kept, since the client checks it (RFC 9110
+    /// §7.8, RFC 6455 §4.2.2 step 5), and nothing else is added.
+    Upgrade,
 }
 
 /// True when the service asked to close the connection after this response.
@@ -82,7 +86,7 @@ pub(super) fn encode_response(
     for (name, value) in parts.headers.iter() {
         // The engine frames the message itself; RFC 9110 §7.6.1: Connection and the
         // fields it names are hop-by-hop, decided here, not by the service.
-        if name == CONNECTION
+        if (name == CONNECTION && connection != ConnectionField::Upgrade)
             || name == CONTENT_LENGTH
             || name == TRANSFER_ENCODING
             || name.as_str() == "keep-alive"
@@ -108,7 +112,7 @@ pub(super) fn encode_response(
         None => {}
     }
     match connection {
-        ConnectionField::None => {}
+        ConnectionField::None | ConnectionField::Upgrade => {}
         ConnectionField::Close => buf.put_slice(b"Connection: close\r\n"),
         ConnectionField::KeepAlive => buf.put_slice(b"Connection: keep-alive\r\n"),
     }
@@ -267,6 +271,26 @@ mod tests {
         );
         let (s, _) = encode(resp(200, ""), false, ConnectionField::KeepAlive);
         assert!(s.contains("Connection: keep-alive\r\n"));
+    }
+
+    #[test]
+    fn rfc9110_7_8_switching_protocols_keeps_connection_upgrade_and_has_no_length() {
+        let mut r = resp(101, "");
+        r.headers_mut()
+            .insert(CONNECTION, "Upgrade".parse().unwrap());
+        r.headers_mut()
+            .insert(http::header::UPGRADE, "websocket".parse().unwrap());
+        let (s, _) = encode(r, false, ConnectionField::Upgrade);
+        assert_eq!(
+            s,
+            "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+        );
+        // The same headers on any other response lose their Connection field.
+        let mut r = resp(200, "");
+        r.headers_mut()
+            .insert(CONNECTION, "Upgrade".parse().unwrap());
+        let (s, _) = encode(r, false, ConnectionField::None);
+        assert!(!s.to_ascii_lowercase().contains("connection"), "{s}");
     }
 
     #[test]

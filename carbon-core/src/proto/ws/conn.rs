@@ -375,6 +375,11 @@ impl WsConn {
         &mut self.out
     }
 
+    /// True when nothing is queued for the peer.
+    pub fn out_is_empty(&self) -> bool {
+        self.out.is_empty()
+    }
+
     // ---- internals
 
     fn on_header(&mut self, h: FrameHeader) -> Result<(), CloseCode> {

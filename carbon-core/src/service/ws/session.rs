@@ -105,6 +105,11 @@ impl WsSession {
         self.conn.out()
     }
 
+    /// True when nothing is queued for the peer.
+    pub fn out_is_empty(&self) -> bool {
+        self.conn.out_is_empty()
+    }
+
     /// A handle for other threads, as handlers get from `WsContext::sender`.
     pub fn sender(&self) -> WsSender {
         self.sender.clone()

@@ -123,4 +123,17 @@ impl<S: Service> Service for WebSocketService<S> {
     fn error(&mut self, status: http::StatusCode, ctx: &RequestContext) -> Response {
         self.inner.error(status, ctx)
     }
+
+    // An upgrade request has no body, so heads with a body are the inner service's.
+    fn early_response(
+        &mut self,
+        head: &http::Request<()>,
+        ctx: &RequestContext,
+    ) -> Option<Response> {
+        self.inner.early_response(head, ctx)
+    }
+
+    fn attach_counters(&mut self, counters: std::sync::Arc<crate::service::ServiceCounters>) {
+        self.inner.attach_counters(counters);
+    }
 }
