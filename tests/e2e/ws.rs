@@ -4,6 +4,7 @@
 //! `websockets` for permessage-deflate, and raw frames written here for the protocol
 //! violations no well-behaved client sends.
 
+mod chromium;
 mod echo;
 mod http;
 mod lifecycle;
