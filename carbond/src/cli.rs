@@ -1,6 +1,7 @@
 //! Command-line arguments. carbond has few flags, so they are parsed by hand rather
 //! than pulling in a parser crate; errors name the offending argument.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 pub const DEFAULT_CONFIG: &str = "/etc/carbon/carbon.conf";
@@ -30,6 +31,22 @@ pub enum Command {
     GenSelfSigned { dir: PathBuf, names: Vec<String> },
     Version,
     Help,
+}
+
+/// The arguments as UTF-8 strings, or an error naming the first one that is not
+/// (shown lossily, with U+FFFD for the invalid bytes). Configuration files hold UTF-8
+/// paths only, so a path the command line could not spell in UTF-8 is refused too.
+pub fn utf8_args(args: impl IntoIterator<Item = OsString>) -> Result<Vec<String>, String> {
+    args.into_iter()
+        .map(|a| {
+            a.into_string().map_err(|bad| {
+                format!(
+                    "argument `{}` is not valid UTF-8; carbond takes UTF-8 arguments only",
+                    bad.to_string_lossy()
+                )
+            })
+        })
+        .collect()
 }
 
 pub fn parse(args: &[String]) -> Result<Command, String> {
@@ -143,6 +160,16 @@ mod tests {
                 names: vec!["a.test".into(), "192.0.2.1".into()]
             })
         );
+    }
+
+    #[test]
+    fn non_utf8_argument_is_an_error_naming_it() {
+        use std::os::unix::ffi::OsStringExt;
+        let bad = OsString::from_vec(b"conf-\xff.conf".to_vec());
+        let err = utf8_args(["-c".into(), bad]).unwrap_err();
+        assert!(err.contains("conf-\u{fffd}.conf"), "{err}");
+        assert!(err.contains("not valid UTF-8"), "{err}");
+        assert_eq!(utf8_args(["-c".into()]), Ok(vec!["-c".to_string()]));
     }
 
     #[test]

@@ -21,8 +21,8 @@ mod preflight;
 mod signals;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let cmd = match cli::parse(&args) {
+    // `args()` would panic on an argument that is not UTF-8; refuse it with a message.
+    let cmd = match cli::utf8_args(std::env::args_os().skip(1)).and_then(|a| cli::parse(&a)) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("carbond: {e}");
