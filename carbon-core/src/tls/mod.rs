@@ -129,7 +129,7 @@ impl TlsSettings {
         // Stateless tickets (RFC 8446 section 4.6.1, RFC 5077) serve TLS 1.3 and most
         // TLS 1.2 clients. The key rotates every 6 hours and tickets live 12 hours,
         // which bounds how long a stolen ticket key can decrypt recorded sessions.
-        config.ticketer = rustls::crypto::ring::Ticketer::new().map_err(TlsError::Rustls)?;
+        config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new().map_err(TlsError::Rustls)?;
         config.session_storage = ServerSessionMemoryCache::new(self.session_cache_entries);
         // 0-RTT stays off (rustls's default, `max_early_data_size = 0`): early data can
         // be replayed (RFC 8446 section 8) and nothing here needs the round trip saved.
