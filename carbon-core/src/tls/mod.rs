@@ -2,15 +2,16 @@
 //! ALPN, resumption), loading and checking certificates and keys, choosing a certificate
 //! by SNI, and writing a self-signed pair.
 //!
-//! The output is an `Arc<rustls::ServerConfig>`. The driver creates one
-//! `rustls::ServerConnection` per accepted socket from it and moves bytes; that is the
-//! only rustls API used outside this module. Building the config reads files and is
+//! The output is an `Arc<rustls::ServerConfig>`. The driver creates one [`TlsSession`]
+//! (rustls's unbuffered connection, buffers freed when empty) per accepted socket from
+//! it and moves bytes. Building the config reads files and is
 //! done at startup and on reload, never on a worker's hot path. See `docs/tls.md`.
 
 mod error;
 mod load;
 pub mod policy;
 mod self_signed;
+mod session;
 mod sni;
 mod validity;
 
@@ -32,6 +33,7 @@ use crate::config::{Config, SniCert};
 
 pub use error::{FileRole, KeyFormat, TlsError};
 pub use self_signed::{generate_self_signed, CERT_FILE, DEFAULT_NAMES, KEY_FILE};
+pub use session::{TlsSession, MAX_INCOMING, MAX_OUTGOING};
 pub use sni::{SniNames, SniResolver};
 pub use validity::EXPIRY_WARNING_DAYS;
 
