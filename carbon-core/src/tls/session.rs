@@ -642,4 +642,110 @@ mod tests {
         };
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
     }
+
+    /// Inline xorshift64: deterministic, no dependency.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// Feeds `input` in random pieces, driving the session the way the driver does,
+    /// and checks the bounds. A panic (rustls's debug assertions included) fails.
+    fn feed_like_the_driver(server: &mut TlsSession, input: &[u8], rng: &mut Rng) {
+        let mut rest = input;
+        while !rest.is_empty() {
+            let n = (1 + rng.below(600)).min(rest.len());
+            let mut piece = &rest[..n];
+            rest = &rest[n..];
+            while !piece.is_empty() {
+                if server.read_tls(&mut piece).is_err() {
+                    return;
+                }
+                let failed = server.process_new_packets().is_err();
+                let mut sink = [0u8; 512];
+                while let Ok(n) = server.reader().read(&mut sink) {
+                    if n == 0 {
+                        break;
+                    }
+                }
+                if !server.is_handshaking() {
+                    let _ = server.writer().write(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+                }
+                let mut out = Vec::new();
+                while server.wants_write() {
+                    server.write_tls(&mut out).unwrap();
+                }
+                assert!(server.incoming.len() <= MAX_INCOMING);
+                if failed {
+                    assert!(server.process_new_packets().is_err(), "error not sticky");
+                    return;
+                }
+            }
+        }
+        server.send_close_notify();
+    }
+
+    #[test]
+    fn robustness_mutated_client_flights_never_panic() {
+        // A real ClientHello, then application data after a real handshake, each with
+        // a few random bytes changed, fed in random pieces.
+        let mut rng = Rng(0x5eed_7153_5e55_1011);
+        let mut p = pair();
+        let mut hello = Vec::new();
+        while p.client.wants_write() {
+            p.client.write_tls(&mut hello).unwrap();
+        }
+        for i in 0..300 {
+            let mut input = hello.clone();
+            for _ in 0..1 + rng.below(4) {
+                let at = rng.below(input.len());
+                input[at] = rng.next() as u8;
+            }
+            if i % 10 == 0 {
+                input.truncate(rng.below(input.len()));
+            }
+            let mut server = pair().server;
+            feed_like_the_driver(&mut server, &input, &mut rng);
+        }
+        // After a completed handshake: corrupt the application-data records.
+        for _ in 0..100 {
+            let mut q = pair();
+            handshake(&mut q, 4096);
+            let mut wire = Vec::new();
+            q.client
+                .writer()
+                .write_all(b"GET / HTTP/1.1\r\n\r\n")
+                .unwrap();
+            while q.client.wants_write() {
+                q.client.write_tls(&mut wire).unwrap();
+            }
+            let at = rng.below(wire.len());
+            wire[at] ^= 1 + rng.next() as u8 % 255;
+            feed_like_the_driver(&mut q.server, &wire, &mut rng);
+        }
+    }
+
+    #[test]
+    fn robustness_random_bytes_never_panic() {
+        let mut rng = Rng(0xdead_beef_cafe_f00d);
+        for _ in 0..300 {
+            let len = rng.below(3000);
+            let mut input: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            // Half of the inputs look like a handshake record to get past the first
+            // byte check.
+            if rng.below(2) == 0 && input.len() > 5 {
+                input[..3].copy_from_slice(&[0x16, 0x03, 0x01]);
+            }
+            let mut server = pair().server;
+            feed_like_the_driver(&mut server, &input, &mut rng);
+        }
+    }
 }
