@@ -268,6 +268,11 @@ fn write_tls(c: &mut Conn, buf: &mut [u8]) -> io::Result<bool> {
             Err(e) => return Err(e),
         }
     }
+    // The response is out: free the session's output buffer while the connection
+    // waits (it is kept between records of one response so they reuse it).
+    if !tls.wants_write() && c.engine.out().front().is_none() {
+        tls.release_idle_buffers();
+    }
     Ok(written > 0)
 }
 

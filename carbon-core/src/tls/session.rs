@@ -41,9 +41,8 @@ pub struct TlsSession {
     /// Decrypted application data; `plaintext_pos` is where the reader stands.
     plaintext: Vec<u8>,
     plaintext_pos: usize,
-    /// Encrypted bytes to send; `outgoing_pos` is what the socket has taken.
-    outgoing: Vec<u8>,
-    outgoing_pos: usize,
+    /// Encrypted bytes to send.
+    outgoing: OutBuf,
     /// close_notify received (RFC 8446 section 6.1): the reader returns end of stream.
     peer_closed: bool,
     /// The first fatal error. rustls's unbuffered connection does not remember every
@@ -66,8 +65,7 @@ impl TlsSession {
             incoming: Vec::new(),
             plaintext: Vec::new(),
             plaintext_pos: 0,
-            outgoing: Vec::new(),
-            outgoing_pos: 0,
+            outgoing: OutBuf::default(),
             peer_closed: false,
             error: None,
         })
@@ -79,7 +77,7 @@ impl TlsSession {
 
     /// True while encrypted bytes wait for `write_tls`.
     pub fn wants_write(&self) -> bool {
-        self.outgoing_pos < self.outgoing.len()
+        self.outgoing.len() > 0
     }
 
     /// The ALPN protocol agreed in the handshake, if any (RFC 7301).
@@ -109,7 +107,7 @@ impl TlsSession {
         let res = rd.read(&mut self.incoming[start..]);
         let n = *res.as_ref().unwrap_or(&0);
         self.incoming.truncate(start + n);
-        self.release_idle_buffers();
+        self.release_empty_input();
         res
     }
 
@@ -160,7 +158,10 @@ impl TlsSession {
                 break;
             };
             let out = &mut self.outgoing;
-            if append(out, 512, |buf| data.encode(buf).map_err(encode_err)).is_err() {
+            if out
+                .append(512, |buf| data.encode(buf).map_err(encode_err))
+                .is_err()
+            {
                 break;
             }
         }
@@ -179,9 +180,8 @@ impl TlsSession {
 
     /// Writes queued encrypted bytes to `wr`.
     pub fn write_tls(&mut self, wr: &mut dyn Write) -> io::Result<usize> {
-        let n = wr.write(&self.outgoing[self.outgoing_pos..])?;
-        self.outgoing_pos += n;
-        self.release_idle_buffers();
+        let n = wr.write(self.outgoing.pending())?;
+        self.outgoing.consume(n);
         Ok(n)
     }
 
@@ -219,7 +219,7 @@ impl TlsSession {
                 }
                 ConnectionState::EncodeTlsData(mut data) => {
                     let out = &mut self.outgoing;
-                    if let Err(e) = append(out, 512, |buf| data.encode(buf).map_err(encode_err)) {
+                    if let Err(e) = out.append(512, |buf| data.encode(buf).map_err(encode_err)) {
                         break Err(e);
                     }
                     false
@@ -231,7 +231,7 @@ impl TlsSession {
                     false
                 }
                 ConnectionState::WriteTraffic(mut traffic) => {
-                    let room = MAX_OUTGOING.saturating_sub(self.outgoing.len() - self.outgoing_pos);
+                    let room = MAX_OUTGOING.saturating_sub(self.outgoing.len());
                     match send {
                         Send::Data(data) if room > RECORD_OVERHEAD => {
                             let take = data.len().min(room - RECORD_OVERHEAD);
@@ -239,7 +239,7 @@ impl TlsSession {
                             let records = take.div_ceil(MAX_FRAGMENT).max(1);
                             let guess = take + records * RECORD_OVERHEAD;
                             let out = &mut self.outgoing;
-                            match append(out, guess, |buf| {
+                            match out.append(guess, |buf| {
                                 traffic.encrypt(chunk, buf).map_err(encrypt_err)
                             }) {
                                 Ok(()) => sent = take,
@@ -248,7 +248,7 @@ impl TlsSession {
                         }
                         Send::CloseNotify => {
                             let out = &mut self.outgoing;
-                            if let Err(e) = append(out, RECORD_OVERHEAD, |buf| {
+                            if let Err(e) = out.append(RECORD_OVERHEAD, |buf| {
                                 traffic.queue_close_notify(buf).map_err(encrypt_err)
                             }) {
                                 break Err(e);
@@ -276,12 +276,25 @@ impl TlsSession {
                 break Ok(sent);
             }
         };
-        self.release_idle_buffers();
+        self.release_empty_input();
         result
     }
 
     /// Frees every buffer that holds nothing: what makes an idle connection small.
-    fn release_idle_buffers(&mut self) {
+    ///
+    /// The receive side frees itself as soon as it is empty. The output buffer is kept
+    /// while a response is being sent, so that a large body reuses it record after
+    /// record; call this when the engine above has nothing more to send.
+    pub fn release_idle_buffers(&mut self) {
+        self.release_empty_input();
+        if self.outgoing.len() == 0 {
+            self.outgoing = OutBuf::default();
+        }
+    }
+
+    /// Frees the receive-side buffers that hold nothing (not the output buffer: see
+    /// [`Self::release_idle_buffers`]).
+    fn release_empty_input(&mut self) {
         if self.incoming.is_empty() && self.incoming.capacity() > 0 {
             self.incoming = Vec::new();
         }
@@ -289,38 +302,67 @@ impl TlsSession {
             self.plaintext = Vec::new();
             self.plaintext_pos = 0;
         }
-        if self.outgoing_pos >= self.outgoing.len() && self.outgoing.capacity() > 0 {
-            self.outgoing = Vec::new();
-            self.outgoing_pos = 0;
-        }
     }
 }
 
-/// Appends to `out` what `fill` writes into a slice of `guess` bytes, growing it once
-/// to the exact size if rustls reports the slice too small.
-fn append(
-    out: &mut Vec<u8>,
-    guess: usize,
-    mut fill: impl FnMut(&mut [u8]) -> Result<usize, Fill>,
-) -> Result<(), Error> {
-    let start = out.len();
-    let mut size = guess;
-    for _ in 0..2 {
-        out.resize(start + size, 0);
-        match fill(&mut out[start..]) {
-            Ok(n) => {
-                out.truncate(start + n);
-                return Ok(());
-            }
-            Err(Fill::TooSmall(InsufficientSizeError { required_size })) => size = required_size,
-            Err(Fill::Fatal(e)) => {
-                out.truncate(start);
-                return Err(e);
-            }
+/// Bytes queued for the socket: `buf[start..end]`. `buf` stays initialised up to its
+/// length, so appending does not zero-fill memory again for every record.
+#[derive(Default)]
+struct OutBuf {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl OutBuf {
+    fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    fn pending(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
         }
     }
-    out.truncate(start);
-    Err(Error::General("TLS output size grew while encoding".into()))
+
+    /// Appends what `fill` writes into a slice of `guess` bytes, growing it once to the
+    /// exact size if rustls reports the slice too small.
+    fn append(
+        &mut self,
+        guess: usize,
+        mut fill: impl FnMut(&mut [u8]) -> Result<usize, Fill>,
+    ) -> Result<(), Error> {
+        let mut size = guess;
+        for _ in 0..2 {
+            if self.buf.len() < self.end + size && self.start > 0 {
+                // Move what is still queued to the front before growing, so the
+                // buffer stays within MAX_OUTGOING plus one write's worth.
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            if self.buf.len() < self.end + size {
+                self.buf.resize(self.end + size, 0);
+            }
+            match fill(&mut self.buf[self.end..self.end + size]) {
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(());
+                }
+                Err(Fill::TooSmall(InsufficientSizeError { required_size })) => {
+                    size = required_size
+                }
+                Err(Fill::Fatal(e)) => return Err(e),
+            }
+        }
+        Err(Error::General("TLS output size grew while encoding".into()))
+    }
 }
 
 enum Fill {
@@ -360,7 +402,7 @@ impl Read for Reader<'_> {
         let n = available.len().min(buf.len());
         buf[..n].copy_from_slice(&available[..n]);
         s.plaintext_pos += n;
-        s.release_idle_buffers();
+        s.release_empty_input();
         Ok(n)
     }
 }
@@ -411,7 +453,7 @@ mod tests {
     impl TlsSession {
         /// Bytes held in this session's own buffers (capacity, not length).
         fn buffered(&self) -> usize {
-            self.incoming.capacity() + self.plaintext.capacity() + self.outgoing.capacity()
+            self.incoming.capacity() + self.plaintext.capacity() + self.outgoing.buf.capacity()
         }
     }
 
@@ -553,6 +595,8 @@ mod tests {
         p.server.writer().write_all(&[b'y'; 5000]).unwrap();
         exchange(&mut p, 4096);
         assert!(!p.server.wants_write());
+        // The driver calls this once the engine has nothing more to send.
+        p.server.release_idle_buffers();
         assert_eq!(p.server.buffered(), 0);
     }
 
@@ -571,7 +615,37 @@ mod tests {
         }
         assert!(accepted <= MAX_OUTGOING, "{accepted}");
         assert!(accepted > MAX_OUTGOING / 2, "{accepted}");
-        assert!(p.server.outgoing.len() <= MAX_OUTGOING + 4 * RECORD_OVERHEAD);
+        assert!(p.server.outgoing.buf.len() <= MAX_OUTGOING + 4 * RECORD_OVERHEAD);
+    }
+
+    /// A socket that takes at most `n` bytes per write.
+    struct Trickle(usize, Vec<u8>);
+    impl Write for Trickle {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            let n = b.len().min(self.0);
+            self.1.extend_from_slice(&b[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn output_buffer_stays_bounded_when_the_socket_never_drains_it() {
+        let mut p = pair();
+        handshake(&mut p, 4096);
+        let mut socket = Trickle(3000, Vec::new());
+        for _ in 0..200 {
+            let _ = p.server.writer().write(&[b'z'; 9000]).unwrap();
+            p.server.write_tls(&mut socket).unwrap();
+            assert!(
+                p.server.outgoing.buf.len() <= MAX_OUTGOING + 9000 + 4 * RECORD_OVERHEAD,
+                "{}",
+                p.server.outgoing.buf.len()
+            );
+        }
+        assert!(p.server.wants_write());
     }
 
     #[test]
