@@ -106,7 +106,10 @@ fn chromium_test_page_echoes_over_wss_and_closes_with_1000() {
     let mut log = String::new();
     while Instant::now() < deadline {
         log = std::fs::read_to_string(&path).unwrap_or_default();
-        if log.contains("/ws-report?") {
+        // Each worker writes its access-log lines in batches: the 101 (one worker)
+        // may reach the file after the report (another connection, maybe another
+        // worker).
+        if log.contains("/ws-report?") && log.contains("\" 101 ") {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
