@@ -170,6 +170,39 @@ wait "$carbond_pid" || fail "carbond exited non-zero after SIGTERM: $(cat "$log"
 carbond_pid=
 rm -f "$log"
 
+step "container entrypoint: documented names mapped to CARBON_<KEY>"
+mapped=$(env -i PATH="$PATH" PORT=1234 VERBOSE=true MAX_THREADS=9 CARBON_MAX_THREADS=2 \
+    sh packaging/docker/entrypoint.sh env)
+for want in CARBON_PORT=1234 CARBON_VERBOSE=true CARBON_MAX_THREADS=2; do
+    grep -qx "$want" <<<"$mapped" || fail "entrypoint did not export $want: $mapped"
+done
+# The entrypoint's own start (installed carbond, /etc/carbon/carbon.conf) with the
+# port from PORT, checked by the image's health check script.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+log=$(mktemp)
+PORT=$port sh packaging/docker/entrypoint.sh >"$log" 2>&1 &
+carbond_pid=$!
+healthy=
+for _ in $(seq 1 50); do
+    if PORT=$port bash packaging/docker/healthcheck.sh 2>/dev/null; then
+        healthy=1
+        break
+    fi
+    sleep 0.2
+done
+[ -n "$healthy" ] || {
+    cat "$log"
+    fail "entrypoint start with PORT=$port: health check never passed"
+}
+curl -sf "http://127.0.0.1:$port/" | grep -q 'Carbon is installed' || fail "entrypoint start: no page"
+kill -TERM "$carbond_pid"
+wait "$carbond_pid" || fail "carbond (entrypoint) exited non-zero after SIGTERM: $(cat "$log")"
+carbond_pid=
+rm -f "$log"
+if PORT=$port bash packaging/docker/healthcheck.sh 2>/dev/null; then
+    fail "health check passes with nothing listening on $port"
+fi
+
 step "apt-get remove keeps the configuration"
 apt-get remove -y -qq carbon
 [ -f /etc/carbon/carbon.conf ] || fail "remove deleted /etc/carbon/carbon.conf"
