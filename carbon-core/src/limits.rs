@@ -177,3 +177,28 @@ impl Default for Http2Limits {
         }
     }
 }
+/// The connection-slot policy (`driver/slots.rs`) starts reclaiming slots once this
+/// share of `max_connections` (in percent) is in use: the last tenth stays free for
+/// newcomers, so a client arriving during an attack finds a slot at once instead of
+/// waiting for a victim.
+pub const SLOT_HIGH_WATER_PERCENT: usize = 90;
+
+/// Under pressure, a request head or body must arrive at this average rate (bytes per
+/// second since it started) or its connection may be reclaimed. Apache's
+/// mod_reqtimeout uses the same `MinRate=500`; a slowloris (CVE-2007-6750) or slow
+/// POST sends a few bytes every several seconds, orders of magnitude below it.
+pub const MIN_RECEIVE_RATE: u64 = 500;
+
+/// Under pressure, a head or body younger than this is never reclaimed: a new client
+/// must have time to send its first segments (a few round trips on a slow mobile
+/// link) before its rate means anything.
+pub const MIN_RATE_GRACE: Duration = Duration::from_secs(2);
+
+/// Under pressure, a response the peer has taken nothing of for this long may be
+/// reclaimed (the "slow read" attack: a tiny TCP window read a few bytes at a time).
+/// Longer than the grace for requests: the kernel reports room to write only once a
+/// third of the socket buffer has drained, which on an honest link takes a few round
+/// trips, and about 6 s for an 87 KB buffer on a 5 KB/s (2G) link. A slow reader
+/// blocks the writer for minutes. nginx's `send_timeout` is 60 s; this applies only
+/// when slots are short, where a newcomer is worth more than a nearly dead download.
+pub const SEND_STALL: Duration = Duration::from_secs(5);

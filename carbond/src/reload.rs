@@ -22,6 +22,7 @@ const CONFIRM: Duration = Duration::from_secs(5);
 const RESTART_KEYS: &[&str] = &[
     "max_threads",
     "max_connections",
+    "max_connections_per_ip",
     "shutdown_timeout",
     "log_file",
     "log_mode",
@@ -172,6 +173,16 @@ pub fn reload(state: &DaemonState) -> Result<ReloadReport, ReloadError> {
         }
     }
     state.record(&result);
+    let stats = state.handle.stats_handle();
+    stats.set_config_generation(state.handle.generation());
+    stats.record_reload(carbon_core::driver::ReloadOutcome {
+        ok: result.is_ok(),
+        at: std::time::SystemTime::now(),
+        message: match &result {
+            Ok(_) => String::new(),
+            Err(e) => e.problems.join("; "),
+        },
+    });
     state.notifier.ready(&state.status_line());
     result
 }
@@ -243,6 +254,7 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<String> {
     let differs = |k: &str| match k {
         "max_threads" => old.max_threads != new.max_threads,
         "max_connections" => old.max_connections != new.max_connections,
+        "max_connections_per_ip" => old.max_connections_per_ip != new.max_connections_per_ip,
         "shutdown_timeout" => old.timeouts.shutdown_drain != new.timeouts.shutdown_drain,
         "log_file" => old.log_file != new.log_file,
         "log_mode" => old.log_mode != new.log_mode,

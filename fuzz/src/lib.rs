@@ -73,6 +73,8 @@ fn pump(conn: &mut H1Conn, now: Instant, t: &mut Transcript) {
                 t.rejects.push(r.status.as_u16());
                 error_response(r.status)
             }
+            // No early answer: the body is read on the next poll.
+            Event::Head => continue,
         };
         conn.send_response(now, resp);
     }

@@ -7,21 +7,32 @@ use crate::harness::*;
 
 const KEEP_ALIVE_GET: &[u8] = b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 
-#[test]
-fn max_connections_defers_the_third_until_one_closes() {
-    let mut s = Server::start("max_connections = 2");
-    // Two connections the server has certainly accepted (each got a response).
-    let mut a = s.connect();
-    a.send(KEEP_ALIVE_GET);
-    assert_eq!(a.response().status, 200);
-    let mut b = s.connect();
-    b.send(KEEP_ALIVE_GET);
-    assert_eq!(b.response().status, 200);
+/// Larger than the kernel's socket buffers on both sides, so a client that reads
+/// nothing keeps its response in flight (a connection no slot policy may reclaim).
+const HUGE_LEN: usize = 24 * 1024 * 1024;
 
-    // The third may complete the TCP handshake (listen backlog) but is not served.
+#[test]
+fn max_connections_defers_the_third_while_both_are_busy_answering() {
+    // Idle and slow connections would be reclaimed for the newcomer (see
+    // resilience.rs); two responses in flight cannot be, so the third waits in the
+    // backlog until one closes.
+    let mut s = Server::start("max_connections = 2");
+    std::fs::write(s.www().join("huge.bin"), vec![7u8; HUGE_LEN]).unwrap();
+    let busy = |s: &Server| {
+        let mut c = s.connect();
+        c.send(b"GET /huge.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        // Accepted and answering: the first bytes of the response arrived.
+        assert!(c.poll_data(Duration::from_secs(5)).is_some_and(|n| n > 0));
+        c
+    };
+    let a = busy(&s);
+    let b = busy(&s);
+
+    // The third may complete the TCP handshake (listen backlog) but is not served,
+    // even past the slot policy's grace period.
     let mut c = s.connect();
     c.send(KEEP_ALIVE_GET);
-    match c.poll_data(Duration::from_millis(1500)) {
+    match c.poll_data(Duration::from_millis(2500)) {
         None => {}
         Some(0) => panic!("third connection was closed instead of waiting for a slot"),
         Some(_) => panic!(

@@ -11,10 +11,12 @@ use mio::{Interest, Registry, Token};
 
 use super::access_log::PendingLines;
 use super::respond;
+use super::stats::{Protocol, Stats};
 use super::transport;
 use super::worker::Worker;
 use crate::config::Config;
 use crate::proto::h1::H1Conn;
+use crate::proto::{Phase, Progress};
 
 /// Read/write rounds one connection may take per loop turn before yielding to others.
 const ROUNDS_PER_TURN: usize = 16;
@@ -62,6 +64,22 @@ pub(crate) struct Conn {
     pub(crate) queued: bool,
     /// Access-log lines waiting for their response to leave (`access_log.rs`).
     pub(crate) pending_log: PendingLines,
+    /// The current request was counted by the rate limiter when its head arrived
+    /// (`Event::Head`), so the complete request is not counted twice.
+    pub(crate) rate_checked: bool,
+    /// Counted by `max_connections_per_ip`: released when the connection closes.
+    pub(crate) ip_counted: bool,
+    /// The completed TLS handshake has been counted.
+    handshake_counted: bool,
+    /// `TCP_NODELAY` is set. Plain connections get it before their first write unless
+    /// that response ends the connection: then Nagle's algorithm cannot delay
+    /// anything (the FIN pushes the last segment out), and a connection that closes
+    /// after one response saves a system call. TLS connections set it at once
+    /// (handshake flights and session tickets are written back to back).
+    pub(crate) nodelay: bool,
+    /// The listener's protocol, for the statistics (kept even when a plain request on
+    /// the TLS port drops the TLS layer, so accept and close count alike).
+    pub(crate) protocol: Protocol,
 }
 
 struct Linger {
@@ -83,6 +101,7 @@ impl Conn {
         sock: TcpStream,
         peer: SocketAddr,
         tls: Option<Box<rustls::ServerConnection>>,
+        protocol: Protocol,
         cfg: &Config,
         now: Instant,
     ) -> Conn {
@@ -109,6 +128,11 @@ impl Conn {
             peer_closing: false,
             queued: false,
             pending_log: PendingLines::default(),
+            rate_checked: false,
+            ip_counted: false,
+            handshake_counted: false,
+            nodelay: false,
+            protocol,
         }
     }
 
@@ -137,6 +161,33 @@ impl Conn {
 
     fn engine_out_empty(&self) -> bool {
         self.engine.out_is_empty()
+    }
+
+    /// Where the connection stands, for the slot policy (`slots.rs`).
+    pub fn progress(&self) -> Progress {
+        if let Some(l) = &self.linger {
+            return Progress {
+                phase: Phase::Lingering,
+                since: l.until.checked_sub(LINGER).unwrap_or(l.until),
+                received: 0,
+            };
+        }
+        if let Some(since) = self.write_since.filter(|_| self.pending_output()) {
+            return Progress {
+                phase: Phase::Sending,
+                since,
+                received: 0,
+            };
+        }
+        let p = self.engine.progress();
+        if p.phase == Phase::Idle && self.pending_output() {
+            // rustls still holds the end of the response.
+            return Progress {
+                phase: Phase::Responding,
+                ..p
+            };
+        }
+        p
     }
 
     /// The earliest of the engine's deadline and the driver's own.
@@ -194,8 +245,11 @@ impl Conn {
         Ok(())
     }
 
+    /// Nothing to undo in the poll: closing the socket (when the connection is
+    /// dropped) removes it from epoll, since no other descriptor refers to it, so an
+    /// `EPOLL_CTL_DEL` would be one system call per connection for nothing.
     pub fn close(&mut self, registry: &Registry) {
-        let _ = registry.deregister(&mut self.sock);
+        let _ = registry;
     }
 }
 
@@ -209,18 +263,22 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
     }
     for _ in 0..ROUNDS_PER_TURN {
         let mut progress = false;
-        match transport::read(c, &mut w.buf, now) {
+        match transport::read(c, &mut w.buf, now, &w.counters) {
             Ok(p) => progress |= p,
             Err(_) => {
                 if c.handshaking() {
-                    crate::driver::stats::Stats::inc(&w.shared.stats.tls_handshake_failures);
+                    Stats::inc(&w.counters.tls_handshake_failures);
                 }
                 return Outcome::Close;
             }
         }
         if c.tls.as_ref().is_some_and(|t| t.is_handshaking()) && c.read_eof {
-            crate::driver::stats::Stats::inc(&w.shared.stats.tls_handshake_failures);
+            Stats::inc(&w.counters.tls_handshake_failures);
             return Outcome::Close;
+        }
+        if !c.handshake_counted && c.tls.as_ref().is_some_and(|t| !t.is_handshaking()) {
+            c.handshake_counted = true;
+            Stats::inc(&w.counters.tls_handshakes);
         }
         while let Some(ev) = c.engine.poll_event() {
             progress = true;
@@ -230,6 +288,7 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
                 respond::Ctx {
                     shared: &w.shared,
                     gen: &w.gen,
+                    stats: &w.counters,
                     service: w.service.as_mut(),
                     date: &w.date,
                     log: w.log.as_mut(),
@@ -239,7 +298,7 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
             );
         }
         let had_output = c.pending_output();
-        match transport::write(c, &mut w.buf) {
+        match transport::write(c, &mut w.buf, &w.counters) {
             Ok(p) => {
                 if p {
                     c.write_since = Some(now);
@@ -248,7 +307,7 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
             }
             Err(_) => return Outcome::Close,
         }
-        c.pending_log.complete(w.log.as_mut(), &w.shared.stats, now);
+        c.pending_log.complete(w.log.as_mut(), &w.counters, now);
         if !c.pending_output() {
             c.write_since = None;
             if had_output {

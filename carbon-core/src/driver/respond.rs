@@ -10,7 +10,7 @@ use http::{Method, StatusCode};
 use super::access_log::{Entry, LogSink, RequestLine};
 use super::conn::Conn;
 use super::date::DateCache;
-use super::stats::Stats;
+use super::stats::{Stats, WorkerCounters};
 use super::{Generation, Shared};
 use crate::proto::h1::{Event, Rejection};
 use crate::service::{Request, RequestContext, Response, Service};
@@ -20,6 +20,8 @@ const SERVER_NAME: HeaderValue = HeaderValue::from_static("carbon");
 pub(crate) struct Ctx<'a> {
     pub shared: &'a Shared,
     pub gen: &'a Generation,
+    /// This worker's counters.
+    pub stats: &'a WorkerCounters,
     pub service: &'a mut dyn Service,
     pub date: &'a DateCache,
     pub log: Option<&'a mut LogSink>,
@@ -38,20 +40,18 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
         Event::Request(req) if c.plain_on_tls => {
             c.engine.start_shutdown();
             c.rejected = true;
-            let mut resp = x.service.error(StatusCode::BAD_REQUEST, &rctx);
-            *resp.body_mut() = crate::service::Body::Bytes(bytes::Bytes::from_static(
-                b"400 Bad Request: this port speaks HTTPS; use an https:// URL\n",
-            ));
-            (resp, Some(req))
+            Stats::inc(&x.stats.rejected);
+            (plain_on_tls_response(&rctx, &mut x), Some(req))
         }
         Event::Request(req) => {
-            Stats::inc(&x.shared.stats.requests);
-            let resp = answer(&req, &rctx, &mut x);
+            let rate_checked = std::mem::take(&mut c.rate_checked);
+            let resp = answer(&req, &rctx, &mut x, rate_checked);
             (resp, Some(req))
         }
+        Event::Head => return early(c, &rctx, x),
         Event::Reject(rejection) => {
             c.rejected = true;
-            x.shared.stats.count_rejection(rejection.reason.class());
+            x.stats.count_rejection(rejection.reason.class());
             log::debug!(
                 "{}: request rejected with {}: {}",
                 c.peer,
@@ -60,7 +60,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
             );
             let mut resp = x.service.error(rejection.status, &rctx);
             finish_headers(&mut resp, &rctx, &x);
-            x.shared.stats.count_status(resp.status().as_u16());
+            x.stats.count_response(resp.status().as_u16());
             let line = x
                 .log
                 .is_some()
@@ -71,7 +71,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
     };
     let mut resp = resp;
     finish_headers(&mut resp, &rctx, &x);
-    x.shared.stats.count_status(resp.status().as_u16());
+    x.stats.count_response(resp.status().as_u16());
     let line = x
         .log
         .is_some()
@@ -113,16 +113,19 @@ fn rejection_line(
     .format_without_size()
 }
 
-fn answer(req: &Request, rctx: &RequestContext, x: &mut Ctx<'_>) -> Response {
-    // Checked before any file work: a flood costs one hash lookup per request.
-    if let Err(retry) = x.gen.rate.check(rctx.peer.ip(), x.now) {
-        Stats::inc(&x.shared.stats.rate_limited);
-        let mut resp = x.service.error(StatusCode::TOO_MANY_REQUESTS, rctx);
-        resp.headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(retry.max(1)));
-        return resp;
+/// `rate_checked`: the request was already counted when its head arrived.
+fn answer(req: &Request, rctx: &RequestContext, x: &mut Ctx<'_>, rate_checked: bool) -> Response {
+    if !rate_checked {
+        if let Some(resp) = rate_limited(rctx, x) {
+            return resp;
+        }
     }
     let cfg = &x.gen.cfg;
+    if let Some(path) = cfg.metrics_path.as_deref() {
+        if req.uri().path() == path {
+            return metrics(req, rctx, x);
+        }
+    }
     // `OPTIONS *` asks about the server itself (RFC 9110 §9.3.7): nothing to redirect.
     let asterisk = req.uri().path() == "*";
     if !rctx.secure && cfg.redirect_http_to_https && x.gen.tls.is_some() && !asterisk {
@@ -131,9 +134,106 @@ fn answer(req: &Request, rctx: &RequestContext, x: &mut Ctx<'_>) -> Response {
     x.service.call(req, rctx)
 }
 
+/// Checked before any file work: a flood costs one hash lookup per request.
+fn rate_limited(rctx: &RequestContext, x: &mut Ctx<'_>) -> Option<Response> {
+    let retry = x.gen.rate.check(rctx.peer.ip(), x.now).err()?;
+    Stats::inc(&x.stats.rate_limited);
+    let mut resp = x.service.error(StatusCode::TOO_MANY_REQUESTS, rctx);
+    resp.headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(retry.max(1)));
+    Some(resp)
+}
+
+/// [`Event::Head`]: the head of a request with a body has arrived. A request that
+/// will be refused whatever its body holds (plain HTTP on the TLS port, a client
+/// over its rate, the HTTPS redirect, a method the service refuses) is answered now;
+/// the engine then closes without reading the body, which the lingering close
+/// discards (bounded). Otherwise nothing is sent and the body is read as usual.
+fn early(c: &mut Conn, rctx: &RequestContext, mut x: Ctx<'_>) {
+    let Some(head) = c.engine.request_head() else {
+        return;
+    };
+    let resp = if c.plain_on_tls {
+        Some(plain_on_tls_response(rctx, &mut x))
+    } else if let Some(resp) = rate_limited(rctx, &mut x) {
+        Some(resp)
+    } else {
+        // Counted once: the full request skips the check.
+        c.rate_checked = true;
+        let cfg = &x.gen.cfg;
+        let asterisk = head.uri().path() == "*";
+        if !rctx.secure && cfg.redirect_http_to_https && x.gen.tls.is_some() && !asterisk {
+            Some(redirect_to_https(
+                head,
+                x.gen.https_port,
+                &cfg.server_name,
+                rctx,
+                &mut x,
+            ))
+        } else {
+            x.service.early_response(head, rctx)
+        }
+    };
+    let Some(mut resp) = resp else {
+        return;
+    };
+    c.rate_checked = false;
+    c.rejected = true;
+    finish_headers(&mut resp, rctx, &x);
+    x.stats.count_response(resp.status().as_u16());
+    let line = x
+        .log
+        .is_some()
+        .then(|| request_line(Some(head), &resp, rctx, x.date));
+    let head_request = head.method() == Method::HEAD;
+    queue(c, resp, line, head_request, x.now);
+}
+
+fn plain_on_tls_response(rctx: &RequestContext, x: &mut Ctx<'_>) -> Response {
+    let mut resp = x.service.error(StatusCode::BAD_REQUEST, rctx);
+    *resp.body_mut() = crate::service::Body::Bytes(bytes::Bytes::from_static(
+        b"400 Bad Request: this port speaks HTTPS; use an https:// URL\n",
+    ));
+    resp
+}
+
+/// `metrics_path`: the statistics in the Prometheus text format, for loopback and
+/// `rate_limit_exempt` clients only (the same set trusted to bypass the rate limit);
+/// to anyone else the path does not exist.
+fn metrics(req: &Request, rctx: &RequestContext, x: &mut Ctx<'_>) -> Response {
+    let ip = rctx.peer.ip().to_canonical();
+    let trusted = ip.is_loopback() || x.gen.cfg.rate_limit_exempt.iter().any(|n| n.contains(ip));
+    if !trusted {
+        return x.service.error(StatusCode::NOT_FOUND, rctx);
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut resp = x.service.error(StatusCode::METHOD_NOT_ALLOWED, rctx);
+        resp.headers_mut()
+            .insert(http::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return resp;
+    }
+    let text = x.shared.stats.snapshot().prometheus();
+    let mut resp = http::Response::new(crate::service::Body::Bytes(bytes::Bytes::from(text)));
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    resp.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    if req.method() == Method::HEAD {
+        let len = resp.body().len();
+        *resp.body_mut() = crate::service::Body::Empty;
+        resp.headers_mut()
+            .insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    resp
+}
+
 /// 301 for GET/HEAD; 308 otherwise so the method and body are kept (RFC 9110 §15.4.9).
-fn redirect_to_https(
-    req: &Request,
+fn redirect_to_https<B>(
+    req: &http::Request<B>,
     https_port: u16,
     server_name: &str,
     rctx: &RequestContext,
@@ -203,8 +303,8 @@ fn finish_headers(resp: &mut Response, rctx: &RequestContext, x: &Ctx<'_>) {
     }
 }
 
-fn request_line(
-    req: Option<&Request>,
+fn request_line<B>(
+    req: Option<&http::Request<B>>,
     resp: &Response,
     rctx: &RequestContext,
     date: &DateCache,

@@ -4,6 +4,9 @@
 pub mod h1;
 pub mod h2;
 pub mod out;
+mod progress;
+
+pub use progress::{Phase, Progress};
 
 /// RFC 9110 §15 names, where the `http` crate still uses older ones (RFC 7231's
 /// "Payload Too Large", RFC 4918's "Unprocessable Entity", and a hyphen lost in 203).

@@ -13,6 +13,7 @@
 
 use std::fs::File;
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -74,12 +75,44 @@ pub struct RequestContext {
 pub trait Service: Send {
     fn call(&mut self, req: &Request, ctx: &RequestContext) -> Response;
 
+    /// Called with the head of a request that has a body, before the body is read:
+    /// return a response when the request will be refused whatever its body holds
+    /// (a method the resource does not allow, 405). The engine sends it at once,
+    /// never reads the body and closes the connection. `None` (the default) lets the
+    /// body arrive and the request reach [`Service::call`] as usual.
+    fn early_response(
+        &mut self,
+        head: &http::Request<()>,
+        ctx: &RequestContext,
+    ) -> Option<Response> {
+        let _ = (head, ctx);
+        None
+    }
+
     /// An error response for a status the engine or driver decided on (400, 413, 429, ...).
     /// The default is a short text body; the file service may serve a custom page.
     fn error(&mut self, status: http::StatusCode, ctx: &RequestContext) -> Response {
         let _ = ctx;
         error_response(status)
     }
+
+    /// Hands the service its worker's statistics block (called by the driver when
+    /// the service is built). Services that count nothing ignore it.
+    fn attach_counters(&mut self, counters: Arc<ServiceCounters>) {
+        let _ = counters;
+    }
+}
+
+/// Counters a service updates for the statistics: one block per worker, written only
+/// by that worker's service (Relaxed adds), aligned so two workers' blocks never
+/// share a cache line.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub struct ServiceCounters {
+    /// A request served from the open-file cache without opening the file again.
+    pub file_cache_hits: AtomicU64,
+    /// A request that had to open (or re-open) the file.
+    pub file_cache_misses: AtomicU64,
 }
 
 /// A minimal, well-formed error response: the reason phrase as a text body.

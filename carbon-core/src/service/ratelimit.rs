@@ -67,16 +67,16 @@ const MIN_SWEEP: usize = 64;
 /// O(n) selection runs once per n/8 new clients.
 const EVICT_DIVISOR: usize = 8;
 
-/// The unit a budget belongs to.
+/// The unit a budget belongs to (also the unit `max_connections_per_ip` counts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum ClientKey {
+pub(crate) enum ClientKey {
     V4(u32),
     /// The first 64 bits of an IPv6 address.
     V6Prefix(u64),
 }
 
 impl ClientKey {
-    fn of(ip: IpAddr) -> ClientKey {
+    pub(crate) fn of(ip: IpAddr) -> ClientKey {
         match ip.to_canonical() {
             IpAddr::V4(a) => ClientKey::V4(u32::from(a)),
             IpAddr::V6(a) => ClientKey::V6Prefix((u128::from(a) >> 64) as u64),

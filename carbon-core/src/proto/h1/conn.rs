@@ -9,14 +9,26 @@
 //! [`H1Conn::send_response`], so responses leave in request order by construction.
 //!
 //! ```text
-//!            bytes            head done           body done
-//!  ┌──────► Head ───────────► Body ────────────► Ready ──poll_event──► Responding
-//!  │          │  (no body) ─────────────────────►  ▲                     │
-//!  │          └── limit, malformed, timeout ──► Reject ──poll_event──────┤
-//!  │                                                            send_response
-//!  └────────────────────────── keep-alive ───────────────────────────────┤
+//!            bytes      head done (a body follows)
+//!  ┌──────► Head ───────────► HeadDone ──poll_event──► Deciding ──send_response──► Closing
+//!  │          │                                      (Event::Head)   │ (early answer)
+//!  │          │                                                      │ any other call
+//!  │          │                                                      ▼       body done
+//!  │          │                                                     Body ────────────► Ready
+//!  │          │  (no body) ──────────────────────────────────────────────────────────►  │
+//!  │          └── limit, malformed, timeout ──► Reject ──poll_event──┐          poll_event
+//!  │                                                                 ▼                 ▼
+//!  └──────────────────── keep-alive ◄──── send_response ◄──── Responding ◄─────────────┘
 //!                                                       close ──► Closing ──(out empty)──► closed
 //! ```
+//!
+//! Early answers: once the head of a request with a body is parsed, the engine stops
+//! and hands out [`Event::Head`]. A driver that can already refuse the request
+//! whatever its body holds (a method the resource does not allow, a client over its
+//! rate) answers with [`H1Conn::send_response`] right away: the response goes out
+//! with `Connection: close`, the body is never awaited (nor `100 Continue` sent), and
+//! the driver discards what still arrives with its bounded lingering close. Any other
+//! call (the next `poll_event`, more input) reads the body as usual.
 
 use std::time::{Duration, Instant};
 
@@ -25,6 +37,7 @@ use http::{Method, Version};
 
 use crate::limits::{Limits, Timeouts};
 use crate::proto::out::OutQueue;
+use crate::proto::{Phase, Progress};
 use crate::service::{Request, Response};
 
 use super::chunked::ChunkedDecoder;
@@ -56,6 +69,11 @@ pub enum Event {
     /// closes the connection after that response is flushed. The reason and what was
     /// read of the request are there for the access log and the statistics.
     Reject(Rejection),
+    /// The head of a request with a body is parsed ([`H1Conn::request_head`]) and the
+    /// body not read yet. Answer it now with [`H1Conn::send_response`] to refuse it
+    /// without reading the body (the connection then closes), or carry on (call
+    /// `poll_event` again): the request arrives as [`Event::Request`] once complete.
+    Head,
 }
 
 /// What the engine remembers about a request until its response is sent.
@@ -74,6 +92,10 @@ struct BodyState {
     exchange: Exchange,
     decoder: BodyDecoder,
     body: Vec<u8>,
+    /// RFC 9110 §10.1.1: `100 Continue` is sent once the request is accepted.
+    expect_continue: bool,
+    /// End of the head: when body reception began.
+    started: Instant,
     /// The whole body must have arrived by then: request_body_timeout from the end of
     /// the head. A deadline per read would let a client sending one byte now and then
     /// hold the connection forever (slow POST).
@@ -91,6 +113,11 @@ enum State {
     /// Between requests or inside a request head.
     Head,
     Body(Box<BodyState>),
+    /// The head of a request with a body waits for `poll_event` ([`Event::Head`]).
+    HeadDone(Box<BodyState>),
+    /// [`Event::Head`] was handed out: `send_response` answers early, anything else
+    /// moves on to [`State::Body`].
+    Deciding(Box<BodyState>),
     /// A complete request waits for `poll_event`.
     Ready(Box<Request>, Exchange),
     /// A rejection waits for `poll_event`.
@@ -164,12 +191,53 @@ impl H1Conn {
             return false;
         }
         match self.state {
-            State::Head | State::Body(_) => true,
+            State::Head | State::Body(_) | State::Deciding(_) => true,
+            // One event at a time: the head waits for `poll_event`.
+            State::HeadDone(_) => false,
             State::Ready(..) | State::Responding(Some(_)) => self.input.len() < PIPELINE_READ_PAUSE,
             // Input is discarded here. Reading on until the close avoids a TCP reset
             // that could destroy the response before the client reads it (RFC 9112
             // §9.6: close in stages).
             State::Reject(_) | State::Responding(None) | State::Closing => true,
+        }
+    }
+
+    /// The head of the request announced by [`Event::Head`], until it is answered or
+    /// its body is read on.
+    pub fn request_head(&self) -> Option<&http::Request<()>> {
+        match &self.state {
+            State::Deciding(b) => Some(&b.request),
+            _ => None,
+        }
+    }
+
+    /// Where the connection stands, for the driver's slot policy.
+    pub fn progress(&self) -> Progress {
+        let (phase, since, received) = match &self.state {
+            State::Head if !self.out.is_empty() => (Phase::Responding, self.idle_since, 0),
+            // A fresh connection that has sent nothing is a request head still to
+            // come (a slowloris opens connections and waits), not an idle one.
+            State::Head if self.is_between_requests() && self.requests_served > 0 => {
+                (Phase::Idle, self.idle_since, 0)
+            }
+            State::Head => (
+                Phase::Head,
+                self.head_started.unwrap_or(self.idle_since),
+                self.input.len() as u64,
+            ),
+            State::Body(b) | State::HeadDone(b) | State::Deciding(b) => (
+                Phase::Body,
+                b.started,
+                (b.body.len() + self.input.len()) as u64,
+            ),
+            State::Ready(..) | State::Reject(_) | State::Responding(_) | State::Closing => {
+                (Phase::Responding, self.idle_since, 0)
+            }
+        };
+        Progress {
+            phase,
+            since,
+            received,
         }
     }
 
@@ -205,7 +273,7 @@ impl H1Conn {
                 None if self.requests_served == 0 => self.idle_since + self.request_header_timeout,
                 None => self.idle_since + self.keep_alive_timeout,
             }),
-            State::Body(b) => Some(b.deadline),
+            State::Body(b) | State::HeadDone(b) | State::Deciding(b) => Some(b.deadline),
             // No timer while the service works; the driver watches write stalls.
             _ => None,
         }
@@ -219,6 +287,8 @@ impl H1Conn {
         if data.is_empty() || self.read_closed {
             return;
         }
+        // More input instead of an early answer: the body is wanted.
+        self.resume_body();
         match self.state {
             State::Head | State::Body(_) => {
                 if self.input.is_empty() {
@@ -226,7 +296,9 @@ impl H1Conn {
                     // what is left over.
                     let n = self.process(now, data);
                     match self.state {
-                        State::Head | State::Body(_) => self.input.extend_from_slice(&data[n..]),
+                        State::Head | State::Body(_) | State::HeadDone(_) => {
+                            self.input.extend_from_slice(&data[n..])
+                        }
                         State::Ready(..) => self.buffer_pipelined(&data[n..]),
                         _ => {}
                     }
@@ -235,7 +307,12 @@ impl H1Conn {
                     self.process_buffered(now);
                 }
             }
-            State::Ready(..) | State::Responding(Some(_)) => self.buffer_pipelined(data),
+            // A driver feeding input before polling the head: kept (bounded) for
+            // the body.
+            State::HeadDone(_) | State::Ready(..) | State::Responding(Some(_)) => {
+                self.buffer_pipelined(data)
+            }
+            State::Deciding(_) => {}
             // After a rejection or a decision to close, the stream is out of sync or
             // unwanted: the bytes are dropped.
             State::Reject(_) | State::Responding(None) | State::Closing => {}
@@ -247,6 +324,9 @@ impl H1Conn {
     /// request still gets its response, and buffered complete requests are answered.
     pub fn handle_read_closed(&mut self, _now: Instant) {
         self.read_closed = true;
+        // Deciding: the driver passed on answering early, so the body (maybe complete
+        // in the buffer) is read on. HeadDone: that happens once the head is polled.
+        self.resume_body();
         if matches!(self.state, State::Head | State::Body(_)) {
             self.enter_closing();
         }
@@ -276,7 +356,9 @@ impl H1Conn {
                 let input = std::mem::take(&mut self.input);
                 self.reject(Rejection::from_head(RequestError::Timeout, &input));
             }
-            State::Body(_) => self.reject_body(RequestError::Timeout),
+            State::Body(_) | State::HeadDone(_) | State::Deciding(_) => {
+                self.reject_body(RequestError::Timeout)
+            }
             // Keep-alive (or first-request) idle timeout: nothing to answer.
             State::Head => self.enter_closing(),
             _ => {}
@@ -288,7 +370,15 @@ impl H1Conn {
     /// The next event, if any. Each must be answered with
     /// [`H1Conn::send_response`] before the next one appears.
     pub fn poll_event(&mut self) -> Option<Event> {
+        // Polling again after Event::Head, without an early answer: read the body.
+        if matches!(self.state, State::Deciding(_)) {
+            self.resume_body();
+        }
         match std::mem::replace(&mut self.state, State::Closing) {
+            State::HeadDone(b) => {
+                self.state = State::Deciding(b);
+                Some(Event::Head)
+            }
             State::Ready(request, exchange) => {
                 self.state = State::Responding(Some(exchange));
                 Some(Event::Request(*request))
@@ -320,6 +410,20 @@ impl H1Conn {
     /// called exactly once per event, in order. Buffered pipelined input is processed
     /// right away, so call `poll_event` again afterwards.
     pub fn send_response(&mut self, now: Instant, resp: Response) {
+        if let State::Deciding(b) = &self.state {
+            // An early answer: the body was never read, so the stream cannot carry
+            // another request.
+            encode_response(
+                resp,
+                b.exchange.head_request,
+                ConnectionField::Close,
+                &mut self.out,
+            );
+            self.requests_served += 1;
+            self.idle_since = now;
+            self.enter_closing();
+            return;
+        }
         let State::Responding(exchange) = self.state else {
             log::error!("h1: send_response without an outstanding event; ignored");
             return;
@@ -354,7 +458,12 @@ impl H1Conn {
         if !self.input.is_empty() {
             self.process_buffered(now);
         }
-        if self.read_closed && matches!(self.state, State::Head | State::Body(_)) {
+        if self.read_closed
+            && matches!(
+                self.state,
+                State::Head | State::Body(_) | State::HeadDone(_)
+            )
+        {
             // The peer is gone and what it left is not a complete request.
             self.enter_closing();
         }
@@ -394,7 +503,36 @@ impl H1Conn {
     }
 
     fn accepts_input(&self) -> bool {
-        matches!(self.state, State::Head | State::Body(_) | State::Ready(..))
+        matches!(
+            self.state,
+            State::Head | State::Body(_) | State::HeadDone(_) | State::Ready(..)
+        )
+    }
+
+    /// Leaves [`State::Deciding`] for [`State::Body`]: the request was not answered
+    /// early, so its body is read (and `100 Continue` sent if asked for).
+    fn resume_body(&mut self) {
+        if !matches!(self.state, State::Deciding(_)) {
+            return;
+        }
+        let State::Deciding(b) = std::mem::replace(&mut self.state, State::Closing) else {
+            return;
+        };
+        if b.expect_continue {
+            // RFC 9110 §10.1.1: the client may wait for this before sending the body.
+            self.out.push_bytes(continue_100());
+        }
+        let started = b.started;
+        self.state = State::Body(b);
+        if !self.input.is_empty() {
+            // Body bytes that came with the head. Only a head start reads `now`, and
+            // processing stops at the end of this body.
+            self.process_buffered(started);
+        }
+        if self.read_closed && matches!(self.state, State::Body(_)) {
+            // The peer is gone before its body was complete.
+            self.enter_closing();
+        }
     }
 
     /// Process the buffered input and keep what was not consumed.
@@ -454,7 +592,8 @@ impl H1Conn {
                 self.head_started = None;
                 let parsed = parse_head(&buf[skip..skip + len], fields, &self.limits)?;
                 self.start_body(now, parsed);
-                Ok((skip + len, true))
+                // A body waits for Event::Head; a complete request for its answer.
+                Ok((skip + len, matches!(self.state, State::Body(_))))
             }
         }
     }
@@ -483,15 +622,14 @@ impl H1Conn {
             ),
             BodyFraming::Chunked => (BodyDecoder::Chunked(ChunkedDecoder::new()), 0),
         };
-        if expect_continue {
-            // RFC 9110 §10.1.1: the client may wait for this before sending the body.
-            self.out.push_bytes(continue_100());
-        }
-        self.state = State::Body(Box::new(BodyState {
+        // The body waits until the driver has seen the head (Event::Head).
+        self.state = State::HeadDone(Box::new(BodyState {
             request,
             exchange,
             decoder,
             body: Vec::with_capacity(capacity),
+            expect_continue,
+            started: now,
             deadline: now + self.request_body_timeout,
         }));
     }
@@ -533,7 +671,9 @@ impl H1Conn {
     /// A rejection while the body is received: the head is known.
     fn reject_body(&mut self, e: RequestError) {
         let rejection = match &self.state {
-            State::Body(b) => Rejection::from_request(e, &b.request),
+            State::Body(b) | State::HeadDone(b) | State::Deciding(b) => {
+                Rejection::from_request(e, &b.request)
+            }
             _ => Rejection::from_head(e, &[]),
         };
         self.reject(rejection);

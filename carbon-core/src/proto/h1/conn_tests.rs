@@ -8,6 +8,7 @@ use http::StatusCode;
 
 use super::*;
 use crate::proto::out::Chunk;
+use crate::proto::Phase;
 use crate::service::{error_response, Body};
 
 type Responder = fn(&Request) -> Response;
@@ -67,6 +68,8 @@ impl Harness {
                     self.rejects.push(r.status.as_u16());
                     error_response(r.status)
                 }
+                // No early answer: the engine reads the body on the next poll.
+                Event::Head => continue,
             };
             self.conn.send_response(self.now, resp);
         }
@@ -1086,4 +1089,147 @@ fn rejection_carries_reason_request_line_and_user_agent() {
     assert_eq!(r.reason, RequestError::Timeout);
     assert_eq!(r.request_line.as_deref(), Some(&b"POST /up HTTP/1.1"[..]));
     assert_eq!(r.user_agent, None);
+}
+
+// ----- Early answers (Event::Head) and progress for the slot policy -----
+
+#[test]
+fn rfc9110_10_1_1_early_answer_is_sent_before_the_body_without_100_continue() {
+    // A request refused whatever its body holds is answered at its head: the body is
+    // never awaited, and no 100 Continue invites the client to send it (RFC 9110
+    // §10.1.1 lets a server answer with the final status instead).
+    let head = b"POST /static.html HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 500000\r\n\r\n";
+    let now = Instant::now();
+    let mut c = H1Conn::new(Limits::default(), Timeouts::default(), now);
+    for (i, b) in head.iter().enumerate() {
+        c.handle_input(now, std::slice::from_ref(b));
+        if i + 1 < head.len() {
+            assert!(
+                c.poll_event().is_none(),
+                "event before the head ended (byte {i})"
+            );
+        }
+    }
+    assert!(matches!(c.poll_event(), Some(Event::Head)));
+    let h = c.request_head().unwrap();
+    assert_eq!(h.method(), http::Method::POST);
+    assert_eq!(h.uri().path(), "/static.html");
+    c.send_response(now, error_response(StatusCode::METHOD_NOT_ALLOWED));
+    let mut wire = Vec::new();
+    let out = c.out();
+    while let Some(Chunk::Bytes(b)) = out.front() {
+        wire.extend_from_slice(b);
+        let n = b.len() as u64;
+        out.advance(n);
+    }
+    let wire = String::from_utf8(wire).unwrap();
+    assert!(wire.starts_with("HTTP/1.1 405 "), "{wire}");
+    assert!(wire.contains("Connection: close\r\n"), "{wire}");
+    assert!(!wire.contains("100 Continue"), "{wire}");
+    // The body that still arrives is dropped; no further event.
+    c.handle_input(now, &[b'x'; 4096]);
+    assert!(c.poll_event().is_none());
+    assert!(c.is_closed());
+}
+
+#[test]
+fn rfc9112_6_2_head_event_then_poll_reads_the_body_whatever_the_split() {
+    // Without an early answer the request is delivered whole, as before, and a 100
+    // Continue goes out once the driver passed on answering early.
+    let input =
+        b"POST /e HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello";
+    let h = run_splits(input);
+    assert_eq!(h.requests.len(), 1);
+    assert!(h
+        .wire()
+        .starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"));
+    assert!(h.wire().ends_with("POST /e hello"), "{}", h.wire());
+}
+
+#[test]
+fn early_answer_needs_a_body_bodiless_requests_arrive_whole() {
+    // No Event::Head without a body: a bodiless request is complete at its head.
+    let now = Instant::now();
+    let mut c = H1Conn::new(Limits::default(), Timeouts::default(), now);
+    c.handle_input(now, b"DELETE /x HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert!(matches!(c.poll_event(), Some(Event::Request(_))));
+}
+
+#[test]
+fn progress_reports_phase_bytes_and_start_for_the_slot_policy() {
+    let t0 = Instant::now();
+    let mut c = H1Conn::new(Limits::default(), Timeouts::default(), t0);
+    // A fresh connection that sent nothing waits for a head since it opened.
+    let p = c.progress();
+    assert_eq!((p.phase, p.since, p.received), (Phase::Head, t0, 0));
+
+    let t1 = t0 + Duration::from_secs(1);
+    c.handle_input(t1, b"POST /u HTTP/1.1\r\n");
+    let p = c.progress();
+    assert_eq!((p.phase, p.since, p.received), (Phase::Head, t1, 18));
+
+    let t2 = t0 + Duration::from_secs(2);
+    c.handle_input(t2, b"Host: h\r\nContent-Length: 10\r\n\r\nabc");
+    assert!(matches!(c.poll_event(), Some(Event::Head)));
+    let p = c.progress();
+    assert_eq!((p.phase, p.since, p.received), (Phase::Body, t2, 3));
+    assert!(c.poll_event().is_none());
+    assert_eq!(c.progress().received, 3);
+
+    c.handle_input(t2, b"defghij");
+    assert!(matches!(c.poll_event(), Some(Event::Request(_))));
+    assert_eq!(c.progress().phase, Phase::Responding);
+
+    let t3 = t0 + Duration::from_secs(3);
+    c.send_response(t3, error_response(StatusCode::OK));
+    // Still writing the response: busy, not idle.
+    assert_eq!(c.progress().phase, Phase::Responding);
+    let out = c.out();
+    while let Some(chunk) = out.front() {
+        let n = chunk.len();
+        out.advance(n);
+    }
+    let t4 = t0 + Duration::from_secs(4);
+    c.handle_output_drained(t4);
+    let p = c.progress();
+    assert_eq!((p.phase, p.since), (Phase::Idle, t4));
+}
+
+#[test]
+fn rfc9112_9_6_body_complete_with_the_fin_is_still_answered_after_the_head_event() {
+    // Head, body and FIN in one read: the FIN arrives while the head waits for the
+    // driver, and the complete request must still be delivered.
+    let now = Instant::now();
+    let mut c = H1Conn::new(Limits::default(), Timeouts::default(), now);
+    c.handle_input(
+        now,
+        b"POST /u HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc",
+    );
+    c.handle_read_closed(now);
+    assert!(matches!(c.poll_event(), Some(Event::Head)));
+    let Some(Event::Request(r)) = c.poll_event() else {
+        panic!("the complete request was dropped");
+    };
+    assert_eq!(&r.body()[..], b"abc");
+
+    // The same with the FIN after the head event was handed out.
+    let mut c = H1Conn::new(Limits::default(), Timeouts::default(), now);
+    c.handle_input(
+        now,
+        b"POST /u HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc",
+    );
+    assert!(matches!(c.poll_event(), Some(Event::Head)));
+    c.handle_read_closed(now);
+    assert!(matches!(c.poll_event(), Some(Event::Request(_))));
+
+    // An incomplete body cut by the FIN is dropped without an answer.
+    let mut c = H1Conn::new(Limits::default(), Timeouts::default(), now);
+    c.handle_input(
+        now,
+        b"POST /u HTTP/1.1\r\nHost: h\r\nContent-Length: 9\r\n\r\nabc",
+    );
+    c.handle_read_closed(now);
+    assert!(matches!(c.poll_event(), Some(Event::Head)));
+    assert!(c.poll_event().is_none());
+    assert!(c.is_closed());
 }

@@ -30,6 +30,9 @@
 //! * Any rejection closes the connection after the error response, 501 included: the
 //!   engine never reads the body of a request it refuses, so the stream is out of
 //!   sync unless the body was empty, and one rule is simpler than two.
+//! * The head of a request with a body is handed out on its own (`Event::Head`)
+//!   before the body is read, so a request that will be refused anyway is answered
+//!   at once and its body never awaited; the connection then closes.
 //! * Up to 16 empty lines before a request line are ignored (RFC 9112 §2.2).
 //! * A fresh connection gets the request_header timeout until its first byte; after a
 //!   response, the keep-alive timeout.

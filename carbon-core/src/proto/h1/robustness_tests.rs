@@ -298,6 +298,7 @@ impl Sim {
                     self.rejects.push(s.as_u16());
                     self.pending = Some((error_response(s), false));
                 }
+                Event::Head => {}
             }
         }
         if self.how.drain_at_once {
@@ -883,7 +884,12 @@ fn rfc9112_2_3_endless_streams_are_refused_or_paused_within_limits() {
                     conn.handle_input(now, &pending[..n]);
                     pending.drain(..n);
                     fed += n;
-                    match conn.poll_event() {
+                    let mut ev = conn.poll_event();
+                    if matches!(ev, Some(Event::Head)) {
+                        // No early answer: polling again reads the body on.
+                        ev = conn.poll_event();
+                    }
+                    match ev {
                         Some(Event::Reject(r)) => {
                             event = Some(r.status.as_u16());
                             break;

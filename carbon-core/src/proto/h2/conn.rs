@@ -57,6 +57,8 @@ const DEFAULT_MAX_FRAME: u32 = 16_384;
 const SHUTDOWN_PING: [u8; 8] = *b"carbon-g";
 /// Stream id of the first GOAWAY of a graceful shutdown (RFC 9113 §6.8).
 const GOAWAY_ALL: u32 = (1 << 31) - 1;
+/// RFC 9218 §7.1 frame type.
+const PRIORITY_UPDATE: u8 = 0x10;
 /// Bodies at most this long are copied next to their frame header (one chunk);
 /// longer ones are queued as their own chunk without a copy.
 const COPY_BODY_MAX: u64 = 1024;
@@ -422,7 +424,7 @@ impl H2Conn {
             return;
         }
         if self.is_idle() && now >= self.idle_since + self.limits.idle_timeout {
-            self.goaway(self.streams.last_client_id, ErrorCode::NO_ERROR, "idle");
+            self.goaway(self.last_processed(), ErrorCode::NO_ERROR, "idle");
             self.enter_closing();
         }
         self.after_work(now);
@@ -478,6 +480,37 @@ impl H2Conn {
         if end_stream {
             self.finish_send(now, stream_id);
         }
+        self.after_work(now);
+    }
+
+    /// An interim (1xx) response on a stream still awaiting its final response, e.g.
+    /// 103 Early Hints (RFC 8297): HEADERS without END_STREAM (RFC 9113 §8.1). Ignored
+    /// for a final status, 101 (forbidden in HTTP/2, §8.6), or a stream that is gone.
+    pub fn send_informational(&mut self, now: Instant, stream_id: u32, resp: Response) {
+        let status = resp.status();
+        if self.phase == Phase::Closing
+            || !status.is_informational()
+            || status == StatusCode::SWITCHING_PROTOCOLS
+        {
+            return;
+        }
+        let Some(s) = self.streams.map.get(&stream_id) else {
+            return;
+        };
+        if !s.awaiting_response {
+            return;
+        }
+        let enc = response::prepare(resp, false);
+        let mut block = Vec::with_capacity(128);
+        self.encoder.encode(
+            enc.fields.iter().map(|(n, v)| HeaderField {
+                name: n,
+                value: v,
+                sensitive: false,
+            }),
+            &mut block,
+        );
+        self.write_header_block(stream_id, &block, false);
         self.after_work(now);
     }
 
@@ -540,6 +573,9 @@ impl H2Conn {
             }
             Frame::WindowUpdate(w) => self.on_window_update(now, w),
             Frame::Continuation(_) => Err(ConnError::protocol("CONTINUATION without HEADERS")),
+            // RFC 9218 §7.1 PRIORITY_UPDATE (browsers send many): not applied, but
+            // counted with PRIORITY frames rather than as unknown frames.
+            Frame::Unknown(h) if h.kind == PRIORITY_UPDATE => self.count(now, Kind::Priority),
             Frame::Unknown(_) => self.count(now, Kind::Empty),
         }
     }
@@ -877,8 +913,7 @@ impl H2Conn {
             };
         }
         self.streams.last_client_id = id;
-        if self.goaway_last_id.is_some_and(|last| id > last) || self.peer_goaway || self.read_closed
-        {
+        if self.goaway_last_id.is_some_and(|last| id > last) {
             // §6.8: streams opened after our final GOAWAY are ignored.
             return Ok(());
         }
@@ -1054,6 +1089,8 @@ impl H2Conn {
             self.streams.remember_closed(id, how);
             if self.streams.map.is_empty() {
                 self.idle_since = now;
+                // An idle connection keeps no stream table allocation.
+                self.streams.map = std::collections::HashMap::new();
             }
         } else if how == Closed::ResetByUs {
             self.streams.remember_closed(id, how);
@@ -1220,6 +1257,13 @@ impl H2Conn {
         self.stats.goaway_sent = Some(code);
     }
 
+    /// The stream id a GOAWAY names: the highest one processed, and never above one
+    /// named before (RFC 9113 §6.8: successive GOAWAYs must not increase it).
+    fn last_processed(&self) -> u32 {
+        let last = self.streams.last_client_id;
+        self.goaway_last_id.map_or(last, |g| g.min(last))
+    }
+
     fn final_goaway(&mut self) {
         let last = self.streams.last_client_id;
         self.goaway(last, ErrorCode::NO_ERROR, "");
@@ -1234,7 +1278,7 @@ impl H2Conn {
         if no_more && self.streams.map.is_empty() && self.phase != Phase::Closing {
             if self.stats.goaway_sent.is_none() {
                 // §6.8: say goodbye before closing, even when the client left first.
-                self.goaway(self.streams.last_client_id, ErrorCode::NO_ERROR, "");
+                self.goaway(self.last_processed(), ErrorCode::NO_ERROR, "");
             }
             self.enter_closing();
         }
@@ -1246,7 +1290,7 @@ impl H2Conn {
             return;
         }
         log::debug!("h2: {e}");
-        self.goaway(self.streams.last_client_id, e.code, e.reason);
+        self.goaway(self.last_processed(), e.code, e.reason);
         // Requests not answered yet can no longer be.
         self.events.clear();
         self.enter_closing();

@@ -442,6 +442,103 @@ fn rfc9113_whole_exchange_fed_one_byte_at_a_time() {
 }
 
 #[test]
+fn rfc8297_103_early_hints_before_the_final_response() {
+    let mut p = Pair::connected();
+    p.get(1, "/");
+    let mut hints = http::Response::new(Body::Empty);
+    *hints.status_mut() = StatusCode::EARLY_HINTS;
+    hints
+        .headers_mut()
+        .insert("link", "</a.css>; rel=preload".parse().unwrap());
+    p.conn.send_informational(p.now, 1, hints);
+    p.drain();
+    let first = p.response_fields(1);
+    assert_eq!(first[0].1, "103");
+    assert!(!first.iter().any(|(n, _)| n == "content-length"));
+    assert_eq!(p.data_on(1), (Vec::new(), false), "stream still open");
+    p.respond(1, 200, bytes_body(4));
+    assert_eq!(p.data_on(1).0.len(), 4);
+    let statuses: Vec<bool> = p
+        .frames
+        .iter()
+        .filter_map(|f| match f {
+            Frame::Headers(h) => Some(h.end_stream),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![false, false],
+        "two header blocks, DATA ends the stream"
+    );
+}
+
+#[test]
+fn rfc9113_4_3_large_response_header_block_split_into_continuation() {
+    let mut p = Pair::connected();
+    p.get(1, "/");
+    let mut r = http::Response::new(Body::Empty);
+    r.headers_mut()
+        .insert("x-long", "~".repeat(20_000).parse().unwrap());
+    p.conn.send_response(p.now, 1, r);
+    p.drain();
+    let kinds: Vec<&str> = p
+        .frames
+        .iter()
+        .filter_map(|f| match f {
+            Frame::Headers(h) if h.stream_id == 1 => {
+                assert!(h.end_stream && !h.end_headers);
+                assert!(h.fragment.len() <= 16_384);
+                Some("HEADERS")
+            }
+            Frame::Continuation(c) if c.stream_id == 1 => Some("CONTINUATION"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, ["HEADERS", "CONTINUATION"]);
+    let fields = p.response_fields(1);
+    assert!(fields
+        .iter()
+        .any(|(n, v)| n == "x-long" && v.len() == 20_000));
+}
+
+#[test]
+fn rfc9113_4_2_data_frames_follow_the_clients_max_frame_size() {
+    let mut p = Pair::connected();
+    p.get(1, "/");
+    p.respond(1, 200, bytes_body(40_000));
+    let sizes = |p: &Pair| -> Vec<usize> {
+        p.frames
+            .iter()
+            .filter_map(|f| match f {
+                Frame::Data(d) => Some(d.data.len()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(sizes(&p), [16_384, 16_384, 7_232]);
+    p.frames.clear();
+    p.settings(&[(settings::id::MAX_FRAME_SIZE, 32_768)]);
+    p.window_update(0, 100_000);
+    p.get(3, "/");
+    p.respond(3, 200, bytes_body(40_000));
+    assert_eq!(sizes(&p), [32_768, 7_232]);
+}
+
+#[test]
+fn rfc9113_6_1_padded_request_frames_accepted() {
+    let mut p = Pair::connected();
+    let block = p.block(&req("POST", "/"));
+    let mut payload = vec![3u8];
+    payload.extend_from_slice(&block);
+    payload.extend_from_slice(&[0, 0, 0]);
+    p.raw(ty::HEADERS, fl::PADDED | fl::END_HEADERS, 1, &payload);
+    p.raw(ty::DATA, fl::PADDED | fl::END_STREAM, 1, b"\x02ok\0\0");
+    let r = p.requests();
+    assert_eq!(&r[0].1.body()[..], b"ok");
+}
+
+#[test]
 fn rfc9110_9_3_2_head_response_has_no_body() {
     let mut p = Pair::connected();
     p.headers(1, &req("HEAD", "/"), true);
@@ -992,6 +1089,33 @@ fn rfc9113_6_8_graceful_shutdown_sends_two_goaways_and_finishes_streams() {
 }
 
 #[test]
+fn rfc9113_6_8_error_goaway_after_shutdown_names_no_later_stream() {
+    let mut p = Pair::connected();
+    p.get(1, "/");
+    p.conn.start_shutdown(p.now);
+    p.drain();
+    p.advance(Duration::from_secs(2)); // no PING ACK: the final GOAWAY after the timeout
+    p.get(3, "/"); // ignored: above the final GOAWAY's stream id
+    p.raw(ty::PING, 0, 0, b"short");
+    let ids: Vec<(ErrorCode, u32)> = p
+        .frames
+        .iter()
+        .filter_map(|f| match f {
+            Frame::GoAway(g) => Some((g.code, g.last_stream_id)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            (ErrorCode::NO_ERROR, (1 << 31) - 1),
+            (ErrorCode::NO_ERROR, 1),
+            (ErrorCode::FRAME_SIZE_ERROR, 1)
+        ]
+    );
+}
+
+#[test]
 fn idle_connection_closed_with_goaway_no_error() {
     let mut p = Pair::connected();
     p.get(1, "/");
@@ -1071,6 +1195,20 @@ fn rfc9113_5_5_unknown_frame_ignored() {
     p.raw(0xee, 0xff, 0, b"whatever");
     p.get(1, "/");
     assert_eq!(p.requests().len(), 1);
+}
+
+#[test]
+fn rfc9218_7_priority_update_frames_are_not_an_unknown_frame_flood() {
+    let mut p = Pair::connected();
+    for _ in 0..500 {
+        p.raw(0x10, 0, 0, b"\0\0\0\x01u=1");
+    }
+    assert_eq!(p.goaway_code(), None);
+    let mut p = Pair::connected();
+    for _ in 0..500 {
+        p.raw(0xee, 0, 0, b"");
+    }
+    assert_eq!(p.goaway_code(), Some(ErrorCode::ENHANCE_YOUR_CALM));
 }
 
 #[test]

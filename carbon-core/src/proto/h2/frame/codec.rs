@@ -58,7 +58,9 @@ impl FrameReader {
         }
         self.buf.advance(HEAD_LEN);
         let payload = self.buf.split_to(head.len as usize).freeze();
-        if self.buf.is_empty() && self.buf.capacity() > 64 * 1024 {
+        if self.buf.is_empty() {
+            // An idle connection holds no input buffer (as over HTTP/1.1): thousands
+            // of idle clients must not pin a read buffer each.
             self.buf = BytesMut::new();
         }
         Frame::parse(head, payload).map(Some)
@@ -109,6 +111,14 @@ mod tests {
             assert_eq!(got, expect, "split at {split}");
             assert_eq!(r.buffered(), 0);
         }
+    }
+
+    #[test]
+    fn no_buffer_kept_between_frames() {
+        let mut r = FrameReader::new();
+        r.push(&wire());
+        while r.next_frame(16_384).unwrap().is_some() {}
+        assert_eq!(r.buf.capacity(), 0);
     }
 
     #[test]
