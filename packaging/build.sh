@@ -34,6 +34,15 @@ need_subcommand() { # name crate
 [ "$what" = rpm ] || need_subcommand deb cargo-deb
 [ "$what" = deb ] || need_subcommand generate-rpm cargo-generate-rpm
 
+# dpkg-shlibdeps computes the .deb's library dependencies ($auto); strip and gzip
+# prepare the files. build-essential brings all three on Debian.
+for tool in gzip strip $([ "$what" = rpm ] || echo dpkg-shlibdeps); do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "packaging/build.sh: $tool is missing (apt-get install build-essential dpkg-dev)" >&2
+        exit 1
+    fi
+done
+
 if [ ! -f carbonctl/Cargo.toml ]; then
     echo "packaging/build.sh: carbonctl/ is missing; the packages ship carbonctl" >&2
     exit 1
@@ -81,6 +90,9 @@ if [ "$what" != rpm ]; then
     echo "== cargo deb"
     # --strip: the release profile keeps line tables (debug = 1) for profiling;
     # the package ships stripped binaries.
+    # cargo-deb warns that ../target/packaging/ is not cargo's output directory:
+    # expected, those are the files generated above.
+    rm -f target/packages/carbon_*.deb
     cargo deb -p carbond --no-build --strip --output target/packages/
 fi
 if [ "$what" != deb ]; then
@@ -95,6 +107,7 @@ if [ "$what" != deb ]; then
         cat packaging/common/carbon.sysusers
         echo "SYSUSERS"
     } >"$gen/rpm/pre"
+    rm -f target/packages/carbon-*.rpm
     cargo generate-rpm -p carbond -o target/packages/
 fi
 
