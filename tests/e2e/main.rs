@@ -8,6 +8,7 @@
 
 mod harness;
 
+mod brotli;
 mod cli;
 mod compression;
 mod conditional;
@@ -27,6 +28,7 @@ mod ranges;
 mod reload;
 mod resilience;
 mod site;
+mod site_headers;
 mod static_files;
 mod systemd;
 mod timeouts;
