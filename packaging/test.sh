@@ -10,6 +10,8 @@
 # process it started, by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Outputs are captured before grep -q reads them: with pipefail, `cmd | grep -q`
+# fails at random when grep exits early and cmd dies of SIGPIPE.
 
 fail() {
     echo "packaging/test.sh: FAILED: $*" >&2
@@ -42,7 +44,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if dpkg-query -W -f='${Status}' carbon 2>/dev/null | grep -qv 'not-installed'; then
+status=$(dpkg-query -W -f='${Status}' carbon 2>/dev/null || true)
+if [ -n "$status" ] && ! grep -q 'not-installed' <<<"$status"; then
     step "purging the carbon package left by an earlier run"
     apt-get purge -y -qq carbon
 fi
@@ -94,7 +97,7 @@ done
 conffiles=$(dpkg-deb -I "$deb" conffiles)
 grep -qx /etc/carbon/carbon.conf <<<"$conffiles" || fail "/etc/carbon/carbon.conf is not a conffile"
 grep -qx /etc/logrotate.d/carbond <<<"$conffiles" || fail "/etc/logrotate.d/carbond is not a conffile"
-dpkg-deb -f "$deb" Depends | grep -q 'libc6' || fail "Depends lacks the computed libc6 dependency"
+grep -q 'libc6' <<<"$(dpkg-deb -f "$deb" Depends)" || fail "Depends lacks the computed libc6 dependency"
 
 step "lintian (errors fail; warnings are listed in docs/install.md)"
 lintian --fail-on error "$deb" ||
@@ -127,7 +130,7 @@ for page in "8 carbond" "1 carbonctl" "5 carbon.conf"; do
     out=$(MANWIDTH=80 man -P cat $page 2>&1) || fail "man $page: $out"
     grep -q "SYNOPSIS" <<<"$out" || fail "man $page has no SYNOPSIS: $out"
 done
-MANWIDTH=80 man -P cat 5 carbon.conf | grep -q 'CARBON_MAX_THREADS' || fail "carbon.conf(5) lacks keys"
+grep -q 'CARBON_MAX_THREADS' <<<"$(MANWIDTH=80 man -P cat 5 carbon.conf)" || fail "carbon.conf(5) lacks keys"
 
 step "start carbond from the installed unit's ExecStart through systemd-socket-activate"
 exec_start=$(sed -n 's/^ExecStart=//p' /lib/systemd/system/carbond.service)
@@ -199,7 +202,7 @@ done
     cat "$log"
     fail "entrypoint start with PORT=$port: health check never passed"
 }
-curl -sf "http://127.0.0.1:$port/" | grep -q 'Carbon is installed' || fail "entrypoint start: no page"
+grep -q 'Carbon is installed' <<<"$(curl -sf "http://127.0.0.1:$port/")" || fail "entrypoint start: no page"
 kill -TERM "$carbond_pid"
 wait "$carbond_pid" || fail "carbond (entrypoint) exited non-zero after SIGTERM: $(cat "$log")"
 carbond_pid=
@@ -212,7 +215,7 @@ step "apt-get remove keeps the configuration"
 apt-get remove -y -qq carbon
 [ -f /etc/carbon/carbon.conf ] || fail "remove deleted /etc/carbon/carbon.conf"
 [ ! -e /usr/sbin/carbond ] || fail "remove left /usr/sbin/carbond"
-dpkg-query -W -f='${Status}\n' carbon | grep -q 'config-files' || fail "not in config-files state"
+grep -q 'config-files' <<<"$(dpkg-query -W -f='${Status}\n' carbon)" || fail "not in config-files state"
 
 step "apt-get purge removes it"
 apt-get purge -y -qq carbon
@@ -232,7 +235,7 @@ for f in /usr/sbin/carbond /usr/bin/carbonctl /etc/carbon/carbon.conf /etc/logro
     /usr/share/zsh/site-functions/_carbonctl /usr/share/fish/vendor_completions.d/carbonctl.fish; do
     grep -qx "$f" <<<"$rpm_list" || fail "$rpm lacks $f"
 done
-rpm -qp --configfiles "$rpm" 2>/dev/null | grep -qx /etc/carbon/carbon.conf ||
+grep -qx /etc/carbon/carbon.conf <<<"$(rpm -qp --configfiles "$rpm" 2>/dev/null)" ||
     fail "/etc/carbon/carbon.conf is not %config in the rpm"
 
 step "rpm -qp --scripts $rpm"
