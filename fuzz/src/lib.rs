@@ -171,3 +171,14 @@ pub mod hpack {
     #[path = "fuzz_invariants.rs"]
     pub mod invariants;
 }
+
+/// The WebSocket engine's invariants. The checker is carbon-core's own file, compiled
+/// here against the public API, so `cargo test -p carbon-core robustness` checks
+/// exactly what the `ws_frames` target checks.
+#[path = "../../carbon-core/src/proto/ws"]
+pub mod ws {
+    pub use carbon_core::proto::ws::*;
+
+    #[path = "fuzz_invariants.rs"]
+    pub mod invariants;
+}

@@ -149,6 +149,24 @@ fn account_name(v: &str) -> Result<Option<String>, ValueError> {
     })
 }
 
+/// `websocket_*` lists: comma-separated, trimmed, empty entries skipped, each checked.
+fn ws_list(v: &str, expected: &str, ok: fn(&str) -> bool) -> Result<Vec<String>, ValueError> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if ok(s) {
+                Ok(s.to_owned())
+            } else {
+                Err(ValueError::Invalid {
+                    value: s.to_owned(),
+                    expected: expected.to_owned(),
+                })
+            }
+        })
+        .collect()
+}
+
 /// Every key Carbon understands, in the order of `etc/carbon.conf`.
 pub const KEYS: &[KeyDoc] = &[
     // Listening.
@@ -858,6 +876,86 @@ pub const KEYS: &[KeyDoc] = &[
         help: "compress text responses with brotli on the fly for clients that accept br",
         set: |b, v| {
             b.cfg.brotli = boolean(v)?;
+            Ok(())
+        },
+    },
+    // WebSocket (RFC 6455; see docs/websocket.md).
+    KeyDoc {
+        name: "websocket_paths",
+        default: "",
+        help: "comma-separated paths accepting upgrades (an entry ending in / covers the paths below it); empty = every path",
+        set: |b, v| {
+            b.cfg.websocket.paths = ws_list(v, "a path starting with /", |p| p.starts_with('/'))?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "websocket_subprotocols",
+        default: "",
+        help: "comma-separated subprotocols we speak, preferred first; empty = none",
+        set: |b, v| {
+            b.cfg.websocket.handshake.subprotocols =
+                ws_list(v, "a token (RFC 9110 section 5.6.2)", |p| {
+                    p.bytes().all(|c| c.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&c))
+                })?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "websocket_origins",
+        default: "",
+        help: "comma-separated origins allowed to connect (scheme://host[:port]); empty = any",
+        set: |b, v| {
+            b.cfg.websocket.handshake.origins = ws_list(v, "an origin such as https://example.com", |p| {
+                (p.starts_with("http://") || p.starts_with("https://")) && !p.ends_with('/')
+            })?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "websocket_deflate",
+        default: "true",
+        help: "accept permessage-deflate (RFC 7692) when a client offers it",
+        set: |b, v| {
+            b.cfg.websocket.handshake.permessage_deflate = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "websocket_max_message",
+        default: "16m",
+        help: "largest message and frame (after inflation); larger closes with 1009",
+        set: |b, v| {
+            let n = size_usize(v, 125, GIB)?;
+            b.cfg.websocket.limits.max_message = n;
+            b.cfg.websocket.limits.max_frame = n as u64;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "websocket_send_queue",
+        default: "1m",
+        help: "output queued per WebSocket connection before reading pauses (sends refused past twice it)",
+        set: |b, v| {
+            b.cfg.websocket.limits.max_send_queue = size_usize(v, 4 * KIB, GIB)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "websocket_ping_interval",
+        default: "30s",
+        help: "silence from a client before we ping it",
+        set: |b, v| {
+            b.cfg.websocket.limits.ping_interval = timeout(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "websocket_pong_timeout",
+        default: "30s",
+        help: "no answer this long after our ping closes the connection with 1001",
+        set: |b, v| {
+            b.cfg.websocket.limits.pong_timeout = timeout(v)?;
             Ok(())
         },
     },
