@@ -54,16 +54,23 @@ pub fn key(name: &str) -> Option<&'static KeyDoc> {
 
 /// The known key closest to `name`, if it is a plausible typo (edit distance <= 2).
 pub fn suggest(name: &str) -> Option<&'static str> {
+    const MAX: usize = 2;
     let lower = name.to_ascii_lowercase();
     KEYS.iter()
-        .map(|k| (edit_distance(&lower, k.name), k.name))
-        .filter(|(d, _)| *d <= 2)
+        // The length difference is a lower bound of the edit distance: skipping keys it
+        // already rules out keeps a long unknown key from costing O(len) per known key.
+        .filter(|k| k.name.len().abs_diff(lower.len()) <= MAX)
+        .filter_map(|k| edit_distance_at_most(&lower, k.name, MAX).map(|d| (d, k.name)))
         .min_by_key(|(d, _)| *d)
         .map(|(_, n)| n)
 }
 
-/// Levenshtein distance; keys are short ASCII, so the O(n*m) table is trivial.
-fn edit_distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance if it is at most `max`, else `None`; keys are short ASCII, so
+/// the O(n*m) table is small. A row whose smallest entry exceeds `max` ends the work:
+/// entries never decrease along an edit path, so the distance cannot come back under.
+/// (Without the cut-off, a file of many unknown keys cost the config fuzz target most
+/// of its time.)
+fn edit_distance_at_most(a: &str, b: &str, max: usize) -> Option<usize> {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     let mut cur = vec![0; b.len() + 1];
@@ -74,8 +81,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
             cur[j + 1] = subst.min(prev[j + 1] + 1).min(cur[j] + 1);
         }
         std::mem::swap(&mut prev, &mut cur);
+        if prev.iter().all(|&d| d > max) {
+            return None;
+        }
     }
-    prev[b.len()]
+    Some(prev[b.len()]).filter(|&d| d <= max)
 }
 
 // Ranges. Each bound says why it is there; they are repeated in docs/configuration.md.
@@ -1065,9 +1075,34 @@ mod tests {
 
     #[test]
     fn edit_distance_basics() {
+        let edit_distance = |a, b| edit_distance_at_most(a, b, usize::MAX).unwrap();
         assert_eq!(edit_distance("", ""), 0);
         assert_eq!(edit_distance("abc", ""), 3);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("port", "prot"), 2);
+    }
+
+    #[test]
+    fn edit_distance_cut_off_agrees_with_the_full_table() {
+        let words = [
+            "",
+            "a",
+            "port",
+            "prot",
+            "ports",
+            "sport",
+            "max_threads",
+            "kitten",
+            "sitting",
+        ];
+        for a in words {
+            for b in words {
+                let full = edit_distance_at_most(a, b, usize::MAX).unwrap();
+                for max in 0..4 {
+                    let want = Some(full).filter(|&d| d <= max);
+                    assert_eq!(edit_distance_at_most(a, b, max), want, "{a:?} {b:?} {max}");
+                }
+            }
+        }
     }
 }

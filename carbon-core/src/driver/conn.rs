@@ -36,7 +36,7 @@ pub(crate) struct Conn {
     token: usize,
     pub(crate) sock: TcpStream,
     pub(crate) peer: SocketAddr,
-    pub(crate) tls: Option<Box<rustls::ServerConnection>>,
+    pub(crate) tls: Option<Box<crate::tls::TlsSession>>,
     /// HTTP/1.1 until the transport says otherwise (`engine.rs`).
     pub(crate) engine: Engine,
     /// Edge-triggered readiness seen and not yet consumed, and the interest
@@ -104,7 +104,7 @@ impl Conn {
         token: usize,
         sock: TcpStream,
         peer: SocketAddr,
-        tls: Option<Box<rustls::ServerConnection>>,
+        tls: Option<Box<crate::tls::TlsSession>>,
         protocol: Protocol,
         cfg: &Config,
         now: Instant,
