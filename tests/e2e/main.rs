@@ -19,6 +19,7 @@ mod deploy;
 mod driver;
 mod framing;
 mod gzip;
+mod h2;
 mod lifecycle;
 mod limits;
 mod listen;

@@ -229,10 +229,67 @@ pub const KEYS: &[KeyDoc] = &[
     },
     KeyDoc {
         name: "enable_http2",
-        default: "false",
-        help: "HTTP/2 over TLS via ALPN (not available in this version yet)",
+        default: "true",
+        help: "HTTP/2 over TLS: offer ALPN `h2` before `http/1.1`",
         set: |b, v| {
             b.cfg.enable_http2 = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "enable_h2c",
+        default: "false",
+        help: "HTTP/2 with prior knowledge (h2c) on the plain port",
+        set: |b, v| {
+            b.cfg.enable_h2c = boolean(v)?;
+            Ok(())
+        },
+    },
+    // HTTP/2 bounds and defences (docs/http2.md); the rest of `Http2Limits` keeps
+    // its defaults.
+    KeyDoc {
+        name: "http2_max_concurrent_streams",
+        default: "128",
+        help: "SETTINGS_MAX_CONCURRENT_STREAMS; streams beyond it get REFUSED_STREAM",
+        set: |b, v| {
+            // RFC 9113 §6.5.2 recommends at least 100; 1 still works, only slowly.
+            b.cfg.http2.max_concurrent_streams = value::integer(v, 1, 10_000)? as u32;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "http2_max_header_list_size",
+        default: "64k",
+        help: "SETTINGS_MAX_HEADER_LIST_SIZE, enforced while decoding; beyond it 431",
+        set: |b, v| {
+            b.cfg.http2.max_header_list_size = value::size(v, 4 * KIB, MIB)? as u32;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "http2_max_request_body",
+        default: "1m",
+        help: "request body buffered per HTTP/2 stream; beyond it 413",
+        set: |b, v| {
+            b.cfg.http2.max_request_body = size_usize(v, 0, GIB)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "http2_max_resets_per_window",
+        default: "200",
+        help: "stream resets per 10 s (rapid reset, MadeYouReset); beyond it GOAWAY(ENHANCE_YOUR_CALM)",
+        set: |b, v| {
+            b.cfg.http2.max_resets_per_window = value::integer(v, 1, 1_000_000)? as u32;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "http2_idle_timeout",
+        default: "75s",
+        help: "an HTTP/2 connection with no stream for this long gets GOAWAY(NO_ERROR)",
+        set: |b, v| {
+            b.cfg.http2.idle_timeout = timeout(v)?;
             Ok(())
         },
     },
@@ -569,6 +626,15 @@ pub const KEYS: &[KeyDoc] = &[
         },
     },
     // Security headers.
+    KeyDoc {
+        name: "early_hints",
+        default: "",
+        help: "103 Early Hints: PATH LINK entries separated by | (RFC 8297)",
+        set: |b, v| {
+            b.cfg.early_hints = super::early_hints::parse(v)?;
+            Ok(())
+        },
+    },
     KeyDoc {
         name: "security_headers",
         default: "true",

@@ -9,8 +9,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::limits::{Limits, Timeouts};
+use crate::limits::{Http2Limits, Limits, Timeouts};
 
+pub mod early_hints;
 mod env;
 mod error;
 mod ipnet;
@@ -82,6 +83,8 @@ pub struct Config {
     /// parses as an IP address, else 127.0.0.1).
     pub listen_address: IpAddr,
     pub enable_http2: bool,
+    /// HTTP/2 with prior knowledge on the plain port (h2c, RFC 9113 §3.3).
+    pub enable_h2c: bool,
     pub enable_websocket: bool,
     /// Worker threads; `0` in the file means "number of CPUs" and is resolved at load.
     pub max_threads: usize,
@@ -108,6 +111,8 @@ pub struct Config {
 
     pub timeouts: Timeouts,
     pub limits: Limits,
+    /// HTTP/2 bounds and defences (`docs/http2.md`).
+    pub http2: Http2Limits,
 
     // Static files.
     pub gzip: bool,
@@ -125,6 +130,8 @@ pub struct Config {
     pub error_page_404: Option<PathBuf>,
 
     // Security headers; an empty value omits that header.
+    /// `103 Early Hints` (RFC 8297) per path; empty = none are sent.
+    pub early_hints: Vec<early_hints::EarlyHint>,
     pub security_headers: bool,
     pub header_x_content_type_options: String,
     pub header_x_frame_options: String,
@@ -213,7 +220,11 @@ impl Default for Config {
             https_port: 8443,
             server_name: "127.0.0.1".to_owned(),
             listen_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            enable_http2: false,
+            // On wherever TLS is on, like nginx's and h2o's defaults (ALPN picks).
+            enable_http2: true,
+            // Off: prior-knowledge h2c is for tests, benchmarks and proxies on a
+            // trusted link; nginx and h2o do not offer it on a port by default.
+            enable_h2c: false,
             enable_websocket: false,
             max_threads: default_threads(),
             max_connections: 1024,
@@ -231,6 +242,7 @@ impl Default for Config {
             access_log: None,
             timeouts: Timeouts::default(),
             limits: Limits::default(),
+            http2: Http2Limits::default(),
             gzip: true,
             // Below a few hundred bytes the gzip header and trailer eat the gain.
             gzip_min_length: 256,
@@ -240,6 +252,7 @@ impl Default for Config {
             serve_dotfiles: false,
             index_file: "index.html".to_owned(),
             error_page_404: None,
+            early_hints: Vec::new(),
             security_headers: true,
             header_x_content_type_options: "nosniff".to_owned(),
             header_x_frame_options: "SAMEORIGIN".to_owned(),
@@ -302,12 +315,6 @@ impl Default for Config {
 /// capability lands, delete its line here; nothing else needs to change.
 pub fn unavailable_features(cfg: &Config) -> Vec<(&'static str, &'static str)> {
     let mut off = Vec::new();
-    if cfg.enable_http2 {
-        off.push((
-            "enable_http2",
-            "HTTP/2 is not available in this version yet",
-        ));
-    }
     if cfg.enable_websocket {
         off.push((
             "enable_websocket",

@@ -285,12 +285,9 @@ fn ssl_sni_may_repeat_but_names_may_not() {
 fn unavailable_features_are_errors_for_now() {
     assert_eq!(
         errors("enable_http2 = true\nenable_websocket = on\n"),
-        vec![
-            format!("{FILE}:1: key `enable_http2`: HTTP/2 is not available in this version yet"),
-            format!(
-                "{FILE}:2: key `enable_websocket`: WebSocket is not available in this version yet"
-            ),
-        ]
+        vec![format!(
+            "{FILE}:2: key `enable_websocket`: WebSocket is not available in this version yet"
+        ),]
     );
     assert!(load("enable_http2 = false\nenable_websocket = no").is_ok());
 }
@@ -420,7 +417,14 @@ fn every_key_setter_is_wired() {
         ("https_port", "2"),
         ("server_name", "example.org"),
         ("listen_address", "::1"),
-        ("enable_http2", "true"),
+        ("enable_http2", "false"),
+        ("enable_h2c", "true"),
+        ("http2_max_concurrent_streams", "100"),
+        ("http2_max_header_list_size", "16k"),
+        ("http2_max_request_body", "2m"),
+        ("http2_max_resets_per_window", "50"),
+        ("http2_idle_timeout", "30s"),
+        ("early_hints", "/ </a.css>; rel=preload"),
         ("enable_websocket", "true"),
         ("max_threads", "1025"),
         ("max_connections", "7"),

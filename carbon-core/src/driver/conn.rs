@@ -10,12 +10,14 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
 use super::access_log::PendingLines;
+use super::engine::{Engine, EngineEvent};
+use super::readiness::{Readiness, Ready};
 use super::respond;
+use super::respond_h2;
 use super::stats::{Protocol, Stats};
 use super::transport;
 use super::worker::Worker;
 use crate::config::Config;
-use crate::proto::h1::H1Conn;
 use crate::proto::{Phase, Progress};
 
 /// Read/write rounds one connection may take per loop turn before yielding to others.
@@ -35,11 +37,11 @@ pub(crate) struct Conn {
     pub(crate) sock: TcpStream,
     pub(crate) peer: SocketAddr,
     pub(crate) tls: Option<Box<crate::tls::TlsSession>>,
-    pub(crate) engine: H1Conn,
-    /// Edge-triggered readiness we have seen and not yet consumed to WouldBlock.
-    pub(crate) readable: bool,
-    pub(crate) writable: bool,
-    write_interest: bool,
+    /// HTTP/1.1 until the transport says otherwise (`engine.rs`).
+    pub(crate) engine: Engine,
+    /// Edge-triggered readiness seen and not yet consumed, and the interest
+    /// registered (`readiness.rs`).
+    pub(crate) readiness: Readiness,
     pub(crate) read_eof: bool,
     /// The deadline currently armed in the worker's timer set.
     pub(crate) armed: Option<Instant>,
@@ -50,6 +52,11 @@ pub(crate) struct Conn {
     linger: Option<Linger>,
     /// Whether the first byte on a TLS listener has been looked at yet.
     pub(crate) sniffed: bool,
+    /// Plain port with `enable_h2c`: the first bytes decide between HTTP/1.1 and the
+    /// HTTP/2 preface (RFC 9113 §3.3); cleared once decided.
+    pub(crate) h2c_sniff: bool,
+    /// TLS: the engine is chosen from ALPN once the handshake completes; cleared then.
+    pub(crate) alpn_pending: bool,
     /// A plain-HTTP request arrived on the TLS port: answer it with 400 and close.
     pub(crate) plain_on_tls: bool,
     /// The engine rejected a request: the peer may still be sending, so closing
@@ -57,9 +64,6 @@ pub(crate) struct Conn {
     pub(crate) rejected: bool,
     /// TLS close_notify queued (it goes out after the rest of the response).
     close_notify_sent: bool,
-    /// The peer's FIN was reported with the last readiness event: read to EOF
-    /// instead of trusting a short read to have emptied the socket.
-    pub(crate) peer_closing: bool,
     /// Already in the worker's list of connections to revisit next turn.
     pub(crate) queued: bool,
     /// Access-log lines waiting for their response to leave (`access_log.rs`).
@@ -111,10 +115,11 @@ impl Conn {
             sock,
             peer,
             tls,
-            engine: H1Conn::new(cfg.limits.clone(), cfg.timeouts, now),
-            readable: false,
-            writable: false,
-            write_interest: false,
+            engine: Engine::h1(cfg, now),
+            readiness: Readiness {
+                event: Ready::EMPTY,
+                interest: Ready::READABLE,
+            },
             read_eof: false,
             armed: None,
             write_since: None,
@@ -122,10 +127,11 @@ impl Conn {
             handshake_deadline,
             linger: None,
             sniffed: false,
+            h2c_sniff: cfg.enable_h2c && handshake_deadline.is_none(),
+            alpn_pending: handshake_deadline.is_some(),
             plain_on_tls: false,
             rejected: false,
             close_notify_sent: false,
-            peer_closing: false,
             queued: false,
             pending_log: PendingLines::default(),
             rate_checked: false,
@@ -137,9 +143,7 @@ impl Conn {
     }
 
     pub fn note_event(&mut self, readable: bool, writable: bool, read_closed: bool) {
-        self.readable |= readable || read_closed;
-        self.writable |= writable;
-        self.peer_closing |= read_closed;
+        self.readiness.note(readable, writable, read_closed);
     }
 
     pub fn secure(&self) -> bool {
@@ -150,17 +154,13 @@ impl Conn {
         self.tls.as_ref().is_some_and(|t| t.is_handshaking())
     }
 
-    pub fn start_shutdown(&mut self) {
-        self.engine.start_shutdown();
+    pub fn start_shutdown(&mut self, now: Instant) {
+        self.engine.start_shutdown(now);
     }
 
     /// Output the connection still has to flush (engine queue or TLS records).
     pub fn pending_output(&self) -> bool {
-        !self.engine_out_empty() || self.tls.as_ref().is_some_and(|t| t.wants_write())
-    }
-
-    fn engine_out_empty(&self) -> bool {
-        self.engine.out_is_empty()
+        self.engine.has_output() || self.tls.as_ref().is_some_and(|t| t.wants_write())
     }
 
     /// Where the connection stands, for the slot policy (`slots.rs`).
@@ -231,8 +231,9 @@ impl Conn {
     }
 
     pub fn update_interest(&mut self, registry: &Registry) -> io::Result<()> {
-        let want_write = self.pending_output() && !self.writable && self.linger.is_none();
-        if want_write != self.write_interest {
+        let want_write =
+            self.pending_output() && !self.readiness.writable() && self.linger.is_none();
+        if want_write != self.readiness.interest.contains(Ready::WRITABLE) {
             let interest = if want_write {
                 Interest::READABLE | Interest::WRITABLE
             } else {
@@ -240,7 +241,11 @@ impl Conn {
             };
             let token = Token(self.token);
             registry.reregister(&mut self.sock, token, interest)?;
-            self.write_interest = want_write;
+            if want_write {
+                self.readiness.interest.insert(Ready::WRITABLE);
+            } else {
+                self.readiness.interest.remove(Ready::WRITABLE);
+            }
         }
         Ok(())
     }
@@ -263,7 +268,7 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
     }
     for _ in 0..ROUNDS_PER_TURN {
         let mut progress = false;
-        match transport::read(c, &mut w.buf, now, &w.counters) {
+        match transport::read(c, &mut w.buf, now, &w.gen.cfg, &w.counters) {
             Ok(p) => progress |= p,
             Err(_) => {
                 if c.handshaking() {
@@ -282,23 +287,23 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
         }
         while let Some(ev) = c.engine.poll_event() {
             progress = true;
-            respond::respond(
-                c,
-                ev,
-                respond::Ctx {
-                    shared: &w.shared,
-                    gen: &w.gen,
-                    stats: &w.counters,
-                    service: w.service.as_mut(),
-                    date: &w.date,
-                    log: w.log.as_mut(),
-                    now,
-                    wall,
-                },
-            );
+            let x = respond::Ctx {
+                shared: &w.shared,
+                gen: &w.gen,
+                stats: &w.counters,
+                service: w.service.as_mut(),
+                date: &w.date,
+                log: w.log.as_mut(),
+                now,
+                wall,
+            };
+            match ev {
+                EngineEvent::H1(ev) => respond::respond(c, ev, x),
+                EngineEvent::H2(ev) => respond_h2::respond(c, ev, x),
+            }
         }
         let had_output = c.pending_output();
-        match transport::write(c, &mut w.buf, &w.counters) {
+        match transport::write(c, &mut w.buf, now, &w.counters) {
             Ok(p) => {
                 if p {
                     c.write_since = Some(now);
@@ -349,7 +354,7 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
 /// rejected its request), shut down our side and drain briefly instead of closing
 /// with unread data. Idle and orderly closes need no drain.
 fn begin_close(c: &mut Conn, now: Instant) -> Outcome {
-    if c.read_eof || !c.rejected {
+    if c.read_eof || !(c.rejected || c.engine.closed_on_error()) {
         return Outcome::Close;
     }
     if c.sock.shutdown(Shutdown::Write).is_err() {
@@ -360,7 +365,9 @@ fn begin_close(c: &mut Conn, now: Instant) -> Outcome {
         discarded: 0,
     });
     c.write_since = None;
-    Outcome::Keep { more: c.readable }
+    Outcome::Keep {
+        more: c.readiness.readable(),
+    }
 }
 
 fn linger(c: &mut Conn, buf: &mut [u8]) -> Outcome {
@@ -378,7 +385,7 @@ fn linger(c: &mut Conn, buf: &mut [u8]) -> Outcome {
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                c.readable = false;
+                c.readiness.read_drained();
                 return Outcome::Keep { more: false };
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -38,7 +38,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
     };
     let (resp, req) = match ev {
         Event::Request(req) if c.plain_on_tls => {
-            c.engine.start_shutdown();
+            c.engine.start_shutdown(x.now);
             c.rejected = true;
             Stats::inc(&x.stats.rejected);
             (plain_on_tls_response(&rctx, &mut x), Some(req))
@@ -46,6 +46,9 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
         Event::Request(req) => {
             let rate_checked = std::mem::take(&mut c.rate_checked);
             let resp = answer(&req, &rctx, &mut x, rate_checked);
+            if let Some(h) = super::early_hints::for_request(&x.gen.cfg, &req, resp.status()) {
+                c.engine.send_informational(x.now, None, h);
+            }
             (resp, Some(req))
         }
         Event::Head => return early(c, &rctx, x),
@@ -114,7 +117,12 @@ fn rejection_line(
 }
 
 /// `rate_checked`: the request was already counted when its head arrived.
-fn answer(req: &Request, rctx: &RequestContext, x: &mut Ctx<'_>, rate_checked: bool) -> Response {
+pub(super) fn answer(
+    req: &Request,
+    rctx: &RequestContext,
+    x: &mut Ctx<'_>,
+    rate_checked: bool,
+) -> Response {
     if !rate_checked {
         if let Some(resp) = rate_limited(rctx, x) {
             return resp;
@@ -291,7 +299,7 @@ fn strip_port(host: &str) -> &str {
     }
 }
 
-fn finish_headers(resp: &mut Response, rctx: &RequestContext, x: &Ctx<'_>) {
+pub(super) fn finish_headers(resp: &mut Response, rctx: &RequestContext, x: &Ctx<'_>) {
     let h = resp.headers_mut();
     h.insert(DATE, x.date.header().clone());
     h.insert(SERVER, SERVER_NAME);
@@ -303,7 +311,7 @@ fn finish_headers(resp: &mut Response, rctx: &RequestContext, x: &Ctx<'_>) {
     }
 }
 
-fn request_line<B>(
+pub(super) fn request_line<B>(
     req: Option<&http::Request<B>>,
     resp: &Response,
     rctx: &RequestContext,

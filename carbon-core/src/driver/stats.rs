@@ -82,6 +82,22 @@ pub struct WorkerCounters {
     pub evicted_slow_read: AtomicU64,
     /// Connections closed at accept by `max_connections_per_ip`.
     pub refused_per_ip: AtomicU64,
+    /// Connections that switched to HTTP/2 (ALPN `h2` or the h2c preface).
+    pub connections_h2: AtomicU64,
+    /// HTTP/2 streams (RFC 9113 §5.1), added when their connection closes: opened,
+    /// refused over SETTINGS_MAX_CONCURRENT_STREAMS, reset by the client, reset by us.
+    pub h2_streams_opened: AtomicU64,
+    pub h2_streams_refused: AtomicU64,
+    pub h2_streams_reset_by_peer: AtomicU64,
+    pub h2_streams_reset_by_us: AtomicU64,
+    /// GOAWAY frames sent, by error code (RFC 9113 §7): NO_ERROR (shutdown, idle),
+    /// PROTOCOL_ERROR, FLOW_CONTROL_ERROR, ENHANCE_YOUR_CALM (a defence tripped),
+    /// and every other code.
+    pub h2_goaway_no_error: AtomicU64,
+    pub h2_goaway_protocol_error: AtomicU64,
+    pub h2_goaway_flow_control_error: AtomicU64,
+    pub h2_goaway_enhance_your_calm: AtomicU64,
+    pub h2_goaway_other: AtomicU64,
     /// Handed to the worker's service (file cache hits and misses); a block of its
     /// own, so the service needs nothing from the driver.
     pub service: Arc<ServiceCounters>,
@@ -116,6 +132,18 @@ impl WorkerCounters {
         c.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// One GOAWAY sent, by its error code.
+    pub(crate) fn count_goaway(&self, code: crate::proto::h2::error::ErrorCode) {
+        use crate::proto::h2::error::ErrorCode;
+        Stats::inc(match code {
+            ErrorCode::NO_ERROR => &self.h2_goaway_no_error,
+            ErrorCode::PROTOCOL_ERROR => &self.h2_goaway_protocol_error,
+            ErrorCode::FLOW_CONTROL_ERROR => &self.h2_goaway_flow_control_error,
+            ErrorCode::ENHANCE_YOUR_CALM => &self.h2_goaway_enhance_your_calm,
+            _ => &self.h2_goaway_other,
+        });
+    }
+
     fn snapshot(&self) -> Counters {
         let l = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let la = |a: &[AtomicU64; PROTOCOLS]| a.each_ref().map(l);
@@ -142,6 +170,16 @@ impl WorkerCounters {
             evicted_slow_body: l(&self.evicted_slow_body),
             evicted_slow_read: l(&self.evicted_slow_read),
             refused_per_ip: l(&self.refused_per_ip),
+            connections_h2: l(&self.connections_h2),
+            h2_streams_opened: l(&self.h2_streams_opened),
+            h2_streams_refused: l(&self.h2_streams_refused),
+            h2_streams_reset_by_peer: l(&self.h2_streams_reset_by_peer),
+            h2_streams_reset_by_us: l(&self.h2_streams_reset_by_us),
+            h2_goaway_no_error: l(&self.h2_goaway_no_error),
+            h2_goaway_protocol_error: l(&self.h2_goaway_protocol_error),
+            h2_goaway_flow_control_error: l(&self.h2_goaway_flow_control_error),
+            h2_goaway_enhance_your_calm: l(&self.h2_goaway_enhance_your_calm),
+            h2_goaway_other: l(&self.h2_goaway_other),
             file_cache_hits: l(&self.service.file_cache_hits),
             file_cache_misses: l(&self.service.file_cache_misses),
         }
@@ -296,6 +334,16 @@ pub struct Counters {
     pub evicted_slow_body: u64,
     pub evicted_slow_read: u64,
     pub refused_per_ip: u64,
+    pub connections_h2: u64,
+    pub h2_streams_opened: u64,
+    pub h2_streams_refused: u64,
+    pub h2_streams_reset_by_peer: u64,
+    pub h2_streams_reset_by_us: u64,
+    pub h2_goaway_no_error: u64,
+    pub h2_goaway_protocol_error: u64,
+    pub h2_goaway_flow_control_error: u64,
+    pub h2_goaway_enhance_your_calm: u64,
+    pub h2_goaway_other: u64,
     pub file_cache_hits: u64,
     pub file_cache_misses: u64,
 }
@@ -328,6 +376,16 @@ impl Counters {
         self.evicted_slow_body += o.evicted_slow_body;
         self.evicted_slow_read += o.evicted_slow_read;
         self.refused_per_ip += o.refused_per_ip;
+        self.connections_h2 += o.connections_h2;
+        self.h2_streams_opened += o.h2_streams_opened;
+        self.h2_streams_refused += o.h2_streams_refused;
+        self.h2_streams_reset_by_peer += o.h2_streams_reset_by_peer;
+        self.h2_streams_reset_by_us += o.h2_streams_reset_by_us;
+        self.h2_goaway_no_error += o.h2_goaway_no_error;
+        self.h2_goaway_protocol_error += o.h2_goaway_protocol_error;
+        self.h2_goaway_flow_control_error += o.h2_goaway_flow_control_error;
+        self.h2_goaway_enhance_your_calm += o.h2_goaway_enhance_your_calm;
+        self.h2_goaway_other += o.h2_goaway_other;
         self.file_cache_hits += o.file_cache_hits;
         self.file_cache_misses += o.file_cache_misses;
     }
@@ -518,6 +576,50 @@ impl StatsSnapshot {
             "counter",
             "Connections closed by a panic in their handler.",
             &one(t.panics),
+        );
+        metric(
+            "http2_connections_total",
+            "counter",
+            "Connections that switched to HTTP/2 (ALPN h2 or the h2c preface).",
+            &one(t.connections_h2),
+        );
+        metric(
+            "http2_streams_total",
+            "counter",
+            "HTTP/2 streams by outcome (counted when their connection closes).",
+            &[
+                ("{outcome=\"opened\"}".to_string(), t.h2_streams_opened),
+                ("{outcome=\"refused\"}".to_string(), t.h2_streams_refused),
+                (
+                    "{outcome=\"reset_by_peer\"}".to_string(),
+                    t.h2_streams_reset_by_peer,
+                ),
+                (
+                    "{outcome=\"reset_by_us\"}".to_string(),
+                    t.h2_streams_reset_by_us,
+                ),
+            ],
+        );
+        metric(
+            "http2_goaway_sent_total",
+            "counter",
+            "HTTP/2 GOAWAY frames sent, by error code.",
+            &[
+                ("{code=\"NO_ERROR\"}".to_string(), t.h2_goaway_no_error),
+                (
+                    "{code=\"PROTOCOL_ERROR\"}".to_string(),
+                    t.h2_goaway_protocol_error,
+                ),
+                (
+                    "{code=\"FLOW_CONTROL_ERROR\"}".to_string(),
+                    t.h2_goaway_flow_control_error,
+                ),
+                (
+                    "{code=\"ENHANCE_YOUR_CALM\"}".to_string(),
+                    t.h2_goaway_enhance_your_calm,
+                ),
+                ("{code=\"other\"}".to_string(), t.h2_goaway_other),
+            ],
         );
         metric(
             "body_sent_bytes_total",

@@ -17,7 +17,10 @@ use std::time::Instant;
 
 use super::access_log::PendingLines;
 use super::conn::Conn;
-use super::stats::WorkerCounters;
+use super::engine::Engine;
+use super::stats::{Stats, WorkerCounters};
+use crate::config::Config;
+use crate::proto::h2::PREFACE;
 use crate::proto::out::Chunk;
 
 /// Bytes one connection may write per round, so a fast reader of a large file does
@@ -32,13 +35,17 @@ pub(crate) fn read(
     c: &mut Conn,
     buf: &mut [u8],
     now: Instant,
+    cfg: &Config,
     stats: &WorkerCounters,
 ) -> io::Result<bool> {
     if c.tls.is_some() && !c.sniffed {
         sniff_plain_http(c)?;
     }
+    if c.h2c_sniff && !sniff_h2c_preface(c, cfg, now, stats)? {
+        return Ok(false);
+    }
     if c.tls.is_some() {
-        read_tls(c, buf, now, stats)
+        read_tls(c, buf, now, cfg, stats)
     } else {
         read_plain(c, buf, now, stats)
     }
@@ -50,7 +57,7 @@ fn read_plain(
     now: Instant,
     stats: &WorkerCounters,
 ) -> io::Result<bool> {
-    if !c.readable || c.read_eof || !c.engine.wants_read() {
+    if !c.readiness.readable() || c.read_eof || !c.engine.wants_read() {
         return Ok(false);
     }
     loop {
@@ -67,14 +74,14 @@ fn read_plain(
                 // returns EAGAIN can be skipped: one system call less per request.
                 // Not when the FIN came with this edge: it raises no further edge, and
                 // only a read returning 0 reveals it.
-                if n < buf.len() && !c.peer_closing {
-                    c.readable = false;
+                if n < buf.len() && !c.readiness.hup() {
+                    c.readiness.read_drained();
                 }
                 c.engine.handle_input(now, &buf[..n]);
                 return Ok(true);
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                c.readable = false;
+                c.readiness.read_drained();
                 return Ok(false);
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -88,7 +95,7 @@ fn read_plain(
 /// the TLS layer so the HTTP engine can parse it and the client gets a readable 400
 /// instead of an alert its HTTP parser cannot show.
 fn sniff_plain_http(c: &mut Conn) -> io::Result<()> {
-    if !c.readable {
+    if !c.readiness.readable() {
         return Ok(());
     }
     let mut first = [0u8; 1];
@@ -101,17 +108,63 @@ fn sniff_plain_http(c: &mut Conn) -> io::Result<()> {
                 c.plain_on_tls = true;
             }
         }
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => c.readable = false,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => c.readiness.read_drained(),
         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
         Err(e) => return Err(e),
     }
     Ok(())
 }
 
+/// Bytes of the preface that tell it from every HTTP/1.1 request line: no method
+/// starts with "PRI " but the preface's (RFC 9113 §3.4).
+const H2C_SNIFF_LEN: usize = 4;
+
+/// Plain port with h2c on: peeks at the first bytes. The HTTP/2 client preface
+/// switches the connection to HTTP/2 (prior knowledge, RFC 9113 §3.3); anything else
+/// stays HTTP/1.1. Returns false while too few bytes have arrived to tell (a new edge
+/// comes with more). The bytes stay in the socket for the chosen engine.
+fn sniff_h2c_preface(
+    c: &mut Conn,
+    cfg: &Config,
+    now: Instant,
+    stats: &WorkerCounters,
+) -> io::Result<bool> {
+    if !c.readiness.readable() {
+        return Ok(false);
+    }
+    let mut first = [0u8; H2C_SNIFF_LEN];
+    match c.sock.peek(&mut first) {
+        Ok(0) => c.h2c_sniff = false,
+        Ok(n) => {
+            if first[..n] != PREFACE[..n] {
+                c.h2c_sniff = false;
+            } else if n == H2C_SNIFF_LEN {
+                c.h2c_sniff = false;
+                c.engine.switch_to_h2(cfg, now);
+                Stats::inc(&stats.connections_h2);
+            } else if c.readiness.hup() {
+                // No more bytes will come: let HTTP/1.1 answer what there is.
+                c.h2c_sniff = false;
+            } else {
+                c.readiness.read_drained();
+                return Ok(false);
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            c.readiness.read_drained();
+            return Ok(false);
+        }
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    Ok(true)
+}
+
 fn read_tls(
     c: &mut Conn,
     buf: &mut [u8],
     now: Instant,
+    cfg: &Config,
     stats: &WorkerCounters,
 ) -> io::Result<bool> {
     let Some(tls) = c.tls.as_mut() else {
@@ -123,7 +176,7 @@ fn read_tls(
     if c.engine.wants_read() {
         progress |= drain_plaintext(tls, &mut c.engine, buf, now, &mut c.read_eof)?;
     }
-    if !c.readable || c.read_eof || !c.engine.wants_read() {
+    if !c.readiness.readable() || c.read_eof || !c.engine.wants_read() {
         return Ok(progress);
     }
     match tls.read_tls(&mut c.sock) {
@@ -137,7 +190,7 @@ fn read_tls(
             progress = true;
         }
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-            c.readable = false;
+            c.readiness.read_drained();
             return Ok(progress);
         }
         Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(progress),
@@ -149,13 +202,21 @@ fn read_tls(
         let _ = tls.write_tls(&mut c.sock);
         return Err(io::Error::new(io::ErrorKind::InvalidData, e));
     }
+    if c.alpn_pending && !tls.is_handshaking() {
+        // RFC 9113 §3.2: "h2" agreed in ALPN means HTTP/2 from the first byte.
+        c.alpn_pending = false;
+        if tls.app_protocol() == crate::tls::AppProtocol::H2 {
+            c.engine.switch_to_h2(cfg, now);
+            Stats::inc(&stats.connections_h2);
+        }
+    }
     drain_plaintext(tls, &mut c.engine, buf, now, &mut c.read_eof)?;
     Ok(progress)
 }
 
 fn drain_plaintext(
     tls: &mut crate::tls::TlsSession,
-    engine: &mut crate::proto::h1::H1Conn,
+    engine: &mut Engine,
     buf: &mut [u8],
     now: Instant,
     eof: &mut bool,
@@ -187,21 +248,26 @@ fn drain_plaintext(
 }
 
 /// Bytes written to the socket (TLS records included) are added to `bytes_out`.
-pub(crate) fn write(c: &mut Conn, buf: &mut [u8], stats: &WorkerCounters) -> io::Result<bool> {
+pub(crate) fn write(
+    c: &mut Conn,
+    buf: &mut [u8],
+    now: Instant,
+    stats: &WorkerCounters,
+) -> io::Result<bool> {
     let (res, written) = if c.tls.is_some() {
-        write_tls(c, buf)
+        write_tls(c, buf, now)
     } else {
-        write_plain(c)
+        write_plain(c, now)
     };
     WorkerCounters::add(&stats.bytes_out, written);
     res
 }
 
 /// Returns the outcome and the bytes written before it.
-fn write_plain(c: &mut Conn) -> (io::Result<bool>, u64) {
+fn write_plain(c: &mut Conn, now: Instant) -> (io::Result<bool>, u64) {
     let mut written: u64 = 0;
-    while c.writable && written < WRITE_PER_ROUND {
-        let out = c.engine.out();
+    while c.readiness.writable() && written < WRITE_PER_ROUND {
+        let out = c.engine.transmit(now);
         let res = match out.front() {
             None => break,
             Some(Chunk::File(region)) => {
@@ -264,7 +330,7 @@ fn write_plain(c: &mut Conn) -> (io::Result<bool>, u64) {
                 written += n as u64;
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                c.writable = false;
+                c.readiness.write_blocked();
                 break;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -274,7 +340,7 @@ fn write_plain(c: &mut Conn) -> (io::Result<bool>, u64) {
     (Ok(written > 0), written)
 }
 
-fn write_tls(c: &mut Conn, buf: &mut [u8]) -> (io::Result<bool>, u64) {
+fn write_tls(c: &mut Conn, buf: &mut [u8], now: Instant) -> (io::Result<bool>, u64) {
     let Some(tls) = c.tls.as_mut() else {
         return (Ok(false), 0);
     };
@@ -282,17 +348,17 @@ fn write_tls(c: &mut Conn, buf: &mut [u8]) -> (io::Result<bool>, u64) {
     loop {
         // Hand plaintext to rustls until its buffer limit pushes back.
         if !tls.is_handshaking() {
-            if let Err(e) = fill_tls(tls, &mut c.engine, &mut c.pending_log, buf) {
+            if let Err(e) = fill_tls(tls, &mut c.engine, &mut c.pending_log, buf, now) {
                 return (Err(e), written);
             }
         }
-        if !tls.wants_write() || !c.writable || written >= WRITE_PER_ROUND {
+        if !tls.wants_write() || !c.readiness.writable() || written >= WRITE_PER_ROUND {
             break;
         }
         match tls.write_tls(&mut c.sock) {
             Ok(n) => written += n as u64,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                c.writable = false;
+                c.readiness.write_blocked();
                 break;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -309,12 +375,13 @@ fn write_tls(c: &mut Conn, buf: &mut [u8]) -> (io::Result<bool>, u64) {
 
 fn fill_tls(
     tls: &mut crate::tls::TlsSession,
-    engine: &mut crate::proto::h1::H1Conn,
+    engine: &mut Engine,
     pending_log: &mut PendingLines,
     buf: &mut [u8],
+    now: Instant,
 ) -> io::Result<()> {
     loop {
-        let out = engine.out();
+        let out = engine.transmit(now);
         let accepted = match out.front() {
             None => return Ok(()),
             Some(Chunk::Bytes(b)) => tls.writer().write(b)?,

@@ -258,7 +258,7 @@ impl Worker {
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         for k in keys {
             if let Some(c) = self.conns.get_mut(k) {
-                c.start_shutdown();
+                c.start_shutdown(now);
                 if !c.queued {
                     c.queued = true;
                     self.again.push(k);
@@ -583,6 +583,7 @@ impl Worker {
         }
         let mut c = self.conns.remove(key);
         c.pending_log.abort(self.log.as_mut(), &self.counters);
+        c.engine.record_stats(&self.counters);
         self.timers.rearm(key, c.armed, None);
         c.close(self.poll.registry());
         if c.ip_counted {

@@ -65,9 +65,7 @@ impl TlsSettings {
             cert: cfg.ssl_cert_path.clone(),
             key: cfg.ssl_key_path.clone(),
             sni: cfg.ssl_sni.clone(),
-            // Becomes `cfg.enable_http2` once the HTTP/2 engine exists: offering `h2`
-            // before then would make clients speak HTTP/2 to the HTTP/1.1 engine.
-            offer_h2: false,
+            offer_h2: cfg.enable_http2,
             session_cache_entries: policy::SESSION_CACHE_ENTRIES,
         }
     }

@@ -28,7 +28,7 @@ fn run_curl(s: &TlsServer, args: &[&str]) -> Output {
 #[test]
 fn curl_https_verifies_certificate_and_negotiates_tls13_http11() {
     let s = TlsServer::start("");
-    let out = run_curl(&s, &["-v", "-w", "\n%{http_code}"]);
+    let out = run_curl(&s, &["--http1.1", "-v", "-w", "\n%{http_code}"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let (body, code) = stdout.rsplit_once('\n').unwrap();
     assert_eq!(code, "200", "{stdout}");

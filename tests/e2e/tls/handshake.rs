@@ -64,7 +64,7 @@ fn rfc5246_tls12_only_client_gets_ecdhe_aead_suite() {
 
 #[test]
 fn rfc7301_alpn_h2_and_http11_offered_selects_http11_while_h2_is_off() {
-    let s = TlsServer::start("");
+    let s = TlsServer::start("enable_http2 = false");
     let mut cfg = s.client(&[&TLS13, &TLS12]);
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let x = s.get(&Arc::new(cfg), "localhost", "/");
@@ -87,7 +87,7 @@ fn rfc7301_client_without_alpn_gets_http11() {
 
 #[test]
 fn rfc7301_3_2_alpn_with_no_common_protocol_is_refused() {
-    let s = TlsServer::start("");
+    let s = TlsServer::start("enable_http2 = false");
     let mut cfg = s.client(&[&TLS13]);
     cfg.alpn_protocols = vec![b"h2".to_vec()];
     let Err(err) = handshake(s.https_addr(), &Arc::new(cfg), "localhost") else {

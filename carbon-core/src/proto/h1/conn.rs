@@ -469,6 +469,20 @@ impl H1Conn {
         }
     }
 
+    /// An interim (1xx) response to the request being answered, before
+    /// [`H1Conn::send_response`] (e.g. `103 Early Hints`, RFC 8297). Not sent to an
+    /// HTTP/1.0 client, which does not know 1xx (RFC 9110 §15.2), nor after a
+    /// rejection; a non-1xx status is ignored.
+    pub fn send_informational(&mut self, resp: Response) {
+        let State::Responding(Some(ex)) = self.state else {
+            return;
+        };
+        if ex.http10 || !resp.status().is_informational() {
+            return;
+        }
+        encode_response(resp, false, ConnectionField::None, &mut self.out);
+    }
+
     /// Graceful stop: an idle connection closes at once; otherwise the current request
     /// is finished, answered with `Connection: close`, and the connection closes.
     pub fn start_shutdown(&mut self) {

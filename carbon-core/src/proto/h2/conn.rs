@@ -30,7 +30,8 @@ use http::{Method, StatusCode};
 
 use crate::limits::Http2Limits;
 use crate::proto::out::OutQueue;
-use crate::service::{FileRegion, Request, Response};
+use crate::proto::{Phase as ProgressPhase, Progress};
+use crate::service::{Body, FileRegion, Request, Response};
 
 use super::error::{ConnError, ErrorCode, StreamError};
 use super::flood::{Flood, Kind};
@@ -40,7 +41,7 @@ use super::frame::{
     Continuation, Data, Frame, FrameError, FrameReader, GoAway, Head, Headers, Ping, PrioritySpec,
     RstStream, Settings, WindowUpdate,
 };
-use super::hpack::{self, HeaderField};
+use super::hpack;
 use super::request::{build_request, check_trailers, Field};
 use super::response;
 use super::streams::flow_control::{RecvWindow, SendWindow};
@@ -264,6 +265,37 @@ impl H2Conn {
         self.phase == Phase::Closing
     }
 
+    /// Where the connection stands, for the driver's connection-slot policy: the
+    /// preface not yet received counts as a head still to come; no stream and
+    /// nothing to send is idle; streams that are all still receiving their request
+    /// are a body upload; anything else is being answered.
+    pub fn progress(&self) -> Progress {
+        let (phase, since, received) = match self.phase {
+            Phase::Preface(n) => (ProgressPhase::Head, self.created, n as u64),
+            Phase::FirstSettings => (ProgressPhase::Head, self.created, PREFACE.len() as u64),
+            Phase::Closing => (ProgressPhase::Responding, self.idle_since, 0),
+            Phase::Open if self.is_idle() => (ProgressPhase::Idle, self.idle_since, 0),
+            Phase::Open => {
+                let uploading = self
+                    .streams
+                    .map
+                    .values()
+                    .all(|s| matches!(s.recv, RecvPhase::Body { .. }));
+                if uploading && !self.streams.map.is_empty() {
+                    let received = self.streams.map.values().map(|s| s.buffered() as u64).sum();
+                    (ProgressPhase::Body, self.idle_since, received)
+                } else {
+                    (ProgressPhase::Responding, self.idle_since, 0)
+                }
+            }
+        };
+        Progress {
+            phase,
+            since,
+            received,
+        }
+    }
+
     /// No stream and nothing to send: a graceful stop loses nothing.
     pub fn is_idle(&self) -> bool {
         self.streams.map.is_empty() && self.out.is_empty() && self.stage.is_empty()
@@ -445,6 +477,32 @@ impl H2Conn {
         &mut self.out
     }
 
+    /// The output queue as it is, without producing DATA frames: for `advance` after
+    /// bytes left (small frames staged since are appended first).
+    pub fn out(&mut self) -> &mut OutQueue {
+        self.flush_stage();
+        &mut self.out
+    }
+
+    /// True when nothing is queued for the peer (DATA frames not produced yet aside:
+    /// [`H2Conn::poll_transmit`] makes them).
+    pub fn out_is_empty(&self) -> bool {
+        self.out.is_empty() && self.stage.is_empty()
+    }
+
+    /// True when [`H2Conn::poll_transmit`] could produce output: something is queued,
+    /// or a response body waits and both windows have room.
+    pub fn has_output(&self) -> bool {
+        !self.out_is_empty()
+            || (self.phase != Phase::Closing
+                && self.conn_send.available() > 0
+                && self
+                    .streams
+                    .map
+                    .values()
+                    .any(|s| s.body.is_some() && s.send_window.available() > 0))
+    }
+
     // ----- commands -----
 
     /// The response to a `Request` or `Reject` event of stream `stream_id`. Ignored if
@@ -463,19 +521,12 @@ impl H2Conn {
         }
         s.awaiting_response = false;
         s.responded = true;
-        let enc = response::prepare(resp, s.head_request);
-        let body = SendBody::from_body(enc.body);
+        let mut enc = response::prepare(resp, s.head_request);
+        let body = SendBody::from_body(std::mem::replace(&mut enc.body, Body::Empty));
         let end_stream = body.is_none();
         s.body = body;
         let mut block = Vec::with_capacity(256);
-        self.encoder.encode(
-            enc.fields.iter().map(|(n, v)| HeaderField {
-                name: n,
-                value: v,
-                sensitive: n == b"set-cookie",
-            }),
-            &mut block,
-        );
+        self.encoder.encode(enc.fields(), &mut block);
         self.write_header_block(stream_id, &block, end_stream);
         if end_stream {
             self.finish_send(now, stream_id);
@@ -500,16 +551,9 @@ impl H2Conn {
         if !s.awaiting_response {
             return;
         }
-        let enc = response::prepare(resp, false);
+        let enc = response::prepare(resp, s.head_request);
         let mut block = Vec::with_capacity(128);
-        self.encoder.encode(
-            enc.fields.iter().map(|(n, v)| HeaderField {
-                name: n,
-                value: v,
-                sensitive: false,
-            }),
-            &mut block,
-        );
+        self.encoder.encode(enc.fields(), &mut block);
         self.write_header_block(stream_id, &block, false);
         self.after_work(now);
     }

@@ -15,8 +15,9 @@ use crate::limits::Http2Limits;
 use crate::proto::h2::frame::head::{flags as fl, kind as ty};
 use crate::proto::h2::frame::settings;
 use crate::proto::h2::frame::{Priority, PrioritySpec};
+use crate::proto::h2::hpack::HeaderField;
 use crate::proto::out::Chunk;
-use crate::service::{Body, FileRegion};
+use crate::service::FileRegion;
 
 /// A test client around one engine.
 pub(super) struct Pair {

@@ -4,16 +4,97 @@
 //! body (a HEAD answer keeps the one the service set, RFC 9110 §9.3.2), no body is
 //! sent for HEAD, 1xx, 204 or 304, and connection-specific fields are dropped
 //! (RFC 9113 §8.2.2: a response carrying them would be malformed).
+//!
+//! The fields are borrowed from the response's header map when encoded, never copied:
+//! a response costs no allocation per field.
 
-use http::header::CONTENT_LENGTH;
+use http::header::{HeaderMap, CONTENT_LENGTH};
 use http::StatusCode;
 
+use super::hpack::HeaderField;
 use crate::service::{Body, Response};
 
-/// Response fields in wire order (`:status` first) and the body to send.
+/// A response ready for HPACK: its status, its fields and the body to send.
 pub struct Encoded {
-    pub fields: Vec<(Vec<u8>, Vec<u8>)>,
+    status: StatusCode,
+    headers: HeaderMap,
+    /// The `content-length` value to send, if any.
+    length: Option<LengthValue>,
     pub body: Body,
+}
+
+enum LengthValue {
+    /// The service's own value (HEAD), kept as it is.
+    Given(http::HeaderValue),
+    /// The body length in decimal: at most 20 digits.
+    Computed { digits: [u8; 20], len: usize },
+}
+
+impl LengthValue {
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            LengthValue::Given(v) => v.as_bytes(),
+            LengthValue::Computed { digits, len } => &digits[20 - len..],
+        }
+    }
+
+    fn computed(mut n: u64) -> LengthValue {
+        let mut digits = [0u8; 20];
+        let mut len = 0;
+        loop {
+            len += 1;
+            digits[20 - len] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        LengthValue::Computed { digits, len }
+    }
+}
+
+/// Connection-specific fields (RFC 9113 §8.2.2), plus `content-length`, which the
+/// engine derives itself.
+fn dropped(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"connection"
+            | b"proxy-connection"
+            | b"keep-alive"
+            | b"transfer-encoding"
+            | b"upgrade"
+            | b"content-length"
+    )
+}
+
+impl Encoded {
+    /// The fields in wire order (`:status` first, `content-length` last), borrowed.
+    /// `set-cookie` is never indexed (RFC 7541 §7.1.3).
+    pub fn fields(&self) -> impl Iterator<Item = HeaderField<'_>> {
+        let status = std::iter::once(HeaderField {
+            name: b":status",
+            value: self.status.as_str().as_bytes(),
+            sensitive: false,
+        });
+        let headers = self
+            .headers
+            .iter()
+            .filter(|(n, _)| !dropped(n.as_str().as_bytes()))
+            .map(|(n, v)| {
+                let name = n.as_str().as_bytes();
+                HeaderField {
+                    name,
+                    value: v.as_bytes(),
+                    sensitive: name == b"set-cookie",
+                }
+            });
+        let length = self.length.iter().map(|l| HeaderField {
+            name: b"content-length",
+            value: l.as_bytes(),
+            sensitive: false,
+        });
+        status.chain(headers).chain(length)
+    }
 }
 
 pub fn prepare(resp: Response, head_request: bool) -> Encoded {
@@ -23,37 +104,108 @@ pub fn prepare(resp: Response, head_request: bool) -> Encoded {
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED;
     let send_body = !bodiless && !head_request;
-    let mut fields = Vec::with_capacity(parts.headers.len() + 2);
-    fields.push((b":status".to_vec(), status.as_str().as_bytes().to_vec()));
-    let service_length = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .filter(|v| !v.is_empty() && v.as_bytes().iter().all(u8::is_ascii_digit))
-        .map(|v| v.as_bytes().to_vec());
-    for (name, value) in parts.headers.iter() {
-        let n = name.as_str().as_bytes();
-        if matches!(
-            n,
-            b"connection"
-                | b"proxy-connection"
-                | b"keep-alive"
-                | b"transfer-encoding"
-                | b"upgrade"
-                | b"content-length"
-        ) {
-            continue;
-        }
-        fields.push((n.to_vec(), value.as_bytes().to_vec()));
-    }
-    if !bodiless {
-        let len = match (head_request, service_length) {
-            (true, Some(v)) => v,
-            _ => body.len().to_string().into_bytes(),
-        };
-        fields.push((b"content-length".to_vec(), len));
-    }
+    let length = if bodiless {
+        None
+    } else {
+        let service_length = parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .filter(|v| !v.is_empty() && v.as_bytes().iter().all(u8::is_ascii_digit));
+        Some(match (head_request, service_length) {
+            (true, Some(v)) => LengthValue::Given(v.clone()),
+            _ => LengthValue::computed(body.len()),
+        })
+    };
     Encoded {
-        fields,
+        status,
+        headers: parts.headers,
+        length,
         body: if send_body { body } else { Body::Empty },
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn names_values(e: &Encoded) -> Vec<(String, String)> {
+        e.fields()
+            .map(|f| {
+                (
+                    String::from_utf8_lossy(f.name).into_owned(),
+                    String::from_utf8_lossy(f.value).into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rfc9113_8_3_2_status_first_connection_fields_dropped_length_computed() {
+        let resp = http::Response::builder()
+            .status(200)
+            .header("connection", "close")
+            .header("content-type", "text/plain")
+            .header("content-length", "999")
+            .header("transfer-encoding", "chunked")
+            .body(Body::Bytes(Bytes::from_static(b"hello world")))
+            .unwrap();
+        let e = prepare(resp, false);
+        assert_eq!(
+            names_values(&e),
+            vec![
+                (":status".into(), "200".into()),
+                ("content-type".into(), "text/plain".into()),
+                ("content-length".into(), "11".into()),
+            ]
+        );
+        assert_eq!(e.body.len(), 11);
+    }
+
+    #[test]
+    fn rfc9110_9_3_2_head_keeps_service_length_and_sends_no_body() {
+        let resp = http::Response::builder()
+            .status(200)
+            .header("content-length", "1048576")
+            .body(Body::Empty)
+            .unwrap();
+        let e = prepare(resp, true);
+        assert_eq!(
+            names_values(&e).last().unwrap(),
+            &("content-length".to_string(), "1048576".to_string())
+        );
+        assert!(matches!(e.body, Body::Empty));
+    }
+
+    #[test]
+    fn rfc9110_8_6_no_length_for_1xx_204_304_and_zero_is_written() {
+        for status in [103, 204, 304] {
+            let resp = http::Response::builder()
+                .status(status)
+                .body(Body::Empty)
+                .unwrap();
+            let e = prepare(resp, false);
+            assert!(e.fields().all(|f| f.name != b"content-length"), "{status}");
+        }
+        let e = prepare(http::Response::new(Body::Empty), false);
+        assert_eq!(
+            names_values(&e).last().unwrap(),
+            &("content-length".to_string(), "0".to_string())
+        );
+        assert_eq!(
+            LengthValue::computed(u64::MAX).as_bytes(),
+            b"18446744073709551615"
+        );
+    }
+
+    #[test]
+    fn rfc7541_7_1_3_set_cookie_is_sensitive() {
+        let resp = http::Response::builder()
+            .header("set-cookie", "a=b")
+            .body(Body::Empty)
+            .unwrap();
+        let e = prepare(resp, false);
+        assert!(e.fields().any(|f| f.name == b"set-cookie" && f.sensitive));
     }
 }

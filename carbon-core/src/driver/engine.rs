@@ -1,0 +1,306 @@
+//! The protocol engine of one connection, chosen once the transport knows which
+//! protocol it carries: HTTP/1.1 at accept time, switched to HTTP/2 after a TLS
+//! handshake that agreed on ALPN `h2` (RFC 9113 §3.2), or on the plain port when the
+//! first bytes are the HTTP/2 client preface (prior knowledge, RFC 9113 §3.3).
+//!
+//! Both engines share the sans-IO method taxonomy (`handle_*` inputs, `poll_*`
+//! outputs, getters), so the driver moves bytes without knowing which one runs. The
+//! HTTP/2 engine is boxed: an HTTP/1.1 connection pays one word for it, not the size
+//! of an HTTP/2 connection.
+
+use std::time::Instant;
+
+use http::StatusCode;
+
+use super::stats::WorkerCounters;
+use crate::config::Config;
+use crate::proto::h1::{self, H1Conn};
+use crate::proto::h2::error::ErrorCode;
+use crate::proto::h2::{self, H2Conn};
+use crate::proto::out::OutQueue;
+use crate::proto::Progress;
+use crate::service::Response;
+
+// HTTP/1.1 inline on purpose: it is the common case, and boxing it would cost every
+// connection an allocation and an indirection on the hot path.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Engine {
+    H1(H1Conn),
+    H2(Box<H2Conn>),
+}
+
+/// An engine's event, with the stream it belongs to where the protocol has streams.
+pub(crate) enum EngineEvent {
+    H1(h1::Event),
+    H2(h2::Event),
+}
+
+impl Engine {
+    pub fn h1(cfg: &Config, now: Instant) -> Engine {
+        Engine::H1(H1Conn::new(cfg.limits.clone(), cfg.timeouts, now))
+    }
+
+    /// Replaces the engine by a fresh HTTP/2 one. Only done before any byte reached
+    /// the HTTP/1.1 engine, so nothing is lost.
+    pub fn switch_to_h2(&mut self, cfg: &Config, now: Instant) {
+        *self = Engine::H2(Box::new(H2Conn::new(cfg.http2.clone(), now)));
+    }
+
+    /// Where the connection stands, for the slot policy (`slots.rs`).
+    pub fn progress(&self) -> Progress {
+        match self {
+            Engine::H1(e) => e.progress(),
+            Engine::H2(e) => e.progress(),
+        }
+    }
+
+    /// HTTP/1.1: the head of the request whose body is being awaited
+    /// (`Event::Head`). HTTP/2 delivers requests whole and has none.
+    pub fn request_head(&self) -> Option<&http::Request<()>> {
+        match self {
+            Engine::H1(e) => e.request_head(),
+            Engine::H2(_) => None,
+        }
+    }
+
+    pub fn wants_read(&self) -> bool {
+        match self {
+            Engine::H1(e) => e.wants_read(),
+            Engine::H2(e) => e.wants_read(),
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Engine::H1(e) => e.is_closed(),
+            Engine::H2(e) => e.is_closed(),
+        }
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self {
+            Engine::H1(e) => e.poll_timeout(),
+            Engine::H2(e) => e.poll_timeout(),
+        }
+    }
+
+    pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        match self {
+            Engine::H1(e) => e.handle_input(now, data),
+            Engine::H2(e) => e.handle_input(now, data),
+        }
+    }
+
+    pub fn handle_read_closed(&mut self, now: Instant) {
+        match self {
+            Engine::H1(e) => e.handle_read_closed(now),
+            Engine::H2(e) => e.handle_read_closed(now),
+        }
+    }
+
+    pub fn handle_output_drained(&mut self, now: Instant) {
+        match self {
+            Engine::H1(e) => e.handle_output_drained(now),
+            Engine::H2(e) => e.handle_output_drained(now),
+        }
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self {
+            Engine::H1(e) => e.handle_timeout(now),
+            Engine::H2(e) => e.handle_timeout(now),
+        }
+    }
+
+    pub fn poll_event(&mut self) -> Option<EngineEvent> {
+        match self {
+            Engine::H1(e) => e.poll_event().map(EngineEvent::H1),
+            Engine::H2(e) => e.poll_event().map(EngineEvent::H2),
+        }
+    }
+
+    /// The output queue, topped up first where the engine produces output lazily
+    /// (HTTP/2 DATA frames, as flow-control windows allow).
+    pub fn transmit(&mut self, now: Instant) -> &mut OutQueue {
+        match self {
+            Engine::H1(e) => e.out(),
+            Engine::H2(e) => e.poll_transmit(now),
+        }
+    }
+
+    /// The output queue as it is, for `advance` after bytes left.
+    pub fn out(&mut self) -> &mut OutQueue {
+        match self {
+            Engine::H1(e) => e.out(),
+            Engine::H2(e) => e.out(),
+        }
+    }
+
+    /// True when the driver has something to write (or could produce it now).
+    pub fn has_output(&self) -> bool {
+        match self {
+            Engine::H1(e) => !e.out_is_empty(),
+            Engine::H2(e) => e.has_output(),
+        }
+    }
+
+    /// The HTTP/1.1 response to the last `EngineEvent::H1`.
+    pub fn send_response(&mut self, now: Instant, resp: Response) {
+        match self {
+            Engine::H1(e) => e.send_response(now, resp),
+            Engine::H2(_) => log::error!("h2: response without a stream id; dropped"),
+        }
+    }
+
+    /// The HTTP/2 response to an `EngineEvent::H2` of `stream_id`.
+    pub fn send_stream_response(&mut self, now: Instant, stream_id: u32, resp: Response) {
+        match self {
+            Engine::H2(e) => e.send_response(now, stream_id, resp),
+            Engine::H1(_) => log::error!("h1: response with a stream id; dropped"),
+        }
+    }
+
+    /// An interim (1xx) response before the final one: for HTTP/1.1 to the request
+    /// being answered, for HTTP/2 on `stream_id`.
+    pub fn send_informational(&mut self, now: Instant, stream_id: Option<u32>, resp: Response) {
+        match (self, stream_id) {
+            (Engine::H1(e), None) => e.send_informational(resp),
+            (Engine::H2(e), Some(id)) => e.send_informational(now, id, resp),
+            _ => log::error!("interim response for the wrong protocol; dropped"),
+        }
+    }
+
+    /// Graceful stop: HTTP/1.1 finishes the current exchange; HTTP/2 sends its
+    /// two-step GOAWAY and lets the streams in flight finish (RFC 9113 §6.8).
+    pub fn start_shutdown(&mut self, now: Instant) {
+        match self {
+            Engine::H1(e) => e.start_shutdown(),
+            Engine::H2(e) => e.start_shutdown(now),
+        }
+    }
+
+    /// HTTP/2 closed with an error GOAWAY: the peer may still be sending, so the
+    /// driver drains before closing (a reset would destroy the GOAWAY in flight).
+    pub fn closed_on_error(&self) -> bool {
+        match self {
+            Engine::H1(_) => false,
+            Engine::H2(e) => e
+                .stats()
+                .goaway_sent
+                .is_some_and(|c| c != ErrorCode::NO_ERROR),
+        }
+    }
+
+    /// Adds this connection's HTTP/2 outcomes to the shared counters; called once,
+    /// when the connection closes.
+    pub fn record_stats(&self, stats: &WorkerCounters) {
+        let Engine::H2(e) = self else {
+            return;
+        };
+        let s = e.stats();
+        WorkerCounters::add(&stats.h2_streams_opened, s.streams_opened);
+        WorkerCounters::add(&stats.h2_streams_refused, s.streams_refused);
+        WorkerCounters::add(&stats.h2_streams_reset_by_peer, s.streams_reset_by_peer);
+        WorkerCounters::add(&stats.h2_streams_reset_by_us, s.streams_reset_by_us);
+        if let Some(code) = s.goaway_sent {
+            stats.count_goaway(code);
+        }
+    }
+}
+
+/// The status an HTTP/2 `Reject` stands for, as the statistics class it counts in.
+pub(crate) fn reject_class(status: StatusCode) -> h1::RejectClass {
+    if status == StatusCode::REQUEST_TIMEOUT {
+        h1::RejectClass::Timeout
+    } else {
+        h1::RejectClass::OverLimit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::{Engine, EngineEvent};
+    use crate::config::Config;
+    use crate::driver::stats::Stats;
+    use crate::proto::h2::PREFACE;
+
+    fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let len = payload.len() as u32;
+        let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
+        f.extend_from_slice(&stream.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+
+    #[test]
+    fn switch_to_h2_serves_the_preface_and_delivers_stream_requests() {
+        let cfg = Config::default();
+        let now = Instant::now();
+        let mut e = Engine::h1(&cfg, now);
+        e.switch_to_h2(&cfg, now);
+        let mut input = PREFACE.to_vec();
+        input.extend(frame(0x4, 0, 0, &[]));
+        // GET / as literal fields without indexing (RFC 7541 §6.2.2).
+        let mut block = Vec::new();
+        for (n, v) in [
+            (":method", "GET"),
+            (":scheme", "http"),
+            (":authority", "a"),
+            (":path", "/"),
+        ] {
+            block.extend([0x00, n.len() as u8]);
+            block.extend(n.as_bytes());
+            block.push(v.len() as u8);
+            block.extend(v.as_bytes());
+        }
+        input.extend(frame(0x1, 0x5, 1, &block));
+        e.handle_input(now, &input);
+        match e.poll_event() {
+            Some(EngineEvent::H2(crate::proto::h2::Event::Request { stream_id, request })) => {
+                assert_eq!(stream_id, 1);
+                assert_eq!(request.uri().path(), "/");
+            }
+            _ => panic!("no HTTP/2 request event"),
+        }
+        // Our SETTINGS went out first (RFC 9113 §3.4).
+        assert!(e.has_output());
+        let first = e.transmit(now).front().map(|c| c.len()).unwrap_or(0);
+        assert!(first >= 9);
+    }
+
+    #[test]
+    fn cve_2019_9512_ping_flood_is_counted_as_goaway_enhance_your_calm() {
+        let cfg = Config::default();
+        let now = Instant::now();
+        let mut e = Engine::h1(&cfg, now);
+        e.switch_to_h2(&cfg, now);
+        let mut input = PREFACE.to_vec();
+        input.extend(frame(0x4, 0, 0, &[]));
+        for i in 0..(cfg.http2.max_pings_per_window as u64 + 10) {
+            input.extend(frame(0x6, 0, 0, &i.to_be_bytes()));
+        }
+        e.handle_input(now, &input);
+        assert!(e.closed_on_error());
+        let stats = Stats::default();
+        e.record_stats(stats.worker(0));
+        let t = stats.snapshot().total;
+        assert_eq!(t.h2_goaway_enhance_your_calm, 1);
+        assert_eq!(t.h2_goaway_no_error, 0);
+        assert!(stats
+            .snapshot()
+            .prometheus()
+            .contains("carbon_http2_goaway_sent_total{code=\"ENHANCE_YOUR_CALM\"} 1"));
+    }
+
+    #[test]
+    fn http11_engine_records_no_h2_statistics() {
+        let cfg = Config::default();
+        let e = Engine::h1(&cfg, Instant::now());
+        let stats = Stats::default();
+        e.record_stats(stats.worker(0));
+        assert_eq!(stats.snapshot().total, Stats::default().snapshot().total);
+        assert!(!e.closed_on_error());
+    }
+}

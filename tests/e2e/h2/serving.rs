@@ -1,0 +1,241 @@
+//! Files over HTTP/2 behave exactly as over HTTP/1.1: same bytes, ranges, 304,
+//! gzip, HEAD; many streams on one connection; a large file under a small window.
+
+use std::time::Duration;
+
+use super::{
+    connect_h2c, connect_tls, fetch, h2c_authority, rt, start, tls_authority, ClientOpts,
+    EXCHANGE_TIMEOUT,
+};
+use crate::harness::{app_js_gz, big_bin, gunzip, style_css};
+
+/// Every fixture, fetched over HTTP/1.1, h2c and h2 over TLS, byte for byte equal.
+#[test]
+fn h2_and_h2c_bodies_are_byte_identical_to_http11() {
+    let s = start("");
+    let paths = [
+        "/",
+        "/index.html",
+        "/style.css",
+        "/app.js",
+        "/big.bin",
+        "/sub/",
+    ];
+    let h1: Vec<_> = paths.iter().map(|p| s.server.get(p, "")).collect();
+    let (h2c, h2) = rt().block_on(async {
+        let mut a = connect_h2c(s.server.addr(), Default::default()).await;
+        let mut b = connect_tls(&s, Default::default()).await;
+        let mut h2c = Vec::new();
+        let mut h2 = Vec::new();
+        for p in paths {
+            h2c.push(fetch(&mut a, "GET", &h2c_authority(&s.server), p, &[]).await);
+            h2.push(fetch(&mut b, "GET", &tls_authority(&s), p, &[]).await);
+        }
+        (h2c, h2)
+    });
+    for (i, p) in paths.iter().enumerate() {
+        assert_eq!(h1[i].status, 200, "{p}");
+        assert_eq!(h2c[i].status, h1[i].status, "{p}");
+        assert_eq!(h2[i].status, h1[i].status, "{p}");
+        assert!(h2c[i].body == h1[i].body, "h2c body of {p} differs");
+        assert!(h2[i].body == h1[i].body, "h2 body of {p} differs");
+        assert_eq!(h2[i].header("etag"), h1[i].header("etag"), "{p}");
+        assert_eq!(h2[i].header("content-type"), h1[i].header("content-type"));
+    }
+}
+
+#[test]
+fn rfc9113_5_1_2_hundred_concurrent_streams_on_one_connection() {
+    let s = start("");
+    let results = rt().block_on(async {
+        let send = connect_h2c(s.server.addr(), Default::default()).await;
+        let auth = h2c_authority(&s.server);
+        let mut tasks = Vec::new();
+        for i in 0..100 {
+            let mut send = send.clone();
+            let auth = auth.clone();
+            let path = if i % 2 == 0 { "/style.css" } else { "/big.bin" };
+            tasks.push(tokio::spawn(async move {
+                (path, fetch(&mut send, "GET", &auth, path, &[]).await)
+            }));
+        }
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(
+                tokio::time::timeout(EXCHANGE_TIMEOUT, t)
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            );
+        }
+        out
+    });
+    assert_eq!(results.len(), 100);
+    for (path, r) in results {
+        assert_eq!(r.status, 200, "{path}");
+        let want: &[u8] = if path == "/style.css" {
+            style_css().as_bytes()
+        } else {
+            big_bin()
+        };
+        assert!(r.body == want, "{path} body differs");
+    }
+}
+
+#[test]
+fn rfc9113_6_9_ten_mib_file_through_a_64k_window_over_tls() {
+    let s = start("file_cache_max_file = 0");
+    let big: Vec<u8> = (0..10 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(s.server.www().join("ten.bin"), &big).unwrap();
+    let opts = ClientOpts {
+        stream_window: 65_535,
+        conn_window: 65_535,
+    };
+    let r = rt().block_on(async {
+        let mut send = connect_tls(&s, opts).await;
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            fetch(&mut send, "GET", &tls_authority(&s), "/ten.bin", &[]),
+        )
+        .await
+        .unwrap()
+    });
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.len(), big.len());
+    assert!(r.body == big, "10 MiB body differs");
+    // And over h2c, where the body leaves by sendfile.
+    let r = rt().block_on(async {
+        let mut send = connect_h2c(s.server.addr(), opts).await;
+        fetch(&mut send, "GET", &h2c_authority(&s.server), "/ten.bin", &[]).await
+    });
+    assert!(r.body == big, "10 MiB h2c body differs");
+}
+
+#[test]
+fn rfc9110_14_range_request_over_h2_gets_206_with_the_same_bytes() {
+    let s = start("");
+    let r = rt().block_on(async {
+        let mut send = connect_tls(&s, Default::default()).await;
+        fetch(
+            &mut send,
+            "GET",
+            &tls_authority(&s),
+            "/big.bin",
+            &[("range", "bytes=1000-1999")],
+        )
+        .await
+    });
+    assert_eq!(r.status, 206);
+    assert_eq!(r.header("content-range"), Some("bytes 1000-1999/1048576"));
+    assert!(r.body == big_bin()[1000..2000]);
+}
+
+#[test]
+fn rfc9110_13_1_2_if_none_match_over_h2_gets_304_without_body() {
+    let s = start("");
+    let (first, second) = rt().block_on(async {
+        let mut send = connect_h2c(s.server.addr(), Default::default()).await;
+        let auth = h2c_authority(&s.server);
+        let first = fetch(&mut send, "GET", &auth, "/style.css", &[]).await;
+        let etag = first.header("etag").unwrap().to_string();
+        let second = fetch(
+            &mut send,
+            "GET",
+            &auth,
+            "/style.css",
+            &[("if-none-match", &etag)],
+        )
+        .await;
+        (first, second)
+    });
+    assert_eq!(first.status, 200);
+    assert_eq!(second.status, 304);
+    assert!(second.body.is_empty());
+    assert_eq!(second.header("etag"), first.header("etag"));
+}
+
+#[test]
+fn gzip_variants_over_h2_on_the_fly_and_precompressed() {
+    let s = start("");
+    let (css, js) = rt().block_on(async {
+        let mut send = connect_tls(&s, Default::default()).await;
+        let auth = tls_authority(&s);
+        let gz = [("accept-encoding", "gzip")];
+        (
+            fetch(&mut send, "GET", &auth, "/style.css", &gz).await,
+            fetch(&mut send, "GET", &auth, "/app.js", &gz).await,
+        )
+    });
+    assert_eq!(css.header("content-encoding"), Some("gzip"));
+    assert_eq!(gunzip(&css.body), style_css().as_bytes());
+    assert_eq!(js.header("content-encoding"), Some("gzip"));
+    assert!(
+        js.body == app_js_gz(),
+        "precompressed app.js.gz not served as is"
+    );
+}
+
+#[test]
+fn rfc9110_9_3_2_head_over_h2_has_length_and_no_body() {
+    let s = start("");
+    let r = rt().block_on(async {
+        let mut send = connect_h2c(s.server.addr(), Default::default()).await;
+        fetch(
+            &mut send,
+            "HEAD",
+            &h2c_authority(&s.server),
+            "/big.bin",
+            &[],
+        )
+        .await
+    });
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-length"), Some("1048576"));
+    assert!(r.body.is_empty());
+}
+
+#[test]
+fn missing_file_over_h2_gets_the_same_404_as_http11() {
+    let s = start("");
+    let h1 = s.server.get("/nope.html", "");
+    let r = rt().block_on(async {
+        let mut send = connect_tls(&s, Default::default()).await;
+        fetch(&mut send, "GET", &tls_authority(&s), "/nope.html", &[]).await
+    });
+    assert_eq!(r.status, 404);
+    assert_eq!(r.body, h1.body);
+}
+
+/// Each stream gets its access-log line like an HTTP/1.1 request, with `HTTP/2.0`.
+#[test]
+fn access_log_line_per_stream_with_http2_version() {
+    let mut s = start("access_log = {base}/access.log");
+    rt().block_on(async {
+        let mut a = connect_h2c(s.server.addr(), Default::default()).await;
+        let mut b = connect_tls(&s, Default::default()).await;
+        let ua = [("user-agent", "e2e-h2/1.0")];
+        let r = fetch(&mut a, "GET", &h2c_authority(&s.server), "/style.css", &ua).await;
+        assert_eq!(r.status, 200);
+        let r = fetch(&mut b, "GET", &tls_authority(&s), "/missing", &ua).await;
+        assert_eq!(r.status, 404);
+    });
+    s.server.signal("TERM");
+    let st = s.server.wait_exit(Duration::from_secs(10));
+    assert!(st.is_some_and(|st| st.success()), "exit {st:?}");
+    let log = std::fs::read_to_string(s.server.base().join("access.log")).unwrap();
+    let css = format!(
+        "\"GET /style.css HTTP/2.0\" 200 {} \"-\" \"e2e-h2/1.0\"",
+        style_css().len()
+    );
+    assert!(
+        log.lines().any(|l| l.ends_with(&css)),
+        "{css} not in:\n{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("\"GET /missing HTTP/2.0\" 404 ") && l.ends_with("\"e2e-h2/1.0\"")),
+        "{log}"
+    );
+}
