@@ -17,6 +17,36 @@ mod render;
 use cli::{Cli, Cmd, Generate, StatsArgs};
 use client::Failure;
 
+/// `print!` that ends the program quietly when standard output is a closed pipe
+/// (`carbonctl stats | head -1`), instead of panicking as `print!` does.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `println!` with the same closed-pipe behaviour as [`out!`].
+macro_rules! outln {
+    () => {
+        $crate::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("carbonctl: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Exit codes; documented in the `--help` text and docs/carbonctl.md.
 pub mod exit {
     pub const OK: u8 = 0;
@@ -42,9 +72,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match &cli.command {
         Cmd::Reload => match client::call(&socket()?, Command::Reload)? {
             Reply::Reload(r) => {
-                println!("reloaded: configuration generation {}", r.generation);
+                outln!("reloaded: configuration generation {}", r.generation);
                 if !r.message.is_empty() {
-                    println!("{}", r.message);
+                    outln!("{}", r.message);
                 }
                 Ok(())
             }
@@ -54,9 +84,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Cmd::Status { json } => match client::call(&socket()?, Command::Status)? {
             Reply::Status(s) => {
                 if *json {
-                    println!("{}", to_json(&s));
+                    outln!("{}", to_json(&s));
                 } else {
-                    print!("{}", render::status(&s));
+                    out!("{}", render::status(&s));
                 }
                 Ok(())
             }
@@ -66,15 +96,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Cmd::ReopenLogs => done(&socket()?, Command::ReopenLogs),
         Cmd::CheckConfig { file } => check_config(file),
         Cmd::Version => {
-            println!(
+            outln!(
                 "carbonctl {} (control protocol {})",
                 env!("CARGO_PKG_VERSION"),
                 carbon_control::PROTOCOL_VERSION
             );
             match socket().and_then(|s| client::call(&s, Command::Status)) {
-                Ok(Reply::Status(s)) => println!("carbond {} (pid {})", s.version, s.pid),
+                Ok(Reply::Status(s)) => outln!("carbond {} (pid {})", s.version, s.pid),
                 Ok(_) => {}
-                Err(f) => println!("carbond: {}", f.message),
+                Err(f) => outln!("carbond: {}", f.message),
             }
             Ok(())
         }
@@ -85,7 +115,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
 fn done(socket: &Path, cmd: Command) -> Result<(), Failure> {
     match client::call(socket, cmd)? {
         Reply::Done { message } => {
-            println!("carbond: {message}");
+            outln!("carbond: {message}");
             Ok(())
         }
         other => Err(unexpected(&other)),
@@ -96,7 +126,7 @@ fn stats(socket: &Path, args: &StatsArgs) -> Result<(), Failure> {
     if args.prometheus {
         loop {
             match client::call(socket, Command::Metrics)? {
-                Reply::Metrics { text } => print!("{text}"),
+                Reply::Metrics { text } => out!("{text}"),
                 other => return Err(unexpected(&other)),
             }
             let Some(secs) = args.watch else {
@@ -115,17 +145,17 @@ fn stats(socket: &Path, args: &StatsArgs) -> Result<(), Failure> {
         let now = Instant::now();
         if args.json && args.watch.is_some() {
             // One object per line, so a consumer can read the stream line by line.
-            println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            outln!("{}", serde_json::to_string(&report).unwrap_or_default());
         } else if args.json {
-            println!("{}", to_json(&report));
+            outln!("{}", to_json(&report));
         } else {
             if args.watch.is_some() && prev.is_some() {
-                println!();
+                outln!();
             }
             let p = prev
                 .as_ref()
                 .map(|(r, t)| (r, now.duration_since(*t).as_secs_f64()));
-            print!("{}", render::stats(&report, p, args.workers));
+            out!("{}", render::stats(&report, p, args.workers));
         }
         let _ = std::io::stdout().flush();
         let Some(secs) = args.watch else {
@@ -151,7 +181,7 @@ fn check_config(file: &Path) -> Result<(), Failure> {
             });
         }
     }
-    println!("{}: ok: {}", file.display(), cfg.summary());
+    outln!("{}: ok: {}", file.display(), cfg.summary());
     Ok(())
 }
 
@@ -167,7 +197,11 @@ fn generate(what: &Generate) -> Result<(), Failure> {
                 cli::Shell::Elvish => S::Elvish,
                 cli::Shell::Powershell => S::PowerShell,
             };
-            clap_complete::generate(shell, &mut cmd, "carbonctl", &mut std::io::stdout());
+            // Into memory first: clap_complete panics on a write error, and a closed
+            // pipe (`carbonctl generate completions bash | head`) is not worth one.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "carbonctl", &mut script);
+            out!("{}", String::from_utf8_lossy(&script));
             Ok(())
         }
         Generate::Man { dir } => {
@@ -177,7 +211,7 @@ fn generate(what: &Generate) -> Result<(), Failure> {
             };
             std::fs::create_dir_all(dir).map_err(fail)?;
             clap_mangen::generate_to(cmd, dir).map_err(fail)?;
-            println!("man pages written to {}", dir.display());
+            outln!("man pages written to {}", dir.display());
             Ok(())
         }
     }

@@ -34,6 +34,7 @@ pub fn apply(cfg: &Config) -> Result<Option<String>, String> {
         Some(g) => lookup_group(g)?,
         None => user.gid,
     };
+    hand_over_logs(cfg, user.uid, gid)?;
     unistd::setgroups(&[gid]).map_err(|e| format!("user: setgroups([{gid}]): {e}"))?;
     unistd::setgid(gid).map_err(|e| format!("group: setgid({gid}): {e}"))?;
     unistd::setuid(user.uid).map_err(|e| format!("user: setuid({}): {e}", user.uid))?;
@@ -52,6 +53,22 @@ pub fn apply(cfg: &Config) -> Result<Option<String>, String> {
         "switched to user {} (uid {}), group {gid}",
         user.name, user.uid
     )))
+}
+
+/// The log files were opened (and maybe created) as root. Handed to the user carbond
+/// becomes, so that reopening them after log rotation (SIGUSR1) and a later start
+/// without root (systemd with `User=`) can still write to them, as nginx does for
+/// its worker's files.
+fn hand_over_logs(cfg: &Config, uid: Uid, gid: Gid) -> Result<(), String> {
+    for (key, path) in [("log_file", &cfg.log_file), ("access_log", &cfg.access_log)] {
+        let Some(path) = path else { continue };
+        if path.as_os_str() == carbon_core::driver::access_log::SYSLOG || !path.is_file() {
+            continue;
+        }
+        unistd::chown(path, Some(uid), Some(gid))
+            .map_err(|e| format!("{key} {}: cannot hand it to uid {uid}: {e}", path.display()))?;
+    }
+    Ok(())
 }
 
 fn lookup_user(name: &str) -> Result<User, String> {

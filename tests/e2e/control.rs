@@ -591,3 +591,20 @@ fn tls_connections_and_handshakes_are_counted() {
     assert_eq!(tot["requests"], 2, "{v}");
     assert_eq!(tot["rejected"], 1, "{v}");
 }
+
+/// `carbonctl ... | head -1`: a reader that closed its end of the pipe is not an
+/// error worth a panic; carbonctl stops quietly, like other Unix tools.
+#[test]
+fn carbonctl_writing_into_a_closed_pipe_exits_without_a_panic() {
+    let (read_end, write_end) = nix::unistd::pipe().unwrap();
+    // Closed before carbonctl writes anything: every write gets EPIPE.
+    drop(read_end);
+    let out = Command::new(carbonctl())
+        .args(["generate", "completions", "bash"])
+        .stdout(std::process::Stdio::from(write_end))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}

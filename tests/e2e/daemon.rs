@@ -140,6 +140,7 @@ fn is_root() -> bool {
 #[test]
 fn started_as_root_with_user_serves_as_that_user() {
     if !is_root() {
+        eprintln!("SKIPPED: privilege drop needs the tests to run as root");
         return;
     }
     // A document root nobody can read: outside the harness's 0700 temp directory.
@@ -151,9 +152,14 @@ fn started_as_root_with_user_serves_as_that_user() {
     std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::write(root.path().join("index.html"), "<p>as nobody</p>\n").unwrap();
     let s = Server::start(&format!(
-        "www_path = {}\nuser = nobody\nallow_root = false\n",
+        "www_path = {}\nuser = nobody\nallow_root = false\naccess_log = {{base}}/access.log\n",
         root.path().display()
     ));
+    // Created as root before the drop, then handed over: a reopen after rotation
+    // (as nobody) must still be able to write it.
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(s.base().join("access.log")).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
     let status = std::fs::read_to_string(format!("/proc/{}/status", s.pid())).unwrap();
     let line = |k: &str| {
         status
