@@ -402,4 +402,94 @@ mod tests {
         assert_eq!(stats.snapshot().total, Stats::default().snapshot().total);
         assert!(!e.closed_on_error());
     }
+
+    /// Feeds `input` to a fresh HTTP/1.1 engine and answers its request with
+    /// `WebSocketService` (or with a bare 101 when `bare`), as `respond.rs` does.
+    fn upgraded(input: &[u8], bare: bool) -> (Engine, bool, Instant) {
+        use crate::service::ws::{EchoHandler, WebSocketService, WsUpgrade};
+        use crate::service::{Body, RequestContext, Service};
+        let cfg = Config::default();
+        let now = Instant::now();
+        let mut e = Engine::h1(&cfg, now);
+        e.handle_input(now, input);
+        let Some(EngineEvent::H1(crate::proto::h1::Event::Request(req))) = e.poll_event() else {
+            panic!("no request");
+        };
+        let resp = if bare {
+            let mut r = http::Response::new(Body::Empty);
+            *r.status_mut() = http::StatusCode::SWITCHING_PROTOCOLS;
+            r
+        } else {
+            struct Nothing;
+            impl Service for Nothing {
+                fn call(
+                    &mut self,
+                    _: &crate::service::Request,
+                    _: &RequestContext,
+                ) -> crate::service::Response {
+                    crate::service::error_response(http::StatusCode::NOT_FOUND)
+                }
+            }
+            let mut svc = WebSocketService::new(
+                Nothing,
+                cfg.websocket.clone(),
+                std::sync::Arc::new(|_| Box::new(EchoHandler)),
+            );
+            let ctx = RequestContext {
+                peer: "127.0.0.1:1".parse().unwrap(),
+                secure: false,
+                now,
+                wall: std::time::SystemTime::now(),
+            };
+            svc.call(&req, &ctx)
+        };
+        let up = resp.extensions().get::<WsUpgrade>().cloned();
+        e.send_response(now, resp);
+        assert!(e.is_upgraded());
+        let started = e.switch_to_ws(up, &cfg, || std::sync::Arc::new(|| {}), now, false);
+        (e, started, now)
+    }
+
+    fn drain(e: &mut Engine, now: Instant) -> Vec<u8> {
+        let mut wire = Vec::new();
+        let out = e.transmit(now);
+        while let Some(crate::proto::out::Chunk::Bytes(b)) = out.front() {
+            wire.extend_from_slice(b);
+            let n = b.len() as u64;
+            out.advance(n);
+        }
+        wire
+    }
+
+    const UPGRADE: &[u8] =
+        b"GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+    #[test]
+    fn rfc6455_4_2_2_first_frame_behind_the_handshake_is_echoed_after_the_101() {
+        let mut input = UPGRADE.to_vec();
+        // "Hi" masked with a zero key, sent before the 101 was seen.
+        input.extend_from_slice(b"\x81\x82\0\0\0\0Hi");
+        let (mut e, started, now) = upgraded(&input, false);
+        assert!(started && e.is_websocket());
+        let wire = drain(&mut e, now);
+        let head_end = wire.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        assert!(wire.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+        assert_eq!(&wire[head_end..], b"\x81\x02Hi");
+        assert!(e.wants_read() && !e.is_closed());
+        // Shutdown: Close 1001 (RFC 6455 §7.4.1).
+        e.start_shutdown(now);
+        let close = drain(&mut e, now);
+        assert_eq!(close[0], 0x88, "a Close frame");
+        assert_eq!(usize::from(close[1]), close.len() - 2);
+        assert_eq!(&close[2..4], &1001u16.to_be_bytes());
+    }
+
+    #[test]
+    fn rfc9110_15_2_2_101_without_a_session_closes_after_the_101() {
+        let (mut e, started, now) = upgraded(UPGRADE, true);
+        assert!(!started && !e.is_websocket());
+        assert!(drain(&mut e, now).starts_with(b"HTTP/1.1 101 "));
+        assert!(e.is_closed());
+    }
 }
