@@ -5,6 +5,7 @@ pub mod h1;
 pub mod h2;
 pub mod out;
 mod progress;
+pub mod proxy;
 
 pub use progress::{Phase, Progress};
 
