@@ -21,6 +21,7 @@ mod lifecycle;
 mod limits;
 mod logging;
 mod methods;
+mod proxy_protocol;
 mod ranges;
 mod reload;
 mod resilience;

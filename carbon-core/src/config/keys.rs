@@ -699,6 +699,34 @@ pub const KEYS: &[KeyDoc] = &[
             Ok(())
         },
     },
+    // Behind a load balancer (docs/scaling.md).
+    KeyDoc {
+        name: "proxy_protocol",
+        default: "off",
+        help: "the HTTP listener reads a PROXY protocol v1/v2 header first (needs proxy_protocol_from)",
+        set: |b, v| {
+            b.cfg.proxy_protocol = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "https_proxy_protocol",
+        default: "off",
+        help: "the HTTPS listener reads a PROXY protocol v1/v2 header before the TLS handshake",
+        set: |b, v| {
+            b.cfg.https_proxy_protocol = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "proxy_protocol_from",
+        default: "",
+        help: "comma-separated addresses or CIDR blocks allowed to send a PROXY protocol header",
+        set: |b, v| {
+            b.cfg.proxy_protocol_from = value::ip_nets(v)?;
+            Ok(())
+        },
+    },
 ];
 
 #[cfg(test)]

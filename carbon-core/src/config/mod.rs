@@ -142,6 +142,14 @@ pub struct Config {
     pub log_target: LogTarget,
     /// Lowercase, one of `keys::SYSLOG_FACILITIES`.
     pub syslog_facility: String,
+
+    // Behind a load balancer (docs/scaling.md).
+    /// The HTTP listener expects a PROXY protocol header on every connection.
+    pub proxy_protocol: bool,
+    /// The HTTPS listener expects a PROXY protocol header (before the TLS handshake).
+    pub https_proxy_protocol: bool,
+    /// Peers allowed to send a PROXY protocol header; others are closed.
+    pub proxy_protocol_from: Vec<IpNet>,
 }
 
 /// Worker threads when `max_threads = 0`: one per CPU the process may use. If the OS
@@ -215,6 +223,9 @@ impl Default for Config {
             allow_root: false,
             log_target: LogTarget::File,
             syslog_facility: "daemon".to_owned(),
+            proxy_protocol: false,
+            https_proxy_protocol: false,
+            proxy_protocol_from: Vec::new(),
         }
     }
 }

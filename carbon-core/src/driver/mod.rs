@@ -52,6 +52,7 @@ mod conn;
 mod date;
 mod listen;
 mod per_ip;
+mod proxied;
 mod reload;
 mod respond;
 mod slots;
