@@ -6,8 +6,9 @@ Usage: report.py RESULTS_TSV IDLE_TSV SERVERS...
 RESULTS_TSV columns: file server rps p99_us cpu_us_per_req peak_rss_kib requests errors mode
 IDLE_TSV columns:    server rss_before_kib rss_after_kib alive per_conn_bytes
 
-mode is plain (HTTP/1.1 keep-alive), https (keep-alive over TLS) or https-close (a new
-connection and so a full TLS handshake per request); a missing mode means plain.
+mode is plain (HTTP/1.1 keep-alive), close (plain HTTP/1.1, a new connection per
+request), https (keep-alive over TLS) or https-close (a new connection and so a full
+TLS handshake per request); a missing mode means plain.
 """
 
 import sys
@@ -40,7 +41,12 @@ def ratio(a, b):
     return f"{a / b:.2f}"
 
 
-CASE_SUFFIX = {"plain": "", "https": " https", "https-close": " https, new conn per request"}
+CASE_SUFFIX = {
+    "plain": "",
+    "close": " new conn per request",
+    "https": " https",
+    "https-close": " https, new conn per request",
+}
 
 
 def case_label(case):
@@ -89,10 +95,11 @@ def main():
             cells += [ratio(vals["carbond"], vals[r]) for r in refs]
             print("| " + " | ".join(cells) + " |")
 
-    vals = {s: num(idle[s][4]) if s in idle else None for s in servers}
-    cells = ["idle", "bytes per idle keep-alive conn"] + [fmt(vals[s], 0) for s in servers]
-    cells += [ratio(vals["carbond"], vals[r]) for r in refs]
-    print("| " + " | ".join(cells) + " |")
+    if idle:
+        vals = {s: num(idle[s][4]) if s in idle else None for s in servers}
+        cells = ["idle", "bytes per idle keep-alive conn"] + [fmt(vals[s], 0) for s in servers]
+        cells += [ratio(vals["carbond"], vals[r]) for r in refs]
+        print("| " + " | ".join(cells) + " |")
 
     print()
     print("Raw counts (errors = wrk socket errors + non-2xx/3xx responses; they should be 0):")

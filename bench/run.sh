@@ -10,7 +10,11 @@
 #   BENCH_CONNECTIONS  wrk connections                    (default 50)
 #   BENCH_WARMUP       seconds of unmeasured wrk first    (default 1)
 #   BENCH_IDLE_CONNS   idle keep-alive connections        (default 1000; --quick: 200)
-#   BENCH_FILES        files to fetch                     (default "1k.bin 64k.bin 1m.bin")
+#   BENCH_FILES        files to fetch over keep-alive      (default "1k.bin 64k.bin 1m.bin";
+#                      set it empty to skip the keep-alive cases)
+#   BENCH_CLOSE        1 = also the plain "new connection per request" case
+#                      (1k.bin with Connection: close), 0 = skip (default 1)
+#   BENCH_IDLE         1 = also the idle-connection memory case, 0 = skip (default 1)
 #   BENCH_SERVER_CPU   core the servers are pinned to     (default 0)
 #   BENCH_CLIENT_CPU   core wrk is pinned to              (default 1)
 #   BENCH_NGINX_TCP_NOPUSH  nginx's tcp_nopush, on|off         (default on)
@@ -48,7 +52,11 @@ CONNS=${BENCH_CONNECTIONS:-50}
 WARMUP=${BENCH_WARMUP:-1}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-$def_idle}
 SERVERS=${BENCH_SERVERS:-"nginx h2o carbond"}
-FILES=${BENCH_FILES:-"1k.bin 64k.bin 1m.bin"}
+FILES=${BENCH_FILES-"1k.bin 64k.bin 1m.bin"}
+CLOSE=${BENCH_CLOSE:-1}
+[[ $CLOSE == 0 || $CLOSE == 1 ]] || die "BENCH_CLOSE must be 0 or 1"
+IDLE_CASE=${BENCH_IDLE:-1}
+[[ $IDLE_CASE == 0 || $IDLE_CASE == 1 ]] || die "BENCH_IDLE must be 0 or 1"
 SERVER_CPU=${BENCH_SERVER_CPU:-0}
 CLIENT_CPU=${BENCH_CLIENT_CPU:-1}
 CARBOND=${BENCH_CARBOND:-}
@@ -306,6 +314,7 @@ gzip = off
 keep_alive_timeout = 120
 # The benchmark runs as whoever starts it (root in CI); carbond refuses root otherwise.
 allow_root = true
+control_socket = $dir/carbond.sock
 $tls_conf
 EOF
 }
@@ -399,7 +408,7 @@ p99_us() {
 run_wrk() {
     local secs=$1
     shift
-    if [[ $CASE_MODE == plain ]]; then
+    if [[ $CASE_MODE == plain || $CASE_MODE == close ]]; then
         timeout $((secs + 60)) taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${secs}s" "$@"
     else
         LD_PRELOAD=$NO_RESUME timeout $((secs + 60)) taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${secs}s" "$@"
@@ -414,20 +423,21 @@ negotiated() {
              END { print p, c, k }'
 }
 
-# bench_case SERVER FILE MODE: MODE is plain, https (keep-alive) or https-close (a new
+# bench_case SERVER FILE MODE: MODE is plain (keep-alive), close (plain, a new TCP
+# connection per request: the accept path), https (keep-alive) or https-close (a new
 # connection, hence a full handshake, per request).
 bench_case() {
     local server=$1 file=$2 mode=$3 port out url cpu0 cpu1 hwm scheme=http curl_tls=() hdr=()
     CASE_MODE=$mode
     port=$(free_port)
-    if [[ $mode == plain ]]; then
+    if [[ $mode == plain || $mode == close ]]; then
         start_server "$server" "$port"
     else
         start_server "$server" "$port" tls
         scheme=https curl_tls=(--cacert "$CERT")
         [[ -n ${NEGOTIATED[$server]:-} ]] || NEGOTIATED[$server]=$(negotiated "$port")
     fi
-    [[ $mode == https-close ]] && hdr=(-H "Connection: close")
+    [[ $mode == https-close || $mode == close ]] && hdr=(-H "Connection: close")
     url="$scheme://127.0.0.1:$port/$file"
     out=$WORK/raw/$server-$mode-$file.wrk
     # Measure only a server that returns the right bytes.
@@ -520,6 +530,11 @@ for file in $FILES; do
         bench_case "$server" "$file" plain
     done
 done
+if [[ $CLOSE == 1 ]]; then
+    for server in $SERVERS; do
+        bench_case "$server" 1k.bin close
+    done
+fi
 if [[ $TLS == 1 ]]; then
     tls_resumption_check
     for file in $TLS_FILES; do
@@ -531,9 +546,11 @@ if [[ $TLS == 1 ]]; then
         bench_case "$server" "$HANDSHAKE_FILE" https-close
     done
 fi
-for server in $SERVERS; do
-    idle_case "$server"
-done
+if [[ $IDLE_CASE == 1 ]]; then
+    for server in $SERVERS; do
+        idle_case "$server"
+    done
+fi
 
 version_of() {
     case $1 in
@@ -549,7 +566,7 @@ REPORT=$WORK/report.md
 {
     echo "## Setup"
     echo
-    echo "- command: \`$(printf '%q ' "$0" "$@" | sed 's/ $//')\` with BENCH_SERVERS=\"$SERVERS\" BENCH_DURATION=$DURATION BENCH_CONNECTIONS=$CONNS BENCH_WARMUP=$WARMUP BENCH_IDLE_CONNS=$IDLE_CONNS BENCH_NGINX_TCP_NOPUSH=$NGINX_NOPUSH BENCH_TLS=$TLS BENCH_TLS_FILES=\"$TLS_FILES\""
+    echo "- command: \`$(printf '%q ' "$0" "$@" | sed 's/ $//')\` with BENCH_SERVERS=\"$SERVERS\" BENCH_DURATION=$DURATION BENCH_CONNECTIONS=$CONNS BENCH_WARMUP=$WARMUP BENCH_FILES=\"$FILES\" BENCH_CLOSE=$CLOSE BENCH_IDLE=$IDLE_CASE BENCH_IDLE_CONNS=$IDLE_CONNS BENCH_NGINX_TCP_NOPUSH=$NGINX_NOPUSH BENCH_TLS=$TLS BENCH_TLS_FILES=\"$TLS_FILES\""
     echo "- client: \`taskset -c $CLIENT_CPU wrk -t1 -c$CONNS -d${DURATION}s --latency\` ($(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2)), after ${WARMUP}s of unmeasured warm-up"
     echo "- servers: one worker each, pinned with \`taskset -c $SERVER_CPU\`, one after another, fresh process per case"
     echo "- machine: $NPROC CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r)"

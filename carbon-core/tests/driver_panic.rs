@@ -70,7 +70,7 @@ fn a_panicking_service_closes_one_connection_and_the_worker_keeps_serving() {
     );
 
     let stats = handle.stats();
-    assert_eq!(stats.panics, 1);
+    assert_eq!(stats.total.panics, 1);
     assert_eq!(
         built.load(Ordering::SeqCst),
         2,

@@ -21,6 +21,7 @@ use clap::Parser;
 
 mod activation;
 mod cli;
+mod control;
 mod daemonize;
 mod loadcfg;
 mod logger;
@@ -197,6 +198,8 @@ fn run(path: &Path, daemon_flag: Option<bool>, stage: Stage) -> ExitCode {
         notifier.clone(),
         cfg.clone(),
     ));
+    // Kept until `run` returns: dropping it removes the socket file.
+    let _control = control::start(&cfg, &state.config_path, &server, state.clone());
     let stopping = Arc::new(AtomicBool::new(false));
     let pid_for_exit = Mutex::new(pid_file.clone());
     let on_exit: signals::OnExit = Box::new(move || {
@@ -254,7 +257,7 @@ fn run(path: &Path, daemon_flag: Option<bool>, stage: Stage) -> ExitCode {
     }
     match result {
         Ok(()) => {
-            let s = handle.stats();
+            let s = handle.stats().total;
             let (dropped, failed) = handle.access_log_losses();
             log::info!(
                 "carbond stopped after {}s: connections={} requests={} 2xx={} 3xx={} 4xx={} 5xx={} \
@@ -262,12 +265,12 @@ fn run(path: &Path, daemon_flag: Option<bool>, stage: Stage) -> ExitCode {
                  access_log_dropped_batches={dropped} access_log_write_errors={failed} \
                  error_log_write_errors={}",
                 state.uptime().as_secs(),
-                s.connections_accepted,
+                s.accepted_all(),
                 s.requests,
-                s.responses_2xx,
-                s.responses_3xx,
-                s.responses_4xx,
-                s.responses_5xx,
+                s.class(2),
+                s.class(3),
+                s.class(4),
+                s.class(5),
                 s.rate_limited,
                 s.timeouts,
                 s.tls_handshake_failures,

@@ -96,7 +96,7 @@ pub fn spawn_status_thread(state: Arc<DaemonState>, stop: Arc<AtomicBool>) -> st
         .name("carbon-status".into())
         .spawn(move || {
             let mut beats = state.handle.heartbeats();
-            let mut requests = state.handle.stats().requests;
+            let mut requests = state.handle.stats().total.requests;
             let mut last = Instant::now();
             let mut last_status = Instant::now();
             let mut last_ping = Instant::now();
@@ -127,7 +127,7 @@ pub fn spawn_status_thread(state: Arc<DaemonState>, stop: Arc<AtomicBool>) -> st
                 }
                 if last_status.elapsed() >= STATUS_EVERY.min(tick) {
                     let now = Instant::now();
-                    let r = state.handle.stats().requests;
+                    let r = state.handle.stats().total.requests;
                     let secs = now.duration_since(last).as_secs_f64().max(0.001);
                     state.set_request_rate(r.saturating_sub(requests) as f64 / secs);
                     requests = r;

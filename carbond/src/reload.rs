@@ -173,6 +173,16 @@ pub fn reload(state: &DaemonState) -> Result<ReloadReport, ReloadError> {
         }
     }
     state.record(&result);
+    let stats = state.handle.stats_handle();
+    stats.set_config_generation(state.handle.generation());
+    stats.record_reload(carbon_core::driver::ReloadOutcome {
+        ok: result.is_ok(),
+        at: std::time::SystemTime::now(),
+        message: match &result {
+            Ok(_) => String::new(),
+            Err(e) => e.problems.join("; "),
+        },
+    });
     state.notifier.ready(&state.status_line());
     result
 }

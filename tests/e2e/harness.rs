@@ -178,6 +178,11 @@ fn base_config(www: &Path) -> Vec<(String, String)> {
         ("log_file", String::new()),
         // The tests run as root in CI; carbond refuses that unless told.
         ("allow_root", "true".to_string()),
+        // Each daemon its own control socket, next to its document root.
+        (
+            "control_socket",
+            www.with_file_name("carbond.sock").display().to_string(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -95,6 +95,9 @@ const TIMEOUT_MAX: Duration = Duration::from_secs(24 * 3600);
 const RATE_WINDOW_MIN: Duration = Duration::from_secs(1);
 /// Per-window request budgets above this are indistinguishable from "off".
 const RATE_LIMIT_MAX: u64 = 10_000_000;
+/// The kernel stores the backlog in an unsigned short on older kernels and caps it
+/// at `net.core.somaxconn` anyway.
+const LISTEN_BACKLOG_MAX: u64 = 65_535;
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
 const GIB: u64 = 1024 * MIB;
@@ -187,9 +190,10 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc {
         name: "listen_address",
         default: "127.0.0.1",
-        help: "address to bind (default: server_name if it is an IP, else 127.0.0.1)",
+        help: "addresses to bind, comma-separated (default: server_name if it is an IP, else 127.0.0.1)",
         set: |b, v| {
-            b.cfg.listen_address = value::ip_addr(v)?;
+            b.cfg.listen_addresses = super::listen::ip_addrs(v)?;
+            b.cfg.listen_address = b.cfg.listen_addresses[0];
             b.listen_address_given = true;
             Ok(())
         },
@@ -696,6 +700,53 @@ pub const KEYS: &[KeyDoc] = &[
                 });
             }
             b.cfg.syslog_facility = lower;
+            Ok(())
+        },
+    },
+    // Listeners and workers.
+    KeyDoc {
+        name: "listen_backlog",
+        default: "1024",
+        help: "accept queue length per listening socket (capped by net.core.somaxconn)",
+        set: |b, v| {
+            b.cfg.listen_backlog = value::integer(v, 1, LISTEN_BACKLOG_MAX)? as u32;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "worker_cpu_affinity",
+        default: "off",
+        help: "pin workers to CPUs: off, auto (one CPU each) or a CPU list such as 0,2,4-7",
+        set: |b, v| {
+            b.cfg.worker_cpu_affinity = super::listen::cpu_affinity(v)?;
+            Ok(())
+        },
+    },
+    // Control plane.
+    KeyDoc {
+        name: "control_socket",
+        default: "/run/carbon/carbond.sock",
+        help: "Unix socket carbonctl talks to (empty = none)",
+        set: |b, v| {
+            b.cfg.control_socket = value::optional_path(v);
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "control_group",
+        default: "carbon",
+        help: "group allowed to use the control socket besides root (empty = root only)",
+        set: |b, v| {
+            b.cfg.control_group = super::listen::group_name(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "metrics_path",
+        default: "",
+        help: "serve Prometheus metrics at this path to loopback and rate_limit_exempt clients (empty = off)",
+        set: |b, v| {
+            b.cfg.metrics_path = super::listen::metrics_path(v)?;
             Ok(())
         },
     },

@@ -166,6 +166,7 @@ fn resolve(b: Builder, path: &Path) -> Config {
     if !b.listen_address_given {
         cfg.listen_address =
             super::value::ip_addr(&cfg.server_name).unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        cfg.listen_addresses = vec![cfg.listen_address];
     }
     // `verbose` is Carbon's older switch; an explicit `log_mode` is the newer, more
     // precise one, so it wins wherever either was given.

@@ -15,6 +15,7 @@ mod env;
 mod error;
 mod ipnet;
 mod keys;
+mod listen;
 mod load;
 mod parse;
 mod value;
@@ -28,6 +29,7 @@ mod tests;
 pub use error::{ConfigError, ConfigErrors, ErrorKind, Origin, ValueError};
 pub use ipnet::IpNetParseError;
 pub use keys::{key, suggest, KeyDoc, KEYS};
+pub use listen::CpuAffinity;
 
 /// Error-log verbosity (Carbon's `log_mode`; `verbose = true` means `debug`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,6 +145,25 @@ pub struct Config {
     /// Lowercase, one of `keys::SYSLOG_FACILITIES`.
     pub syslog_facility: String,
 
+    // Listeners and workers.
+    /// Every address to bind (key `listen_address`, a list); `listen_address` above is
+    /// the first of them.
+    pub listen_addresses: Vec<IpAddr>,
+    /// Accept queue length per listening socket (the kernel caps it at
+    /// `net.core.somaxconn`).
+    pub listen_backlog: u32,
+    pub worker_cpu_affinity: CpuAffinity,
+
+    // Control plane.
+    /// The control socket carbonctl talks to; `None` = no control socket.
+    pub control_socket: Option<PathBuf>,
+    /// Group allowed to use the control socket (besides root); empty = only root and
+    /// the user carbond runs as.
+    pub control_group: String,
+    /// Path answering with the Prometheus text format to loopback and
+    /// `rate_limit_exempt` clients; `None` = off.
+    pub metrics_path: Option<String>,
+
     // Behind a load balancer (docs/scaling.md).
     /// The HTTP listener expects a PROXY protocol header on every connection.
     pub proxy_protocol: bool,
@@ -223,6 +244,13 @@ impl Default for Config {
             allow_root: false,
             log_target: LogTarget::File,
             syslog_facility: "daemon".to_owned(),
+            listen_addresses: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
+            // The value Carbon has always used; nginx uses 511.
+            listen_backlog: 1024,
+            worker_cpu_affinity: CpuAffinity::Off,
+            control_socket: Some(PathBuf::from("/run/carbon/carbond.sock")),
+            control_group: "carbon".to_owned(),
+            metrics_path: None,
             proxy_protocol: false,
             https_proxy_protocol: false,
             proxy_protocol_from: Vec::new(),
@@ -309,11 +337,16 @@ impl Config {
     /// `listening on 127.0.0.1:8080 (http), serving /srv/www with 2 workers, max 1024
     /// connections`.
     pub fn summary(&self) -> String {
-        let http = SocketAddr::new(self.listen_address, self.port);
-        let mut listen = format!("{http} (http)");
-        if self.use_https {
-            let https = SocketAddr::new(self.listen_address, self.https_port);
-            listen.push_str(&format!(" and {https} (https)"));
+        let mut listen = String::new();
+        for (i, &addr) in self.listen_addresses.iter().enumerate() {
+            if i > 0 {
+                listen.push_str(", ");
+            }
+            listen.push_str(&format!("{} (http)", SocketAddr::new(addr, self.port)));
+            if self.use_https {
+                let https = SocketAddr::new(addr, self.https_port);
+                listen.push_str(&format!(" and {https} (https)"));
+            }
         }
         // Shown absolute so the operator sees which directory a relative path meant.
         let www = if self.www_path.is_absolute() {

@@ -384,6 +384,7 @@ fn summary_line() {
         max_threads: 1,
         use_https: true,
         listen_address: "::1".parse().unwrap(),
+        listen_addresses: vec!["::1".parse().unwrap()],
         ..cfg
     };
     assert_eq!(
@@ -471,6 +472,14 @@ fn every_key_setter_is_wired() {
         ("allow_root", "true"),
         ("log_target", "syslog"),
         ("syslog_facility", "local3"),
+        ("listen_backlog", "7"),
+        ("worker_cpu_affinity", "auto"),
+        ("control_socket", ""),
+        ("control_group", "wheel"),
+        ("metrics_path", "/metrics"),
+        ("proxy_protocol", "on"),
+        ("https_proxy_protocol", "on"),
+        ("proxy_protocol_from", "10.0.0.5"),
     ];
     assert_eq!(samples.len(), KEYS.len());
     for k in KEYS {
@@ -498,8 +507,10 @@ fn every_key_setter_is_wired() {
 fn repo_carbon_conf_loads_and_matches_defaults() {
     let (path, text) = repo_file("etc/carbon.conf");
     let cfg = Config::load_from(&path, &text, &[]).unwrap_or_else(|e| panic!("{e}"));
+    // The one deliberate difference: a control socket that works without root.
     let expected = Config {
         source: Some(path),
+        control_socket: Some(PathBuf::from("run/carbond.sock")),
         ..Config::default()
     };
     assert_eq!(cfg, expected);
@@ -583,4 +594,35 @@ fn lenient_load_keeps_valid_values_next_to_every_error() {
     assert_eq!(cfg.www_path, PathBuf::from("/srv/site"));
     assert_eq!(cfg.max_threads, 3);
     assert_eq!(Config::load(&path).unwrap_err(), errs);
+}
+
+#[test]
+fn listen_address_list_keeps_order_and_first_is_listen_address() {
+    let cfg = load("listen_address = 127.0.0.1, [::1]\nport = 80").unwrap();
+    let v4: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+    let v6: std::net::IpAddr = "::1".parse().unwrap();
+    assert_eq!(cfg.listen_addresses, vec![v4, v6]);
+    assert_eq!(cfg.listen_address, v4);
+    assert!(
+        cfg.summary()
+            .starts_with("listening on 127.0.0.1:80 (http), [::1]:80 (http),"),
+        "{}",
+        cfg.summary()
+    );
+    // Derived from server_name when not given, as before.
+    let cfg = load("server_name = ::1").unwrap();
+    assert_eq!(cfg.listen_addresses, vec![v6]);
+    let errs = errors("listen_address = 127.0.0.1, 127.0.0.1");
+    assert!(errs[0].contains("listen_address"), "{errs:?}");
+}
+
+#[test]
+fn proxy_protocol_without_trusted_senders_is_a_conflict() {
+    let errs = errors("proxy_protocol = on");
+    assert!(errs[0].contains("proxy_protocol_from"), "{errs:?}");
+    let errs = errors("https_proxy_protocol = on\nproxy_protocol_from =");
+    assert!(errs[0].contains("proxy_protocol_from"), "{errs:?}");
+    let cfg = load("proxy_protocol = on\nproxy_protocol_from = 10.0.0.5, 2001:db8::/64").unwrap();
+    assert!(cfg.proxy_protocol && !cfg.https_proxy_protocol);
+    assert_eq!(cfg.proxy_protocol_from.len(), 2);
 }

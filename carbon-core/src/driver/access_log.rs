@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use super::stats::Stats;
+use super::stats::WorkerCounters;
 
 /// Flush a worker's buffer once it holds this much.
 const BATCH_BYTES: usize = 32 * 1024;
@@ -37,7 +37,7 @@ enum Msg {
 pub struct AccessLog {
     tx: SyncSender<Msg>,
     dropped: Arc<AtomicU64>,
-    /// Failed writes (each also logged to the error log).
+    /// Failed writes and reopens (each also logged to the error log).
     errors: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
 }
@@ -135,6 +135,12 @@ impl AccessLog {
         self.dropped.load(Ordering::Relaxed)
     }
 
+    /// The counters of lost log output: batches dropped because the writer fell
+    /// behind, and failed writes or reopens. Summed into `log_write_errors`.
+    pub fn loss_counters(&self) -> [Arc<AtomicU64>; 2] {
+        [self.dropped.clone(), self.errors.clone()]
+    }
+
     /// Wait for every queued line to reach the file. Workers must have dropped their
     /// sinks (which flushes them) before this returns.
     pub fn close(mut self) {
@@ -187,9 +193,12 @@ fn writer_loop(mut sink: Box<dyn LineSink>, rx: Receiver<Msg>, errors: &AtomicU6
             }
             Msg::Reopen => match sink.reopen() {
                 Ok(()) => log::info!("access log {name}: reopened"),
-                Err(e) => log::error!(
-                    "access log {name}: cannot reopen, still writing to the old file: {e}"
-                ),
+                Err(e) => {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    log::error!(
+                        "access log {name}: cannot reopen, still writing to the old file: {e}"
+                    )
+                }
             },
             Msg::Close => break,
         }
@@ -372,7 +381,12 @@ impl PendingLines {
     }
 
     /// Writes the lines of the responses sent completely.
-    pub fn complete(&mut self, mut log: Option<&mut LogSink>, stats: &Stats, now: Instant) {
+    pub fn complete(
+        &mut self,
+        mut log: Option<&mut LogSink>,
+        stats: &WorkerCounters,
+        now: Instant,
+    ) {
         while self
             .lines
             .front()
@@ -390,7 +404,7 @@ impl PendingLines {
     }
 
     /// The connection closes: every line left is written with what was sent of it.
-    pub fn abort(&mut self, mut log: Option<&mut LogSink>, stats: &Stats) {
+    pub fn abort(&mut self, mut log: Option<&mut LogSink>, stats: &WorkerCounters) {
         let sent = self.sent;
         for l in std::mem::take(&mut self.lines) {
             let n = sent.saturating_sub(l.body_start).min(l.body_len);
@@ -402,10 +416,10 @@ impl PendingLines {
         l: PendingLine,
         body_sent: u64,
         log: Option<&mut LogSink>,
-        stats: &Stats,
+        stats: &WorkerCounters,
         now: Option<Instant>,
     ) {
-        Stats::add(&stats.bytes_sent_body, body_sent);
+        WorkerCounters::add(&stats.bytes_sent_body, body_sent);
         if let (Some(log), Some((text, at))) = (log, l.text) {
             // Before the first loop turn no line can be pending; a fresh Instant is
             // only a fallback for the flush timer, not a timestamp in the line.
@@ -546,7 +560,7 @@ mod tests {
         let path = dir.path().join("access.log");
         let log = AccessLog::open(&path).unwrap();
         let mut sink = log.worker_sink();
-        let stats = Stats::default();
+        let stats = WorkerCounters::default();
         let now = Instant::now();
         let line = |target: &str| {
             Entry {
@@ -590,7 +604,12 @@ mod tests {
             lines[1].contains("\"GET /small HTTP/1.1\" 200 5 \"-\""),
             "{text}"
         );
-        assert_eq!(stats.snapshot().bytes_sent_body, 1005);
+        assert_eq!(
+            stats
+                .bytes_sent_body
+                .load(std::sync::atomic::Ordering::Relaxed),
+            1005
+        );
         assert!(p.lines.is_empty());
     }
 }

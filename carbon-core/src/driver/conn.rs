@@ -11,6 +11,7 @@ use mio::{Interest, Registry, Token};
 
 use super::access_log::PendingLines;
 use super::respond;
+use super::stats::{Protocol, Stats};
 use super::transport;
 use super::worker::Worker;
 use crate::config::Config;
@@ -68,6 +69,17 @@ pub(crate) struct Conn {
     pub(crate) rate_checked: bool,
     /// Counted by `max_connections_per_ip`: released when the connection closes.
     pub(crate) ip_counted: bool,
+    /// The completed TLS handshake has been counted.
+    handshake_counted: bool,
+    /// `TCP_NODELAY` is set. Plain connections get it before their first write unless
+    /// that response ends the connection: then Nagle's algorithm cannot delay
+    /// anything (the FIN pushes the last segment out), and a connection that closes
+    /// after one response saves a system call. TLS connections set it at once
+    /// (handshake flights and session tickets are written back to back).
+    pub(crate) nodelay: bool,
+    /// The listener's protocol, for the statistics (kept even when a plain request on
+    /// the TLS port drops the TLS layer, so accept and close count alike).
+    pub(crate) protocol: Protocol,
 }
 
 struct Linger {
@@ -89,6 +101,7 @@ impl Conn {
         sock: TcpStream,
         peer: SocketAddr,
         tls: Option<Box<rustls::ServerConnection>>,
+        protocol: Protocol,
         cfg: &Config,
         now: Instant,
     ) -> Conn {
@@ -117,6 +130,9 @@ impl Conn {
             pending_log: PendingLines::default(),
             rate_checked: false,
             ip_counted: false,
+            handshake_counted: false,
+            nodelay: false,
+            protocol,
         }
     }
 
@@ -229,8 +245,11 @@ impl Conn {
         Ok(())
     }
 
+    /// Nothing to undo in the poll: closing the socket (when the connection is
+    /// dropped) removes it from epoll, since no other descriptor refers to it, so an
+    /// `EPOLL_CTL_DEL` would be one system call per connection for nothing.
     pub fn close(&mut self, registry: &Registry) {
-        let _ = registry.deregister(&mut self.sock);
+        let _ = registry;
     }
 }
 
@@ -244,18 +263,22 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
     }
     for _ in 0..ROUNDS_PER_TURN {
         let mut progress = false;
-        match transport::read(c, &mut w.buf, now) {
+        match transport::read(c, &mut w.buf, now, &w.counters) {
             Ok(p) => progress |= p,
             Err(_) => {
                 if c.handshaking() {
-                    crate::driver::stats::Stats::inc(&w.shared.stats.tls_handshake_failures);
+                    Stats::inc(&w.counters.tls_handshake_failures);
                 }
                 return Outcome::Close;
             }
         }
         if c.tls.as_ref().is_some_and(|t| t.is_handshaking()) && c.read_eof {
-            crate::driver::stats::Stats::inc(&w.shared.stats.tls_handshake_failures);
+            Stats::inc(&w.counters.tls_handshake_failures);
             return Outcome::Close;
+        }
+        if !c.handshake_counted && c.tls.as_ref().is_some_and(|t| !t.is_handshaking()) {
+            c.handshake_counted = true;
+            Stats::inc(&w.counters.tls_handshakes);
         }
         while let Some(ev) = c.engine.poll_event() {
             progress = true;
@@ -265,6 +288,7 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
                 respond::Ctx {
                     shared: &w.shared,
                     gen: &w.gen,
+                    stats: &w.counters,
                     service: w.service.as_mut(),
                     date: &w.date,
                     log: w.log.as_mut(),
@@ -274,7 +298,7 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
             );
         }
         let had_output = c.pending_output();
-        match transport::write(c, &mut w.buf) {
+        match transport::write(c, &mut w.buf, &w.counters) {
             Ok(p) => {
                 if p {
                     c.write_since = Some(now);
@@ -283,7 +307,7 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
             }
             Err(_) => return Outcome::Close,
         }
-        c.pending_log.complete(w.log.as_mut(), &w.shared.stats, now);
+        c.pending_log.complete(w.log.as_mut(), &w.counters, now);
         if !c.pending_output() {
             c.write_since = None;
             if had_output {

@@ -1,23 +1,69 @@
-//! Listening sockets: created once, then one handle (a dup of the same socket) per
-//! worker, so every worker accepts from the same queue without locks and a
-//! socket-activated descriptor can be shared the same way.
+//! Listening sockets.
+//!
+//! Each configured address gets one socket per worker, all bound to the same port
+//! with `SO_REUSEPORT`: the kernel hashes every new connection to exactly one of them,
+//! so a new connection wakes one worker instead of every worker's epoll (the
+//! thundering herd that a single shared socket causes) and the accept queues are not
+//! shared between cores. The first socket is bound to the configured port (or to any
+//! free port for `port = 0`); the others join it on the port it actually got.
+//!
+//! A socket handed over by the service manager (socket activation) is a single
+//! socket: it is shared by every worker (each holds a dup of it), which keeps it
+//! working at the cost of waking every worker per new connection; see
+//! docs/performance.md.
 
 use std::io;
-use std::net::{SocketAddr, TcpListener};
-use std::os::fd::OwnedFd;
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 use nix::sys::socket::{
     bind, listen, setsockopt, socket, sockopt, AddressFamily, Backlog, SockFlag, SockType,
     SockaddrStorage,
 };
 
-/// Accept queue length; the kernel caps it at `net.core.somaxconn`.
-const BACKLOG: i32 = 1024;
+/// How to bind one address.
+#[derive(Debug, Clone, Copy)]
+pub struct BindOptions {
+    pub backlog: u32,
+    /// `IPV6_V6ONLY` for IPv6 sockets. Only matters for the wildcard `::`, which with
+    /// `false` also accepts IPv4 clients (as `::ffff:a.b.c.d`).
+    pub v6only: bool,
+    /// Sockets to bind on the same address and port (one per worker); at least one.
+    pub count: usize,
+}
 
-/// Bind a non-blocking TCP listener with `SO_REUSEADDR` (so a restart does not fail
-/// on connections in TIME_WAIT) and, for IPv6, `IPV6_V6ONLY` (one address family
-/// per listener, as configured).
-pub fn bind_tcp(addr: SocketAddr) -> io::Result<TcpListener> {
+/// Whether the wildcard `::` should be dual-stack: yes, unless the list also names an
+/// IPv4 address (then IPv4 is bound explicitly, and a dual-stack `::` would clash
+/// with it on the same port).
+pub fn v6only_for(addr: IpAddr, all: &[IpAddr]) -> bool {
+    match addr {
+        IpAddr::V6(a) if a.is_unspecified() => all.iter().any(IpAddr::is_ipv4),
+        _ => true,
+    }
+}
+
+/// Binds `opts.count` non-blocking listeners on `addr` sharing one port through
+/// `SO_REUSEPORT` (the first decides the port when `addr` has port 0). Where the
+/// kernel refuses `SO_REUSEPORT`, a single socket is returned; the caller shares it.
+pub fn bind_group(addr: SocketAddr, opts: BindOptions) -> io::Result<Vec<TcpListener>> {
+    let first = bind_one(addr, opts, true).or_else(|e| match e.raw_os_error() {
+        Some(nix::libc::ENOPROTOOPT) => bind_one(addr, opts, false),
+        _ => Err(e),
+    })?;
+    let reuse = nix::sys::socket::getsockopt(&first, sockopt::ReusePort).unwrap_or(false);
+    let actual = first.local_addr()?;
+    let mut group = vec![first];
+    if reuse {
+        for _ in 1..opts.count.max(1) {
+            group.push(bind_one(actual, opts, true)?);
+        }
+    }
+    Ok(group)
+}
+
+/// A non-blocking TCP listener with `SO_REUSEADDR` (so a restart does not fail on
+/// connections in TIME_WAIT) and, when asked, `SO_REUSEPORT`.
+fn bind_one(addr: SocketAddr, opts: BindOptions, reuse_port: bool) -> io::Result<TcpListener> {
     let family = match addr {
         SocketAddr::V4(_) => AddressFamily::Inet,
         SocketAddr::V6(_) => AddressFamily::Inet6,
@@ -29,13 +75,65 @@ pub fn bind_tcp(addr: SocketAddr) -> io::Result<TcpListener> {
         None,
     )?;
     setsockopt(&fd, sockopt::ReuseAddr, &true)?;
-    if addr.is_ipv6() {
-        setsockopt(&fd, sockopt::Ipv6V6Only, &true)?;
+    if reuse_port {
+        setsockopt(&fd, sockopt::ReusePort, &true)?;
     }
-    bind(
-        std::os::fd::AsRawFd::as_raw_fd(&fd),
-        &SockaddrStorage::from(addr),
-    )?;
-    listen(&fd, Backlog::new(BACKLOG).unwrap_or(Backlog::MAXCONN))?;
+    if addr.is_ipv6() {
+        setsockopt(&fd, sockopt::Ipv6V6Only, &opts.v6only)?;
+    }
+    bind(fd.as_raw_fd(), &SockaddrStorage::from(addr))?;
+    let backlog = i32::try_from(opts.backlog).unwrap_or(i32::MAX);
+    listen(&fd, Backlog::new(backlog).unwrap_or(Backlog::MAXCONN))?;
     Ok(TcpListener::from(fd))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a test failure
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reuseport_group_shares_the_port_chosen_for_port_zero() {
+        let opts = BindOptions {
+            backlog: 16,
+            v6only: true,
+            count: 3,
+        };
+        let group = bind_group("127.0.0.1:0".parse().unwrap(), opts).unwrap();
+        assert_eq!(group.len(), 3);
+        let port = group[0].local_addr().unwrap().port();
+        assert_ne!(port, 0);
+        for l in &group {
+            assert_eq!(l.local_addr().unwrap().port(), port);
+        }
+    }
+
+    #[test]
+    fn wildcard_ipv6_is_dual_stack_unless_ipv4_is_listed() {
+        let any6: IpAddr = "::".parse().unwrap();
+        let lo6: IpAddr = "::1".parse().unwrap();
+        let any4: IpAddr = "0.0.0.0".parse().unwrap();
+        assert!(!v6only_for(any6, &[any6]));
+        assert!(v6only_for(any6, &[any4, any6]));
+        assert!(v6only_for(lo6, &[lo6]));
+    }
+
+    /// `::` alone accepts an IPv4 client (through a v4-mapped address).
+    #[test]
+    fn dual_stack_wildcard_accepts_ipv4() {
+        let opts = BindOptions {
+            backlog: 16,
+            v6only: false,
+            count: 1,
+        };
+        let group = match bind_group("[::]:0".parse().unwrap(), opts) {
+            Ok(g) => g,
+            Err(e) => {
+                eprintln!("SKIPPED: no IPv6 on this machine ({e})");
+                return;
+            }
+        };
+        let port = group[0].local_addr().unwrap().port();
+        std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    }
 }

@@ -48,6 +48,7 @@ use crate::service::ratelimit::RateLimiter;
 use crate::service::Service;
 
 pub mod access_log;
+mod affinity;
 mod conn;
 mod date;
 mod listen;
@@ -62,7 +63,7 @@ mod transport;
 mod worker;
 
 pub use reload::{ReloadError, Update};
-pub use stats::{Stats, StatsSnapshot};
+pub use stats::{Counters, Protocol, ReloadOutcome, Stats, StatsSnapshot, WorkerCounters};
 
 /// Builds one service instance per worker (the argument is the worker index).
 pub type ServiceFactory = Arc<dyn Fn(usize) -> io::Result<Box<dyn Service>> + Send + Sync>;
@@ -85,11 +86,50 @@ impl Scheme {
 
 #[derive(Debug)]
 pub(crate) struct Listener {
+    /// Worker 0's socket; also the one every worker shares when `per_worker` is empty.
     pub(crate) socket: std::net::TcpListener,
     pub(crate) scheme: Scheme,
     /// The address the configuration asked for (port 0 stays 0), so a reload can
     /// tell whether this listener is still wanted. Adopted sockets: their own address.
     pub(crate) wanted: SocketAddr,
+    /// Sockets of workers 1.. on the same address and port (`SO_REUSEPORT`), so each
+    /// new connection wakes one worker (see `listen`).
+    pub(crate) per_worker: Vec<std::net::TcpListener>,
+}
+
+impl Listener {
+    /// One socket shared by every worker (an inherited, socket-activated one).
+    fn shared(socket: std::net::TcpListener, scheme: Scheme, wanted: SocketAddr) -> Listener {
+        Listener {
+            socket,
+            scheme,
+            wanted,
+            per_worker: Vec::new(),
+        }
+    }
+
+    /// The socket worker `id` accepts from.
+    pub(crate) fn for_worker(&self, id: usize) -> &std::net::TcpListener {
+        match id.checked_sub(1).and_then(|i| self.per_worker.get(i)) {
+            Some(s) => s,
+            None => &self.socket,
+        }
+    }
+
+    /// Another handle on the same kernel sockets: a reload keeps a listener whose
+    /// address did not change, so nothing waiting in its backlog is lost.
+    pub(crate) fn try_clone(&self) -> io::Result<Listener> {
+        Ok(Listener {
+            socket: self.socket.try_clone()?,
+            scheme: self.scheme,
+            wanted: self.wanted,
+            per_worker: self
+                .per_worker
+                .iter()
+                .map(|s| s.try_clone())
+                .collect::<io::Result<_>>()?,
+        })
+    }
 }
 
 /// Everything a reload replaces, built once and shared by every worker. A connection
@@ -269,6 +309,12 @@ impl ServerHandle {
         self.shared.stats.snapshot()
     }
 
+    /// The live counters, for the daemon's hooks (config generation, reload outcome,
+    /// log write errors) and for services that count into a worker's block.
+    pub fn stats_handle(&self) -> Arc<Stats> {
+        self.shared.stats.clone()
+    }
+
     /// Connections open right now, across all workers.
     pub fn active_connections(&self) -> usize {
         self.shared.active.load(Ordering::Relaxed)
@@ -303,21 +349,38 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// The listeners a configuration asks for: plain HTTP always, HTTPS with `tls`.
 pub(crate) fn wanted_listeners(cfg: &Config, tls: bool) -> Vec<(Scheme, SocketAddr)> {
-    let mut v = vec![(Scheme::Http, SocketAddr::new(cfg.listen_address, cfg.port))];
+    let mut schemes = vec![(Scheme::Http, cfg.port)];
     if tls {
-        v.push((
-            Scheme::Https,
-            SocketAddr::new(cfg.listen_address, cfg.https_port),
-        ));
+        schemes.push((Scheme::Https, cfg.https_port));
+    }
+    let mut v = Vec::new();
+    for (scheme, port) in schemes {
+        for &ip in &cfg.listen_addresses {
+            v.push((scheme, SocketAddr::new(ip, port)));
+        }
     }
     v
 }
 
-pub(crate) fn bind_wanted(scheme: Scheme, addr: SocketAddr) -> io::Result<Listener> {
+/// Binds one listener: with several workers, one `SO_REUSEPORT` socket per worker on
+/// the same address and port (with `port = 0`, the port the first one got).
+pub(crate) fn bind_wanted(scheme: Scheme, addr: SocketAddr, cfg: &Config) -> io::Result<Listener> {
+    let opts = listen::BindOptions {
+        backlog: cfg.listen_backlog,
+        v6only: listen::v6only_for(addr.ip(), &cfg.listen_addresses),
+        count: cfg.max_threads.max(1),
+    };
+    let mut group = listen::bind_group(addr, opts)
+        .map_err(|e| annotate(e, addr))?
+        .into_iter();
+    let Some(socket) = group.next() else {
+        return Err(annotate(io::Error::other("no socket bound"), addr));
+    };
     Ok(Listener {
-        socket: listen::bind_tcp(addr).map_err(|e| annotate(e, addr))?,
+        socket,
         scheme,
         wanted: addr,
+        per_worker: group.collect(),
     })
 }
 
@@ -331,19 +394,20 @@ pub(crate) fn https_port_of(listeners: &[Listener], cfg: &Config) -> u16 {
 }
 
 impl Server {
-    /// Bind the plain listener on `port` and, when `tls` is given, the TLS listener on
-    /// `https_port`, both on `listen_address`.
+    /// Bind the plain listeners on `port` and, when `tls` is given, the TLS listeners
+    /// on `https_port`, on every address of `listen_address`; each address gets one
+    /// socket per worker (see `listen`).
     pub fn bind(cfg: Arc<Config>, tls: Option<Arc<rustls::ServerConfig>>) -> io::Result<Server> {
         let mut listeners = Vec::new();
         for (scheme, addr) in wanted_listeners(&cfg, tls.is_some()) {
-            listeners.push(bind_wanted(scheme, addr)?);
+            listeners.push(bind_wanted(scheme, addr, &cfg)?);
         }
         Server::build(cfg, tls, listeners, false)
     }
 
     /// Serve on sockets that are already listening (socket activation: the service
     /// manager bound them). Each is made non-blocking; the scheme says what it speaks.
-    /// A reload cannot move these to another address.
+    /// A reload cannot move these to another address. Every worker shares each one.
     pub fn from_listeners(
         cfg: Arc<Config>,
         tls: Option<Arc<rustls::ServerConfig>>,
@@ -353,11 +417,7 @@ impl Server {
         for (socket, scheme) in sockets {
             socket.set_nonblocking(true)?;
             let wanted = socket.local_addr()?;
-            listeners.push(Listener {
-                socket,
-                scheme,
-                wanted,
-            });
+            listeners.push(Listener::shared(socket, scheme, wanted));
         }
         Server::build(cfg, tls, listeners, true)
     }
@@ -379,6 +439,12 @@ impl Server {
         };
         let generation = Generation::new(1, cfg.clone(), tls, https_port);
         let per_ip = per_ip::PerIp::new(cfg.max_connections_per_ip, cfg.rate_limit_exempt.clone());
+        let stats = Arc::new(Stats::new(cfg.max_threads.max(1)));
+        if let Some(log) = &access_log {
+            for c in log.loss_counters() {
+                stats.add_log_loss_counter(c);
+            }
+        }
         Ok(Server {
             listeners,
             shared: Arc::new(Shared {
@@ -386,7 +452,7 @@ impl Server {
                 active: AtomicUsize::new(0),
                 stop: AtomicBool::new(false),
                 per_ip,
-                stats: Arc::new(Stats::default()),
+                stats,
                 workers: Mutex::new(Vec::new()),
                 access_log: Mutex::new(access_log.as_ref().map(|l| l.reopener())),
                 current: Mutex::new(Arc::new(generation)),
@@ -434,7 +500,14 @@ impl Server {
     pub fn start(self, factory: ServiceFactory) -> io::Result<Running> {
         let threads = self.shared.cfg.max_threads.max(1);
         let mut workers = Vec::with_capacity(threads);
+        let allowed = affinity::allowed_cpus();
+        let mut cpus = Vec::with_capacity(threads);
         for id in 0..threads {
+            cpus.push(affinity::cpu_for(
+                id,
+                &self.shared.cfg.worker_cpu_affinity,
+                &allowed,
+            ));
             let w = worker::Worker::new(
                 id,
                 &self.listeners,
@@ -451,12 +524,16 @@ impl Server {
         let handle = self.handle();
         *lock(&self.shared.listeners) = self.listeners;
         let mut handles = Vec::with_capacity(threads);
-        for w in workers {
+        for (w, cpu) in workers.into_iter().zip(cpus) {
             let id = w.id();
             match std::thread::Builder::new()
                 .name(format!("carbon-worker-{id}"))
-                .spawn(move || w.run())
-            {
+                .spawn(move || {
+                    if let Some(cpu) = cpu {
+                        affinity::pin_current_thread(id, cpu);
+                    }
+                    w.run()
+                }) {
                 Ok(h) => handles.push(h),
                 Err(e) => {
                     handle.shutdown();

@@ -15,7 +15,7 @@
 use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Interest, Token};
@@ -98,7 +98,6 @@ impl Worker {
         peer: SocketAddr,
         scheme: Scheme,
         now: Instant,
-        wall: SystemTime,
     ) {
         let allowed = &self.gen.cfg.proxy_protocol_from;
         if !allowed.iter().any(|n| n.contains(peer.ip())) {
@@ -123,17 +122,11 @@ impl Worker {
             deadline: now + PROXY_HEADER_TIMEOUT,
         });
         // A balancer sends the header with its first segment: it is usually there.
-        self.proxied_ready(PROXIED_BASE + key, false, now, wall);
+        self.proxied_ready(PROXIED_BASE + key, false, now);
     }
 
     /// Readiness on a waiting connection's token.
-    pub(crate) fn proxied_ready(
-        &mut self,
-        token: usize,
-        read_closed: bool,
-        now: Instant,
-        wall: SystemTime,
-    ) {
+    pub(crate) fn proxied_ready(&mut self, token: usize, read_closed: bool, now: Instant) {
         let key = token - PROXIED_BASE;
         let Some(p) = self.proxied.pending.get_mut(key) else {
             return;
@@ -151,12 +144,12 @@ impl Worker {
                 let _ = self.poll_registry().deregister(&mut p.sock);
                 let admit = self.shared.per_ip.admit(client.ip());
                 if admit == Admit::Refused {
-                    Stats::inc(&self.shared.stats.refused_per_ip);
+                    Stats::inc(&self.counters.refused_per_ip);
                     self.release_slot();
                     return;
                 }
                 log::debug!("PROXY protocol: {} speaks for {client}", p.peer);
-                self.add_conn(p.sock, client, p.scheme, admit == Admit::Counted, now, wall);
+                self.add_conn(p.sock, client, p.scheme, admit == Admit::Counted, now);
             }
         }
     }
@@ -173,7 +166,7 @@ impl Worker {
         for key in late {
             if let Some(p) = self.proxied.pending.get(key) {
                 let peer = p.peer;
-                Stats::inc(&self.shared.stats.timeouts);
+                Stats::inc(&self.counters.timeouts);
                 self.proxied
                     .refuse(now, peer, &"no PROXY protocol header in time");
                 self.drop_pending(key);
@@ -200,8 +193,9 @@ impl Worker {
     /// Gives back the `max_connections` slot of a connection that never joined the
     /// connection table.
     fn release_slot(&mut self) {
+        // Never counted as accepted (that happens when it joins the table), so not
+        // counted as closed either.
         self.shared.active.fetch_sub(1, Ordering::AcqRel);
-        Stats::inc(&self.shared.stats.connections_closed);
         self.note_slot_freed();
     }
 }

@@ -121,7 +121,7 @@ pub(crate) fn apply(
     let wanted = wanted_listeners(&update.cfg, update.tls.is_some());
     let new_listeners = {
         let current = lock(&shared.listeners);
-        plan_listeners(&current, &wanted, shared.adopted)?
+        plan_listeners(&current, &wanted, shared.adopted, &update.cfg)?
     };
     let https_port = match &new_listeners {
         Some(ls) => https_port_of(ls, &update.cfg),
@@ -143,7 +143,7 @@ pub(crate) fn apply(
         let listeners = match &new_listeners {
             Some(ls) => Some(
                 ls.iter()
-                    .map(|l| Ok((l.socket.try_clone()?, l.scheme)))
+                    .map(|l| Ok((l.for_worker(w.id).try_clone()?, l.scheme)))
                     .collect::<io::Result<Vec<_>>>()
                     .map_err(ReloadError::Listen)?,
             ),
@@ -208,6 +208,7 @@ fn plan_listeners(
     current: &[Listener],
     wanted: &[(Scheme, SocketAddr)],
     adopted: bool,
+    cfg: &Config,
 ) -> Result<Option<Vec<Listener>>, ReloadError> {
     let same = current.len() == wanted.len()
         && wanted
@@ -241,12 +242,8 @@ fn plan_listeners(
             .iter()
             .find(|l| l.scheme == *scheme && l.wanted == *addr)
         {
-            Some(l) => out.push(Listener {
-                socket: l.socket.try_clone().map_err(ReloadError::Listen)?,
-                scheme: *scheme,
-                wanted: *addr,
-            }),
-            None => out.push(bind_wanted(*scheme, *addr).map_err(ReloadError::Listen)?),
+            Some(l) => out.push(l.try_clone().map_err(ReloadError::Listen)?),
+            None => out.push(bind_wanted(*scheme, *addr, cfg).map_err(ReloadError::Listen)?),
         }
     }
     Ok(Some(out))
@@ -259,14 +256,16 @@ mod tests {
 
     fn listener(scheme: Scheme) -> Listener {
         let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        bind_wanted(scheme, addr).unwrap()
+        bind_wanted(scheme, addr, &Config::default()).unwrap()
     }
 
     #[test]
     fn unchanged_addresses_keep_their_sockets() {
         let current = vec![listener(Scheme::Http)];
         let wanted = vec![(Scheme::Http, "127.0.0.1:0".parse().unwrap())];
-        assert!(plan_listeners(&current, &wanted, false).unwrap().is_none());
+        assert!(plan_listeners(&current, &wanted, false, &Config::default())
+            .unwrap()
+            .is_none());
     }
 
     #[test]
@@ -277,7 +276,9 @@ mod tests {
             (Scheme::Http, "127.0.0.1:0".parse().unwrap()),
             (Scheme::Https, "127.0.0.1:0".parse().unwrap()),
         ];
-        let new = plan_listeners(&current, &wanted, false).unwrap().unwrap();
+        let new = plan_listeners(&current, &wanted, false, &Config::default())
+            .unwrap()
+            .unwrap();
         assert_eq!(new.len(), 2);
         assert_eq!(new[0].socket.local_addr().unwrap(), before);
         assert_eq!(new[1].scheme, Scheme::Https);
@@ -290,13 +291,15 @@ mod tests {
         let current = [l];
         // Another configured port: the passed socket stays as it is.
         let moved = vec![(Scheme::Http, "127.0.0.1:1".parse().unwrap())];
-        assert!(plan_listeners(&current, &moved, true).unwrap().is_none());
+        assert!(plan_listeners(&current, &moved, true, &Config::default())
+            .unwrap()
+            .is_none());
         // HTTPS switched on: no socket was passed for it.
         let more = vec![
             (Scheme::Http, "127.0.0.1:1".parse().unwrap()),
             (Scheme::Https, "127.0.0.1:2".parse().unwrap()),
         ];
-        let err = plan_listeners(&current, &more, true).unwrap_err();
+        let err = plan_listeners(&current, &more, true, &Config::default()).unwrap_err();
         assert!(err.to_string().contains("socket-activated"), "{err}");
     }
 }

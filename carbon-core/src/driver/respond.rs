@@ -10,7 +10,7 @@ use http::{Method, StatusCode};
 use super::access_log::{Entry, LogSink, RequestLine};
 use super::conn::Conn;
 use super::date::DateCache;
-use super::stats::Stats;
+use super::stats::{Stats, WorkerCounters};
 use super::{Generation, Shared};
 use crate::proto::h1::{Event, Rejection};
 use crate::service::{Request, RequestContext, Response, Service};
@@ -20,6 +20,8 @@ const SERVER_NAME: HeaderValue = HeaderValue::from_static("carbon");
 pub(crate) struct Ctx<'a> {
     pub shared: &'a Shared,
     pub gen: &'a Generation,
+    /// This worker's counters.
+    pub stats: &'a WorkerCounters,
     pub service: &'a mut dyn Service,
     pub date: &'a DateCache,
     pub log: Option<&'a mut LogSink>,
@@ -38,10 +40,10 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
         Event::Request(req) if c.plain_on_tls => {
             c.engine.start_shutdown();
             c.rejected = true;
+            Stats::inc(&x.stats.rejected);
             (plain_on_tls_response(&rctx, &mut x), Some(req))
         }
         Event::Request(req) => {
-            Stats::inc(&x.shared.stats.requests);
             let rate_checked = std::mem::take(&mut c.rate_checked);
             let resp = answer(&req, &rctx, &mut x, rate_checked);
             (resp, Some(req))
@@ -49,7 +51,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
         Event::Head => return early(c, &rctx, x),
         Event::Reject(rejection) => {
             c.rejected = true;
-            x.shared.stats.count_rejection(rejection.reason.class());
+            x.stats.count_rejection(rejection.reason.class());
             log::debug!(
                 "{}: request rejected with {}: {}",
                 c.peer,
@@ -58,7 +60,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
             );
             let mut resp = x.service.error(rejection.status, &rctx);
             finish_headers(&mut resp, &rctx, &x);
-            x.shared.stats.count_status(resp.status().as_u16());
+            x.stats.count_response(resp.status().as_u16());
             let line = x
                 .log
                 .is_some()
@@ -69,7 +71,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
     };
     let mut resp = resp;
     finish_headers(&mut resp, &rctx, &x);
-    x.shared.stats.count_status(resp.status().as_u16());
+    x.stats.count_response(resp.status().as_u16());
     let line = x
         .log
         .is_some()
@@ -119,6 +121,11 @@ fn answer(req: &Request, rctx: &RequestContext, x: &mut Ctx<'_>, rate_checked: b
         }
     }
     let cfg = &x.gen.cfg;
+    if let Some(path) = cfg.metrics_path.as_deref() {
+        if req.uri().path() == path {
+            return metrics(req, rctx, x);
+        }
+    }
     // `OPTIONS *` asks about the server itself (RFC 9110 §9.3.7): nothing to redirect.
     let asterisk = req.uri().path() == "*";
     if !rctx.secure && cfg.redirect_http_to_https && x.gen.tls.is_some() && !asterisk {
@@ -130,7 +137,7 @@ fn answer(req: &Request, rctx: &RequestContext, x: &mut Ctx<'_>, rate_checked: b
 /// Checked before any file work: a flood costs one hash lookup per request.
 fn rate_limited(rctx: &RequestContext, x: &mut Ctx<'_>) -> Option<Response> {
     let retry = x.gen.rate.check(rctx.peer.ip(), x.now).err()?;
-    Stats::inc(&x.shared.stats.rate_limited);
+    Stats::inc(&x.stats.rate_limited);
     let mut resp = x.service.error(StatusCode::TOO_MANY_REQUESTS, rctx);
     resp.headers_mut()
         .insert(RETRY_AFTER, HeaderValue::from(retry.max(1)));
@@ -172,9 +179,8 @@ fn early(c: &mut Conn, rctx: &RequestContext, mut x: Ctx<'_>) {
     };
     c.rate_checked = false;
     c.rejected = true;
-    Stats::inc(&x.shared.stats.requests);
     finish_headers(&mut resp, rctx, &x);
-    x.shared.stats.count_status(resp.status().as_u16());
+    x.stats.count_response(resp.status().as_u16());
     let line = x
         .log
         .is_some()
@@ -188,6 +194,40 @@ fn plain_on_tls_response(rctx: &RequestContext, x: &mut Ctx<'_>) -> Response {
     *resp.body_mut() = crate::service::Body::Bytes(bytes::Bytes::from_static(
         b"400 Bad Request: this port speaks HTTPS; use an https:// URL\n",
     ));
+    resp
+}
+
+/// `metrics_path`: the statistics in the Prometheus text format, for loopback and
+/// `rate_limit_exempt` clients only (the same set trusted to bypass the rate limit);
+/// to anyone else the path does not exist.
+fn metrics(req: &Request, rctx: &RequestContext, x: &mut Ctx<'_>) -> Response {
+    let ip = rctx.peer.ip().to_canonical();
+    let trusted = ip.is_loopback() || x.gen.cfg.rate_limit_exempt.iter().any(|n| n.contains(ip));
+    if !trusted {
+        return x.service.error(StatusCode::NOT_FOUND, rctx);
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut resp = x.service.error(StatusCode::METHOD_NOT_ALLOWED, rctx);
+        resp.headers_mut()
+            .insert(http::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return resp;
+    }
+    let text = x.shared.stats.snapshot().prometheus();
+    let mut resp = http::Response::new(crate::service::Body::Bytes(bytes::Bytes::from(text)));
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    resp.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    if req.method() == Method::HEAD {
+        let len = resp.body().len();
+        *resp.body_mut() = crate::service::Body::Empty;
+        resp.headers_mut()
+            .insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
     resp
 }
 

@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use super::access_log::PendingLines;
 use super::conn::Conn;
+use super::stats::WorkerCounters;
 use crate::proto::out::Chunk;
 
 /// Bytes one connection may write per round, so a fast reader of a large file does
@@ -27,18 +28,28 @@ const IOV_MAX: usize = 16;
 /// File bytes handed to rustls per record batch.
 const TLS_FILE_CHUNK: usize = 16 * 1024;
 
-pub(crate) fn read(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
+pub(crate) fn read(
+    c: &mut Conn,
+    buf: &mut [u8],
+    now: Instant,
+    stats: &WorkerCounters,
+) -> io::Result<bool> {
     if c.tls.is_some() && !c.sniffed {
         sniff_plain_http(c)?;
     }
     if c.tls.is_some() {
-        read_tls(c, buf, now)
+        read_tls(c, buf, now, stats)
     } else {
-        read_plain(c, buf, now)
+        read_plain(c, buf, now, stats)
     }
 }
 
-fn read_plain(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
+fn read_plain(
+    c: &mut Conn,
+    buf: &mut [u8],
+    now: Instant,
+    stats: &WorkerCounters,
+) -> io::Result<bool> {
     if !c.readable || c.read_eof || !c.engine.wants_read() {
         return Ok(false);
     }
@@ -50,6 +61,7 @@ fn read_plain(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
                 return Ok(true);
             }
             Ok(n) => {
+                WorkerCounters::add(&stats.bytes_in, n as u64);
                 // A short read drained the socket's receive queue. On Linux, data that
                 // arrives later raises a new edge, so the usual extra read that only
                 // returns EAGAIN can be skipped: one system call less per request.
@@ -96,7 +108,12 @@ fn sniff_plain_http(c: &mut Conn) -> io::Result<()> {
     Ok(())
 }
 
-fn read_tls(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
+fn read_tls(
+    c: &mut Conn,
+    buf: &mut [u8],
+    now: Instant,
+    stats: &WorkerCounters,
+) -> io::Result<bool> {
     let Some(tls) = c.tls.as_mut() else {
         return Ok(false);
     };
@@ -115,7 +132,10 @@ fn read_tls(c: &mut Conn, buf: &mut [u8], now: Instant) -> io::Result<bool> {
             c.engine.handle_read_closed(now);
             return Ok(true);
         }
-        Ok(_) => progress = true,
+        Ok(n) => {
+            WorkerCounters::add(&stats.bytes_in, n as u64);
+            progress = true;
+        }
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
             c.readable = false;
             return Ok(progress);
@@ -166,15 +186,19 @@ fn drain_plaintext(
     Ok(progress)
 }
 
-pub(crate) fn write(c: &mut Conn, buf: &mut [u8]) -> io::Result<bool> {
-    if c.tls.is_some() {
+/// Bytes written to the socket (TLS records included) are added to `bytes_out`.
+pub(crate) fn write(c: &mut Conn, buf: &mut [u8], stats: &WorkerCounters) -> io::Result<bool> {
+    let (res, written) = if c.tls.is_some() {
         write_tls(c, buf)
     } else {
         write_plain(c)
-    }
+    };
+    WorkerCounters::add(&stats.bytes_out, written);
+    res
 }
 
-fn write_plain(c: &mut Conn) -> io::Result<bool> {
+/// Returns the outcome and the bytes written before it.
+fn write_plain(c: &mut Conn) -> (io::Result<bool>, u64) {
     let mut written: u64 = 0;
     while c.writable && written < WRITE_PER_ROUND {
         let out = c.engine.out();
@@ -187,10 +211,13 @@ fn write_plain(c: &mut Conn) -> io::Result<bool> {
                     // The file shrank under us: we promised more bytes than exist, so the
                     // only honest end is closing the connection.
                     Ok(0) => {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "file truncated while sending",
-                        ))
+                        return (
+                            Err(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                "file truncated while sending",
+                            )),
+                            written,
+                        )
                     }
                     Ok(n) => Ok(n),
                     Err(e) => Err(io::Error::from(e)),
@@ -241,21 +268,23 @@ fn write_plain(c: &mut Conn) -> io::Result<bool> {
                 break;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return (Err(e), written),
         }
     }
-    Ok(written > 0)
+    (Ok(written > 0), written)
 }
 
-fn write_tls(c: &mut Conn, buf: &mut [u8]) -> io::Result<bool> {
+fn write_tls(c: &mut Conn, buf: &mut [u8]) -> (io::Result<bool>, u64) {
     let Some(tls) = c.tls.as_mut() else {
-        return Ok(false);
+        return (Ok(false), 0);
     };
     let mut written: u64 = 0;
     loop {
         // Hand plaintext to rustls until its buffer limit pushes back.
         if !tls.is_handshaking() {
-            fill_tls(tls, &mut c.engine, &mut c.pending_log, buf)?;
+            if let Err(e) = fill_tls(tls, &mut c.engine, &mut c.pending_log, buf) {
+                return (Err(e), written);
+            }
         }
         if !tls.wants_write() || !c.writable || written >= WRITE_PER_ROUND {
             break;
@@ -267,10 +296,10 @@ fn write_tls(c: &mut Conn, buf: &mut [u8]) -> io::Result<bool> {
                 break;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return (Err(e), written),
         }
     }
-    Ok(written > 0)
+    (Ok(written > 0), written)
 }
 
 fn fill_tls(

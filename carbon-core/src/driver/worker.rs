@@ -19,7 +19,7 @@ use super::date::DateCache;
 use super::per_ip::Admit;
 use super::reload::{WorkerUpdate, MAILBOX};
 use super::slots::{Eviction, SlotPolicy};
-use super::stats::Stats;
+use super::stats::{Protocol, Stats, WorkerCounters};
 use super::timer::Timers;
 use super::{lock, Generation, Listener, Scheme, ServiceFactory, Shared, WorkerLink};
 use crate::service::Service;
@@ -49,6 +49,8 @@ pub(crate) struct Worker {
     pub(crate) gen: Arc<Generation>,
     updates: mpsc::Receiver<WorkerUpdate>,
     heartbeat: Arc<AtomicU64>,
+    /// This worker's statistics block (see `stats`).
+    pub(crate) counters: Arc<WorkerCounters>,
     pub(crate) service: Box<dyn Service>,
     /// Builds a fresh service after a panic, whose caches may be half-updated.
     factory: ServiceFactory,
@@ -74,7 +76,8 @@ impl Worker {
         factory: ServiceFactory,
         log: Option<LogSink>,
     ) -> io::Result<Worker> {
-        let service = factory(id)?;
+        let mut service = factory(id)?;
+        service.attach_counters(shared.stats.worker(id).service.clone());
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let (tx, updates) = mpsc::sync_channel(MAILBOX);
@@ -88,7 +91,7 @@ impl Worker {
         let gen = lock(&shared.current).clone();
         let mut ls = Vec::with_capacity(listeners.len());
         for (i, l) in listeners.iter().enumerate() {
-            let std_l = l.socket.try_clone()?;
+            let std_l = l.for_worker(id).try_clone()?;
             std_l.set_nonblocking(true)?;
             let mut ml = TcpListener::from_std(std_l);
             poll.registry()
@@ -104,6 +107,7 @@ impl Worker {
             // by copying (which would leave the old copy resident in the heap).
             conns: Slab::with_capacity(shared.cfg.max_connections.min(PREALLOCATED_SLOTS)),
             timers: Timers::default(),
+            counters: shared.stats.worker(id).clone(),
             shared,
             gen,
             updates,
@@ -141,7 +145,7 @@ impl Worker {
             let wall = SystemTime::now();
             self.date.update(wall);
             self.heartbeat.fetch_add(1, Ordering::Relaxed);
-            self.apply_updates(now, wall);
+            self.apply_updates(now);
 
             if self.shared.stop.load(Ordering::Relaxed) && self.drain_deadline.is_none() {
                 self.begin_drain(now);
@@ -155,13 +159,13 @@ impl Worker {
                 }
                 if t.0 > LISTENER_BASE - self.listeners.len() && t.0 <= LISTENER_BASE {
                     if self.drain_deadline.is_none() {
-                        let paused = self.accept(LISTENER_BASE - t.0, now, wall);
+                        let paused = self.accept(LISTENER_BASE - t.0, now);
                         self.accept_paused |= paused;
                     }
                     continue;
                 }
                 if t.0 >= super::proxied::PROXIED_BASE {
-                    self.proxied_ready(t.0, ev.is_read_closed() || ev.is_error(), now, wall);
+                    self.proxied_ready(t.0, ev.is_read_closed() || ev.is_error(), now);
                     continue;
                 }
                 if let Some(c) = self.conns.get_mut(t.0) {
@@ -198,7 +202,7 @@ impl Worker {
                 self.accept_soon = false;
                 let mut paused = false;
                 for i in 0..self.listeners.len() {
-                    paused |= self.accept(i, now, wall);
+                    paused |= self.accept(i, now);
                 }
                 self.accept_paused = paused;
             }
@@ -274,13 +278,13 @@ impl Worker {
     }
 
     /// Switch to the configurations a reload sent (normally one), confirming each.
-    fn apply_updates(&mut self, now: Instant, wall: SystemTime) {
+    fn apply_updates(&mut self, now: Instant) {
         while let Ok(u) = self.updates.try_recv() {
             self.gen = u.gen;
             self.service = u.service;
             self.factory = u.factory;
             if let Some(ls) = u.listeners {
-                self.replace_listeners(ls, now, wall);
+                self.replace_listeners(ls, now);
             }
             let _ = u.ack.send(self.id);
         }
@@ -289,17 +293,12 @@ impl Worker {
     /// The listening addresses changed: register the new sockets (unchanged
     /// addresses come back as the same socket), after taking what is already
     /// queued on the old ones, so nothing waiting there is reset when they close.
-    fn replace_listeners(
-        &mut self,
-        new: Vec<(std::net::TcpListener, Scheme)>,
-        now: Instant,
-        wall: SystemTime,
-    ) {
+    fn replace_listeners(&mut self, new: Vec<(std::net::TcpListener, Scheme)>, now: Instant) {
         if self.drain_deadline.is_some() {
             return;
         }
         for i in 0..self.listeners.len() {
-            self.accept_paused |= self.accept(i, now, wall);
+            self.accept_paused |= self.accept(i, now);
         }
         for (l, _) in &mut self.listeners {
             let _ = self.poll.registry().deregister(l);
@@ -335,7 +334,7 @@ impl Worker {
     /// accepted only in exchange for a victim (accept first, then evict, so a victim
     /// is never closed for a newcomer that is not there). `max_connections` may thus
     /// be exceeded by one per worker for the instant between the two.
-    fn accept(&mut self, index: usize, now: Instant, wall: SystemTime) -> bool {
+    fn accept(&mut self, index: usize, now: Instant) -> bool {
         let policy = SlotPolicy::new(self.shared.cfg.max_connections);
         // Ranked once per call, lazily: the connections it names are not driven
         // before this call ends (only the newcomers are), so the order stays valid.
@@ -358,10 +357,9 @@ impl Worker {
             let scheme = *scheme;
             match listener.accept() {
                 Ok((sock, peer)) => {
-                    Stats::inc(&self.shared.stats.connections_accepted);
                     if super::proxied::expects_header(&self.gen.cfg, scheme) {
                         // Counted per IP once the header names the client.
-                        self.accept_proxied(sock, peer, scheme, now, wall);
+                        self.accept_proxied(sock, peer, scheme, now);
                         if let Some((key, why)) = victim {
                             self.evict(key, why);
                         }
@@ -371,8 +369,7 @@ impl Worker {
                     if admit == Admit::Refused {
                         // Closed before anything is read or written; the victim
                         // stays for the next newcomer.
-                        Stats::inc(&self.shared.stats.refused_per_ip);
-                        Stats::inc(&self.shared.stats.connections_closed);
+                        Stats::inc(&self.counters.refused_per_ip);
                         self.shared.active.fetch_sub(1, Ordering::AcqRel);
                         if let (Some(v), Some(list)) = (victim, victims.as_mut()) {
                             list.push(v);
@@ -380,7 +377,7 @@ impl Worker {
                         drop(sock);
                         continue;
                     }
-                    self.add_conn(sock, peer, scheme, admit == Admit::Counted, now, wall);
+                    self.add_conn(sock, peer, scheme, admit == Admit::Counted, now);
                     if let Some((key, why)) = victim {
                         self.evict(key, why);
                     }
@@ -445,7 +442,7 @@ impl Worker {
 
     /// Closes `key` to make room for a newcomer, counted by reason.
     fn evict(&mut self, key: usize, why: Eviction) {
-        let stats = &self.shared.stats;
+        let stats = &self.counters;
         Stats::inc(match why {
             Eviction::Lingering => &stats.evicted_lingering,
             Eviction::Idle => &stats.evicted_idle,
@@ -477,7 +474,6 @@ impl Worker {
         scheme: Scheme,
         ip_counted: bool,
         now: Instant,
-        wall: SystemTime,
     ) {
         let release = |w: &Self| {
             w.shared.active.fetch_sub(1, Ordering::AcqRel);
@@ -485,7 +481,11 @@ impl Worker {
                 w.shared.per_ip.release(peer.ip());
             }
         };
-        let _ = sock.set_nodelay(true);
+        // Plain connections get TCP_NODELAY only if they stay open (`Conn::nodelay`).
+        let nodelay = scheme == Scheme::Https;
+        if nodelay {
+            let _ = sock.set_nodelay(true);
+        }
         let entry = self.conns.vacant_entry();
         let key = entry.key();
         if key >= LISTENER_BASE - 64 {
@@ -517,14 +517,24 @@ impl Worker {
             Scheme::Http => None,
         };
         let cfg = &self.gen.cfg;
-        let mut conn = Conn::new(key, sock, peer, tls, cfg, now);
+        let mut conn = Conn::new(key, sock, peer, tls, protocol(scheme), cfg, now);
         conn.ip_counted = ip_counted;
         entry.insert(conn);
-        // A freshly accepted socket usually has its request waiting already.
         if let Some(c) = self.conns.get_mut(key) {
-            c.note_event(true, true, false);
+            c.nodelay = nodelay;
         }
-        self.drive_guarded(key, now, wall);
+        // Counted once the connection holds a slot, so every accept has its close.
+        Stats::inc(&self.counters.connections_accepted[protocol(scheme) as usize]);
+        // Not read yet: registering the socket reported it readable if the request
+        // is already there, and the next poll turn hands it over with the others; a
+        // read now would find nothing for a good part of new connections. A new
+        // socket can be written to.
+        if let Some(c) = self.conns.get_mut(key) {
+            c.note_event(false, true, false);
+            let new = c.deadline();
+            self.timers.rearm(key, c.armed, new);
+            c.armed = new;
+        }
     }
 
     /// Run `f` on one connection; a panic closes that connection only (it is logged and
@@ -534,13 +544,16 @@ impl Worker {
         let result = catch_unwind(AssertUnwindSafe(|| f(self)));
         super::set_current_peer(None);
         if result.is_err() {
-            Stats::inc(&self.shared.stats.panics);
+            Stats::inc(&self.counters.panics);
             log::error!("panic while handling a connection; connection closed");
             self.close(key);
             // The panic may have left the service's caches half-updated: start over
             // with a fresh one rather than serve from them.
             match (self.factory)(self.id) {
-                Ok(s) => self.service = s,
+                Ok(mut s) => {
+                    s.attach_counters(self.counters.service.clone());
+                    self.service = s;
+                }
                 Err(e) => log::error!("cannot rebuild the service after a panic: {e}"),
             }
         }
@@ -557,9 +570,9 @@ impl Worker {
                 None => return,
             };
             if expired {
-                Stats::inc(&w.shared.stats.timeouts);
+                Stats::inc(&w.counters.timeouts);
                 if handshaking {
-                    Stats::inc(&w.shared.stats.tls_handshake_failures);
+                    Stats::inc(&w.counters.tls_handshake_failures);
                 }
                 w.close(key);
             } else {
@@ -600,18 +613,25 @@ impl Worker {
             return;
         }
         let mut c = self.conns.remove(key);
-        c.pending_log.abort(self.log.as_mut(), &self.shared.stats);
+        c.pending_log.abort(self.log.as_mut(), &self.counters);
         self.timers.rearm(key, c.armed, None);
         c.close(self.poll.registry());
         if c.ip_counted {
             self.shared.per_ip.release(c.peer.ip());
         }
         let before = self.shared.active.fetch_sub(1, Ordering::AcqRel);
-        Stats::inc(&self.shared.stats.connections_closed);
+        Stats::inc(&self.counters.connections_closed[c.protocol as usize]);
         // We were at the limit and a slot is free now: connections may be waiting in
         // the accept queue, and no new edge will tell us about them.
         if before >= self.shared.cfg.max_connections && self.drain_deadline.is_none() {
             self.accept_paused = true;
         }
+    }
+}
+
+fn protocol(scheme: Scheme) -> Protocol {
+    match scheme {
+        Scheme::Http => Protocol::Http,
+        Scheme::Https => Protocol::Https,
     }
 }

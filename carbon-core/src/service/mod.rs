@@ -13,6 +13,7 @@
 
 use std::fs::File;
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -94,6 +95,24 @@ pub trait Service: Send {
         let _ = ctx;
         error_response(status)
     }
+
+    /// Hands the service its worker's statistics block (called by the driver when
+    /// the service is built). Services that count nothing ignore it.
+    fn attach_counters(&mut self, counters: Arc<ServiceCounters>) {
+        let _ = counters;
+    }
+}
+
+/// Counters a service updates for the statistics: one block per worker, written only
+/// by that worker's service (Relaxed adds), aligned so two workers' blocks never
+/// share a cache line.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub struct ServiceCounters {
+    /// A request served from the open-file cache without opening the file again.
+    pub file_cache_hits: AtomicU64,
+    /// A request that had to open (or re-open) the file.
+    pub file_cache_misses: AtomicU64,
 }
 
 /// A minimal, well-formed error response: the reason phrase as a text body.

@@ -38,6 +38,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -49,7 +50,7 @@ use http::{HeaderName, HeaderValue, Method, StatusCode};
 
 use crate::config::Config;
 use crate::service::{
-    error_response, Body, FileRegion, Request, RequestContext, Response, Service,
+    error_response, Body, FileRegion, Request, RequestContext, Response, Service, ServiceCounters,
 };
 
 use cache::{Entry, FileCache, Gzip, GzipFile, Validators, REVALIDATE_AFTER};
@@ -137,6 +138,8 @@ pub struct FileService {
     cache: FileCache,
     /// Compression jobs of this worker in the shared pool, and large variants.
     compressor: Compressor,
+    /// Cache hits and misses for the statistics (the driver attaches its worker's).
+    counters: Option<Arc<ServiceCounters>>,
 }
 
 /// Where a looked-up file is.
@@ -272,7 +275,14 @@ impl FileService {
             compressor: Compressor::new(opts.cache_size),
             opts,
             root,
+            counters: None,
         })
+    }
+
+    fn count(&self, which: impl Fn(&ServiceCounters) -> &AtomicU64) {
+        if let Some(c) = &self.counters {
+            which(c).fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     fn secured(&self, mut resp: Response) -> Response {
@@ -292,6 +302,7 @@ impl FileService {
             if ctx.now.saturating_duration_since(entry.checked_at) < REVALIDATE_AFTER
                 && still_same_content(entry)
             {
+                self.count(|c| &c.file_cache_hits);
                 return Ok(Found::Cached(key));
             }
         }
@@ -323,9 +334,11 @@ impl FileService {
                 && entry.sibling_identity() == sibling.as_ref().map(|s| s.identity)
             {
                 entry.checked_at = ctx.now;
+                self.count(|c| &c.file_cache_hits);
                 return Ok(Found::Cached(key));
             }
         }
+        self.count(|c| &c.file_cache_misses);
         let opened = if configured {
             resolve::open_regular(&located.canonical)
         } else {
@@ -614,6 +627,10 @@ impl FileService {
 }
 
 impl Service for FileService {
+    fn attach_counters(&mut self, counters: Arc<ServiceCounters>) {
+        self.counters = Some(counters);
+    }
+
     fn call(&mut self, req: &Request, ctx: &RequestContext) -> Response {
         self.follow_root(ctx);
         self.collect_compressed();
