@@ -8,6 +8,7 @@
 
 mod harness;
 
+mod balancer;
 mod cli;
 mod compression;
 mod conditional;
