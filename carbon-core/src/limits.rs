@@ -218,3 +218,8 @@ pub const PROXY_V2_MAX_PAYLOAD: usize = 1024;
 /// A balancer sends it in its first segment; this bounds a peer that connects and
 /// stays silent before the HTTP or TLS timeouts start.
 pub const PROXY_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// At most this many `Forwarded` / `X-Forwarded-For` entries are walked (right to
+/// left) looking for the client. Real chains have a handful of proxies; the bound
+/// keeps a header padded with trusted-looking entries from costing more.
+pub const MAX_FORWARDED_HOPS: usize = 32;

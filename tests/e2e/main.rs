@@ -17,6 +17,7 @@ mod curl;
 mod daemon;
 mod deploy;
 mod driver;
+mod forwarded;
 mod framing;
 mod gzip;
 mod lifecycle;

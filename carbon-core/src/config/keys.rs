@@ -778,6 +778,15 @@ pub const KEYS: &[KeyDoc] = &[
             Ok(())
         },
     },
+    KeyDoc {
+        name: "trusted_proxies",
+        default: "",
+        help: "peers whose Forwarded / X-Forwarded-For headers name the client (right-most untrusted address)",
+        set: |b, v| {
+            b.cfg.trusted_proxies = value::ip_nets(v)?;
+            Ok(())
+        },
+    },
 ];
 
 #[cfg(test)]

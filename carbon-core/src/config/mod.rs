@@ -171,6 +171,8 @@ pub struct Config {
     pub https_proxy_protocol: bool,
     /// Peers allowed to send a PROXY protocol header; others are closed.
     pub proxy_protocol_from: Vec<IpNet>,
+    /// Direct peers whose `Forwarded`/`X-Forwarded-For` headers name the client.
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 /// Worker threads when `max_threads = 0`: one per CPU the process may use. If the OS
@@ -254,6 +256,7 @@ impl Default for Config {
             proxy_protocol: false,
             https_proxy_protocol: false,
             proxy_protocol_from: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -480,6 +480,7 @@ fn every_key_setter_is_wired() {
         ("proxy_protocol", "on"),
         ("https_proxy_protocol", "on"),
         ("proxy_protocol_from", "10.0.0.5"),
+        ("trusted_proxies", "10.0.0.0/8"),
     ];
     assert_eq!(samples.len(), KEYS.len());
     for k in KEYS {

@@ -31,7 +31,7 @@ pub(crate) struct Ctx<'a> {
 
 pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
     let rctx = RequestContext {
-        peer: c.peer,
+        peer: client_peer(c, &ev, &x),
         secure: c.secure(),
         now: x.now,
         wall: x.wall,
@@ -78,6 +78,27 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
         .then(|| request_line(req.as_ref(), &resp, &rctx, x.date));
     let head_request = req.as_ref().is_some_and(|r| r.method() == Method::HEAD);
     queue(c, resp, line, head_request, x.now);
+}
+
+/// The client: the connection's peer (already the PROXY protocol client), or, when
+/// that peer is in `trusted_proxies`, what `Forwarded`/`X-Forwarded-For` say
+/// (`proto/forwarded.rs`).
+fn client_peer(c: &Conn, ev: &Event, x: &Ctx<'_>) -> std::net::SocketAddr {
+    let trusted = &x.gen.cfg.trusted_proxies;
+    if trusted.is_empty() {
+        return c.peer;
+    }
+    let headers = match ev {
+        Event::Request(req) => req.headers(),
+        Event::Head => match c.engine.request_head() {
+            Some(head) => head.headers(),
+            None => return c.peer,
+        },
+        Event::Reject(_) => return c.peer,
+    };
+    crate::proto::forwarded::client_address(c.peer, headers, |ip| {
+        trusted.iter().any(|n| n.contains(ip))
+    })
 }
 
 /// Hands the response to the engine and keeps its access-log line with the
