@@ -99,6 +99,17 @@ pub(crate) fn check_skipping(cfg: &Config, known: &ConfigErrors) -> Vec<String> 
             ));
         }
     }
+    if let Some(fallback) = &cfg.spa_fallback {
+        // Without the file every deep link would be a 404 with no hint why.
+        let resolved = root.join(fallback);
+        if root_ok && !resolved.is_file() {
+            errors.push(format!(
+                "spa_fallback {}: not a readable file (resolved to {}; the path is inside www_path)",
+                fallback.display(),
+                resolved.display()
+            ));
+        }
+    }
     errors
 }
 
@@ -160,6 +171,20 @@ mod tests {
             www.display(),
             dir.path().display()
         );
+        assert_eq!(check(&cfg(&text)), Vec::<String>::new());
+    }
+
+    #[test]
+    fn missing_spa_fallback_file_is_reported_before_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "www_path = {}\nspa_fallback = /app.html\n",
+            dir.path().display()
+        );
+        let errors = check(&cfg(&text));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].starts_with("spa_fallback app.html"), "{errors:?}");
+        std::fs::write(dir.path().join("app.html"), "x").unwrap();
         assert_eq!(check(&cfg(&text)), Vec::<String>::new());
     }
 

@@ -9,6 +9,7 @@
 mod harness;
 
 mod balancer;
+mod brotli;
 mod cli;
 mod compression;
 mod conditional;
@@ -30,6 +31,7 @@ mod ranges;
 mod reload;
 mod resilience;
 mod site;
+mod site_headers;
 mod static_files;
 mod systemd;
 mod timeouts;

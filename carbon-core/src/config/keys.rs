@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use super::error::ValueError;
+use super::pattern;
 use super::value::{self, fmt_size};
 use super::Config;
 
@@ -747,6 +748,116 @@ pub const KEYS: &[KeyDoc] = &[
         help: "serve Prometheus metrics at this path to loopback and rate_limit_exempt clients (empty = off)",
         set: |b, v| {
             b.cfg.metrics_path = super::listen::metrics_path(v)?;
+            Ok(())
+        },
+    },
+    // Response headers from the configuration (docs/sites.md).
+    KeyDoc {
+        name: "hsts_include_subdomains",
+        default: "false",
+        help: "add includeSubDomains to Strict-Transport-Security",
+        set: |b, v| {
+            b.cfg.hsts_include_subdomains = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "hsts_preload",
+        default: "false",
+        help: "add preload to Strict-Transport-Security (needs includeSubDomains, 1 year)",
+        set: |b, v| {
+            b.cfg.hsts_preload = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "cache_control",
+        default: "",
+        help: "Cache-Control by path: PATTERNS: VALUE, first match wins (repeatable)",
+        set: |b, v| {
+            if !v.is_empty() {
+                b.cfg.cache_control.push(pattern::cache_rule(v)?);
+            }
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "header_add",
+        default: "",
+        help: "add a response header field: NAME: VALUE (repeatable)",
+        set: |b, v| {
+            if !v.is_empty() {
+                b.cfg.header_add.push(pattern::header_line(v)?);
+            }
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "header_set",
+        default: "",
+        help: "set a response header field, replacing any of that name: NAME: VALUE (repeatable)",
+        set: |b, v| {
+            if !v.is_empty() {
+                b.cfg.header_set.push(pattern::header_line(v)?);
+            }
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "header_remove",
+        default: "",
+        help: "remove a response header field by name (repeatable)",
+        set: |b, v| {
+            if !v.is_empty() {
+                b.cfg.header_remove.push(pattern::header_name(v)?);
+            }
+            Ok(())
+        },
+    },
+    // Single-page applications.
+    KeyDoc {
+        name: "spa_fallback",
+        default: "",
+        help: "file served for GET/HEAD of a missing path, e.g. /index.html (empty = off)",
+        set: |b, v| {
+            // Written as a URL path (`/index.html`) or relative to www_path: both name
+            // a file inside the root, never one elsewhere.
+            let rel = v.trim_start_matches('/');
+            if rel.is_empty() && !v.is_empty() {
+                return Err(ValueError::Invalid {
+                    value: v.to_owned(),
+                    expected: "a file inside www_path, e.g. /index.html".to_owned(),
+                });
+            }
+            b.cfg.spa_fallback = value::optional_path_inside_root(rel)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "spa_fallback_exclude",
+        default: "*.*",
+        help: "paths that never fall back: comma-separated patterns (default: names with a dot)",
+        set: |b, v| {
+            b.cfg.spa_fallback_exclude = pattern::pattern_list(v)?;
+            Ok(())
+        },
+    },
+    // Brotli.
+    KeyDoc {
+        name: "brotli_static",
+        default: "true",
+        help: "serve a precompressed NAME.br next to a file to clients that accept br",
+        set: |b, v| {
+            b.cfg.brotli_static = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "brotli",
+        default: "false",
+        help: "compress text responses with brotli on the fly for clients that accept br",
+        set: |b, v| {
+            b.cfg.brotli = boolean(v)?;
             Ok(())
         },
     },

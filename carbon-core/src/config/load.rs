@@ -13,10 +13,23 @@ use super::keys::{key, suggest, Builder};
 use super::parse;
 use super::{default_threads, unavailable_features, Config};
 
-/// The only key that may be given more than once.
-const REPEATABLE: &str = "ssl_sni";
-/// Separates several `ssl_sni` entries in one `CARBON_SSL_SNI` variable.
-const ENV_SNI_SEPARATOR: char = ';';
+/// The keys that may be given more than once, each with what separates several
+/// entries in one `CARBON_<KEY>` variable (header values may hold `;`, as
+/// Content-Security-Policy does, so the header keys use newlines).
+const REPEATABLE: &[(&str, char)] = &[
+    ("ssl_sni", ';'),
+    ("cache_control", '\n'),
+    ("header_add", '\n'),
+    ("header_set", '\n'),
+    ("header_remove", '\n'),
+];
+
+fn repeatable(name: &str) -> Option<char> {
+    REPEATABLE
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, sep)| *sep)
+}
 
 /// Where each key was last set, so errors about combinations point at a line.
 struct Origins<'p> {
@@ -108,7 +121,7 @@ pub(super) fn load_lenient(
             file_errors.push((e.line, fail(ErrorKind::UnknownKey { suggestion })));
             continue;
         };
-        if k.name != REPEATABLE {
+        if repeatable(k.name).is_none() {
             if let Some(&first) = first_line.get(k.name) {
                 let err = fail(ErrorKind::Duplicate { first_line: first });
                 file_errors.push((e.line, err));
@@ -128,11 +141,18 @@ pub(super) fn load_lenient(
     errors.extend(env_errors);
     for o in overrides {
         let origin = Origin::Env { var: o.var.clone() };
-        let results = if o.key.name == REPEATABLE {
-            // The variable replaces every `ssl_sni` line of the file.
-            b.cfg.ssl_sni.clear();
+        let results = if let Some(separator) = repeatable(o.key.name) {
+            // The variable replaces every line of that key in the file.
+            match o.key.name {
+                "ssl_sni" => b.cfg.ssl_sni.clear(),
+                "cache_control" => b.cfg.cache_control.clear(),
+                "header_add" => b.cfg.header_add.clear(),
+                "header_set" => b.cfg.header_set.clear(),
+                "header_remove" => b.cfg.header_remove.clear(),
+                _ => {}
+            }
             o.value
-                .split(ENV_SNI_SEPARATOR)
+                .split(separator)
                 .map(|part| (o.key.set)(&mut b, part.trim()))
                 .collect()
         } else {
@@ -199,6 +219,16 @@ fn cross_checks(cfg: &Config, origins: &Origins<'_>) -> Vec<ConfigError> {
         conflict(
             &["redirect_http_to_https"],
             "needs `use_https = true` (there would be nothing to redirect to)".to_owned(),
+        );
+    }
+    // hstspreload.org refuses a domain whose header lacks includeSubDomains or has a
+    // max-age under one year; sending `preload` without them only misleads.
+    if cfg.hsts_preload && (!cfg.hsts_include_subdomains || cfg.hsts_max_age < 31_536_000) {
+        conflict(
+            &["hsts_preload"],
+            "needs `hsts_include_subdomains = true` and `hsts_max_age` of at least 31536000 \
+             (the preload list refuses anything less)"
+                .to_owned(),
         );
     }
     if (cfg.proxy_protocol || cfg.https_proxy_protocol) && cfg.proxy_protocol_from.is_empty() {

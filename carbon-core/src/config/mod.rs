@@ -18,6 +18,7 @@ mod keys;
 mod listen;
 mod load;
 mod parse;
+mod pattern;
 mod value;
 
 #[cfg(test)]
@@ -30,6 +31,7 @@ pub use error::{ConfigError, ConfigErrors, ErrorKind, Origin, ValueError};
 pub use ipnet::IpNetParseError;
 pub use keys::{key, suggest, KeyDoc, KEYS};
 pub use listen::CpuAffinity;
+pub use pattern::{any_matches, CacheRule, HeaderLine, PathPattern};
 
 /// Error-log verbosity (Carbon's `log_mode`; `verbose = true` means `debug`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +166,33 @@ pub struct Config {
     /// `rate_limit_exempt` clients; `None` = off.
     pub metrics_path: Option<String>,
 
+    // Response headers from the configuration (see docs/sites.md).
+    /// `Strict-Transport-Security: ...; includeSubDomains`.
+    pub hsts_include_subdomains: bool,
+    /// `Strict-Transport-Security: ...; preload` (needs the two above, checked).
+    pub hsts_preload: bool,
+    /// `Cache-Control` by path; the first rule that matches wins.
+    pub cache_control: Vec<CacheRule>,
+    /// Appended to every response of the file service.
+    pub header_add: Vec<HeaderLine>,
+    /// Replace any field of the same name (the security headers included).
+    pub header_set: Vec<HeaderLine>,
+    /// Removed from every response of the file service.
+    pub header_remove: Vec<http::HeaderName>,
+
+    // Single-page applications.
+    /// Served (200) for a GET/HEAD of a path that does not exist; relative to
+    /// `www_path`. `None` = off.
+    pub spa_fallback: Option<PathBuf>,
+    /// Paths that never fall back (they look like asset files).
+    pub spa_fallback_exclude: Vec<PathPattern>,
+
+    // Brotli.
+    /// Serve a `.br` sibling to clients that accept br.
+    pub brotli_static: bool,
+    /// Compress with brotli on the fly (cached like gzip variants).
+    pub brotli: bool,
+
     // Behind a load balancer (docs/scaling.md).
     /// The HTTP listener expects a PROXY protocol header on every connection.
     pub proxy_protocol: bool,
@@ -253,6 +282,18 @@ impl Default for Config {
             control_socket: Some(PathBuf::from("/run/carbon/carbond.sock")),
             control_group: "carbon".to_owned(),
             metrics_path: None,
+            hsts_include_subdomains: false,
+            hsts_preload: false,
+            cache_control: Vec::new(),
+            header_add: Vec::new(),
+            header_set: Vec::new(),
+            header_remove: Vec::new(),
+            spa_fallback: None,
+            // A last segment with a dot looks like a file (app.3f2a.js, logo.png): a
+            // missing one is a broken link, and HTML in its place breaks the page.
+            spa_fallback_exclude: vec![PathPattern::last_segment_has_dot()],
+            brotli_static: true,
+            brotli: false,
             proxy_protocol: false,
             https_proxy_protocol: false,
             proxy_protocol_from: Vec::new(),

@@ -477,6 +477,16 @@ fn every_key_setter_is_wired() {
         ("control_socket", ""),
         ("control_group", "wheel"),
         ("metrics_path", "/metrics"),
+        ("hsts_include_subdomains", "true"),
+        ("hsts_preload", "true"),
+        ("cache_control", "*.css: max-age=60"),
+        ("header_add", "X-A: 1"),
+        ("header_set", "X-B: 2"),
+        ("header_remove", "X-Frame-Options"),
+        ("spa_fallback", "/index.html"),
+        ("spa_fallback_exclude", "/api/*"),
+        ("brotli_static", "false"),
+        ("brotli", "true"),
         ("proxy_protocol", "on"),
         ("https_proxy_protocol", "on"),
         ("proxy_protocol_from", "10.0.0.5"),
@@ -515,6 +525,17 @@ fn repo_carbon_conf_loads_and_matches_defaults() {
         ..Config::default()
     };
     assert_eq!(cfg, expected);
+}
+
+/// The example configurations of docs/sites.md parse and validate (their paths
+/// exist only on a real server, so only what loading checks is checked).
+#[test]
+fn repo_example_configs_load() {
+    let (path, text) = repo_file("etc/examples/spa-behind-cdn.conf");
+    let cfg = Config::load_from(&path, &text, &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(cfg.spa_fallback.is_some());
+    assert_eq!(cfg.cache_control.len(), 3);
+    assert!(cfg.hsts_preload && cfg.brotli);
 }
 
 /// The first `key =` line of each key in etc/carbon.conf, commented out or not, shows
@@ -615,6 +636,80 @@ fn listen_address_list_keeps_order_and_first_is_listen_address() {
     assert_eq!(cfg.listen_addresses, vec![v6]);
     let errs = errors("listen_address = 127.0.0.1, 127.0.0.1");
     assert!(errs[0].contains("listen_address"), "{errs:?}");
+}
+
+#[test]
+fn site_header_keys_repeat_and_errors_name_file_line_and_key() {
+    let cfg = load(
+        "cache_control = *.css, *.js: public, max-age=31536000, immutable\n\
+         cache_control = *.html: no-cache\n\
+         header_add = X-Robots-Tag: noindex\n\
+         header_add = X-Robots-Tag: nofollow\n\
+         header_remove = Content-Security-Policy\n",
+    )
+    .unwrap();
+    assert_eq!(cfg.cache_control.len(), 2);
+    assert_eq!(cfg.cache_control[1].value, "no-cache");
+    assert_eq!(cfg.header_add.len(), 2);
+    assert_eq!(cfg.header_remove[0], "content-security-policy");
+
+    let err = load(
+        "port = 1\n\
+         cache_control = *.css public\n\
+         header_set = Content-Length: 5\n\
+         spa_fallback = ../outside.html\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains(&format!("{FILE}:2")), "{err}");
+    assert!(err.contains("cache_control"), "{err}");
+    assert!(err.contains(&format!("{FILE}:3")), "{err}");
+    assert!(err.contains("header_set"), "{err}");
+    assert!(err.contains("content-length"), "{err}");
+    assert!(err.contains(&format!("{FILE}:4")), "{err}");
+    assert!(err.contains("spa_fallback"), "{err}");
+}
+
+#[test]
+fn spa_fallback_is_a_file_inside_www_path() {
+    let cfg = load("spa_fallback = /index.html\n").unwrap();
+    assert_eq!(cfg.spa_fallback.unwrap(), Path::new("index.html"));
+    let cfg = load("spa_fallback = app/shell.html\n").unwrap();
+    assert_eq!(cfg.spa_fallback.unwrap(), Path::new("app/shell.html"));
+    assert!(load("spa_fallback =\n").unwrap().spa_fallback.is_none());
+    for bad in ["/", "/../etc/passwd", "a/../../b.html"] {
+        let err = load(&format!("spa_fallback = {bad}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("{FILE}:1")) && err.contains("spa_fallback"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn env_header_keys_take_newline_separated_entries() {
+    let env = vec![(
+        "CARBON_HEADER_SET".to_owned(),
+        "Content-Security-Policy: default-src 'self'; img-src *\nX-A: 1".to_owned(),
+    )];
+    let cfg = Config::load_from(Path::new(FILE), "header_set = X-B: 2\n", &env).unwrap();
+    let names: Vec<_> = cfg.header_set.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["content-security-policy", "x-a"]);
+    assert_eq!(cfg.header_set[0].value, "default-src 'self'; img-src *");
+}
+
+#[test]
+fn rfc6797_hsts_preload_needs_include_subdomains_and_a_year() {
+    let err = load("hsts_preload = true\n").unwrap_err().to_string();
+    assert!(err.contains("hsts_preload"), "{err}");
+    let err = load("hsts_preload = true\nhsts_include_subdomains = true\nhsts_max_age = 600\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("31536000"), "{err}");
+    let cfg = load("hsts_preload = true\nhsts_include_subdomains = true\n").unwrap();
+    assert!(cfg.hsts_preload && cfg.hsts_include_subdomains);
 }
 
 #[test]

@@ -161,10 +161,7 @@ impl Generation {
             cfg.rate_limit_window,
             cfg.rate_limit_exempt.clone(),
         );
-        let hsts = match cfg.hsts_max_age {
-            0 => None,
-            age => http::HeaderValue::from_str(&format!("max-age={age}")).ok(),
-        };
+        let hsts = hsts_value(&cfg);
         Generation {
             number,
             cfg,
@@ -174,6 +171,22 @@ impl Generation {
             rate,
         }
     }
+}
+
+/// RFC 6797 §6.1: `max-age` with the optional `includeSubDomains` directive (§6.1.2)
+/// and `preload` (not in the RFC: the browsers' preload list asks for it).
+fn hsts_value(cfg: &Config) -> Option<http::HeaderValue> {
+    if cfg.hsts_max_age == 0 {
+        return None;
+    }
+    let mut v = format!("max-age={}", cfg.hsts_max_age);
+    if cfg.hsts_include_subdomains {
+        v.push_str("; includeSubDomains");
+    }
+    if cfg.hsts_preload {
+        v.push_str("; preload");
+    }
+    http::HeaderValue::from_str(&v).ok()
 }
 
 /// One worker as the rest of the server reaches it: its waker, its mailbox for

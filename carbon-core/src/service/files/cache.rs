@@ -21,6 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use http::HeaderValue;
 
+use super::encoding::Coding;
 use super::mime::MediaType;
 use super::resolve::FileIdentity;
 
@@ -64,8 +65,13 @@ impl Validators {
     /// (RFC 9110 §8.8.3.3: each content coding is a distinct representation, so a
     /// strong tag must differ).
     pub fn gzip_variant(&self, identity: &FileIdentity) -> Self {
+        self.variant(identity, Coding::Gzip)
+    }
+
+    /// The validators of the `coding` variant (see [`Self::gzip_variant`]).
+    pub fn variant(&self, identity: &FileIdentity, coding: Coding) -> Self {
         Validators {
-            etag: entity_tag(identity, "-gz"),
+            etag: entity_tag(identity, coding.etag_suffix()),
             ..self.clone()
         }
     }
@@ -94,7 +100,7 @@ fn entity_tag(identity: &FileIdentity, suffix: &str) -> HeaderValue {
     HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"0\""))
 }
 
-/// A precompressed `.gz` file served instead of compressing.
+/// A precompressed `.gz` or `.br` file served instead of compressing.
 #[derive(Debug, Clone)]
 pub(super) struct GzipFile {
     pub canonical: PathBuf,
@@ -103,7 +109,8 @@ pub(super) struct GzipFile {
     pub validators: Validators,
 }
 
-/// The gzip variant of an entry.
+/// A compressed variant of an entry (the gzip one, or the brotli one: the states are
+/// the same).
 #[derive(Debug, Clone)]
 pub(super) enum Gzip {
     /// Identity only: not compressible, gzip off, outside the size limits, or
@@ -127,6 +134,8 @@ pub(super) struct Entry {
     pub media: MediaType,
     pub validators: Validators,
     pub gzip: Gzip,
+    /// The brotli variant, in the same states as `gzip`.
+    pub br: Gzip,
     /// The whole identity body of a small file, so its response leaves in the same
     /// write as the head (one system call and usually one TCP segment, instead of a
     /// `writev` for the head plus a `sendfile` for a few bytes of body).
@@ -153,6 +162,7 @@ impl Entry {
             identity,
             media,
             gzip,
+            br: Gzip::Unavailable,
             memory: None,
             checked_at: now,
             last_used: 0,
@@ -160,22 +170,40 @@ impl Entry {
     }
 
     /// The identity of the precompressed sibling this entry serves, if any.
-    pub fn sibling_identity(&self) -> Option<FileIdentity> {
-        match &self.gzip {
+    pub fn sibling_identity(&self, coding: Coding) -> Option<FileIdentity> {
+        match self.variant(coding) {
             Gzip::File(f) => Some(f.identity),
             _ => None,
         }
     }
 
+    pub fn variant(&self, coding: Coding) -> &Gzip {
+        match coding {
+            Coding::Gzip => &self.gzip,
+            Coding::Br => &self.br,
+        }
+    }
+
+    fn variant_mut(&mut self, coding: Coding) -> &mut Gzip {
+        match coding {
+            Coding::Gzip => &mut self.gzip,
+            Coding::Br => &mut self.br,
+        }
+    }
+
     fn cost(&self, key: &Path) -> u64 {
         let paths = key.as_os_str().len() + self.canonical.as_os_str().len();
-        let gzip = match &self.gzip {
+        let variant = |v: &Gzip| match v {
             Gzip::Memory { body, .. } => body.len(),
             Gzip::File(f) => f.canonical.as_os_str().len(),
             Gzip::Unavailable | Gzip::Pending | Gzip::Compressing => 0,
         };
         let memory = self.memory.as_ref().map_or(0, |m| m.len());
-        ENTRY_OVERHEAD + paths as u64 + gzip as u64 + memory as u64
+        ENTRY_OVERHEAD
+            + paths as u64
+            + variant(&self.gzip) as u64
+            + variant(&self.br) as u64
+            + memory as u64
     }
 }
 
@@ -259,10 +287,16 @@ impl FileCache {
         Ok(())
     }
 
-    /// Stores a freshly compressed body on the entry for `key`, evicting others to make
-    /// room. Returns false (and marks the entry identity-only, so it is never
-    /// compressed again) when the body cannot fit.
-    pub fn attach_gzip(&mut self, key: &Path, body: Bytes, validators: Validators) -> bool {
+    /// Stores a freshly compressed body as the entry's `coding` variant, evicting
+    /// others to make room. Returns false (and marks that variant unavailable, so it
+    /// is never compressed again) when the body cannot fit.
+    pub fn attach(
+        &mut self,
+        key: &Path,
+        coding: Coding,
+        body: Bytes,
+        validators: Validators,
+    ) -> bool {
         let Some(before) = self.entries.get(key).map(|e| e.cost(key)) else {
             return false;
         };
@@ -271,25 +305,20 @@ impl FileCache {
         while fits && self.used - before + after > self.capacity {
             fits = self.evict_one(Some(key));
         }
-        let gzip = if fits {
+        let state = if fits {
             Gzip::Memory { body, validators }
         } else {
             Gzip::Unavailable
         };
-        self.set_gzip(key, gzip);
+        self.set_variant(key, coding, state);
         fits
     }
 
-    /// Marks the entry for `key` identity-only (compression failed or did not pay).
-    pub fn give_up_gzip(&mut self, key: &Path) {
-        self.set_gzip(key, Gzip::Unavailable);
-    }
-
-    /// Replaces an entry's gzip state, keeping the byte count exact.
-    pub fn set_gzip(&mut self, key: &Path, gzip: Gzip) {
+    /// Replaces the state of an entry's `coding` variant, keeping the byte count exact.
+    pub fn set_variant(&mut self, key: &Path, coding: Coding, state: Gzip) {
         if let Some(entry) = self.entries.get_mut(key) {
             self.used -= entry.cost(key);
-            entry.gzip = gzip;
+            *entry.variant_mut(coding) = state;
             self.used += entry.cost(key);
         }
     }
@@ -384,7 +413,12 @@ mod tests {
         cache.insert(PathBuf::from("b"), entry(dir.path())).unwrap();
         let e = entry(dir.path());
         let v = Validators::new(&e.identity, UNIX_EPOCH).gzip_variant(&e.identity);
-        assert!(cache.attach_gzip(Path::new("b"), Bytes::from(vec![0; 150]), v.clone()));
+        assert!(cache.attach(
+            Path::new("b"),
+            Coding::Gzip,
+            Bytes::from(vec![0; 150]),
+            v.clone()
+        ));
         assert!(
             cache.get(Path::new("a")).is_none(),
             "a evicted to make room"
@@ -393,7 +427,7 @@ mod tests {
         assert!(cache.used() <= one * 2 + 100);
         // Too big for the whole cache: refused and marked identity-only.
         let huge = Bytes::from(vec![0; (one * 3) as usize]);
-        assert!(!cache.attach_gzip(Path::new("b"), huge, v));
+        assert!(!cache.attach(Path::new("b"), Coding::Gzip, huge, v));
         assert!(matches!(
             cache.get(Path::new("b")).unwrap().gzip,
             Gzip::Unavailable

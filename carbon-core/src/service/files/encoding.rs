@@ -1,5 +1,6 @@
-//! Content coding (RFC 9110 §8.4, §12.5.3): whether the client accepts gzip and where
-//! a precompressed sibling would be (`compress.rs` makes variants).
+//! Content coding (RFC 9110 §8.4, §12.5.3): which codings the client accepts, in its
+//! order of preference (gzip and br, RFC 7932), and where a precompressed sibling
+//! would be (`compress.rs` makes variants).
 //!
 //! Owns no state: the cache decides when a variant is made and keeps it.
 
@@ -9,23 +10,61 @@ use std::path::{Path, PathBuf};
 use http::header::ACCEPT_ENCODING;
 use http::HeaderMap;
 
-/// §12.5.3: whether to send gzip rather than identity.
+/// A content coding Carbon can send besides identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Coding {
+    Gzip,
+    /// RFC 7932 brotli.
+    Br,
+}
+
+impl Coding {
+    /// The `Content-Encoding` token (RFC 9110 §8.4.1).
+    pub fn token(self) -> &'static str {
+        match self {
+            Coding::Gzip => "gzip",
+            Coding::Br => "br",
+        }
+    }
+
+    /// Appended to the identity's entity-tag: each coding is its own representation
+    /// (RFC 9110 §8.8.3.3), so a strong tag must differ.
+    pub fn etag_suffix(self) -> &'static str {
+        match self {
+            Coding::Gzip => "-gz",
+            Coding::Br => "-br",
+        }
+    }
+
+    /// The extension of a precompressed sibling (`app.js.gz`, `app.js.br`).
+    fn extension(self) -> &'static str {
+        match self {
+            Coding::Gzip => ".gz",
+            Coding::Br => ".br",
+        }
+    }
+}
+
+/// §12.5.3: the codings to try instead of identity, best first (at most two).
 ///
-/// * gzip's weight is that of `gzip` (or its alias `x-gzip`, §8.4.1.3) if listed,
-///   else that of `*`, else 0 (not acceptable);
+/// * a coding's weight is that of its own member (`gzip` or its alias `x-gzip`,
+///   §8.4.1.3; `br`) if listed, else that of `*`, else 0 (not acceptable);
 /// * identity's is that of `identity` if listed, else that of `*`, else none:
 ///   identity is always acceptable as a fallback unless refused, but an unlisted one
-///   states no preference over gzip;
-/// * gzip is chosen when its weight is non-zero and not below identity's, so
+///   states no preference;
+/// * a coding is listed when its weight is non-zero and not below identity's, so
 ///   `gzip;q=0.5, identity` keeps identity (the client prefers it), `gzip;q=0.5`
 ///   alone gets gzip, and a tie, such as `gzip, identity`, goes to the smaller
-///   transfer.
+///   transfer;
+/// * the higher weight comes first; on a tie br comes first (smaller for text), so
+///   `gzip, br` gets br while `br;q=0.5, gzip` gets gzip.
 ///
 /// With no Accept-Encoding field the RFC allows any coding, but old clients that
 /// omit it may not decode gzip, so identity is sent (as every common server does).
 /// A member repeated with different weights counts at its highest.
-pub(super) fn accepts_gzip(headers: &HeaderMap) -> bool {
+pub(super) fn preferences(headers: &HeaderMap) -> Vec<Coding> {
     let mut gzip = None;
+    let mut br = None;
     let mut identity = None;
     let mut any = None;
     for value in headers.get_all(ACCEPT_ENCODING) {
@@ -41,6 +80,8 @@ pub(super) fn accepts_gzip(headers: &HeaderMap) -> bool {
             let slot =
                 if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
                     &mut gzip
+                } else if coding.eq_ignore_ascii_case("br") {
+                    &mut br
                 } else if coding.eq_ignore_ascii_case("identity") {
                     &mut identity
                 } else if coding == "*" {
@@ -51,12 +92,24 @@ pub(super) fn accepts_gzip(headers: &HeaderMap) -> bool {
             *slot = (*slot).max(Some(weight));
         }
     }
-    let gzip = gzip.or(any).unwrap_or(0);
     // An unlisted identity is acceptable (RFC 9110 §12.5.3) but carries no preference,
     // so `gzip;q=0.5` alone still gets gzip; only an explicit higher weight for
     // identity (or for `*`) makes the client prefer the uncompressed form.
     let identity = identity.or(any).unwrap_or(0);
-    gzip > 0 && gzip >= identity
+    let mut out: Vec<(u16, Coding)> = [(br, Coding::Br), (gzip, Coding::Gzip)]
+        .into_iter()
+        .map(|(w, c)| (w.or(any).unwrap_or(0), c))
+        .filter(|(w, _)| *w > 0 && *w >= identity)
+        .collect();
+    // Stable: on equal weights br stays ahead of gzip.
+    out.sort_by_key(|(w, _)| std::cmp::Reverse(*w));
+    out.into_iter().map(|(_, c)| c).collect()
+}
+
+/// §12.5.3: whether gzip is acceptable rather than identity (see [`preferences`]).
+#[cfg(test)]
+pub(super) fn accepts_gzip(headers: &HeaderMap) -> bool {
+    preferences(headers).contains(&Coding::Gzip)
 }
 
 /// The `q` parameter in thousandths (1000 when absent); `None` when it is malformed,
@@ -92,10 +145,10 @@ fn qvalue(s: &str) -> Option<u16> {
     }
 }
 
-/// Where a precompressed variant of `rel` would be: the same name plus `.gz`.
-pub(super) fn sibling_path(rel: &Path) -> PathBuf {
+/// Where a precompressed variant of `rel` would be: the same name plus `.gz` / `.br`.
+pub(super) fn sibling_path(rel: &Path, coding: Coding) -> PathBuf {
     let mut name = OsString::from(rel.as_os_str());
-    name.push(".gz");
+    name.push(coding.extension());
     PathBuf::from(name)
 }
 
@@ -185,10 +238,40 @@ mod tests {
     }
 
     #[test]
-    fn sibling_appends_gz() {
+    fn sibling_appends_gz_or_br() {
         assert_eq!(
-            sibling_path(Path::new("a/b.js")),
+            sibling_path(Path::new("a/b.js"), Coding::Gzip),
             PathBuf::from("a/b.js.gz")
         );
+        assert_eq!(
+            sibling_path(Path::new("a/b.js"), Coding::Br),
+            PathBuf::from("a/b.js.br")
+        );
+    }
+
+    fn prefs(values: &[&str]) -> Vec<Coding> {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+        }
+        preferences(&h)
+    }
+
+    #[test]
+    fn rfc9110_12_5_3_br_against_gzip_by_weight() {
+        use Coding::{Br, Gzip};
+        // What browsers send: equal weights, br first (the smaller one).
+        assert_eq!(prefs(&["gzip, deflate, br, zstd"]), [Br, Gzip]);
+        assert_eq!(prefs(&["br;q=0.5, gzip"]), [Gzip, Br]);
+        assert_eq!(prefs(&["br;q=1.0, gzip;q=0.8"]), [Br, Gzip]);
+        assert_eq!(prefs(&["br"]), [Br]);
+        assert_eq!(prefs(&["BR;q=0.1"]), [Br]);
+        assert_eq!(prefs(&["br;q=0, gzip"]), [Gzip]);
+        assert_eq!(prefs(&["gzip;q=0, br"]), [Br]);
+        assert_eq!(prefs(&["*"]), [Br, Gzip]);
+        assert_eq!(prefs(&["br;q=0.4, identity;q=0.5"]), Vec::<Coding>::new());
+        assert_eq!(prefs(&["br;q=0.5, gzip;q=0.2, identity;q=0.3"]), [Br]);
+        assert!(prefs(&["br;q=2"]).is_empty());
+        assert!(prefs(&[]).is_empty());
     }
 }

@@ -5,11 +5,12 @@
 //! those belong to the engine and driver (see `service/mod.rs`).
 
 use http::header::{
-    ACCEPT_RANGES, ALLOW, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
-    LAST_MODIFIED, LOCATION, VARY,
+    ACCEPT_RANGES, ALLOW, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE,
+    CONTENT_TYPE, ETAG, LAST_MODIFIED, LOCATION, VARY,
 };
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
+use crate::config::HeaderLine;
 use crate::service::{error_response, Body, Response};
 
 use super::cache::Validators;
@@ -24,6 +25,32 @@ fn allow() -> HeaderValue {
 pub(super) fn secure(headers: &mut HeaderMap, list: &[(HeaderName, HeaderValue)]) {
     for (name, value) in list {
         headers.insert(name.clone(), value.clone());
+    }
+}
+
+/// The operator's `header_remove`, `header_set` and `header_add`, in that order, so
+/// a set or removed security header is the operator's choice.
+pub(super) fn configured(
+    headers: &mut HeaderMap,
+    remove: &[HeaderName],
+    set: &[HeaderLine],
+    add: &[HeaderLine],
+) {
+    for name in remove {
+        headers.remove(name);
+    }
+    for line in set {
+        headers.insert(line.name.clone(), line.value.clone());
+    }
+    for line in add {
+        headers.append(line.name.clone(), line.value.clone());
+    }
+}
+
+/// RFC 9111 §5.2: the configured caching directives of the served path, if any.
+pub(super) fn cache_control(headers: &mut HeaderMap, value: Option<HeaderValue>) {
+    if let Some(value) = value {
+        headers.insert(CACHE_CONTROL, value);
     }
 }
 
@@ -78,14 +105,14 @@ pub(super) fn representation(
     content_type: &'static str,
     validators: &Validators,
     vary: bool,
-    gzip: bool,
+    coding: Option<&'static str>,
 ) {
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     self::validators(headers, validators, vary);
     // §14.3: ranges are offered on every file response (they apply to identity).
     headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    if gzip {
-        headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    if let Some(token) = coding {
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_static(token));
     }
 }
 

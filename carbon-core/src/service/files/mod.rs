@@ -4,8 +4,10 @@
 //! path safety (`resolve`), the document root's directory and kernel-contained opens
 //! (`root`), media types (`mime`), the per-worker open-file cache (`cache`),
 //! conditional requests (`conditional`), byte ranges (`range`), content coding
-//! (`encoding`), gzip variants made off the event loop (`compress`) and the header
-//! fields written (`headers`).
+//! (`encoding`: gzip and brotli), compressed variants made off the event loop
+//! (`compress`) and the header fields written (`headers`). The site settings of
+//! docs/sites.md apply here too: `Cache-Control` rules and the configured header
+//! fields (`secured`, `respond`) and the single-page-app fallback (`spa_fallback`).
 //!
 //! One [`FileService`] per worker thread: the cache is plain `&mut self` state. Each
 //! request first re-resolves the root if a second has passed (`root`) and picks up
@@ -16,10 +18,13 @@
 //! are 405 whether or not the path exists.
 //!
 //! Order of evaluation for GET/HEAD, following RFC 9110 §13.2.2:
-//! resolve -> directory redirect -> choose the representation (gzip or identity,
-//! identity whenever a GET carries Range) -> If-Match / If-Unmodified-Since (412) ->
+//! resolve -> directory redirect (or, for a missing path, the SPA fallback) -> choose
+//! the representation (br, gzip or identity by the client's weights, identity
+//! whenever a GET carries Range) -> If-Match / If-Unmodified-Since (412) ->
 //! If-None-Match / If-Modified-Since (304) -> Range / If-Range (206, 416) -> 200.
 
+#[cfg(test)]
+mod brotli_tests;
 mod cache;
 mod compress;
 mod conditional;
@@ -31,6 +36,8 @@ mod resolve;
 #[cfg(test)]
 mod robustness_tests;
 mod root;
+#[cfg(test)]
+mod site_tests;
 #[cfg(test)]
 mod tests;
 
@@ -48,7 +55,7 @@ use http::header::{
 };
 use http::{HeaderName, HeaderValue, Method, StatusCode};
 
-use crate::config::Config;
+use crate::config::{any_matches, CacheRule, Config, HeaderLine, PathPattern};
 use crate::service::{
     error_response, Body, FileRegion, Request, RequestContext, Response, Service, ServiceCounters,
 };
@@ -56,6 +63,7 @@ use crate::service::{
 use cache::{Entry, FileCache, Gzip, GzipFile, Validators, REVALIDATE_AFTER};
 use compress::Compressor;
 use conditional::Precondition;
+use encoding::Coding;
 use range::RangeOutcome;
 use resolve::{Kind, Located};
 use root::DocumentRoot;
@@ -85,6 +93,20 @@ pub struct FileOptions {
     pub error_page_404: Option<PathBuf>,
     /// Added to every response of this service (HSTS is the driver's: TLS only).
     pub security_headers: Vec<(HeaderName, HeaderValue)>,
+    /// `Cache-Control` of 200, 206 and 304 responses by served path; first match wins.
+    pub cache_control: Vec<CacheRule>,
+    /// Applied after the security headers, in this order: remove, set, add.
+    pub header_remove: Vec<HeaderName>,
+    pub header_set: Vec<HeaderLine>,
+    pub header_add: Vec<HeaderLine>,
+    /// Relative to the root: served for a missing path (single-page applications).
+    pub spa_fallback: Option<PathBuf>,
+    /// Request paths that never fall back.
+    pub spa_fallback_exclude: Vec<PathPattern>,
+    /// Serve `.br` siblings.
+    pub brotli_static: bool,
+    /// Compress with brotli on the fly.
+    pub brotli: bool,
 }
 
 impl FileOptions {
@@ -124,6 +146,14 @@ impl FileOptions {
             gzip_max_file: cfg.gzip_max_file,
             error_page_404: cfg.error_page_404.clone(),
             security_headers,
+            cache_control: cfg.cache_control.clone(),
+            header_remove: cfg.header_remove.clone(),
+            header_set: cfg.header_set.clone(),
+            header_add: cfg.header_add.clone(),
+            spa_fallback: cfg.spa_fallback.clone(),
+            spa_fallback_exclude: cfg.spa_fallback_exclude.clone(),
+            brotli_static: cfg.brotli_static,
+            brotli: cfg.brotli,
         }
     }
 }
@@ -169,6 +199,16 @@ fn still_same_content(entry: &Entry) -> bool {
     }
 }
 
+/// A root-relative path as patterns see it: `/` + the path, `/` at the end for a
+/// directory request.
+fn served_path(rel: &Path, directory: bool) -> String {
+    let mut path = format!("/{}", rel.to_string_lossy());
+    if directory && !path.ends_with('/') {
+        path.push('/');
+    }
+    path
+}
+
 /// Files up to this size are kept in memory by the cache (counted in
 /// `file_cache_size`) and sent from there; larger ones go out with `sendfile`.
 const IN_MEMORY_MAX: u64 = 64 * 1024;
@@ -204,7 +244,8 @@ struct Selected {
     content_type: &'static str,
     validators: Validators,
     vary: bool,
-    gzip: bool,
+    /// The content coding sent; `None` = identity.
+    coding: Option<Coding>,
 }
 
 enum Source {
@@ -213,7 +254,9 @@ enum Source {
 }
 
 impl Selected {
-    fn from_entry(entry: &Entry, want_gzip: bool, gzip_enabled: bool) -> Self {
+    /// The first of `prefs` whose variant is ready, else identity. `compressing` says
+    /// whether any coding may be made on the fly (then `Vary` is always sent).
+    fn from_entry(entry: &Entry, prefs: &[Coding], compressing: bool) -> Self {
         let mut selected = Selected {
             source: match &entry.memory {
                 Some(bytes) => Source::Bytes(bytes.clone()),
@@ -222,25 +265,30 @@ impl Selected {
             len: entry.identity.size,
             content_type: entry.media.value,
             validators: entry.validators.clone(),
-            vary: gzip_enabled && entry.media.compressible,
-            gzip: false,
+            // §12.5.5: the response differs by Accept-Encoding whenever some
+            // client could get another coding of it.
+            vary: entry.media.compressible
+                && (compressing
+                    || matches!(entry.gzip, Gzip::File(_))
+                    || matches!(entry.br, Gzip::File(_))),
+            coding: None,
         };
-        if want_gzip {
-            match &entry.gzip {
+        for &coding in prefs {
+            match entry.variant(coding) {
                 Gzip::Memory { body, validators } => {
                     selected.source = Source::Bytes(body.clone());
                     selected.len = body.len() as u64;
                     selected.validators = validators.clone();
-                    selected.gzip = true;
                 }
                 Gzip::File(sibling) => {
                     selected.source = Source::File(sibling.file.clone());
                     selected.len = sibling.identity.size;
                     selected.validators = sibling.validators.clone();
-                    selected.gzip = true;
                 }
-                Gzip::Unavailable | Gzip::Pending | Gzip::Compressing => {}
+                Gzip::Unavailable | Gzip::Pending | Gzip::Compressing => continue,
             }
+            selected.coding = Some(coding);
+            break;
         }
         selected
     }
@@ -286,8 +334,40 @@ impl FileService {
     }
 
     fn secured(&self, mut resp: Response) -> Response {
-        headers::secure(resp.headers_mut(), &self.opts.security_headers);
+        let h = resp.headers_mut();
+        headers::secure(h, &self.opts.security_headers);
+        headers::configured(
+            h,
+            &self.opts.header_remove,
+            &self.opts.header_set,
+            &self.opts.header_add,
+        );
         resp
+    }
+
+    /// The `Cache-Control` of the first rule matching the served file's path.
+    fn cache_control_for(&self, served: &str) -> Option<HeaderValue> {
+        self.opts
+            .cache_control
+            .iter()
+            .find(|rule| any_matches(&rule.patterns, served))
+            .map(|rule| rule.value.clone())
+    }
+
+    /// nginx's `try_files $uri /index.html`: the configured file, for a GET/HEAD of a
+    /// path that does not exist, unless the path looks like an asset (a missing
+    /// `app.3f2a.js` must stay a 404: HTML in its place breaks the page and gets
+    /// cached by CDNs as JavaScript).
+    fn spa_fallback(&mut self, requested: &str, ctx: &RequestContext) -> Option<(Found, String)> {
+        let fallback = self.opts.spa_fallback.clone()?;
+        if any_matches(&self.opts.spa_fallback_exclude, requested) {
+            return None;
+        }
+        let served = served_path(&fallback, false);
+        match self.lookup(fallback, false, ctx) {
+            Ok(found @ (Found::Cached(_) | Found::Fresh(_))) => Some((found, served)),
+            Ok(Found::Directory) | Err(_) => None,
+        }
     }
 
     /// Finds `key` through the cache, revalidating entries older than
@@ -326,12 +406,18 @@ impl FileService {
         let sibling = if configured || !self.opts.gzip || !media.compressible {
             None
         } else {
-            self.locate_sibling(&key, &located)
+            self.locate_sibling(&key, &located, Coding::Gzip)
+        };
+        let br_sibling = if configured || !self.opts.brotli_static || !media.compressible {
+            None
+        } else {
+            self.locate_sibling(&key, &located, Coding::Br)
         };
         if let Some(entry) = self.cache.get(&key) {
             if entry.canonical == located.canonical
                 && entry.identity == located.identity
-                && entry.sibling_identity() == sibling.as_ref().map(|s| s.identity)
+                && entry.sibling_identity(Coding::Gzip) == sibling.as_ref().map(|s| s.identity)
+                && entry.sibling_identity(Coding::Br) == br_sibling.as_ref().map(|s| s.identity)
             {
                 entry.checked_at = ctx.now;
                 self.count(|c| &c.file_cache_hits);
@@ -351,10 +437,23 @@ impl FileService {
                 return Err(status);
             }
         };
-        let gzip = match sibling.and_then(|s| self.open_sibling(s, ctx)) {
+        let gzip = match sibling.and_then(|s| self.open_sibling(s, Coding::Gzip, ctx)) {
             Some(sibling) => Gzip::File(sibling),
             None if !configured
                 && self.opts.gzip
+                && media.compressible
+                && identity.size >= self.opts.gzip_min_length
+                && identity.size <= self.opts.cache_max_file =>
+            {
+                Gzip::Pending
+            }
+            None => Gzip::Unavailable,
+        };
+        // Brotli on the fly stays in memory: no temporary-file variants for it.
+        let br = match br_sibling.and_then(|s| self.open_sibling(s, Coding::Br, ctx)) {
+            Some(sibling) => Gzip::File(sibling),
+            None if !configured
+                && self.opts.brotli
                 && media.compressible
                 && identity.size >= self.opts.gzip_min_length
                 && identity.size <= self.opts.cache_max_file =>
@@ -372,6 +471,7 @@ impl FileService {
             ctx.wall,
             ctx.now,
         );
+        entry.br = br;
         if identity.size <= IN_MEMORY_MAX && identity.size <= self.opts.cache_max_file {
             entry.memory = read_whole(&entry.file, identity.size);
         }
@@ -385,24 +485,29 @@ impl FileService {
         }
     }
 
-    /// A `<name>.gz` next to the file, if it is a regular file under the root and not
-    /// older than the file (an older one is a stale build artefact).
-    fn locate_sibling(&self, key: &Path, file: &Located) -> Option<Located> {
-        let path = encoding::sibling_path(key);
+    /// A `<name>.gz` (or `.br`) next to the file, if it is a regular file under the
+    /// root and not older than the file (an older one is a stale build artefact).
+    fn locate_sibling(&self, key: &Path, file: &Located, coding: Coding) -> Option<Located> {
+        let path = encoding::sibling_path(key, coding);
         let sibling =
             resolve::locate(self.root.canonical(), &path, self.opts.serve_dotfiles).ok()?;
         (sibling.kind == Kind::File && sibling.identity.mtime >= file.identity.mtime)
             .then_some(sibling)
     }
 
-    /// Opens a located `.gz` sibling; a sibling that vanished or cannot be read simply
-    /// means compressing on demand instead.
-    fn open_sibling(&self, located: Located, ctx: &RequestContext) -> Option<GzipFile> {
+    /// Opens a located `.gz` or `.br` sibling; a sibling that vanished or cannot be
+    /// read simply means compressing on demand (or identity) instead.
+    fn open_sibling(
+        &self,
+        located: Located,
+        coding: Coding,
+        ctx: &RequestContext,
+    ) -> Option<GzipFile> {
         let (file, identity) = self.root.open_file(&located.canonical).ok()?;
         Some(GzipFile {
             canonical: located.canonical,
             file: Arc::new(file),
-            validators: Validators::new(&identity, ctx.wall).gzip_variant(&identity),
+            validators: Validators::new(&identity, ctx.wall).variant(&identity, coding),
             identity,
         })
     }
@@ -442,61 +547,64 @@ impl FileService {
         let Some(entry) = self.cache.get(&done.key) else {
             return;
         };
-        if entry.identity != done.identity || !matches!(entry.gzip, Gzip::Compressing) {
+        let coding = done.coding;
+        if entry.identity != done.identity || !matches!(entry.variant(coding), Gzip::Compressing) {
             return;
         }
-        let validators = entry.validators.gzip_variant(&done.identity);
+        let validators = entry.validators.variant(&done.identity, coding);
         match done.outcome {
             compress::Outcome::Memory(body) => {
-                self.cache.attach_gzip(&done.key, body, validators);
+                self.cache.attach(&done.key, coding, body, validators);
             }
             compress::Outcome::Failed(err) => {
-                log::debug!("gzip of {} failed: {err}", done.key.display());
-                self.cache.give_up_gzip(&done.key);
+                log::debug!("{} of {} failed: {err}", coding.token(), done.key.display());
+                self.cache.set_variant(&done.key, coding, Gzip::Unavailable);
             }
             compress::Outcome::NotWorthIt | compress::Outcome::TempFile { .. } => {
-                self.cache.give_up_gzip(&done.key)
+                self.cache.set_variant(&done.key, coding, Gzip::Unavailable)
             }
         }
     }
 
-    /// Makes the gzip variant of the cached entry `key` on its first gzip request:
-    /// at once for a small body already in memory, otherwise in the pool (this
-    /// response then goes out as identity). Afterwards the variant is reused until
-    /// the file changes.
-    fn ensure_gzip(&mut self, key: &Path) {
+    /// Makes the `coding` variant of the cached entry `key` on its first request for
+    /// it: at once for a small body already in memory, otherwise in the pool (this
+    /// response then goes out in another acceptable coding or as identity).
+    /// Afterwards the variant is reused until the file changes.
+    fn ensure_variant(&mut self, key: &Path, coding: Coding) {
         let Some(entry) = self.cache.get(key) else {
             return;
         };
-        if !matches!(entry.gzip, Gzip::Pending) {
+        if !matches!(entry.variant(coding), Gzip::Pending) {
             return;
         }
         let identity = entry.identity;
         let file = entry.file.clone();
-        let validators = entry.validators.gzip_variant(&identity);
+        let validators = entry.validators.variant(&identity, coding);
+        let inline_max = compress::inline_max(coding);
         let inline = entry
             .memory
             .clone()
-            .filter(|m| m.len() as u64 <= compress::INLINE_MAX);
+            .filter(|m| inline_max > 0 && m.len() as u64 <= inline_max);
         if let Some(data) = inline {
             self.cache.stats.compressions += 1;
-            match compress::compress_inline(&data, &identity) {
+            match compress::compress_inline(&data, &identity, coding) {
                 // Only a smaller body is worth a second representation.
                 Ok(packed) if (packed.len() as u64) < identity.size => {
-                    self.cache.attach_gzip(key, Bytes::from(packed), validators);
+                    self.cache
+                        .attach(key, coding, Bytes::from(packed), validators);
                 }
-                Ok(_) => self.cache.give_up_gzip(key),
+                Ok(_) => self.cache.set_variant(key, coding, Gzip::Unavailable),
                 Err(err) => {
-                    log::debug!("gzip of {} failed: {err}", key.display());
-                    self.cache.give_up_gzip(key);
+                    log::debug!("{} of {} failed: {err}", coding.token(), key.display());
+                    self.cache.set_variant(key, coding, Gzip::Unavailable);
                 }
             }
             return;
         }
         // No room in the pool or the budget: stay Pending, a later request retries.
-        if self.compressor.submit_memory(key, &file, identity) {
+        if self.compressor.submit_memory(key, &file, identity, coding) {
             self.cache.stats.compressions += 1;
-            self.cache.set_gzip(key, Gzip::Compressing);
+            self.cache.set_variant(key, coding, Gzip::Compressing);
         }
     }
 
@@ -519,20 +627,25 @@ impl FileService {
         }
     }
 
-    fn select(&mut self, found: Found, want_gzip: bool, ctx: &RequestContext) -> Option<Selected> {
+    /// `prefs`: the codings the client accepts over identity, best first (already
+    /// limited to the ones configured).
+    fn select(&mut self, found: Found, prefs: &[Coding], ctx: &RequestContext) -> Option<Selected> {
+        let compressing = self.opts.gzip || self.opts.brotli;
         match found {
             Found::Cached(key) => {
-                if want_gzip {
-                    self.ensure_gzip(&key);
+                // Every acceptable coding is started, so a client that prefers one
+                // still being made gets its second choice meanwhile.
+                for &coding in prefs {
+                    self.ensure_variant(&key, coding);
                 }
                 let entry = self.cache.get(&key)?;
-                Some(Selected::from_entry(entry, want_gzip, self.opts.gzip))
+                Some(Selected::from_entry(entry, prefs, compressing))
             }
             Found::Fresh(mut entry) => {
-                if want_gzip {
+                if prefs.contains(&Coding::Gzip) {
                     self.large_gzip(&mut entry, ctx);
                 }
-                Some(Selected::from_entry(&entry, want_gzip, self.opts.gzip))
+                Some(Selected::from_entry(&entry, prefs, compressing))
             }
             Found::Directory => None,
         }
@@ -544,6 +657,7 @@ impl FileService {
         req: &Request,
         head: bool,
         sel: &Selected,
+        cache_control: Option<HeaderValue>,
         ctx: &RequestContext,
     ) -> Response {
         let etag = sel.validators.etag.to_str().unwrap_or_default();
@@ -553,13 +667,15 @@ impl FileService {
                 let mut resp = Response::new(Body::Empty);
                 *resp.status_mut() = StatusCode::NOT_MODIFIED;
                 headers::validators(resp.headers_mut(), &sel.validators, sel.vary);
+                // RFC 9110 §15.4.5: a 304 carries the Cache-Control the 200 would.
+                headers::cache_control(resp.headers_mut(), cache_control);
                 return self.secured(resp);
             }
             Precondition::Failed => return self.error(StatusCode::PRECONDITION_FAILED, ctx),
         }
         // §14.2 defines Range for GET; HEAD answers with the headers GET would get
         // (§9.3.2), so it is evaluated the same way. gzip is never chosen with Range.
-        let outcome = if sel.gzip {
+        let outcome = if sel.coding.is_some() {
             RangeOutcome::Full
         } else {
             range::evaluate(req.headers(), sel.len, &sel.validators, ctx.wall)
@@ -580,10 +696,17 @@ impl FileService {
         });
         *resp.status_mut() = status;
         let h = resp.headers_mut();
-        headers::representation(h, sel.content_type, &sel.validators, sel.vary, sel.gzip);
+        headers::representation(
+            h,
+            sel.content_type,
+            &sel.validators,
+            sel.vary,
+            sel.coding.map(Coding::token),
+        );
         if status == StatusCode::PARTIAL_CONTENT {
             headers::content_range(h, start, len, sel.len);
         }
+        headers::cache_control(h, cache_control);
         if head {
             headers::head_length(h, len);
         }
@@ -617,7 +740,7 @@ impl FileService {
         let page = self.opts.error_page_404.clone()?;
         let configured = page.is_absolute();
         let found = self.lookup(page, configured, ctx).ok()?;
-        let sel = self.select(found, false, ctx)?;
+        let sel = self.select(found, &[], ctx)?;
         let mut resp = Response::new(sel.body(0, sel.len));
         *resp.status_mut() = StatusCode::NOT_FOUND;
         resp.headers_mut()
@@ -645,11 +768,13 @@ impl Service for FileService {
             Ok(target) => target,
             Err(status) => return self.error(status, ctx),
         };
+        let requested = served_path(&target.rel, target.directory);
         let key = if target.directory {
             target.rel.join(&self.opts.index_file)
         } else {
             target.rel
         };
+        let mut served = served_path(&key, false);
         let found = match self.lookup(key, false, ctx) {
             Ok(Found::Directory) if !target.directory => {
                 return match headers::moved_to_directory(req.uri().path(), req.uri().query()) {
@@ -660,15 +785,33 @@ impl Service for FileService {
             // The index name itself is a directory: no listings.
             Ok(Found::Directory) => return self.error(StatusCode::NOT_FOUND, ctx),
             Ok(found) => found,
+            Err(StatusCode::NOT_FOUND) => match self.spa_fallback(&requested, ctx) {
+                Some((found, fallback)) => {
+                    served = fallback;
+                    found
+                }
+                None => return self.error(StatusCode::NOT_FOUND, ctx),
+            },
             Err(status) => return self.error(status, ctx),
         };
+        let cache_control = self.cache_control_for(&served);
         // A GET with Range gets identity so the range applies to it (RFC 9110 §14.1.1
         // ranges are of the selected representation; keeping that identity makes
         // resumed downloads independent of Accept-Encoding).
         let ranged = req.headers().contains_key(RANGE);
-        let want_gzip = self.opts.gzip && !ranged && encoding::accepts_gzip(req.headers());
-        match self.select(found, want_gzip, ctx) {
-            Some(sel) => self.respond(req, head, &sel, ctx),
+        let prefs: Vec<Coding> = if ranged {
+            Vec::new()
+        } else {
+            encoding::preferences(req.headers())
+                .into_iter()
+                .filter(|c| match c {
+                    Coding::Gzip => self.opts.gzip,
+                    Coding::Br => self.opts.brotli || self.opts.brotli_static,
+                })
+                .collect()
+        };
+        match self.select(found, &prefs, ctx) {
+            Some(sel) => self.respond(req, head, &sel, cache_control, ctx),
             None => self.error(StatusCode::INTERNAL_SERVER_ERROR, ctx),
         }
     }

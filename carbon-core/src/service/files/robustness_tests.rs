@@ -24,8 +24,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use http::header::{
     ACCEPT_ENCODING, CONTENT_ENCODING, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, LOCATION,
+    X_FRAME_OPTIONS,
 };
-use http::Method;
+use http::{HeaderValue, Method, StatusCode};
 use tempfile::TempDir;
 
 use super::*;
@@ -259,6 +260,14 @@ fn gunzip(data: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+fn unbrotli(data: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    ::brotli::Decompressor::new(data, 4096)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("br body does not decode: {e}"))?;
+    Ok(out)
+}
+
 /// Checks one response against every invariant of the module docs.
 fn check(site: &Site, dotfiles: bool, req: &Request, resp: &Response) -> Result<(), String> {
     let status = resp.status().as_u16();
@@ -297,6 +306,7 @@ fn check(site: &Site, dotfiles: bool, req: &Request, resp: &Response) -> Result<
         200 if req.method() == Method::GET => {
             let identity = match resp.headers().get(CONTENT_ENCODING) {
                 Some(v) if v == "gzip" => gunzip(&body)?,
+                Some(v) if v == "br" => unbrotli(&body)?,
                 Some(v) => return Err(format!("unexpected content-encoding {v:?}")),
                 None => body,
             };
@@ -345,6 +355,14 @@ fn options(root: &Path, dotfiles: bool, error_page_404: Option<&str>) -> FileOpt
         gzip_max_file: 1 << 20,
         error_page_404: error_page_404.map(PathBuf::from),
         security_headers: Vec::new(),
+        cache_control: Vec::new(),
+        header_remove: Vec::new(),
+        header_set: Vec::new(),
+        header_add: Vec::new(),
+        spa_fallback: None,
+        spa_fallback_exclude: Vec::new(),
+        brotli_static: true,
+        brotli: false,
     }
 }
 
@@ -418,6 +436,67 @@ fn error_page_404_is_bound_by_the_root_like_requests() {
     ] {
         fuzz(seed, false, Some(page), 1500);
     }
+}
+
+/// The site settings on (SPA fallback, brotli, header rules): the invariants of
+/// [`check`] still hold, and a path that looks like a file (`*.*`, the default
+/// exclusion) never gets the fallback's body with a 200.
+#[test]
+fn spa_fallback_and_brotli_keep_every_path_inside_the_root() {
+    let site = site();
+    let mut opts = options(&site.root, false, None);
+    opts.spa_fallback = Some(PathBuf::from("index.html"));
+    opts.spa_fallback_exclude = vec![crate::config::PathPattern::last_segment_has_dot()];
+    opts.brotli = true;
+    opts.header_remove = vec![X_FRAME_OPTIONS];
+    let mut svc = FileService::new(opts).unwrap();
+    let mut rng = Rng::new(0x5eed_f009);
+    let mut now = Instant::now();
+    let mut fell_back = 0;
+    for _ in 0..5000 {
+        let path = random_path(&mut rng);
+        let Some(mut req) = random_request(&mut rng, &path) else {
+            continue;
+        };
+        if rng.one_in(2) {
+            req.headers_mut()
+                .insert(ACCEPT_ENCODING, HeaderValue::from_static("br, gzip"));
+        }
+        if rng.one_in(50) {
+            now += Duration::from_secs(10);
+        }
+        // Let finished pool jobs be picked up now and then.
+        if rng.one_in(100) {
+            svc.finish_compressions("big.css");
+        }
+        let resp = catch_unwind(AssertUnwindSafe(|| svc.call(&req, &ctx(now))))
+            .unwrap_or_else(|_| panic!("panic: {} {path:?}", req.method()));
+        if let Err(why) = check(&site, false, &req, &resp) {
+            panic!("{why}: {} {path:?}", req.method());
+        }
+        if resp.status() != StatusCode::OK || req.method() != Method::GET {
+            continue;
+        }
+        let body = body_bytes(resp.body()).unwrap();
+        let body = match resp.headers().get(CONTENT_ENCODING) {
+            Some(v) if v == "gzip" => gunzip(&body).unwrap(),
+            Some(v) if v == "br" => unbrotli(&body).unwrap(),
+            _ => body,
+        };
+        let last = req.uri().path().rsplit('/').next().unwrap_or("");
+        // The home page's body under a name that is not an index: the fallback.
+        // Percent-escapes and dot segments are left out: decoding or normalising
+        // them may reveal a name the plain text does not show.
+        let plain = !last.contains('%') && last != "." && last != "..";
+        if body == b"<h1>home</h1>" && last != "index.html" && !last.is_empty() && plain {
+            assert!(!last.contains('.'), "fallback for an asset path {path:?}");
+            fell_back += 1;
+        }
+    }
+    assert!(
+        fell_back > 10,
+        "only {fell_back} fallbacks: the generator lost its aim"
+    );
 }
 
 #[test]

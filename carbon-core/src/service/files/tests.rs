@@ -27,6 +27,14 @@ fn options(root: &Path) -> FileOptions {
         gzip_max_file: 1 << 20,
         error_page_404: None,
         security_headers: vec![(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"))],
+        cache_control: Vec::new(),
+        header_remove: Vec::new(),
+        header_set: Vec::new(),
+        header_add: Vec::new(),
+        spa_fallback: None,
+        spa_fallback_exclude: Vec::new(),
+        brotli_static: true,
+        brotli: false,
     }
 }
 
