@@ -17,6 +17,7 @@ mod control;
 mod curl;
 mod daemon;
 mod deploy;
+mod drain;
 mod driver;
 mod forwarded;
 mod framing;

@@ -99,6 +99,9 @@ const RATE_LIMIT_MAX: u64 = 10_000_000;
 /// The kernel stores the backlog in an unsigned short on older kernels and caps it
 /// at `net.core.somaxconn` anyway.
 const LISTEN_BACKLOG_MAX: u64 = 65_535;
+/// A balancer's health checks notice a 503 within a few intervals (HAProxy's default
+/// `inter` is 2 s); minutes of draining would only delay a deploy.
+const DRAIN_PERIOD_MAX: Duration = Duration::from_secs(600);
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
 const GIB: u64 = 1024 * MIB;
@@ -895,6 +898,24 @@ pub const KEYS: &[KeyDoc] = &[
         help: "peers whose Forwarded / X-Forwarded-For headers name the client (right-most untrusted address)",
         set: |b, v| {
             b.cfg.trusted_proxies = value::ip_nets(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "health_path",
+        default: "",
+        help: "answer 200 here while serving and 503 once stopping, before rate limiting (empty = off)",
+        set: |b, v| {
+            b.cfg.health_path = super::listen::metrics_path(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "drain_period",
+        default: "0s",
+        help: "on SIGTERM, keep serving this long with the health path at 503 before stopping",
+        set: |b, v| {
+            b.cfg.drain_period = value::duration(v, Duration::ZERO, DRAIN_PERIOD_MAX)?;
             Ok(())
         },
     },

@@ -202,6 +202,11 @@ pub struct Config {
     pub proxy_protocol_from: Vec<IpNet>,
     /// Direct peers whose `Forwarded`/`X-Forwarded-For` headers name the client.
     pub trusted_proxies: Vec<IpNet>,
+    /// Answered 200 while serving, 503 once a stop (or its drain) has begun, before
+    /// rate limiting and file work; `None` = off.
+    pub health_path: Option<String>,
+    /// On SIGTERM, keep serving this long (health 503, `Connection: close`) first.
+    pub drain_period: Duration,
 }
 
 /// Worker threads when `max_threads = 0`: one per CPU the process may use. If the OS
@@ -298,6 +303,8 @@ impl Default for Config {
             https_proxy_protocol: false,
             proxy_protocol_from: Vec::new(),
             trusted_proxies: Vec::new(),
+            health_path: None,
+            drain_period: Duration::ZERO,
         }
     }
 }

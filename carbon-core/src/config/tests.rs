@@ -491,6 +491,8 @@ fn every_key_setter_is_wired() {
         ("https_proxy_protocol", "on"),
         ("proxy_protocol_from", "10.0.0.5"),
         ("trusted_proxies", "10.0.0.0/8"),
+        ("health_path", "/healthz"),
+        ("drain_period", "5s"),
     ];
     assert_eq!(samples.len(), KEYS.len());
     for k in KEYS {
