@@ -23,12 +23,23 @@ impl HaProxy {
     /// `backends` with `server_opts` (e.g. `send-proxy-v2`). Panics if haproxy is
     /// missing: the test must not pass silently (`.ci/run` installs it).
     pub fn start(dir: &Path, backends: &[u16], server_opts: &str) -> HaProxy {
+        Self::start_with(dir, backends, server_opts, "")
+    }
+
+    /// As [`HaProxy::start`], with `backend_lines` (e.g. health-check options) added
+    /// to the backend section.
+    pub fn start_with(
+        dir: &Path,
+        backends: &[u16],
+        server_opts: &str,
+        backend_lines: &str,
+    ) -> HaProxy {
         let port = free_port();
         let mut cfg = format!(
             "global\n    maxconn 256\n\
              defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n    retries 3\n    option redispatch\n\
              frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\n\
-             backend be\n    balance roundrobin\n"
+             backend be\n    balance roundrobin\n{backend_lines}"
         );
         for (i, b) in backends.iter().enumerate() {
             cfg.push_str(&format!("    server c{i} 127.0.0.1:{b} {server_opts}\n"));
@@ -172,4 +183,66 @@ fn haproxy_untrusted_proxy_sender_is_refused() {
     }
     let log = std::fs::read_to_string(a.base().join("access.log")).unwrap_or_default();
     assert!(!log.contains("GET /index.html"), "served anyway:\n{log}");
+}
+
+#[test]
+fn haproxy_rolling_drain_and_two_reloads_lose_no_request() {
+    let conf = "proxy_protocol = on\nproxy_protocol_from = 127.0.0.1\n\
+                health_path = /healthz\ndrain_period = 3s\nrate_limit = 0";
+    let mut a = Server::start(conf);
+    let b = Server::start(conf);
+    let dir = tempfile::tempdir().unwrap();
+    // HAProxy checks /healthz every 200 ms (with its own PROXY header) and takes a
+    // server out after one 503, as docs/scaling.md describes.
+    let hp = HaProxy::start_with(
+        dir.path(),
+        &[a.port(), b.port()],
+        "send-proxy-v2 check check-send-proxy inter 200 fall 1 rise 2",
+        "    option httpchk\n    http-check send meth GET uri /healthz\n",
+    );
+    let url = hp.url("/index.html");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let stop = stop.clone();
+        thread::spawn(move || {
+            // Bounded: at most 3000 requests, one at a time, each on a new connection.
+            let mut statuses = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && statuses.len() < 3000 {
+                statuses.push(get_from_client(&url));
+            }
+            statuses
+        })
+    };
+    thread::sleep(Duration::from_millis(800));
+    a.signal("TERM");
+    thread::sleep(Duration::from_millis(1000));
+    b.signal("HUP");
+    thread::sleep(Duration::from_millis(1500));
+    b.signal("HUP");
+    let st = a.wait_exit(Duration::from_secs(15));
+    assert!(
+        st.is_some_and(|st| st.success()),
+        "a: exit {st:?}\n{}",
+        a.output()
+    );
+    thread::sleep(Duration::from_millis(1000));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let statuses = load.join().unwrap();
+    let failed: Vec<&u16> = statuses.iter().filter(|s| **s != 200).collect();
+    assert!(statuses.len() >= 20, "too few requests: {}", statuses.len());
+    assert!(
+        failed.is_empty(),
+        "{} of {} failed: {failed:?}",
+        failed.len(),
+        statuses.len()
+    );
+    eprintln!(
+        "rolling test: {} requests through HAProxy, none failed",
+        statuses.len()
+    );
+    let reloads = b
+        .output()
+        .matches("SIGHUP: reloading the configuration")
+        .count();
+    assert!(reloads >= 2, "b did not reload twice:\n{}", b.output());
 }
