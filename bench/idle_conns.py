@@ -10,11 +10,16 @@ every socket has a timeout and the whole run has a deadline.
 Output, one `key=value` per line, for run.sh to read:
     rss_before_kib, rss_after_kib, opened, alive, errors, per_conn_bytes ("n/a" if none stayed open)
 
+With --tls (and --cafile to trust the server's certificate), every connection is
+HTTPS: the handshake completes and one request is answered before the connection idles,
+so the delta includes what the server's TLS library keeps per idle connection.
+
 Only loopback addresses are accepted: this is a local benchmark helper.
 """
 
 import argparse
 import socket
+import ssl
 import sys
 import time
 
@@ -62,6 +67,8 @@ def main():
     p.add_argument("--count", type=int, default=1000)
     p.add_argument("--settle", type=float, default=1.0, help="seconds to wait before reading RSS")
     p.add_argument("--deadline", type=float, default=60.0, help="give up after this many seconds")
+    p.add_argument("--tls", action="store_true", help="connect with TLS (HTTPS)")
+    p.add_argument("--cafile", help="PEM certificate to trust with --tls")
     args = p.parse_args()
 
     if not args.host.startswith("127.") and args.host != "::1":
@@ -73,9 +80,19 @@ def main():
         "User-Agent: carbon-bench-idle\r\n\r\n"
     ).encode()
 
+    tls = None
+    if args.tls:
+        tls = ssl.create_default_context(cafile=args.cafile)
+        # Each connection does a full handshake, as a browser's first visit does.
+        tls.options |= ssl.OP_NO_TICKET
+
+    def connect():
+        s = socket.create_connection((args.host, args.port), timeout=5)
+        return tls.wrap_socket(s, server_hostname="localhost") if tls else s
+
     # One request on a throwaway connection first, so the server's first-request
     # one-off costs (file cache fill, lazy allocations) are not charged to the idle set.
-    with socket.create_connection((args.host, args.port), timeout=5) as s:
+    with connect() as s:
         s.sendall(request)
         read_response(s)
     time.sleep(args.settle)
@@ -88,7 +105,7 @@ def main():
             if time.monotonic() > deadline:
                 break
             try:
-                s = socket.create_connection((args.host, args.port), timeout=5)
+                s = connect()
                 s.sendall(request)
                 if read_response(s) != 200:
                     errors += 1
@@ -106,7 +123,7 @@ def main():
             s.setblocking(False)
             try:
                 alive += 0 if s.recv(1) == b"" else 1
-            except BlockingIOError:
+            except (BlockingIOError, ssl.SSLWantReadError):
                 alive += 1
             except OSError:
                 pass

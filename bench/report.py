@@ -11,6 +11,7 @@ request), https (keep-alive over TLS) or https-close (a new connection and so a 
 TLS handshake per request); a missing mode means plain.
 """
 
+import os
 import sys
 
 
@@ -64,6 +65,9 @@ def main():
         if case not in cases:
             cases.append(case)
     idle = {r[0]: r for r in load(idle_path)}
+    # Written by run.sh's idle case over HTTPS; absent with BENCH_TLS=0.
+    tls_path = idle_path + ".tls"
+    idle_tls = {r[0]: r for r in load(tls_path)} if os.path.exists(tls_path) else {}
 
     refs = [s for s in ("nginx", "h2o") if s in servers] if "carbond" in servers else []
     header = ["case", "metric"] + servers + [f"carbond/{r}" for r in refs]
@@ -100,6 +104,12 @@ def main():
         cells = ["idle", "bytes per idle keep-alive conn"] + [fmt(vals[s], 0) for s in servers]
         cells += [ratio(vals["carbond"], vals[r]) for r in refs]
         print("| " + " | ".join(cells) + " |")
+    if idle_tls:
+        vals = {s: num(idle_tls[s][4]) if s in idle_tls else None for s in servers}
+        cells = ["idle HTTPS", "bytes per idle TLS keep-alive conn"]
+        cells += [fmt(vals[s], 0) for s in servers]
+        cells += [ratio(vals["carbond"], vals[r]) for r in refs]
+        print("| " + " | ".join(cells) + " |")
 
     print()
     print("Raw counts (errors = wrk socket errors + non-2xx/3xx responses; they should be 0):")
@@ -118,6 +128,9 @@ def main():
         if s in idle:
             _, before, after, alive, _ = idle[s]
             print(f"| {s} | {before} | {after} | {alive} |")
+        if s in idle_tls:
+            _, before, after, alive, _ = idle_tls[s]
+            print(f"| {s} (HTTPS) | {before} | {after} | {alive} |")
 
 
 if __name__ == "__main__":

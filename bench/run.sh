@@ -153,6 +153,8 @@ DOCROOT=$WORK/www
 mkdir -p "$DOCROOT" "$WORK/raw"
 RESULTS=$WORK/results.tsv
 IDLE=$WORK/idle.tsv
+# report.py reads the idle HTTPS rows from the idle table's name plus ".tls".
+IDLE_TLS=$IDLE.tls
 : >"$RESULTS"
 : >"$IDLE"
 
@@ -498,13 +500,21 @@ tls_resumption_check() {
     log "resumption check: $TLS_CHECK"
 }
 
+# idle_case SERVER [MODE]: MODE plain (default) or tls (HTTPS connections, each after a
+# full handshake; the figure then includes what the TLS library keeps per connection).
 idle_case() {
-    local server=$1 port out
+    local server=$1 mode=${2:-plain} port out table=$IDLE tls_args=()
     port=$(free_port)
-    start_server "$server" "$port"
-    out=$WORK/raw/$server-idle.txt
+    if [[ $mode == tls ]]; then
+        start_server "$server" "$port" tls
+        tls_args=(--tls --cafile "$CERT")
+        table=$IDLE_TLS
+    else
+        start_server "$server" "$port"
+    fi
+    out=$WORK/raw/$server-idle-$mode.txt
     timeout 120 taskset -c "$CLIENT_CPU" python3 "$HERE/idle_conns.py" --pid "$MEAS_PID" --port "$port" \
-        --count "$IDLE_CONNS" --deadline 60 >"$out" || die "idle test failed against $server"
+        --count "$IDLE_CONNS" --deadline 60 "${tls_args[@]}" >"$out" || die "idle test ($mode) failed against $server"
     stop_server
     local before after alive per errs
     before=$(sed -n 's/^rss_before_kib=//p' "$out")
@@ -512,9 +522,9 @@ idle_case() {
     alive=$(sed -n 's/^alive=//p' "$out")
     errs=$(sed -n 's/^errors=//p' "$out")
     per=$(sed -n 's/^per_conn_bytes=//p' "$out")
-    printf '%s\t%s\t%s\t%s\t%s\n' "$server" "$before" "$after" "$alive" "$per" >>"$IDLE"
-    ((alive == IDLE_CONNS)) || log "warning: only $alive of $IDLE_CONNS idle connections to $server stayed open ($errs errors)"
-    log "$server idle: RSS $before -> $after KiB over $alive connections = $per bytes/conn"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$server" "$before" "$after" "$alive" "$per" >>"$table"
+    ((alive == IDLE_CONNS)) || log "warning: only $alive of $IDLE_CONNS idle $mode connections to $server stayed open ($errs errors)"
+    log "$server idle $mode: RSS $before -> $after KiB over $alive connections = $per bytes/conn"
 }
 
 # ---------------------------------------------------------------------------------
@@ -549,6 +559,7 @@ fi
 if [[ $IDLE_CASE == 1 ]]; then
     for server in $SERVERS; do
         idle_case "$server"
+        [[ $TLS == 0 ]] || idle_case "$server" tls
     done
 fi
 

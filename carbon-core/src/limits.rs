@@ -177,6 +177,56 @@ impl Default for Http2Limits {
         }
     }
 }
+
+/// Bounds and timers of one WebSocket connection (RFC 6455), each with its reason. A
+/// peer that pushes against a size bound is closed with 1009 (§7.4.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WsLimits {
+    /// Largest message delivered whole to a handler, after decompression (the bound
+    /// is checked while inflating, so a compression bomb never allocates more).
+    /// Beyond it: 1009. 16 MiB, tungstenite's and Autobahn's largest echo case.
+    pub max_message: usize,
+    /// Largest payload of one frame. Beyond it: 1009, refused from the header alone.
+    /// Equal to `max_message`: a larger frame could never form a message.
+    pub max_frame: u64,
+    /// Largest message a handler that asked for chunks ([`crate::service::ws`])
+    /// receives as a stream; nothing of it is buffered whole. 1 GiB.
+    pub max_streamed_message: u64,
+    /// Output queued for the peer beyond which the engine stops reading and
+    /// decoding (backpressure); sends are refused (`SendError::QueueFull`) past twice
+    /// it, so answers to messages already decoded still fit. A client that stops
+    /// reading cannot grow memory. One message may take the queue past it once.
+    /// 1 MiB, four times the HTTP output bound (WebSocket messages come in bursts).
+    pub max_send_queue: usize,
+    /// Messages queued from other threads (broadcast) and not yet taken by the
+    /// connection's worker; beyond it the sender gets `QueueFull`.
+    pub max_remote_queue: usize,
+    /// Silence from the peer for this long sends a Ping (§5.5.2), so NAT and proxies
+    /// keep the connection and a dead peer is found. 30 s, under common 60 s NAT
+    /// and proxy timeouts.
+    pub ping_interval: std::time::Duration,
+    /// No byte from the peer this long after our Ping: closed with 1001 (going away).
+    pub pong_timeout: std::time::Duration,
+    /// After our Close frame, the peer's Close must arrive within this time, or the
+    /// connection is dropped (§7.1.1: the server closes the TCP connection).
+    pub close_timeout: std::time::Duration,
+}
+
+impl Default for WsLimits {
+    fn default() -> Self {
+        WsLimits {
+            max_message: 16 << 20,
+            max_frame: 16 << 20,
+            max_streamed_message: 1 << 30,
+            max_send_queue: 1 << 20,
+            max_remote_queue: 256,
+            ping_interval: Duration::from_secs(30),
+            pong_timeout: Duration::from_secs(30),
+            close_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
 /// The connection-slot policy (`driver/slots.rs`) starts reclaiming slots once this
 /// share of `max_connections` (in percent) is in use: the last tenth stays free for
 /// newcomers, so a client arriving during an attack finds a slot at once instead of

@@ -172,6 +172,17 @@ pub mod hpack {
     pub mod invariants;
 }
 
+/// The WebSocket engine's invariants. The checker is carbon-core's own file, compiled
+/// here against the public API, so `cargo test -p carbon-core robustness` checks
+/// exactly what the `ws_frames` target checks.
+#[path = "../../carbon-core/src/proto/ws"]
+pub mod ws {
+    pub use carbon_core::proto::ws::*;
+
+    #[path = "fuzz_invariants.rs"]
+    pub mod invariants;
+}
+
 /// The PROXY protocol parser's invariants, carbon-core's own file compiled here
 /// against the public API, so `cargo test -p carbon-core proxy` checks exactly what
 /// the `proxy_header` target checks.

@@ -138,3 +138,25 @@ fn unknown_flag_fails() {
     let (st, out) = run_carbond(&["--definitely-not-a-flag"], T);
     assert!(st.is_some_and(|s| !s.success()), "{st:?}\n{out}");
 }
+
+/// `std::env::args()` panics on an argument that is not UTF-8 (exit 101 and a
+/// backtrace hint); carbond must refuse it with a message and its usage exit code.
+#[test]
+fn non_utf8_config_path_is_a_clean_error_not_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let bad = std::ffi::OsStr::from_bytes(b"/nonexistent/carbon-\xff.conf");
+    // A path need not be UTF-8: it is looked up as given and reported lossily.
+    let (st, out) = run_carbond(&[std::ffi::OsStr::new("--check-config"), bad], T);
+    let st = st.expect("carbond did not exit");
+    assert_eq!(st.code(), Some(1), "{out}");
+    assert!(
+        out.contains("/nonexistent/carbon-\u{FFFD}.conf: cannot read"),
+        "{out}"
+    );
+    assert!(!out.contains("panicked"), "{out}");
+    // An argument that is not UTF-8 where text is expected: a usage error, exit 2.
+    let (st, out) = run_carbond(&[std::ffi::OsStr::from_bytes(b"--\xff")], T);
+    let st = st.expect("carbond did not exit");
+    assert_eq!(st.code(), Some(2), "{out}");
+    assert!(!out.contains("panicked"), "{out}");
+}

@@ -385,7 +385,10 @@ impl Drop for Server {
 
 /// Runs carbond with `args` to completion (killing it after `timeout`) and returns its
 /// exit status (`None` on timeout) and combined stdout+stderr.
-pub fn run_carbond(args: &[&str], timeout: Duration) -> (Option<ExitStatus>, String) {
+pub fn run_carbond<S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    timeout: Duration,
+) -> (Option<ExitStatus>, String) {
     let mut child = Command::new(CARBOND)
         .args(args)
         .stdin(Stdio::null())

@@ -54,16 +54,23 @@ pub fn key(name: &str) -> Option<&'static KeyDoc> {
 
 /// The known key closest to `name`, if it is a plausible typo (edit distance <= 2).
 pub fn suggest(name: &str) -> Option<&'static str> {
+    const MAX: usize = 2;
     let lower = name.to_ascii_lowercase();
     KEYS.iter()
-        .map(|k| (edit_distance(&lower, k.name), k.name))
-        .filter(|(d, _)| *d <= 2)
+        // The length difference is a lower bound of the edit distance: skipping keys it
+        // already rules out keeps a long unknown key from costing O(len) per known key.
+        .filter(|k| k.name.len().abs_diff(lower.len()) <= MAX)
+        .filter_map(|k| edit_distance_at_most(&lower, k.name, MAX).map(|d| (d, k.name)))
         .min_by_key(|(d, _)| *d)
         .map(|(_, n)| n)
 }
 
-/// Levenshtein distance; keys are short ASCII, so the O(n*m) table is trivial.
-fn edit_distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance if it is at most `max`, else `None`; keys are short ASCII, so
+/// the O(n*m) table is small. A row whose smallest entry exceeds `max` ends the work:
+/// entries never decrease along an edit path, so the distance cannot come back under.
+/// (Without the cut-off, a file of many unknown keys cost the config fuzz target most
+/// of its time.)
+fn edit_distance_at_most(a: &str, b: &str, max: usize) -> Option<usize> {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     let mut cur = vec![0; b.len() + 1];
@@ -74,8 +81,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
             cur[j + 1] = subst.min(prev[j + 1] + 1).min(cur[j] + 1);
         }
         std::mem::swap(&mut prev, &mut cur);
+        if prev.iter().all(|&d| d > max) {
+            return None;
+        }
     }
-    prev[b.len()]
+    Some(prev[b.len()]).filter(|&d| d <= max)
 }
 
 // Ranges. Each bound says why it is there; they are repeated in docs/configuration.md.
@@ -150,6 +160,24 @@ fn account_name(v: &str) -> Result<Option<String>, ValueError> {
         value: v.to_owned(),
         expected: "a user or group name (letters, digits, _ - .) or a numeric id".into(),
     })
+}
+
+/// `websocket_*` lists: comma-separated, trimmed, empty entries skipped, each checked.
+fn ws_list(v: &str, expected: &str, ok: fn(&str) -> bool) -> Result<Vec<String>, ValueError> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if ok(s) {
+                Ok(s.to_owned())
+            } else {
+                Err(ValueError::Invalid {
+                    value: s.to_owned(),
+                    expected: expected.to_owned(),
+                })
+            }
+        })
+        .collect()
 }
 
 /// Every key Carbon understands, in the order of `etc/carbon.conf`.
@@ -864,6 +892,86 @@ pub const KEYS: &[KeyDoc] = &[
             Ok(())
         },
     },
+    // WebSocket (RFC 6455; see docs/websocket.md).
+    KeyDoc {
+        name: "websocket_paths",
+        default: "",
+        help: "comma-separated paths accepting upgrades (an entry ending in / covers the paths below it); empty = every path",
+        set: |b, v| {
+            b.cfg.websocket.paths = ws_list(v, "a path starting with /", |p| p.starts_with('/'))?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "websocket_subprotocols",
+        default: "",
+        help: "comma-separated subprotocols we speak, preferred first; empty = none",
+        set: |b, v| {
+            b.cfg.websocket.handshake.subprotocols =
+                ws_list(v, "a token (RFC 9110 section 5.6.2)", |p| {
+                    p.bytes().all(|c| c.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&c))
+                })?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "websocket_origins",
+        default: "",
+        help: "comma-separated origins allowed to connect (scheme://host[:port]); empty = any",
+        set: |b, v| {
+            b.cfg.websocket.handshake.origins = ws_list(v, "an origin such as https://example.com", |p| {
+                (p.starts_with("http://") || p.starts_with("https://")) && !p.ends_with('/')
+            })?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "websocket_deflate",
+        default: "true",
+        help: "accept permessage-deflate (RFC 7692) when a client offers it",
+        set: |b, v| {
+            b.cfg.websocket.handshake.permessage_deflate = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "websocket_max_message",
+        default: "16m",
+        help: "largest message and frame (after inflation); larger closes with 1009",
+        set: |b, v| {
+            let n = size_usize(v, 125, GIB)?;
+            b.cfg.websocket.limits.max_message = n;
+            b.cfg.websocket.limits.max_frame = n as u64;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "websocket_send_queue",
+        default: "1m",
+        help: "output queued per WebSocket connection before reading pauses (sends refused past twice it)",
+        set: |b, v| {
+            b.cfg.websocket.limits.max_send_queue = size_usize(v, 4 * KIB, GIB)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "websocket_ping_interval",
+        default: "30s",
+        help: "silence from a client before we ping it",
+        set: |b, v| {
+            b.cfg.websocket.limits.ping_interval = timeout(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "websocket_pong_timeout",
+        default: "30s",
+        help: "no answer this long after our ping closes the connection with 1001",
+        set: |b, v| {
+            b.cfg.websocket.limits.pong_timeout = timeout(v)?;
+            Ok(())
+        },
+    },
     // Behind a load balancer (docs/scaling.md).
     KeyDoc {
         name: "proxy_protocol",
@@ -959,9 +1067,34 @@ mod tests {
 
     #[test]
     fn edit_distance_basics() {
+        let edit_distance = |a, b| edit_distance_at_most(a, b, usize::MAX).unwrap();
         assert_eq!(edit_distance("", ""), 0);
         assert_eq!(edit_distance("abc", ""), 3);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("port", "prot"), 2);
+    }
+
+    #[test]
+    fn edit_distance_cut_off_agrees_with_the_full_table() {
+        let words = [
+            "",
+            "a",
+            "port",
+            "prot",
+            "ports",
+            "sport",
+            "max_threads",
+            "kitten",
+            "sitting",
+        ];
+        for a in words {
+            for b in words {
+                let full = edit_distance_at_most(a, b, usize::MAX).unwrap();
+                for max in 0..4 {
+                    let want = Some(full).filter(|&d| d <= max);
+                    assert_eq!(edit_distance_at_most(a, b, max), want, "{a:?} {b:?} {max}");
+                }
+            }
+        }
     }
 }

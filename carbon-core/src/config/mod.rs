@@ -192,6 +192,8 @@ pub struct Config {
     pub brotli_static: bool,
     /// Compress with brotli on the fly (cached like gzip variants).
     pub brotli: bool,
+    // WebSocket (`websocket_*` keys; used when `enable_websocket` is on).
+    pub websocket: crate::service::ws::WsSettings,
 
     // Behind a load balancer (docs/scaling.md).
     /// The HTTP listener expects a PROXY protocol header on every connection.
@@ -299,6 +301,13 @@ impl Default for Config {
             spa_fallback_exclude: vec![PathPattern::last_segment_has_dot()],
             brotli_static: true,
             brotli: false,
+            websocket: crate::service::ws::WsSettings {
+                handshake: crate::proto::ws::handshake::HandshakeConfig {
+                    permessage_deflate: true,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
             proxy_protocol: false,
             https_proxy_protocol: false,
             proxy_protocol_from: Vec::new(),

@@ -487,6 +487,14 @@ fn every_key_setter_is_wired() {
         ("spa_fallback_exclude", "/api/*"),
         ("brotli_static", "false"),
         ("brotli", "true"),
+        ("websocket_paths", "/ws"),
+        ("websocket_subprotocols", "chat"),
+        ("websocket_origins", "https://example.com"),
+        ("websocket_deflate", "false"),
+        ("websocket_max_message", "1k"),
+        ("websocket_send_queue", "8k"),
+        ("websocket_ping_interval", "5s"),
+        ("websocket_pong_timeout", "5s"),
         ("proxy_protocol", "on"),
         ("https_proxy_protocol", "on"),
         ("proxy_protocol_from", "10.0.0.5"),
@@ -712,6 +720,28 @@ fn rfc6797_hsts_preload_needs_include_subdomains_and_a_year() {
     assert!(err.contains("31536000"), "{err}");
     let cfg = load("hsts_preload = true\nhsts_include_subdomains = true\n").unwrap();
     assert!(cfg.hsts_preload && cfg.hsts_include_subdomains);
+}
+
+#[test]
+fn websocket_lists_are_checked_and_name_the_bad_entry() {
+    let cfg = load("websocket_paths = /echo, /rooms/\nwebsocket_origins = https://a.example\nwebsocket_subprotocols = chat, v2.json").unwrap();
+    assert_eq!(cfg.websocket.paths, vec!["/echo", "/rooms/"]);
+    assert_eq!(cfg.websocket.handshake.origins, vec!["https://a.example"]);
+    assert_eq!(
+        cfg.websocket.handshake.subprotocols,
+        vec!["chat", "v2.json"]
+    );
+    assert!(cfg.websocket.handshake.permessage_deflate);
+    let e = errors(
+        "websocket_paths = echo\nwebsocket_origins = example.com\nwebsocket_subprotocols = a b",
+    );
+    assert_eq!(e.len(), 3, "{e:?}");
+    assert!(
+        e[0].contains("websocket_paths") && e[0].contains("echo"),
+        "{e:?}"
+    );
+    assert!(e[1].contains("websocket_origins"), "{e:?}");
+    assert!(e[2].contains("websocket_subprotocols"), "{e:?}");
 }
 
 #[test]

@@ -34,7 +34,7 @@ pub(crate) struct Conn {
     token: usize,
     pub(crate) sock: TcpStream,
     pub(crate) peer: SocketAddr,
-    pub(crate) tls: Option<Box<rustls::ServerConnection>>,
+    pub(crate) tls: Option<Box<crate::tls::TlsSession>>,
     pub(crate) engine: H1Conn,
     /// Edge-triggered readiness we have seen and not yet consumed to WouldBlock.
     pub(crate) readable: bool,
@@ -100,7 +100,7 @@ impl Conn {
         token: usize,
         sock: TcpStream,
         peer: SocketAddr,
-        tls: Option<Box<rustls::ServerConnection>>,
+        tls: Option<Box<crate::tls::TlsSession>>,
         protocol: Protocol,
         cfg: &Config,
         now: Instant,

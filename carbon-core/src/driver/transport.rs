@@ -3,8 +3,8 @@
 //! Plain TCP: `read` into the worker's buffer, `writev` for in-memory chunks and
 //! `sendfile` for file regions. TLS: `read_tls`/`process_new_packets`/`reader()` in,
 //! `writer()`/`write_tls` out, with file regions read by `pread` into the worker's
-//! buffer (no sendfile through TLS). rustls's default 64 KiB buffer limit bounds what
-//! it holds per connection.
+//! buffer (no sendfile through TLS). `tls::TlsSession` (rustls's unbuffered API) bounds
+//! what it holds per connection and frees its buffers whenever they are empty.
 //!
 //! Every function returns `Ok(progress)` or `Err` when the connection must close.
 
@@ -154,7 +154,7 @@ fn read_tls(
 }
 
 fn drain_plaintext(
-    tls: &mut rustls::ServerConnection,
+    tls: &mut crate::tls::TlsSession,
     engine: &mut crate::proto::h1::H1Conn,
     buf: &mut [u8],
     now: Instant,
@@ -299,11 +299,16 @@ fn write_tls(c: &mut Conn, buf: &mut [u8]) -> (io::Result<bool>, u64) {
             Err(e) => return (Err(e), written),
         }
     }
+    // The response is out: free the session's output buffer while the connection
+    // waits (it is kept between records of one response so they reuse it).
+    if !tls.wants_write() && c.engine.out().front().is_none() {
+        tls.release_idle_buffers();
+    }
     (Ok(written > 0), written)
 }
 
 fn fill_tls(
-    tls: &mut rustls::ServerConnection,
+    tls: &mut crate::tls::TlsSession,
     engine: &mut crate::proto::h1::H1Conn,
     pending_log: &mut PendingLines,
     buf: &mut [u8],

@@ -503,7 +503,7 @@ impl Worker {
         }
         let tls = match scheme {
             Scheme::Https => match self.gen.tls.as_ref() {
-                Some(cfg) => match rustls::ServerConnection::new(cfg.clone()) {
+                Some(cfg) => match crate::tls::TlsSession::new(cfg.clone()) {
                     Ok(t) => Some(Box::new(t)),
                     Err(e) => {
                         log::warn!("cannot start TLS for {peer}: {e}");

@@ -20,6 +20,7 @@ use std::time::{Instant, SystemTime};
 use bytes::Bytes;
 
 pub mod files;
+pub mod ws;
 
 /// A request as the engines deliver it: head plus the complete (bounded) body.
 pub type Request = http::Request<Bytes>;

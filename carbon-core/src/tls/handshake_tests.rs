@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use rustls::client::ClientConnection;
-use rustls::crypto::{ring, CryptoProvider};
+use rustls::crypto::{aws_lc_rs, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::server::ServerConnection;
@@ -84,7 +84,7 @@ fn default_client(trusted: &[&Path]) -> Arc<ClientConfig> {
         trusted,
         rustls::ALL_VERSIONS,
         &[b"h2", b"http/1.1"],
-        ring::default_provider(),
+        aws_lc_rs::default_provider(),
     )
 }
 
@@ -158,7 +158,7 @@ fn rfc5246_tls12_is_negotiated_when_the_client_offers_only_tls12() {
         &[&site.cert],
         &[&rustls::version::TLS12],
         &[b"http/1.1"],
-        ring::default_provider(),
+        aws_lc_rs::default_provider(),
     );
     let (c, _) = connect(&tls12, &server, "localhost").unwrap();
     assert_eq!(c.protocol_version(), Some(ProtocolVersion::TLSv1_2));
@@ -186,7 +186,7 @@ fn rfc5077_tls12_second_handshake_resumes() {
         &[&site.cert],
         &[&rustls::version::TLS12],
         &[],
-        ring::default_provider(),
+        aws_lc_rs::default_provider(),
     );
     let (first, _) = connect(&client, &server, "localhost").unwrap();
     assert_eq!(first.handshake_kind(), Some(HandshakeKind::Full));
@@ -238,7 +238,7 @@ fn rfc7301_client_without_alpn_gets_http11() {
         &[&site.cert],
         rustls::ALL_VERSIONS,
         &[],
-        ring::default_provider(),
+        aws_lc_rs::default_provider(),
     );
     let (c, s) = connect(&no_alpn, &server, "localhost").unwrap();
     assert_eq!(c.alpn_protocol(), None);
@@ -253,10 +253,83 @@ fn rfc7301_3_2_no_common_protocol_is_a_fatal_alert() {
         &[&site.cert],
         rustls::ALL_VERSIONS,
         &[b"h2"],
-        ring::default_provider(),
+        aws_lc_rs::default_provider(),
     );
     let err = connect(&h2_only, &server, "localhost").unwrap_err();
     assert_eq!(err, rustls::Error::NoApplicationProtocol);
+}
+
+/// A client with only the given key-exchange groups, TLS 1.3 and 1.2.
+fn client_with_groups(
+    trusted: &Path,
+    versions: &[&'static SupportedProtocolVersion],
+    groups: &[&'static dyn rustls::crypto::SupportedKxGroup],
+) -> Arc<ClientConfig> {
+    let provider = CryptoProvider {
+        kx_groups: groups.to_vec(),
+        ..aws_lc_rs::default_provider()
+    };
+    client(&[trusted], versions, &[], provider)
+}
+
+#[test]
+fn draft_ecdhe_mlkem_client_offering_only_x25519mlkem768_completes_a_full_handshake() {
+    let site = site("localhost", &PKCS_ECDSA_P256_SHA256);
+    let server = server(&settings(&site.cert, &site.key));
+    let pq_only = client_with_groups(
+        &site.cert,
+        rustls::ALL_VERSIONS,
+        &[aws_lc_rs::kx_group::X25519MLKEM768],
+    );
+    let (c, s) = connect(&pq_only, &server, "localhost").unwrap();
+    assert_eq!(c.protocol_version(), Some(ProtocolVersion::TLSv1_3));
+    // Full, not HelloRetryRequest: the server accepted the client's hybrid key share.
+    assert_eq!(c.handshake_kind(), Some(HandshakeKind::Full));
+    assert_eq!(
+        c.negotiated_key_exchange_group().unwrap().name(),
+        NamedGroup::X25519MLKEM768
+    );
+    assert_eq!(
+        s.negotiated_key_exchange_group().unwrap().name(),
+        NamedGroup::X25519MLKEM768
+    );
+}
+
+#[test]
+fn draft_ecdhe_mlkem_browser_offer_hybrid_first_then_x25519_gets_the_hybrid() {
+    // Chrome and Firefox send X25519MLKEM768 first and X25519 second, with a key share
+    // for each.
+    let site = site("localhost", &PKCS_ECDSA_P256_SHA256);
+    let server = server(&settings(&site.cert, &site.key));
+    let browser = client_with_groups(
+        &site.cert,
+        rustls::ALL_VERSIONS,
+        &[
+            aws_lc_rs::kx_group::X25519MLKEM768,
+            aws_lc_rs::kx_group::X25519,
+        ],
+    );
+    let (c, _) = connect(&browser, &server, "localhost").unwrap();
+    assert_eq!(
+        c.negotiated_key_exchange_group().unwrap().name(),
+        NamedGroup::X25519MLKEM768
+    );
+}
+
+#[test]
+fn rfc7748_client_offering_only_x25519_still_gets_x25519() {
+    let site = site("localhost", &PKCS_ECDSA_P256_SHA256);
+    let server = server(&settings(&site.cert, &site.key));
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        let classic = client_with_groups(&site.cert, &[version], &[aws_lc_rs::kx_group::X25519]);
+        let (c, _) = connect(&classic, &server, "localhost").unwrap();
+        assert_eq!(c.handshake_kind(), Some(HandshakeKind::Full));
+        assert_eq!(
+            c.negotiated_key_exchange_group().unwrap().name(),
+            NamedGroup::X25519,
+            "{version:?}"
+        );
+    }
 }
 
 #[test]
@@ -264,8 +337,8 @@ fn rfc8446_4_2_7_client_offering_only_p384_is_served() {
     let site = site("localhost", &PKCS_ECDSA_P256_SHA256);
     let server = server(&settings(&site.cert, &site.key));
     let p384_only = CryptoProvider {
-        kx_groups: vec![ring::kx_group::SECP384R1],
-        ..ring::default_provider()
+        kx_groups: vec![aws_lc_rs::kx_group::SECP384R1],
+        ..aws_lc_rs::default_provider()
     };
     let client = client(&[&site.cert], rustls::ALL_VERSIONS, &[], p384_only);
     let (c, _) = connect(&client, &server, "localhost").unwrap();
@@ -300,7 +373,7 @@ fn every_supported_key_type_completes_tls13_and_tls12_handshakes() {
     for (cert, key, name) in &pairs {
         let server = server(&settings(cert, key));
         for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
-            let client = client(&[cert], &[version], &[], ring::default_provider());
+            let client = client(&[cert], &[version], &[], aws_lc_rs::default_provider());
             let (c, _) = connect(&client, &server, name)
                 .unwrap_or_else(|e| panic!("{} over {:?}: {e}", key.display(), version.version));
             assert_eq!(c.protocol_version(), Some(version.version));

@@ -51,8 +51,8 @@ pub fn certified_key(
         PrivateKeyDer::Pkcs1(_) => KeyFormat::Pkcs1,
         _ => KeyFormat::Sec1,
     };
-    // ring's key provider tries RSA, then ECDSA P-256/P-384, then Ed25519; it refuses
-    // RSA keys under 2048 bits. Its message is generic, so ours names file and format.
+    // aws-lc-rs's key provider tries RSA (2048 to 8192 bits), then ECDSA (P-256, P-384,
+    // P-521), then Ed25519 and ML-DSA (PKCS#8 only). Its message is generic, so ours names file and format.
     let signing_key =
         provider
             .key_provider

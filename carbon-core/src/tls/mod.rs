@@ -2,15 +2,16 @@
 //! ALPN, resumption), loading and checking certificates and keys, choosing a certificate
 //! by SNI, and writing a self-signed pair.
 //!
-//! The output is an `Arc<rustls::ServerConfig>`. The driver creates one
-//! `rustls::ServerConnection` per accepted socket from it and moves bytes; that is the
-//! only rustls API used outside this module. Building the config reads files and is
+//! The output is an `Arc<rustls::ServerConfig>`. The driver creates one [`TlsSession`]
+//! (rustls's unbuffered connection, buffers freed when empty) per accepted socket from
+//! it and moves bytes. Building the config reads files and is
 //! done at startup and on reload, never on a worker's hot path. See `docs/tls.md`.
 
 mod error;
 mod load;
 pub mod policy;
 mod self_signed;
+mod session;
 mod sni;
 mod validity;
 
@@ -32,6 +33,7 @@ use crate::config::{Config, SniCert};
 
 pub use error::{FileRole, KeyFormat, TlsError};
 pub use self_signed::{generate_self_signed, CERT_FILE, DEFAULT_NAMES, KEY_FILE};
+pub use session::{TlsSession, MAX_INCOMING, MAX_OUTGOING};
 pub use sni::{SniNames, SniResolver};
 pub use validity::EXPIRY_WARNING_DAYS;
 
@@ -129,7 +131,7 @@ impl TlsSettings {
         // Stateless tickets (RFC 8446 section 4.6.1, RFC 5077) serve TLS 1.3 and most
         // TLS 1.2 clients. The key rotates every 6 hours and tickets live 12 hours,
         // which bounds how long a stolen ticket key can decrypt recorded sessions.
-        config.ticketer = rustls::crypto::ring::Ticketer::new().map_err(TlsError::Rustls)?;
+        config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new().map_err(TlsError::Rustls)?;
         config.session_storage = ServerSessionMemoryCache::new(self.session_cache_entries);
         // 0-RTT stays off (rustls's default, `max_early_data_size = 0`): early data can
         // be replayed (RFC 8446 section 8) and nothing here needs the round trip saved.

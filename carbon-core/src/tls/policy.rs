@@ -4,10 +4,12 @@
 //!
 //! The policy follows Mozilla's "intermediate" server-side recommendation: TLS 1.2 and
 //! 1.3, only AEAD suites with ephemeral (EC)DHE key exchange, so every connection has
-//! forward secrecy. The ring provider supports nothing weaker, but the list is filtered
-//! explicitly anyway so that a future rustls or provider default cannot widen it silently.
+//! forward secrecy. On top of it, the hybrid post-quantum group X25519MLKEM768 is
+//! offered (Mozilla's profile lists groups a server must support, not a ceiling). The
+//! list is filtered explicitly so that a future rustls or provider default cannot widen
+//! it silently.
 
-use rustls::crypto::{ring, CryptoProvider};
+use rustls::crypto::{aws_lc_rs, CryptoProvider};
 use rustls::{CipherSuite, NamedGroup, SupportedProtocolVersion};
 
 /// TLS 1.3 (RFC 8446) first, then TLS 1.2 (RFC 5246). SSL 3.0, TLS 1.0 and 1.1 are
@@ -35,9 +37,16 @@ pub const CIPHER_SUITES: &[CipherSuite] = &[
     CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 ];
 
-/// Key-exchange groups, preferred first: X25519 (RFC 7748), then the NIST curves P-256
-/// and P-384 (RFC 8446 section 4.2.7) for clients that lack X25519.
+/// Key-exchange groups: the hybrid X25519MLKEM768 (draft-ietf-tls-ecdhe-mlkem: X25519
+/// and ML-KEM-768, FIPS 203, so recorded traffic stays safe against a future quantum
+/// computer while X25519 keeps today's guarantee), then Mozilla intermediate's X25519
+/// (RFC 7748), P-256 and P-384 (RFC 8446 section 4.2.7).
+///
+/// rustls picks the first group in the *client's* list that is also here (TLS 1.3 key
+/// share, else a HelloRetryRequest; TLS 1.2 has no hybrid groups). Chrome and Firefox
+/// list X25519MLKEM768 first, so they get it; older clients get X25519 as before.
 pub const KX_GROUPS: &[NamedGroup] = &[
+    NamedGroup::X25519MLKEM768,
     NamedGroup::X25519,
     NamedGroup::secp256r1,
     NamedGroup::secp384r1,
@@ -53,16 +62,20 @@ pub const ALPN_HTTP11: &[u8] = b"http/1.1";
 /// client simply does a full handshake. One cache is shared by all workers.
 pub const SESSION_CACHE_ENTRIES: usize = 4096;
 
-/// The ring provider reduced to [`CIPHER_SUITES`] and [`KX_GROUPS`], in that order.
+/// The aws-lc-rs provider reduced to [`CIPHER_SUITES`] and [`KX_GROUPS`], in that
+/// order (docs/tls.md says why aws-lc-rs and not ring).
 ///
-/// Random numbers, key loading and signature verification stay ring's. Entries ring
-/// lacks are skipped; a unit test proves none is missing today.
+/// Random numbers, key loading and signature verification stay the provider's. Entries
+/// it lacks are skipped; a unit test proves none is missing today.
 pub fn provider() -> CryptoProvider {
-    let ring = ring::default_provider();
+    let base = aws_lc_rs::default_provider();
+    // The post-quantum groups are not all in `default_provider().kx_groups`, so the
+    // lookup covers every group the provider implements.
+    let all_groups = aws_lc_rs::ALL_KX_GROUPS;
     let cipher_suites = CIPHER_SUITES
         .iter()
         .filter_map(|wanted| {
-            ring.cipher_suites
+            base.cipher_suites
                 .iter()
                 .find(|s| s.suite() == *wanted)
                 .copied()
@@ -70,12 +83,12 @@ pub fn provider() -> CryptoProvider {
         .collect();
     let kx_groups = KX_GROUPS
         .iter()
-        .filter_map(|wanted| ring.kx_groups.iter().find(|g| g.name() == *wanted).copied())
+        .filter_map(|wanted| all_groups.iter().find(|g| g.name() == *wanted).copied())
         .collect();
     CryptoProvider {
         cipher_suites,
         kx_groups,
-        ..ring
+        ..base
     }
 }
 
@@ -105,6 +118,22 @@ mod tests {
     fn mozilla_intermediate_provider_has_exactly_the_listed_groups_in_order() {
         let groups: Vec<NamedGroup> = provider().kx_groups.iter().map(|g| g.name()).collect();
         assert_eq!(groups, KX_GROUPS);
+    }
+
+    #[test]
+    fn mozilla_intermediate_groups_stay_offered_beside_the_hybrid() {
+        let groups: Vec<NamedGroup> = provider().kx_groups.iter().map(|g| g.name()).collect();
+        for wanted in [
+            NamedGroup::X25519,
+            NamedGroup::secp256r1,
+            NamedGroup::secp384r1,
+            NamedGroup::X25519MLKEM768,
+        ] {
+            assert!(
+                groups.contains(&wanted),
+                "{wanted:?} missing from {groups:?}"
+            );
+        }
     }
 
     #[test]

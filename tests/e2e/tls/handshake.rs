@@ -128,3 +128,28 @@ fn rfc5077_tls12_session_resumes() {
     let s = TlsServer::start("");
     assert_resumes(&s, &TLS12);
 }
+
+/// A client offering only the hybrid post-quantum group (draft-ietf-tls-ecdhe-mlkem;
+/// its 1,184-byte key share makes the ClientHello span more than one read) gets it
+/// from the daemon in a full handshake, and its request is served. The client is
+/// rustls on aws-lc-rs: ring has no ML-KEM, and OpenSSL 3.0's tools do not offer it.
+#[test]
+fn draft_ecdhe_mlkem_x25519mlkem768_only_client_is_served() {
+    let s = TlsServer::start("");
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(super::cert_der(&s.cert)).unwrap();
+    let provider = rustls::crypto::CryptoProvider {
+        kx_groups: vec![rustls::crypto::aws_lc_rs::kx_group::X25519MLKEM768],
+        ..rustls::crypto::aws_lc_rs::default_provider()
+    };
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&[&TLS13])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let x = s.get(&Arc::new(cfg), "localhost", "/");
+    assert_eq!(x.group, Some(NamedGroup::X25519MLKEM768));
+    assert_eq!(x.kind, Some(HandshakeKind::Full));
+    assert_eq!(x.response.status, 200, "{:?}", x.response);
+    assert_eq!(x.response.body_str(), INDEX_HTML);
+}

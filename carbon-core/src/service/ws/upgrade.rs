@@ -1,0 +1,126 @@
+//! Answering upgrade requests: the service wrapper and the response extension.
+//!
+//! How a driver uses it (HTTP/1.1): when a [`Service`] response has status 101 and
+//! carries a [`WsUpgrade`] extension, the engine writes the head *with* its
+//! `Connection: Upgrade` and `Upgrade: websocket` headers, stops parsing HTTP, and
+//! hands the connection's leftover input to a [`WsSession`](super::WsSession) built
+//! with [`WsSession::from_upgrade`](super::WsSession::from_upgrade).
+
+use std::sync::{Arc, Mutex};
+
+use super::handler::WsHandler;
+use crate::limits::WsLimits;
+use crate::proto::ws::handshake::{self, Accepted, HandshakeConfig};
+use crate::service::{Body, Request, RequestContext, Response, Service};
+
+/// Makes the handler of a new connection; sees the upgrade request (path, query,
+/// cookies) so one factory can serve several endpoints.
+pub type HandlerFactory = Arc<dyn Fn(&Request) -> Box<dyn WsHandler> + Send + Sync>;
+
+/// Response extension of an accepted upgrade: the handler (taken once by the
+/// driver) and the negotiated parameters.
+#[derive(Clone)]
+pub struct WsUpgrade {
+    handler: Arc<Mutex<Option<Box<dyn WsHandler>>>>,
+    accepted: Accepted,
+}
+
+impl std::fmt::Debug for WsUpgrade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsUpgrade")
+            .field("accepted", &self.accepted)
+            .finish()
+    }
+}
+
+impl WsUpgrade {
+    pub fn new(handler: Box<dyn WsHandler>, accepted: Accepted) -> Self {
+        WsUpgrade {
+            handler: Arc::new(Mutex::new(Some(handler))),
+            accepted,
+        }
+    }
+
+    /// The handler; `None` after the first call.
+    pub fn take_handler(&self) -> Option<Box<dyn WsHandler>> {
+        self.handler
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
+    pub fn accepted(&self) -> &Accepted {
+        &self.accepted
+    }
+}
+
+/// WebSocket settings from the configuration (`websocket_*` keys).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WsSettings {
+    /// Paths where upgrades are accepted: an entry matches its exact path, or every
+    /// path below it when it ends with `/`. Empty: every path.
+    pub paths: Vec<String>,
+    pub handshake: HandshakeConfig,
+    pub limits: WsLimits,
+}
+
+impl WsSettings {
+    pub fn path_matches(&self, path: &str) -> bool {
+        self.paths.is_empty()
+            || self
+                .paths
+                .iter()
+                .any(|p| p == path || (p.ends_with('/') && path.starts_with(p.as_str())))
+    }
+}
+
+/// Wraps a service: upgrade requests (`Upgrade: websocket`) on the configured paths
+/// are validated (RFC 6455 §4.2) and answered 101 with a [`WsUpgrade`], or with the
+/// handshake's error status through the wrapped service's error page. Every other
+/// request, including non-upgrade requests to the same paths, is served by `inner`.
+pub struct WebSocketService<S> {
+    inner: S,
+    settings: WsSettings,
+    factory: HandlerFactory,
+}
+
+impl<S: Service> WebSocketService<S> {
+    pub fn new(inner: S, settings: WsSettings, factory: HandlerFactory) -> Self {
+        WebSocketService {
+            inner,
+            settings,
+            factory,
+        }
+    }
+
+    pub fn settings(&self) -> &WsSettings {
+        &self.settings
+    }
+}
+
+impl<S: Service> Service for WebSocketService<S> {
+    fn call(&mut self, req: &Request, ctx: &RequestContext) -> Response {
+        if !handshake::is_upgrade_request(req) || !self.settings.path_matches(req.uri().path()) {
+            return self.inner.call(req, ctx);
+        }
+        match handshake::accept(req, &self.settings.handshake) {
+            Ok(accepted) => {
+                let (parts, ()) = accepted.response().into_parts();
+                let mut resp = http::Response::from_parts(parts, Body::Empty);
+                let handler = (self.factory)(req);
+                resp.extensions_mut()
+                    .insert(WsUpgrade::new(handler, accepted));
+                resp
+            }
+            Err(rej) => {
+                let mut resp = self.inner.error(rej.status(), ctx);
+                resp.headers_mut().extend(rej.headers());
+                resp
+            }
+        }
+    }
+
+    fn error(&mut self, status: http::StatusCode, ctx: &RequestContext) -> Response {
+        self.inner.error(status, ctx)
+    }
+}
