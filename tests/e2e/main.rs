@@ -35,6 +35,7 @@ mod site;
 mod site_headers;
 mod static_files;
 mod systemd;
+mod ticket_keys;
 mod timeouts;
 mod tls;
 mod traversal;

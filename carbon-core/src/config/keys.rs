@@ -1027,6 +1027,15 @@ pub const KEYS: &[KeyDoc] = &[
             Ok(())
         },
     },
+    KeyDoc {
+        name: "ssl_ticket_key_file",
+        default: "",
+        help: "file of 80-byte session-ticket keys shared by instances (first seals, all open; empty = per-process keys)",
+        set: |b, v| {
+            b.cfg.ssl_ticket_key_file = value::optional_path(v);
+            Ok(())
+        },
+    },
 ];
 
 #[cfg(test)]

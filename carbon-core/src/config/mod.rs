@@ -209,6 +209,8 @@ pub struct Config {
     pub health_path: Option<String>,
     /// On SIGTERM, keep serving this long (health 503, `Connection: close`) first.
     pub drain_period: Duration,
+    /// Session-ticket keys shared by the instances behind one balancer.
+    pub ssl_ticket_key_file: Option<PathBuf>,
 }
 
 /// Worker threads when `max_threads = 0`: one per CPU the process may use. If the OS
@@ -314,6 +316,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             health_path: None,
             drain_period: Duration::ZERO,
+            ssl_ticket_key_file: None,
         }
     }
 }

@@ -501,6 +501,7 @@ fn every_key_setter_is_wired() {
         ("trusted_proxies", "10.0.0.0/8"),
         ("health_path", "/healthz"),
         ("drain_period", "5s"),
+        ("ssl_ticket_key_file", "/etc/carbon/ticket.key"),
     ];
     assert_eq!(samples.len(), KEYS.len());
     for k in KEYS {
