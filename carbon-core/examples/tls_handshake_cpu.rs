@@ -34,6 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sni: Vec::new(),
         offer_h2: false,
         session_cache_entries: 16,
+        ticket_key_file: None,
     }
     .build(SystemTime::now())?
     .config;

@@ -252,3 +252,24 @@ pub const MIN_RATE_GRACE: Duration = Duration::from_secs(2);
 /// blocks the writer for minutes. nginx's `send_timeout` is 60 s; this applies only
 /// when slots are short, where a newcomer is worth more than a nearly dead download.
 pub const SEND_STALL: Duration = Duration::from_secs(5);
+
+/// The longest PROXY protocol v1 header, CRLF included (the specification's own bound:
+/// "PROXY UNKNOWN" with two full IPv6 addresses and ports is 107 bytes). A sender that
+/// has not ended its line by then is not speaking the protocol.
+pub const PROXY_V1_MAX_HEADER: usize = 107;
+
+/// The longest PROXY protocol v2 address block plus TLVs we accept (the 16-byte fixed
+/// header not included). The length field allows 65535; the largest address block is
+/// 216 bytes (AF_UNIX), and HAProxy's usual TLVs (ALPN, authority, unique id, SSL
+/// details) fit well within the rest, so a bigger claim only costs memory.
+pub const PROXY_V2_MAX_PAYLOAD: usize = 1024;
+
+/// How long a connection on a PROXY protocol listener may take to send its header.
+/// A balancer sends it in its first segment; this bounds a peer that connects and
+/// stays silent before the HTTP or TLS timeouts start.
+pub const PROXY_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// At most this many `Forwarded` / `X-Forwarded-For` entries are walked (right to
+/// left) looking for the client. Real chains have a handful of proxies; the bound
+/// keeps a header padded with trusted-looking entries from costing more.
+pub const MAX_FORWARDED_HOPS: usize = 32;

@@ -67,7 +67,7 @@ pub fn spawn(
                         if !stopping.swap(true, Ordering::SeqCst) {
                             log::info!("{n}: stopping gracefully");
                             state.notifier.stopping();
-                            state.handle.shutdown();
+                            state.handle.drain_then_shutdown();
                         } else {
                             log::warn!("{n} again: exiting without waiting");
                             on_exit();

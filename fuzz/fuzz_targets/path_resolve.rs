@@ -45,6 +45,14 @@ fn site() -> Site {
         gzip_max_file: 1 << 20,
         error_page_404: None,
         security_headers: Vec::new(),
+        cache_control: Vec::new(),
+        header_remove: Vec::new(),
+        header_set: Vec::new(),
+        header_add: Vec::new(),
+        spa_fallback: None,
+        spa_fallback_exclude: Vec::new(),
+        brotli_static: true,
+        brotli: false,
     })
     .unwrap();
     Site { _dir: dir, service }

@@ -182,3 +182,14 @@ pub mod ws {
     #[path = "fuzz_invariants.rs"]
     pub mod invariants;
 }
+
+/// The PROXY protocol parser's invariants, carbon-core's own file compiled here
+/// against the public API, so `cargo test -p carbon-core proxy` checks exactly what
+/// the `proxy_header` target checks.
+#[path = "../../carbon-core/src/proto/proxy"]
+pub mod proxy {
+    pub use carbon_core::proto::proxy::*;
+
+    #[path = "fuzz_invariants.rs"]
+    pub mod invariants;
+}

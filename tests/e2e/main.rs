@@ -8,6 +8,7 @@
 
 mod harness;
 
+mod balancer;
 mod brotli;
 mod cli;
 mod compression;
@@ -16,7 +17,9 @@ mod control;
 mod curl;
 mod daemon;
 mod deploy;
+mod drain;
 mod driver;
+mod forwarded;
 mod framing;
 mod gzip;
 mod h2;
@@ -25,6 +28,7 @@ mod limits;
 mod listen;
 mod logging;
 mod methods;
+mod proxy_protocol;
 mod ranges;
 mod reload;
 mod resilience;
@@ -32,6 +36,7 @@ mod site;
 mod site_headers;
 mod static_files;
 mod systemd;
+mod ticket_keys;
 mod timeouts;
 mod tls;
 mod traversal;

@@ -109,6 +109,9 @@ const RATE_LIMIT_MAX: u64 = 10_000_000;
 /// The kernel stores the backlog in an unsigned short on older kernels and caps it
 /// at `net.core.somaxconn` anyway.
 const LISTEN_BACKLOG_MAX: u64 = 65_535;
+/// A balancer's health checks notice a 503 within a few intervals (HAProxy's default
+/// `inter` is 2 s); minutes of draining would only delay a deploy.
+const DRAIN_PERIOD_MAX: Duration = Duration::from_secs(600);
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
 const GIB: u64 = 1024 * MIB;
@@ -1032,6 +1035,70 @@ pub const KEYS: &[KeyDoc] = &[
         help: "no answer this long after our ping closes the connection with 1001",
         set: |b, v| {
             b.cfg.websocket.limits.pong_timeout = timeout(v)?;
+            Ok(())
+        },
+    },
+    // Behind a load balancer (docs/scaling.md).
+    KeyDoc {
+        name: "proxy_protocol",
+        default: "off",
+        help: "the HTTP listener reads a PROXY protocol v1/v2 header first (needs proxy_protocol_from)",
+        set: |b, v| {
+            b.cfg.proxy_protocol = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "https_proxy_protocol",
+        default: "off",
+        help: "the HTTPS listener reads a PROXY protocol v1/v2 header before the TLS handshake",
+        set: |b, v| {
+            b.cfg.https_proxy_protocol = boolean(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "proxy_protocol_from",
+        default: "",
+        help: "comma-separated addresses or CIDR blocks allowed to send a PROXY protocol header",
+        set: |b, v| {
+            b.cfg.proxy_protocol_from = value::ip_nets(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "trusted_proxies",
+        default: "",
+        help: "peers whose Forwarded / X-Forwarded-For headers name the client (right-most untrusted address)",
+        set: |b, v| {
+            b.cfg.trusted_proxies = value::ip_nets(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "health_path",
+        default: "",
+        help: "answer 200 here while serving and 503 once stopping, before rate limiting (empty = off)",
+        set: |b, v| {
+            b.cfg.health_path = super::listen::metrics_path(v)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "drain_period",
+        default: "0s",
+        help: "on SIGTERM, keep serving this long with the health path at 503 before stopping",
+        set: |b, v| {
+            b.cfg.drain_period = value::duration(v, Duration::ZERO, DRAIN_PERIOD_MAX)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "ssl_ticket_key_file",
+        default: "",
+        help: "file of 80-byte session-ticket keys shared by instances (first seals, all open; empty = per-process keys)",
+        set: |b, v| {
+            b.cfg.ssl_ticket_key_file = value::optional_path(v);
             Ok(())
         },
     },

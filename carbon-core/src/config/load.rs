@@ -231,6 +231,18 @@ fn cross_checks(cfg: &Config, origins: &Origins<'_>) -> Vec<ConfigError> {
                 .to_owned(),
         );
     }
+    if (cfg.proxy_protocol || cfg.https_proxy_protocol) && cfg.proxy_protocol_from.is_empty() {
+        conflict(
+            &[
+                "proxy_protocol_from",
+                "proxy_protocol",
+                "https_proxy_protocol",
+            ],
+            "a PROXY protocol listener needs `proxy_protocol_from` (the balancers' addresses): \
+             anyone else could claim any client address"
+                .to_owned(),
+        );
+    }
     for (key, why) in unavailable_features(cfg) {
         errors.push(ConfigError {
             origin: origins.of(&[key]),

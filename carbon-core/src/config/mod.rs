@@ -201,6 +201,23 @@ pub struct Config {
     pub brotli: bool,
     // WebSocket (`websocket_*` keys; used when `enable_websocket` is on).
     pub websocket: crate::service::ws::WsSettings,
+
+    // Behind a load balancer (docs/scaling.md).
+    /// The HTTP listener expects a PROXY protocol header on every connection.
+    pub proxy_protocol: bool,
+    /// The HTTPS listener expects a PROXY protocol header (before the TLS handshake).
+    pub https_proxy_protocol: bool,
+    /// Peers allowed to send a PROXY protocol header; others are closed.
+    pub proxy_protocol_from: Vec<IpNet>,
+    /// Direct peers whose `Forwarded`/`X-Forwarded-For` headers name the client.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Answered 200 while serving, 503 once a stop (or its drain) has begun, before
+    /// rate limiting and file work; `None` = off.
+    pub health_path: Option<String>,
+    /// On SIGTERM, keep serving this long (health 503, `Connection: close`) first.
+    pub drain_period: Duration,
+    /// Session-ticket keys shared by the instances behind one balancer.
+    pub ssl_ticket_key_file: Option<PathBuf>,
 }
 
 /// Worker threads when `max_threads = 0`: one per CPU the process may use. If the OS
@@ -306,6 +323,13 @@ impl Default for Config {
                 },
                 ..Default::default()
             },
+            proxy_protocol: false,
+            https_proxy_protocol: false,
+            proxy_protocol_from: Vec::new(),
+            trusted_proxies: Vec::new(),
+            health_path: None,
+            drain_period: Duration::ZERO,
+            ssl_ticket_key_file: None,
         }
     }
 }

@@ -495,6 +495,13 @@ fn every_key_setter_is_wired() {
         ("websocket_send_queue", "8k"),
         ("websocket_ping_interval", "5s"),
         ("websocket_pong_timeout", "5s"),
+        ("proxy_protocol", "on"),
+        ("https_proxy_protocol", "on"),
+        ("proxy_protocol_from", "10.0.0.5"),
+        ("trusted_proxies", "10.0.0.0/8"),
+        ("health_path", "/healthz"),
+        ("drain_period", "5s"),
+        ("ssl_ticket_key_file", "/etc/carbon/ticket.key"),
     ];
     assert_eq!(samples.len(), KEYS.len());
     for k in KEYS {
@@ -736,4 +743,15 @@ fn websocket_lists_are_checked_and_name_the_bad_entry() {
     );
     assert!(e[1].contains("websocket_origins"), "{e:?}");
     assert!(e[2].contains("websocket_subprotocols"), "{e:?}");
+}
+
+#[test]
+fn proxy_protocol_without_trusted_senders_is_a_conflict() {
+    let errs = errors("proxy_protocol = on");
+    assert!(errs[0].contains("proxy_protocol_from"), "{errs:?}");
+    let errs = errors("https_proxy_protocol = on\nproxy_protocol_from =");
+    assert!(errs[0].contains("proxy_protocol_from"), "{errs:?}");
+    let cfg = load("proxy_protocol = on\nproxy_protocol_from = 10.0.0.5, 2001:db8::/64").unwrap();
+    assert!(cfg.proxy_protocol && !cfg.https_proxy_protocol);
+    assert_eq!(cfg.proxy_protocol_from.len(), 2);
 }

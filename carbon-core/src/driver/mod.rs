@@ -55,6 +55,7 @@ mod early_hints;
 mod engine;
 mod listen;
 mod per_ip;
+mod proxied;
 mod readiness;
 mod reload;
 mod respond;
@@ -210,6 +211,9 @@ pub(crate) struct Shared {
     pub cfg: Arc<Config>,
     pub active: AtomicUsize,
     pub stop: AtomicBool,
+    /// A stop is coming (`drain_period`) or under way: the health path answers 503
+    /// and HTTP/1.1 responses close their connection.
+    pub draining: AtomicBool,
     /// `max_connections_per_ip`, counted across workers (start-up value; a
     /// restart changes it).
     pub per_ip: per_ip::PerIp,
@@ -250,7 +254,33 @@ pub struct ServerHandle {
 impl ServerHandle {
     /// Graceful stop: stop accepting, let in-flight responses finish (up to the
     /// `shutdown_timeout`), close idle keep-alive connections, then return from `run`.
+    /// Graceful stop after the current configuration's `drain_period`: meanwhile
+    /// the server keeps serving, its health path answers 503 and HTTP/1.1 responses
+    /// close their connections, so a balancer moves the traffic away first.
+    pub fn drain_then_shutdown(&self) {
+        let period = lock(&self.shared.current).cfg.drain_period;
+        if period.is_zero() {
+            return self.shutdown();
+        }
+        self.shared.draining.store(true, Ordering::SeqCst);
+        log::info!("draining for {period:?} before stopping");
+        let handle = ServerHandle {
+            shared: self.shared.clone(),
+        };
+        let spawned = std::thread::Builder::new()
+            .name("carbon-drain".into())
+            .spawn(move || {
+                std::thread::sleep(period);
+                handle.shutdown();
+            });
+        if let Err(e) = spawned {
+            log::warn!("cannot wait for the drain period ({e}); stopping now");
+            self.shutdown();
+        }
+    }
+
     pub fn shutdown(&self) {
+        self.shared.draining.store(true, Ordering::SeqCst);
         self.shared.stop.store(true, Ordering::SeqCst);
         // Under the workers lock, as a reload publishes its listeners: either the
         // reload saw the stop, or its listeners are cleared here.
@@ -468,6 +498,7 @@ impl Server {
                 cfg,
                 active: AtomicUsize::new(0),
                 stop: AtomicBool::new(false),
+                draining: AtomicBool::new(false),
                 per_ip,
                 stats,
                 workers: Mutex::new(Vec::new()),

@@ -36,7 +36,7 @@ pub(crate) struct Ctx<'a> {
 
 pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
     let rctx = RequestContext {
-        peer: c.peer,
+        peer: client_peer(c, &ev, &x),
         secure: c.secure(),
         now: x.now,
         wall: x.wall,
@@ -102,6 +102,27 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
     }
 }
 
+/// The client: the connection's peer (already the PROXY protocol client), or, when
+/// that peer is in `trusted_proxies`, what `Forwarded`/`X-Forwarded-For` say
+/// (`proto/forwarded.rs`).
+fn client_peer(c: &Conn, ev: &Event, x: &Ctx<'_>) -> std::net::SocketAddr {
+    let trusted = &x.gen.cfg.trusted_proxies;
+    if trusted.is_empty() {
+        return c.peer;
+    }
+    let headers = match ev {
+        Event::Request(req) => req.headers(),
+        Event::Head => match c.engine.request_head() {
+            Some(head) => head.headers(),
+            None => return c.peer,
+        },
+        Event::Reject(_) => return c.peer,
+    };
+    crate::proto::forwarded::client_address(c.peer, headers, |ip| {
+        trusted.iter().any(|n| n.contains(ip))
+    })
+}
+
 /// Hands the response to the engine and keeps its access-log line with the
 /// connection until the body has left (or the connection closes): the size logged
 /// is what was sent, not what was promised.
@@ -142,6 +163,9 @@ pub(super) fn answer(
     x: &mut Ctx<'_>,
     rate_checked: bool,
 ) -> Response {
+    if is_health(req.uri().path(), x) {
+        return health(x);
+    }
     if !rate_checked {
         if let Some(resp) = rate_limited(rctx, x) {
             return resp;
@@ -159,6 +183,34 @@ pub(super) fn answer(
         return redirect_to_https(req, x.gen.https_port, &cfg.server_name, rctx, x);
     }
     x.service.call(req, rctx)
+}
+
+fn is_health(path: &str, x: &Ctx<'_>) -> bool {
+    x.gen.cfg.health_path.as_deref() == Some(path)
+}
+
+/// `health_path`: 200 while serving, 503 once a stop or its drain has begun.
+fn health(x: &Ctx<'_>) -> Response {
+    let draining = x.shared.draining.load(std::sync::atomic::Ordering::Relaxed);
+    let (status, body) = if draining {
+        (http::StatusCode::SERVICE_UNAVAILABLE, "draining\n")
+    } else {
+        (http::StatusCode::OK, "ok\n")
+    };
+    let mut resp = http::Response::new(crate::service::Body::Bytes(bytes::Bytes::from_static(
+        body.as_bytes(),
+    )));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain"),
+    );
+    h.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    resp
 }
 
 /// Checked before any file work: a flood costs one hash lookup per request.
@@ -180,6 +232,10 @@ fn early(c: &mut Conn, rctx: &RequestContext, mut x: Ctx<'_>) {
     let Some(head) = c.engine.request_head() else {
         return;
     };
+    // The health path is answered with the full request, never rate limited.
+    if is_health(head.uri().path(), &x) {
+        return;
+    }
     let resp = if c.plain_on_tls {
         Some(plain_on_tls_response(rctx, &mut x))
     } else if let Some(resp) = rate_limited(rctx, &mut x) {
@@ -320,6 +376,11 @@ fn strip_port(host: &str) -> &str {
 
 pub(super) fn finish_headers(resp: &mut Response, rctx: &RequestContext, x: &Ctx<'_>) {
     let h = resp.headers_mut();
+    // Draining: each keep-alive connection ends after its next response, so the
+    // balancer opens its next one to another instance (RFC 9112 §9.6).
+    if x.shared.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        h.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
     h.insert(DATE, x.date.header().clone());
     h.insert(SERVER, SERVER_NAME);
     // HSTS over plain HTTP is ignored by browsers and misleading (RFC 6797 §7.2).

@@ -17,8 +17,18 @@ use crate::proto::h2::Event;
 use crate::service::RequestContext;
 
 pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
+    // The client behind a trusted proxy, as over HTTP/1.1 (`respond::client_peer`).
+    let peer = match (&ev, x.gen.cfg.trusted_proxies.is_empty()) {
+        (Event::Request { request, .. }, false) => {
+            let trusted = &x.gen.cfg.trusted_proxies;
+            crate::proto::forwarded::client_address(c.peer, request.headers(), |ip| {
+                trusted.iter().any(|n| n.contains(ip))
+            })
+        }
+        _ => c.peer,
+    };
     let rctx = RequestContext {
-        peer: c.peer,
+        peer,
         secure: c.secure(),
         now: x.now,
         wall: x.wall,

@@ -67,6 +67,8 @@ pub(crate) struct Worker {
     drain_deadline: Option<Instant>,
     /// Cross-thread WebSocket sends waiting for this worker (`ws_wake.rs`).
     pub(crate) ws_wake: Arc<WsWake>,
+    /// Connections on PROXY protocol listeners still waiting for their header.
+    pub(crate) proxied: super::proxied::Proxied,
 }
 
 impl Worker {
@@ -125,6 +127,7 @@ impl Worker {
             last_accept_warning: None,
             drain_deadline: None,
             ws_wake,
+            proxied: Default::default(),
         })
     }
 
@@ -168,6 +171,10 @@ impl Worker {
                     }
                     continue;
                 }
+                if t.0 >= super::proxied::PROXIED_BASE {
+                    self.proxied_ready(t.0, ev.is_read_closed() || ev.is_error(), now);
+                    continue;
+                }
                 if let Some(c) = self.conns.get_mut(t.0) {
                     c.note_event(
                         ev.is_readable() || ev.is_error(),
@@ -199,6 +206,7 @@ impl Worker {
                 }
                 self.timeout_guarded(key, now, wall);
             }
+            self.proxied_expire(now);
 
             if self.accept_paused && self.drain_deadline.is_none() {
                 self.accept_soon = false;
@@ -275,6 +283,7 @@ impl Worker {
         };
         consider(self.log.as_ref().and_then(|l| l.deadline()));
         consider(self.drain_deadline);
+        consider(self.proxied.next_deadline());
         consider(Some(now + super::LIVENESS_TICK));
         if self.accept_paused {
             consider(Some(now + ACCEPT_RETRY));
@@ -291,6 +300,7 @@ impl Worker {
         }
         self.listeners.clear();
         self.accept_paused = false;
+        self.proxied_close_all();
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         for k in keys {
             if let Some(c) = self.conns.get_mut(k) {
@@ -383,6 +393,14 @@ impl Worker {
             let scheme = *scheme;
             match listener.accept() {
                 Ok((sock, peer)) => {
+                    if super::proxied::expects_header(&self.gen.cfg, scheme) {
+                        // Counted per IP once the header names the client.
+                        self.accept_proxied(sock, peer, scheme, now);
+                        if let Some((key, why)) = victim {
+                            self.evict(key, why);
+                        }
+                        continue;
+                    }
                     let admit = self.shared.per_ip.admit(peer.ip());
                     if admit == Admit::Refused {
                         // Closed before anything is read or written; the victim
@@ -472,7 +490,20 @@ impl Worker {
         self.close(key);
     }
 
-    fn add_conn(
+    pub(crate) fn poll_registry(&self) -> &mio::Registry {
+        self.poll.registry()
+    }
+
+    /// A slot was given back: if we were at the limit, connections may be waiting in
+    /// the accept queue, and no new edge will tell us about them.
+    pub(crate) fn note_slot_freed(&mut self) {
+        let active = self.shared.active.load(Ordering::Acquire);
+        if active + 1 >= self.shared.cfg.max_connections && self.drain_deadline.is_none() {
+            self.accept_paused = true;
+        }
+    }
+
+    pub(crate) fn add_conn(
         &mut self,
         mut sock: mio::net::TcpStream,
         peer: std::net::SocketAddr,

@@ -1,10 +1,12 @@
 //! Sans-IO protocol engines. Nothing under this module may depend on mio, a socket,
 //! a thread or the system clock: time is always a parameter.
 
+pub mod forwarded;
 pub mod h1;
 pub mod h2;
 pub mod out;
 mod progress;
+pub mod proxy;
 pub mod ws;
 
 pub use progress::{Phase, Progress};

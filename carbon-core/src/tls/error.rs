@@ -85,6 +85,9 @@ pub enum TlsError {
     /// rustls refused the assembled configuration, or could not get randomness for the
     /// session-ticket keys.
     Rustls(rustls::Error),
+    /// `ssl_ticket_key_file` is unreadable or not a list of 80-byte keys (the reason
+    /// names the file, never the key bytes).
+    TicketKeys { reason: String },
     /// A name given for the self-signed certificate is not a DNS name or IP address.
     InvalidCertificateName { name: String },
     /// rcgen could not generate the key or the certificate.
@@ -182,6 +185,7 @@ impl fmt::Display for TlsError {
             }
             TlsError::Sni { name, error } => write!(f, "ssl_sni entry {name:?}: {error}"),
             TlsError::Rustls(e) => write!(f, "TLS configuration rejected by rustls: {e}"),
+            TlsError::TicketKeys { reason } => write!(f, "ssl_ticket_key_file {reason}"),
             TlsError::InvalidCertificateName { name } => write!(
                 f,
                 "self-signed certificate: {name:?} is neither a DNS name nor an IP address"

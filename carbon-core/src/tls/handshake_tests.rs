@@ -49,6 +49,7 @@ fn settings(cert: &Path, key: &Path) -> TlsSettings {
         sni: Vec::new(),
         offer_h2: false,
         session_cache_entries: 16,
+        ticket_key_file: None,
     }
 }
 

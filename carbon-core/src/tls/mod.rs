@@ -13,6 +13,7 @@ pub mod policy;
 mod self_signed;
 mod session;
 mod sni;
+pub mod ticket_keys;
 mod validity;
 
 #[cfg(test)]
@@ -48,6 +49,9 @@ pub struct TlsSettings {
     pub offer_h2: bool,
     /// Bound of the TLS 1.2 session-ID cache; see [`policy::SESSION_CACHE_ENTRIES`].
     pub session_cache_entries: usize,
+    /// `ssl_ticket_key_file`: session tickets sealed with shared keys
+    /// (`ticket_keys.rs`); `None` = a fresh random key per configuration.
+    pub ticket_key_file: Option<PathBuf>,
 }
 
 /// A built server configuration and the warnings found while building it.
@@ -67,6 +71,7 @@ impl TlsSettings {
             sni: cfg.ssl_sni.clone(),
             offer_h2: cfg.enable_http2,
             session_cache_entries: policy::SESSION_CACHE_ENTRIES,
+            ticket_key_file: cfg.ssl_ticket_key_file.clone(),
         }
     }
 
@@ -74,8 +79,9 @@ impl TlsSettings {
     ///
     /// All files are checked even after the first failure, so one run reports every
     /// problem ([`TlsError::Several`]). Nothing is shared with a previous config: a
-    /// reload gets fresh session-ticket keys, so clients resume no session from before
-    /// the reload and do one full handshake instead. `now` decides the expiry warnings.
+    /// reload gets fresh session-ticket keys (or reads `ssl_ticket_key_file` again),
+    /// so without a key file clients resume no session from before the reload and do
+    /// one full handshake instead. `now` decides the expiry warnings.
     pub fn build(&self, now: SystemTime) -> Result<ServerTls, TlsError> {
         let provider = policy::provider();
         let mut errors = Vec::new();
@@ -129,7 +135,15 @@ impl TlsSettings {
         // Stateless tickets (RFC 8446 section 4.6.1, RFC 5077) serve TLS 1.3 and most
         // TLS 1.2 clients. The key rotates every 6 hours and tickets live 12 hours,
         // which bounds how long a stolen ticket key can decrypt recorded sessions.
-        config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new().map_err(TlsError::Rustls)?;
+        // With `ssl_ticket_key_file`, the file's keys (read again on each reload), so
+        // instances sharing the file resume each other's sessions.
+        config.ticketer = match &self.ticket_key_file {
+            Some(path) => Arc::new(
+                ticket_keys::SharedTicketer::from_file(path)
+                    .map_err(|reason| TlsError::TicketKeys { reason })?,
+            ),
+            None => rustls::crypto::aws_lc_rs::Ticketer::new().map_err(TlsError::Rustls)?,
+        };
         config.session_storage = ServerSessionMemoryCache::new(self.session_cache_entries);
         // 0-RTT stays off (rustls's default, `max_early_data_size = 0`): early data can
         // be replayed (RFC 8446 section 8) and nothing here needs the round trip saved.
@@ -187,6 +201,7 @@ mod tests {
             sni: Vec::new(),
             offer_h2: false,
             session_cache_entries: 16,
+            ticket_key_file: None,
         }
     }
 

@@ -471,6 +471,7 @@ mod tests {
             sni: Vec::new(),
             offer_h2: false,
             session_cache_entries: 16,
+            ticket_key_file: None,
         };
         let server = TlsSession::new(settings.build(SystemTime::now()).unwrap().config).unwrap();
         let mut roots = RootCertStore::empty();
