@@ -836,14 +836,19 @@ pub fn python_h2_or_skip(test: &str) -> bool {
     ok
 }
 
-/// Whether Debian's `chromium` runs; says SKIPPED (naming `test`) when not.
-pub fn chromium_or_skip(test: &str) -> bool {
-    let ok = Command::new("chromium")
+/// Whether `tool --version` runs and succeeds (the tool is installed and usable).
+pub fn tool_runs(tool: &str) -> bool {
+    Command::new(tool)
         .arg("--version")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok_and(|s| s.success());
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether Debian's `chromium` runs; says SKIPPED (naming `test`) when not.
+pub fn chromium_or_skip(test: &str) -> bool {
+    let ok = tool_runs("chromium");
     if !ok {
         eprintln!("SKIPPED {test}: `chromium` is not installed (apt-get install chromium)");
     }
