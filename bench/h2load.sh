@@ -26,9 +26,9 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 
-usage() { sed -n '2,/^$/{s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
-log() { printf '[h2bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+LOG_TAG=h2bench
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 
 for arg in "$@"; do
     case $arg in
@@ -59,15 +59,10 @@ for cmd in h2load taskset curl python3; do
     command -v "$cmd" >/dev/null 2>&1 || die "$cmd is not installed (Debian: nghttp2-client, util-linux, curl, python3)"
 done
 
-if [[ -z $CARBOND ]]; then
-    log "building carbond (cargo build --release -p carbond)"
-    (cd "$ROOT" && timeout 3600 cargo build --release -p carbond) || die "carbond build failed"
-    CARBOND=${CARGO_TARGET_DIR:-$ROOT/target}/release/carbond
-fi
+[[ -n $CARBOND ]] || build_release_carbond
 [[ -x $CARBOND ]] || die "no carbond binary at $CARBOND"
 
-hard=$(ulimit -Hn)
-if [[ $hard == unlimited ]] || ((hard >= 16384)); then ulimit -n 16384; else ulimit -n "$hard"; fi
+raise_nofile
 CLK_TCK=$(getconf CLK_TCK)
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/carbon-h2bench.XXXXXX")
@@ -102,12 +97,6 @@ KEY=$TLS_DIR/key.pem
 timeout 30 "$CARBOND" --gen-self-signed "$TLS_DIR" >"$WORK/gen.txt" 2>&1 || { cat "$WORK/gen.txt" >&2; die "--gen-self-signed failed"; }
 chmod 755 "$TLS_DIR"
 chmod 644 "$KEY"
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
-children_of() { ps -o pid= --ppid "$1" | tr -d ' ' || true; }
 
 write_conf() {
     local name=$1 dir=$2 port=$3 mode=$4
@@ -146,28 +135,9 @@ http {
 EOF
             ;;
         h2o)
-            local ssl=""
-            [[ $mode == tls ]] && ssl="
-  ssl:
-    certificate-file: $CERT
-    key-file: $KEY
-    minimum-version: TLSv1.2
-    neverbleed: OFF
-    ocsp-update-interval: 0"
-            cat >"$dir/h2o.conf" <<EOF
-num-threads: 1
-max-connections: 8192
-http2-idle-timeout: 120
-error-log: $dir/error.log
-listen:
-  host: 127.0.0.1
-  port: $port$ssl
-hosts:
-  "127.0.0.1:$port":
-    paths:
-      /:
-        file.dir: $DOCROOT
-EOF
+            local tls=0
+            [[ $mode == tls ]] && tls=1
+            write_h2o_conf "$dir" "$port" "$tls" "http2-idle-timeout: 120"
             ;;
         carbond)
             local conf="port = $port
@@ -226,15 +196,9 @@ start_server() {
 
 stop_server() {
     [[ -n $SRV_PID ]] || return 0
-    local pid=$SRV_PID meas=$MEAS_PID i
+    local pid=$SRV_PID meas=$MEAS_PID
     SRV_PID="" MEAS_PID=""
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null || true
+    stop_pid "$pid" "$SRV_NAME" 5
     if [[ $meas != "$pid" ]] && kill -0 "$meas" 2>/dev/null; then kill -KILL "$meas" 2>/dev/null || true; fi
 }
 

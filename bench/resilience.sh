@@ -25,9 +25,9 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 
-usage() { sed -n '2,/^$/{s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
-log() { printf '[resilience %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+LOG_TAG=resilience
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 
 for arg in "$@"; do
     case $arg in
@@ -70,23 +70,7 @@ install_missing() {
         command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
     done
     ((${#missing[@]} == 0)) && return 0
-    log "installing missing packages: ${missing[*]}"
-    local sudo=()
-    [[ $(id -u) == 0 ]] || sudo=(sudo)
-    # Keep the packages' service units from starting (they would listen on every
-    # address): a policy-rc.d answering 101 for the duration of the install.
-    local policy=/usr/sbin/policy-rc.d created_policy=0
-    if [[ ! -e $policy ]]; then
-        printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
-        "${sudo[@]}" chmod 755 "$policy"
-        created_policy=1
-    fi
-    local rc=0
-    timeout 600 "${sudo[@]}" apt-get update -qq || rc=$?
-    ((rc == 0)) && { DEBIAN_FRONTEND=noninteractive timeout 900 "${sudo[@]}" \
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" || rc=$?; }
-    ((created_policy)) && "${sudo[@]}" rm -f "$policy"
-    ((rc == 0)) || die "apt-get failed (exit $rc)"
+    install_packages "${missing[@]}"
 }
 
 build_carbond() {
@@ -95,18 +79,14 @@ build_carbond() {
         [[ -x $CARBOND ]] || die "RES_CARBOND=$CARBOND is not an executable"
         return 0
     fi
-    log "building carbond (cargo build --release -p carbond)"
-    (cd "$ROOT" && timeout 3600 cargo build --release -p carbond) || die "carbond build failed"
-    CARBOND=${CARGO_TARGET_DIR:-$ROOT/target}/release/carbond
-    [[ -x $CARBOND ]] || die "no binary at $CARBOND"
+    build_release_carbond
 }
 
 install_missing
 build_carbond
 
 # Thousands of attack connections on both sides of loopback.
-hard=$(ulimit -Hn)
-if [[ $hard == unlimited ]] || ((hard >= 16384)); then ulimit -n 16384; else ulimit -n "$hard"; fi
+raise_nofile
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/carbon-resilience.XXXXXX")
 # nginx workers and h2o switch to `nobody` when started as root.
@@ -141,10 +121,6 @@ with open(f"{root}/200k.bin", "wb") as f:
 PY
 chmod 755 "$DOCROOT"
 chmod 644 "$DOCROOT"/*
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 # ---------------------------------------------------------------------------------
 # Servers: each one's defaults, only what it needs to run from a temporary directory
@@ -196,12 +172,15 @@ EOF
             h2o -c "$dir/h2o.conf" >"$dir/stdout" 2>"$dir/stderr" </dev/null &
             ;;
         carbond)
+            # allow_root: carbond refuses to serve as root otherwise (the script may run
+            # as root, like nginx and h2o here); it changes nothing under attack.
             cat >"$dir/carbon.conf" <<EOF
 port = $port
 server_name = 127.0.0.1
 www_path = $DOCROOT
 log_mode = classic
 log_file = $dir/error.log
+allow_root = true
 EOF
             timeout 10 "$CARBOND" --check-config "$dir/carbon.conf" >"$dir/check.txt" 2>&1 ||
                 { cat "$dir/check.txt" >&2; die "carbond rejected the generated config $dir/carbon.conf"; }
@@ -219,18 +198,9 @@ EOF
 
 stop_server() {
     [[ -n $SRV_PID ]] || return 0
-    local pid=$SRV_PID i
+    local pid=$SRV_PID
     SRV_PID=""
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        log "warning: $SRV_NAME ($pid) ignored SIGTERM for 10 s; sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
+    stop_pid "$pid" "$SRV_NAME" 10
 }
 
 # ---------------------------------------------------------------------------------

@@ -33,9 +33,9 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 
-usage() { sed -n '2,/^$/{s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+LOG_TAG=bench
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 
 QUICK=0
 for arg in "$@"; do
@@ -97,24 +97,7 @@ install_missing() {
         command -v "$cmd" >/dev/null 2>&1 || missing+=(${pkg//,/ })
     done
     ((${#missing[@]} == 0)) && return 0
-    log "installing missing packages: ${missing[*]}"
-    local sudo=()
-    [[ $(id -u) == 0 ]] || sudo=(sudo)
-    # Debian starts a freshly installed nginx/h2o through its service unit, which would
-    # listen on every address; a policy-rc.d that answers 101 ("action forbidden")
-    # stops that for the duration of the install.
-    local policy=/usr/sbin/policy-rc.d created_policy=0
-    if [[ ! -e $policy ]]; then
-        printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
-        "${sudo[@]}" chmod 755 "$policy"
-        created_policy=1
-    fi
-    local rc=0
-    timeout 600 "${sudo[@]}" apt-get update -qq || rc=$?
-    ((rc == 0)) && { DEBIAN_FRONTEND=noninteractive timeout 900 "${sudo[@]}" \
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" || rc=$?; }
-    ((created_policy)) && "${sudo[@]}" rm -f "$policy"
-    ((rc == 0)) || die "apt-get failed (exit $rc)"
+    install_packages "${missing[@]}"
 }
 
 build_carbond() {
@@ -124,18 +107,14 @@ build_carbond() {
         [[ -x $CARBOND ]] || die "BENCH_CARBOND=$CARBOND is not an executable"
         return 0
     fi
-    log "building carbond (cargo build --release -p carbond)"
-    (cd "$ROOT" && timeout 3600 cargo build --release -p carbond) || die "carbond build failed"
-    CARBOND=${CARGO_TARGET_DIR:-$ROOT/target}/release/carbond
-    [[ -x $CARBOND ]] || die "no binary at $CARBOND"
+    build_release_carbond
 }
 
 install_missing
 build_carbond
 
 # A server may accept 1000+ idle connections in the idle test; wrk needs a few more.
-hard=$(ulimit -Hn)
-if [[ $hard == unlimited ]] || ((hard >= 16384)); then ulimit -n 16384; else ulimit -n "$hard"; fi
+raise_nofile
 
 CLK_TCK=$(getconf CLK_TCK)
 NPROC=$(nproc)
@@ -199,16 +178,6 @@ if [[ $TLS == 1 ]]; then
         die "could not build the wrk shim bench/no_resume.c (needs a C compiler; BENCH_TLS=0 skips HTTPS)"
 fi
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-# utime + stime of a whole process (all threads, live and exited), in clock ticks.
-# Fields after "(comm)" start at field 3, so utime (14) and stime (15) are $12 and $13.
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
-proc_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
-children_of() { ps -o pid= --ppid "$1" | tr -d ' ' || true; }
-
 # ---------------------------------------------------------------------------------
 # Servers
 
@@ -261,37 +230,6 @@ http {
 EOF
 }
 
-write_h2o_conf() {
-    local dir=$1 port=$2 mode=$3 ssl=""
-    # h2o's default session resumption (internal cache + tickets) is kept. neverbleed
-    # would do the private-key operations in a separate daemon process, outside the
-    # measured one; OFF keeps the signature in the process whose CPU is counted. With
-    # a self-signed certificate there is no OCSP responder to ask.
-    [[ $mode != plain ]] && ssl="
-  ssl:
-    certificate-file: $CERT
-    key-file: $KEY
-    minimum-version: TLSv1.2
-    neverbleed: OFF
-    ocsp-update-interval: 0"
-    # No access-log directive: h2o then logs nothing. http1-request-timeout is also the
-    # keep-alive idle timeout; raise it so the idle test is not cut short.
-    cat >"$dir/h2o.conf" <<EOF
-num-threads: 1
-max-connections: 8192
-http1-request-timeout: 120
-error-log: $dir/error.log
-listen:
-  host: 127.0.0.1
-  port: $port$ssl
-hosts:
-  "127.0.0.1:$port":
-    paths:
-      /:
-        file.dir: $DOCROOT
-EOF
-}
-
 write_carbond_conf() {
     local dir=$1 port=$2 mode=$3 http_port=$2 tls_conf=""
     if [[ $mode != plain ]]; then
@@ -336,7 +274,10 @@ start_server() {
                 >"$dir/stdout" 2>"$dir/stderr" </dev/null &
             ;;
         h2o)
-            write_h2o_conf "$dir" "$port" "$mode"
+            # http1-request-timeout is also the keep-alive idle timeout; raise it so the
+            # idle test is not cut short.
+            write_h2o_conf "$dir" "$port" "$([[ $mode == plain ]] && echo 0 || echo 1)" \
+                "http1-request-timeout: 120"
             taskset -c "$SERVER_CPU" h2o -c "$dir/h2o.conf" >"$dir/stdout" 2>"$dir/stderr" </dev/null &
             ;;
         carbond)
@@ -377,18 +318,9 @@ start_server() {
 
 stop_server() {
     [[ -n $SRV_PID ]] || return 0
-    local pid=$SRV_PID meas=$MEAS_PID i
+    local pid=$SRV_PID meas=$MEAS_PID
     SRV_PID="" MEAS_PID=""
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        log "warning: $SRV_NAME ($pid) ignored SIGTERM for 5 s; sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
+    stop_pid "$pid" "$SRV_NAME" 5
     # An nginx worker whose master died by SIGKILL would linger: it is ours too.
     if [[ $meas != "$pid" ]] && kill -0 "$meas" 2>/dev/null; then kill -KILL "$meas" 2>/dev/null || true; fi
 }

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::harness::{curl, Server};
+use crate::harness::{curl, wait_for_text, Server};
 
 /// A running haproxy (foreground, `-db`), killed by its own PID on drop.
 pub struct HaProxy {
@@ -103,22 +103,6 @@ pub fn get_from_client(url: &str) -> u16 {
         .trim()
         .parse()
         .unwrap_or(0)
-}
-
-fn wait_for_text(path: &Path, what: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if text.contains(what) {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no `{what}` in {}:\n{text}",
-            path.display()
-        );
-        thread::sleep(Duration::from_millis(50));
-    }
 }
 
 const BACKEND: &str = "proxy_protocol = on\nproxy_protocol_from = 127.0.0.1\n\

@@ -1,26 +1,7 @@
 //! `Forwarded` (RFC 7239) and `X-Forwarded-For` from a trusted proxy name the client
 //! for the access log and the rate limit; from anyone else they are ignored.
 
-use std::thread;
-use std::time::{Duration, Instant};
-
-use crate::harness::Server;
-
-fn wait_for_text(path: &std::path::Path, what: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if text.contains(what) {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no `{what}` in {}:\n{text}",
-            path.display()
-        );
-        thread::sleep(Duration::from_millis(50));
-    }
-}
+use crate::harness::{wait_for_text, Server};
 
 #[test]
 fn rfc7239_trusted_proxy_right_most_untrusted_address_is_logged_and_rate_limited() {

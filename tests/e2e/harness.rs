@@ -792,3 +792,100 @@ pub fn curl() -> Command {
     c.args(["--noproxy", "*", "--max-time", "10", "-sS"]);
     c
 }
+
+/// Polls `path` until it holds `what` (log lines are written after the response is
+/// sent), and returns its text; fails the test after 10 s.
+pub fn wait_for_text(path: &Path, what: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.contains(what) {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no `{what}` in {}:\n{text}",
+            path.display()
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Polls the server's captured output until it holds `what`; fails after 10 s.
+pub fn wait_for_output(s: &Server, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !s.output().contains(what) {
+        assert!(
+            Instant::now() < deadline,
+            "no `{what}` in the output:\n{}",
+            s.output()
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether python3 can import the `h2` package; says SKIPPED (naming `test`) when not.
+pub fn python_h2_or_skip(test: &str) -> bool {
+    let probe = Command::new("python3").args(["-c", "import h2"]).output();
+    let ok = probe.is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!(
+            "SKIPPED {test}: python3 with the `h2` package is not installed (.ci/run installs it)"
+        );
+    }
+    ok
+}
+
+/// Whether `tool --version` runs and succeeds (the tool is installed and usable).
+pub fn tool_runs(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether Debian's `chromium` runs; says SKIPPED (naming `test`) when not.
+pub fn chromium_or_skip(test: &str) -> bool {
+    let ok = tool_runs("chromium");
+    if !ok {
+        eprintln!("SKIPPED {test}: `chromium` is not installed (apt-get install chromium)");
+    }
+    ok
+}
+
+/// Loads `url` in headless Chromium with a throw-away profile and returns the DOM it
+/// dumps; `extra` adds command-line switches. Fails the test after 60 s.
+pub fn chromium_dump_dom(url: &str, extra: &[&str]) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let mut child = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ])
+        .args(extra)
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish within 60 s");
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

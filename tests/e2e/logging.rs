@@ -7,24 +7,8 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Server, CARBOND};
+use crate::harness::{wait_for_text, Server, CARBOND};
 use crate::systemd::{site, Proc};
-
-fn wait_for(path: &std::path::Path, what: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if text.contains(what) {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no `{what}` in {}:\n{text}",
-            path.display()
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
-}
 
 #[test]
 fn failed_log_reopen_is_not_reported_as_reopened() {
@@ -35,13 +19,13 @@ fn failed_log_reopen_is_not_reported_as_reopened() {
     let mut p = Proc::spawn(Command::new(CARBOND).arg("-c").arg(&conf));
     p.wait_output("listening on http://", Duration::from_secs(10));
     let old = dir.path().join("logs.old");
-    wait_for(&logs.join("error.log"), "started");
+    wait_for_text(&logs.join("error.log"), "started");
     // Rotation gone wrong: the directory is moved away and a file takes its name,
     // so the log cannot be opened again by name.
     std::fs::rename(&logs, &old).unwrap();
     std::fs::write(&logs, "not a directory").unwrap();
     p.signal("USR1");
-    let text = wait_for(&old.join("error.log"), "cannot reopen the error log");
+    let text = wait_for_text(&old.join("error.log"), "cannot reopen the error log");
     thread::sleep(Duration::from_millis(200));
     let text = std::fs::read_to_string(old.join("error.log")).unwrap_or(text);
     assert!(
@@ -95,7 +79,7 @@ fn under_journald_stderr_lines_carry_priority_prefixes() {
         .stderr(err)
         .spawn()
         .unwrap();
-    let text = wait_for(&err_path, "started");
+    let text = wait_for_text(&err_path, "started");
     let _ = Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())

@@ -7,7 +7,7 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::harness::{CloseOutcome, Conn, Server};
+use crate::harness::{wait_for_output, wait_for_text, CloseOutcome, Conn, Server};
 
 const GET: &[u8] = b"GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n";
 
@@ -25,34 +25,6 @@ fn v2(client: [u8; 4], port: u16) -> Vec<u8> {
     h.extend_from_slice(&80u16.to_be_bytes());
     h.extend_from_slice(b"\x01\x00\x02h2");
     h
-}
-
-fn wait_for_text(path: &std::path::Path, what: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if text.contains(what) {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no `{what}` in {}:\n{text}",
-            path.display()
-        );
-        thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn wait_for_output(s: &Server, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !s.output().contains(what) {
-        assert!(
-            Instant::now() < deadline,
-            "no `{what}` in the output:\n{}",
-            s.output()
-        );
-        thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn proxied(extra: &str) -> Server {

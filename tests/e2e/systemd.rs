@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Conn, CARBOND};
+use crate::harness::{tool_runs, Conn, CARBOND};
 use crate::tls::{client_config, gen_cert, https_get};
 
 /// A process the test started, with its output captured; killed (by its own PID)
@@ -158,12 +158,7 @@ fn free_ports() -> (u16, u16) {
 }
 
 fn socket_activate_available() -> bool {
-    let ok = Command::new("systemd-socket-activate")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
+    let ok = tool_runs("systemd-socket-activate");
     if !ok {
         eprintln!(
             "SKIPPED: systemd-socket-activate is not installed (Debian package `systemd`; \

@@ -3,21 +3,12 @@
 //! writes the protocol of each request, proves the version used.
 //! Skipped, loudly, when chromium is not installed (`.ci/run` installs it).
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
 use super::start;
+use crate::harness::{chromium_dump_dom, chromium_or_skip, wait_for_text};
 
 #[test]
 fn chromium_loads_page_and_stylesheet_over_h2_with_early_hints() {
-    if Command::new("chromium")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map_or(true, |s| !s.success())
-    {
-        eprintln!("SKIPPED: `chromium` is not installed (apt-get install chromium)");
+    if !chromium_or_skip("chromium_loads_page_and_stylesheet_over_h2_with_early_hints") {
         return;
     }
     let s = start(
@@ -28,45 +19,13 @@ fn chromium_loads_page_and_stylesheet_over_h2_with_early_hints() {
         "<!doctype html><title>t</title><link rel=stylesheet href=/style.css><p id=x>H2-PAGE</p>",
     )
     .unwrap();
-    let profile = tempfile::tempdir().unwrap();
-    let mut child = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            // The certificate is carbond's own self-signed one.
-            "--ignore-certificate-errors",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("--dump-dom")
-        .arg(format!("https://127.0.0.1:{}/page.html", s.https_port))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let out = child.wait_with_output().unwrap();
-    let dom = String::from_utf8_lossy(&out.stdout);
+    let dom = chromium_dump_dom(
+        &format!("https://127.0.0.1:{}/page.html", s.https_port),
+        // The certificate is carbond's own self-signed one.
+        &["--ignore-certificate-errors"],
+    );
     assert!(dom.contains("H2-PAGE"), "chromium got:\n{dom}");
-    let path = s.server.base().join("access.log");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut log = std::fs::read_to_string(&path).unwrap_or_default();
-    while !log.contains("/style.css") && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-        log = std::fs::read_to_string(&path).unwrap_or_default();
-    }
+    let log = wait_for_text(&s.server.base().join("access.log"), "/style.css");
     for target in ["/page.html", "/style.css"] {
         let line = log
             .lines()

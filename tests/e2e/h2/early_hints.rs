@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use super::start;
-use crate::harness::{Server, INDEX_HTML};
+use crate::harness::{python_h2_or_skip, Server, INDEX_HTML};
 
 const HINTS: &str =
     "early_hints = / </style.css>; rel=preload; as=style | /app.js </x.js>; rel=preload";
@@ -47,9 +47,7 @@ fn rfc8297_no_103_for_http10_other_paths_errors_or_head() {
 
 #[test]
 fn rfc8297_h2c_stream_gets_103_headers_before_the_final_response() {
-    let probe = Command::new("python3").args(["-c", "import h2"]).output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIPPED: python3 with the `h2` package is not installed (.ci/run installs it)");
+    if !python_h2_or_skip("rfc8297_h2c_stream_gets_103_headers_before_the_final_response") {
         return;
     }
     let s = start(HINTS);

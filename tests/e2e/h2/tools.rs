@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use super::start;
-use crate::harness::{big_bin, curl, INDEX_HTML};
+use crate::harness::{big_bin, curl, python_h2_or_skip, INDEX_HTML};
 
 fn have(tool: &str, arg: &str) -> bool {
     let ok = Command::new(tool).arg(arg).output().is_ok();
@@ -86,9 +86,7 @@ fn h2load_bounded_run_over_h2c_has_no_failures() {
 /// frames and HPACK as strictly as it builds its own.
 #[test]
 fn python_h2_client_gets_index_over_h2c() {
-    let probe = Command::new("python3").args(["-c", "import h2"]).output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIPPED: python3 with the `h2` package is not installed (.ci/run installs it)");
+    if !python_h2_or_skip("python_h2_client_gets_index_over_h2c") {
         return;
     }
     let s = start("");
