@@ -493,6 +493,25 @@ mod tests {
         assert!(out.capacity() <= limit + INFLATE_STEP, "{}", out.capacity());
     }
 
+    /// Corrupt-looking but valid deflate data (a fuzz find) that inflates past the
+    /// limit: inflation stops at the one sentinel byte past it and refuses with 1009,
+    /// whatever the data holds.
+    #[test]
+    fn rfc7692_inflation_never_exceeds_the_message_limit_past_its_sentinel_byte() {
+        let p = params("permessage-deflate").unwrap();
+        let input = include_bytes!(
+            "../../../../fuzz/corpus/ws_frames/deflate-garbage-inflates-past-1k-limit"
+        );
+        let limit = 1024;
+        let mut out = Vec::new();
+        assert_eq!(
+            DeflateCodec::new(p).decompress(&input[2..], &mut out, limit),
+            Err(CloseCode::MESSAGE_TOO_BIG)
+        );
+        assert_eq!(out.len(), limit + 1);
+        assert_eq!(out.capacity(), limit + 1);
+    }
+
     #[test]
     fn rfc7692_7_2_2_message_exactly_at_the_limit_is_accepted() {
         let p = params("permessage-deflate").unwrap();
