@@ -78,3 +78,12 @@ fn rfc7692_inflation_past_the_limit_fuzz_find_keeps_every_invariant() {
         "../../../../fuzz/corpus/ws_frames/deflate-garbage-inflates-past-1k-limit"
     ));
 }
+
+/// A fuzz find kept as a fixed case: output passes the limit and the data turns
+/// corrupt in the same inflate call; still 1009.
+#[test]
+fn rfc7692_inflation_past_the_limit_then_corrupt_fuzz_find_keeps_every_invariant() {
+    check_frames(include_bytes!(
+        "../../../../fuzz/corpus/ws_frames/deflate-past-1k-limit-then-corrupt"
+    ));
+}
