@@ -307,12 +307,13 @@ fn inflate(
             out.reserve_exact(room.min(INFLATE_STEP));
         }
         let (in0, out0) = (d.total_in(), d.total_out());
-        let status = d
-            .decompress_vec(data, out, FlushDecompress::Sync)
-            .map_err(|_| CloseCode::INVALID_PAYLOAD)?;
+        let status = d.decompress_vec(data, out, FlushDecompress::Sync);
+        // Past the limit is 1009 even when the same call then met corrupt data, so the
+        // code does not depend on where a read or frame boundary split the input.
         if out.len() > limit {
             return Err(CloseCode::MESSAGE_TOO_BIG);
         }
+        let status = status.map_err(|_| CloseCode::INVALID_PAYLOAD)?;
         let consumed = (d.total_in() - in0) as usize;
         let produced = d.total_out() - out0;
         data = &data[consumed..];
@@ -491,6 +492,40 @@ mod tests {
             Err(CloseCode::MESSAGE_TOO_BIG)
         );
         assert!(out.capacity() <= limit + INFLATE_STEP, "{}", out.capacity());
+    }
+
+    /// Corrupt-looking but valid deflate data (a fuzz find) that inflates past the
+    /// limit: inflation stops at the one sentinel byte past it and refuses with 1009,
+    /// whatever the data holds.
+    #[test]
+    fn rfc7692_inflation_never_exceeds_the_message_limit_past_its_sentinel_byte() {
+        let p = params("permessage-deflate").unwrap();
+        let input = include_bytes!(
+            "../../../../fuzz/corpus/ws_frames/deflate-garbage-inflates-past-1k-limit"
+        );
+        let limit = 1024;
+        let mut out = Vec::new();
+        assert_eq!(
+            DeflateCodec::new(p).decompress(&input[2..], &mut out, limit),
+            Err(CloseCode::MESSAGE_TOO_BIG)
+        );
+        assert_eq!(out.len(), limit + 1);
+        assert_eq!(out.capacity(), limit + 1);
+    }
+
+    /// Output past the limit and corrupt data in one inflate call (a fuzz find):
+    /// the limit is checked first, so it is 1009, not 1007.
+    #[test]
+    fn rfc7692_inflation_past_the_limit_then_corrupt_data_is_1009() {
+        let p = params("permessage-deflate").unwrap();
+        let input =
+            include_bytes!("../../../../fuzz/corpus/ws_frames/deflate-past-1k-limit-then-corrupt");
+        let mut out = Vec::new();
+        assert_eq!(
+            DeflateCodec::new(p).decompress(&input[2..], &mut out, 1024),
+            Err(CloseCode::MESSAGE_TOO_BIG)
+        );
+        assert_eq!(out.len(), 1025);
     }
 
     #[test]

@@ -68,3 +68,22 @@ fn ws_frames_one_byte_reads_of_valid_exchanges() {
         check_frames(&input);
     }
 }
+
+/// A fuzz find kept as a fixed case: arbitrary bytes that inflate past 1 KiB. The
+/// engine stops at the sentinel byte one past the limit and refuses with 1009
+/// (RFC 7692 §8.1 leaves the bound to us; docs/websocket.md promises it).
+#[test]
+fn rfc7692_inflation_past_the_limit_fuzz_find_keeps_every_invariant() {
+    check_frames(include_bytes!(
+        "../../../../fuzz/corpus/ws_frames/deflate-garbage-inflates-past-1k-limit"
+    ));
+}
+
+/// A fuzz find kept as a fixed case: output passes the limit and the data turns
+/// corrupt in the same inflate call; still 1009.
+#[test]
+fn rfc7692_inflation_past_the_limit_then_corrupt_fuzz_find_keeps_every_invariant() {
+    check_frames(include_bytes!(
+        "../../../../fuzz/corpus/ws_frames/deflate-past-1k-limit-then-corrupt"
+    ));
+}
