@@ -389,6 +389,8 @@ impl H2Conn {
             self.remove_stream(now, id, Closed::Other);
         }
         self.maybe_finish();
+        // Responses blocked on the window are dropped by `fill_data`, then GOAWAY.
+        self.after_work(now);
     }
 
     /// The driver wrote the last queued byte: the idle timer (or, when responses
@@ -1174,6 +1176,12 @@ impl H2Conn {
             return;
         }
         let sent = self.produce_data(now);
+        if self.read_closed {
+            self.drop_window_blocked(now);
+            if self.phase == Phase::Closing {
+                return;
+            }
+        }
         let waiting = self.streams.map.values().any(|s| s.body.is_some());
         if sent > 0 || !waiting {
             self.stall_since = None;
@@ -1181,6 +1189,26 @@ impl H2Conn {
             // Responses wait and nothing at all is on its way: only a window
             // update can help, and the client may never send one.
             self.stall_since = Some(now);
+        }
+    }
+
+    /// RFC 9113 §6.9: only WINDOW_UPDATE frames open a window, and none can arrive
+    /// after the client's FIN, so a response waiting on a closed stream or
+    /// connection window can never finish. Its stream is dropped (what fit the
+    /// window was sent); the last one gone lets `maybe_finish` send GOAWAY and close
+    /// instead of lingering until `window_stall_timeout`.
+    fn drop_window_blocked(&mut self, now: Instant) {
+        let conn_open = self.conn_send.available() > 0;
+        let blocked: Vec<u32> = self
+            .streams
+            .map
+            .iter()
+            .filter(|(_, s)| s.body.is_some() && (!conn_open || s.send_window.available() == 0))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in blocked {
+            log::debug!("h2: stream {id} waits on a window the closed client cannot open");
+            self.remove_stream(now, id, Closed::Other);
         }
     }
 

@@ -1174,6 +1174,43 @@ fn read_close_drops_incomplete_requests_and_finishes_answered_ones() {
 }
 
 #[test]
+fn rfc9113_6_9_read_closed_with_responses_blocked_on_window_closes() {
+    // After the client's FIN no WINDOW_UPDATE can arrive, so a response waiting on
+    // a zero window can never finish: what can be sent is sent, then GOAWAY.
+    let mut p = Pair::connected();
+    p.settings(&[(settings::id::INITIAL_WINDOW_SIZE, 0)]);
+    p.get(1, "/");
+    p.get(3, "/");
+    p.respond(1, 200, bytes_body(10));
+    p.conn.handle_read_closed(p.now);
+    p.drain();
+    assert!(!p.conn.is_closed(), "stream 3 still awaits its response");
+    p.respond(3, 200, bytes_body(10));
+    assert!(p.data_on(1).0.is_empty() && p.data_on(3).0.is_empty());
+    assert!(
+        p.frames
+            .iter()
+            .any(|f| matches!(f, Frame::Headers(h) if h.stream_id == 3)),
+        "the response head is still sent"
+    );
+    assert_eq!(p.goaway_code(), Some(ErrorCode::NO_ERROR));
+    assert!(p.conn.is_closed());
+}
+
+#[test]
+fn rfc9113_6_9_read_closed_sends_what_the_window_allows_then_closes() {
+    let mut p = Pair::connected();
+    p.settings(&[(settings::id::INITIAL_WINDOW_SIZE, 4)]);
+    p.get(1, "/");
+    p.respond(1, 200, bytes_body(10));
+    p.conn.handle_read_closed(p.now);
+    p.drain();
+    assert_eq!(p.data_on(1), (vec![0, 1, 2, 3], false));
+    assert_eq!(p.goaway_code(), Some(ErrorCode::NO_ERROR));
+    assert!(p.conn.is_closed());
+}
+
+#[test]
 fn slow_request_body_is_408() {
     let mut p = Pair::connected();
     p.headers(1, &req("POST", "/"), false);

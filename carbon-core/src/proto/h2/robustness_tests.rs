@@ -318,6 +318,36 @@ fn timers_alone_close_a_silent_connection() {
     assert!(conn.is_closed());
 }
 
+/// One input in the fuzz target's layout: read size, clock step, then frames after
+/// the preface. `None` when too short to carry the two leading bytes.
+fn run_fuzz_input(data: &[u8]) -> Option<Transcript> {
+    let [piece, tick, input @ ..] = data else {
+        return None;
+    };
+    let mut wire = PREFACE.to_vec();
+    wire.extend_from_slice(input);
+    Some(run(
+        &wire,
+        usize::from(*piece) + 1,
+        Duration::from_secs(u64::from(*tick) % 30),
+    ))
+}
+
+/// A fuzz finding, kept as a fixed case: the client sets its initial window to 0,
+/// asks for a response, sends GOAWAY and its FIN. RFC 9113 §6.9: no WINDOW_UPDATE
+/// can follow the FIN, so the blocked response is dropped and the connection closes
+/// at once instead of lingering until the flow-control stall timeout.
+#[test]
+fn rfc9113_6_9_fuzz_read_closed_with_window_zero_after_goaway_closes() {
+    let data = include_bytes!("../../../../fuzz/corpus/h2_frames/read_closed_window_zero_goaway");
+    let t = run_fuzz_input(data).unwrap();
+    assert_eq!(t.requests.len(), 1);
+    assert!(t
+        .frames
+        .iter()
+        .any(|f| matches!(f, Frame::GoAway(g) if g.code.0 == 0)));
+}
+
 /// The fuzz target's seed corpus, run with the fuzz target's input layout (read
 /// size, clock step, then frames after the preface), so a seed that breaks an
 /// invariant fails here without nightly.
@@ -328,16 +358,9 @@ fn fuzz_seed_corpus_keeps_the_invariants() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let data = std::fs::read(&path).unwrap();
-        let [piece, tick, input @ ..] = &data[..] else {
+        let Some(t) = run_fuzz_input(&data) else {
             continue;
         };
-        let mut wire = PREFACE.to_vec();
-        wire.extend_from_slice(input);
-        let t = run(
-            &wire,
-            usize::from(*piece) + 1,
-            Duration::from_secs(u64::from(*tick) % 30),
-        );
         if path
             .file_name()
             .is_some_and(|n| n == "get" || n == "get_bytewise")
