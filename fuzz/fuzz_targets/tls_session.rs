@@ -25,6 +25,7 @@ fn config() -> &'static ServerTls {
             sni: Vec::new(),
             offer_h2: false,
             session_cache_entries: 16,
+            ticket_key_file: None,
         };
         settings.build(SystemTime::now()).unwrap()
     })
