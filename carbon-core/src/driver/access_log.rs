@@ -450,15 +450,9 @@ fn escape_into(out: &mut String, bytes: &[u8]) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn reopen_after_rotation_writes_to_a_new_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("access.log");
-        let rotated = dir.path().join("access.log.1");
-        let log = AccessLog::open(&path).unwrap();
-        let mut sink = log.worker_sink();
-        let now = Instant::now();
-        let entry = |target| Entry {
+    /// A GET line of the combined format for `target`, the same in every test.
+    fn get_entry(target: &str, bytes: u64) -> Entry<'_> {
+        Entry {
             peer: "127.0.0.1".parse().unwrap(),
             time_clf: "15/Nov/1994:08:12:31 +0000",
             request: RequestLine::Parts {
@@ -467,10 +461,21 @@ mod tests {
                 version: "HTTP/1.1",
             },
             status: 200,
-            bytes: 1,
+            bytes,
             referer: None,
             user_agent: None,
-        };
+        }
+    }
+
+    #[test]
+    fn reopen_after_rotation_writes_to_a_new_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.log");
+        let rotated = dir.path().join("access.log.1");
+        let log = AccessLog::open(&path).unwrap();
+        let mut sink = log.worker_sink();
+        let now = Instant::now();
+        let entry = |target| get_entry(target, 1);
         sink.record(&entry("/before"), now);
         sink.flush(now);
         // logrotate's `create` mode: move the file away, then signal.
@@ -562,22 +567,7 @@ mod tests {
         let mut sink = log.worker_sink();
         let stats = WorkerCounters::default();
         let now = Instant::now();
-        let line = |target: &str| {
-            Entry {
-                peer: "127.0.0.1".parse().unwrap(),
-                time_clf: "15/Nov/1994:08:12:31 +0000",
-                request: RequestLine::Parts {
-                    method: "GET",
-                    target,
-                    version: "HTTP/1.1",
-                },
-                status: 200,
-                bytes: 0,
-                referer: None,
-                user_agent: None,
-            }
-            .format_without_size()
-        };
+        let line = |target| get_entry(target, 0).format_without_size();
         let mut p = PendingLines::default();
         // A 100-byte head and a 1000-byte body, then a pipelined 50 + 10.
         p.push(Some(line("/big")), 1100, 1000);
