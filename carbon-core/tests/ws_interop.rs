@@ -79,6 +79,8 @@ fn serve(mut s: TcpStream, settings: WsSettings) {
         secure: false,
         now: Instant::now(),
         wall: SystemTime::now(),
+        sni: None,
+        https_port: None,
     };
     let resp = svc.call(&req, &ctx);
     let mut head = format!("HTTP/1.1 {} x\r\n", resp.status().as_u16());

@@ -42,6 +42,7 @@ pub fn load(path: &Path, base: Option<&Path>) -> Result<Loaded, LoadErrors> {
         absolutize(&mut cfg, base);
     }
     let mut problems = crate::preflight::check_skipping(&cfg, &errors);
+    let site_problems = crate::preflight::site_problems(&cfg);
     let mut warnings = Vec::new();
     let tls = if cfg.use_https && !errors.concerns("use_https") {
         match TlsSettings::from_config(&cfg).build(SystemTime::now()) {
@@ -57,7 +58,7 @@ pub fn load(path: &Path, base: Option<&Path>) -> Result<Loaded, LoadErrors> {
     } else {
         None
     };
-    if !errors.is_empty() || !problems.is_empty() {
+    if !errors.is_empty() || !problems.is_empty() || !site_problems.is_empty() {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let mut lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         lines.extend(problems.into_iter().map(|p| {
@@ -70,6 +71,11 @@ pub fn load(path: &Path, base: Option<&Path>) -> Result<Loaded, LoadErrors> {
                 None => format!("{}: {p}", path.display()),
             }
         }));
+        lines.extend(
+            site_problems
+                .into_iter()
+                .map(|(line, p)| format!("{}:{line}: {p}", path.display())),
+        );
         return Err(LoadErrors(lines));
     }
     Ok(Loaded { cfg, tls, warnings })
@@ -136,6 +142,12 @@ fn absolutize(cfg: &mut Config, base: &Path) {
     for sni in &mut cfg.ssl_sni {
         sni.cert = rebase(b, &sni.cert);
         sni.key = rebase(b, &sni.key);
+    }
+    for site in &mut cfg.sites {
+        let s = &mut site.cfg;
+        s.www_path = rebase(b, &s.www_path);
+        s.ssl_cert_path = rebase(b, &s.ssl_cert_path);
+        s.ssl_key_path = rebase(b, &s.ssl_key_path);
     }
     for p in [&mut cfg.log_file, &mut cfg.access_log, &mut cfg.pid_file]
         .into_iter()

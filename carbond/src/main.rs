@@ -16,7 +16,9 @@ use std::sync::{Arc, Mutex};
 use carbon_core::config::{Config, LogTarget};
 use carbon_core::driver::{Server, ServiceFactory};
 use carbon_core::service::files::{FileOptions, FileService};
-use carbon_core::service::ws::{EchoHandler, WebSocketService, WsHandler};
+use carbon_core::service::policy::{PolicyService, SitePolicy};
+use carbon_core::service::vhost::{SiteTable, VirtualHosts};
+use carbon_core::service::ws::{EchoHandler, WebSocketService, WsHandler, WsSettings};
 use carbon_core::service::Service;
 use clap::Parser;
 
@@ -51,6 +53,16 @@ fn main() -> ExitCode {
             Ok(l) => {
                 print_warnings(&config, &l.warnings);
                 println!("carbond: {}: ok: {}", config.display(), l.cfg.summary());
+                for site in l.cfg.site_summaries() {
+                    println!("carbond:   {site}");
+                }
+                if !l.cfg.sites.is_empty() {
+                    let unknown = match l.cfg.unknown_host {
+                        carbon_core::config::UnknownHost::Default => "served by the global site",
+                        carbon_core::config::UnknownHost::Refuse => "refused with 421",
+                    };
+                    println!("carbond:   other names: {unknown}");
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -77,24 +89,60 @@ fn print_errors(e: &loadcfg::LoadErrors) {
     }
 }
 
-/// One file service per worker, built from `cfg` (start-up and every reload).
+/// One service per worker, built from `cfg` (start-up and every reload): the global
+/// site behind its policy (`service/policy.rs`), and with `[site]` sections a router
+/// (`service/vhost.rs`) over every site, each with its own file service.
 pub(crate) fn service_factory(cfg: &Config) -> ServiceFactory {
-    let opts = FileOptions::from_config(cfg);
     // `enable_websocket`: upgrade requests on `websocket_paths` get the built-in
     // echo endpoint (docs/websocket.md); everything else is the file service.
     let websocket = cfg.enable_websocket.then(|| cfg.websocket.clone());
+    let default = SiteParts::new(cfg);
+    if cfg.sites.is_empty() {
+        return Arc::new(move |_worker| default.build(websocket.as_ref()));
+    }
+    let names: Vec<Vec<String>> = cfg.sites.iter().map(|s| s.names.clone()).collect();
+    let table = Arc::new(SiteTable::new(&names, cfg.unknown_host));
+    let sites: Vec<SiteParts> = cfg.sites.iter().map(|s| SiteParts::new(&s.cfg)).collect();
     Arc::new(move |_worker| {
-        let files = FileService::new(opts.clone())?;
-        let svc: Box<dyn Service> = match &websocket {
-            Some(ws) => Box::new(WebSocketService::new(
-                files,
-                ws.clone(),
-                Arc::new(|_| Box::new(EchoHandler) as Box<dyn WsHandler>),
-            )),
-            None => Box::new(files),
-        };
-        Ok(svc)
+        let default = default.build(websocket.as_ref())?;
+        let sites = sites
+            .iter()
+            .map(|s| s.build(websocket.as_ref()))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let router = VirtualHosts::new(table.clone(), default, sites);
+        Ok(Box::new(router) as Box<dyn Service>)
     })
+}
+
+/// What one site's service is built from, on each worker.
+struct SiteParts {
+    files: FileOptions,
+    policy: SitePolicy,
+}
+
+impl SiteParts {
+    fn new(cfg: &Config) -> SiteParts {
+        SiteParts {
+            files: FileOptions::from_config(cfg),
+            policy: SitePolicy::from_config(cfg),
+        }
+    }
+
+    fn build(&self, websocket: Option<&WsSettings>) -> std::io::Result<Box<dyn Service>> {
+        let files = FileService::new(self.files.clone())?;
+        let policy = self.policy.clone();
+        Ok(match websocket {
+            Some(ws) => Box::new(PolicyService::new(
+                WebSocketService::new(
+                    files,
+                    ws.clone(),
+                    Arc::new(|_| Box::new(EchoHandler) as Box<dyn WsHandler>),
+                ),
+                policy,
+            )),
+            None => Box::new(PolicyService::new(files, policy)),
+        })
+    }
 }
 
 fn run(path: &Path, daemon_flag: Option<bool>, stage: Stage) -> ExitCode {

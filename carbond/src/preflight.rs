@@ -66,22 +66,52 @@ fn check(cfg: &Config) -> Vec<String> {
 }
 
 pub(crate) fn check_skipping(cfg: &Config, known: &ConfigErrors) -> Vec<String> {
-    let mut errors = Vec::new();
-    let root = &cfg.www_path;
-    let root_ok = root.is_dir();
-    if !root_ok && !known.concerns("www_path") {
-        errors.push(format!(
-            "www_path {}: not a directory or not readable{}",
-            root.display(),
-            relative_hint(root)
-        ));
-    }
+    // The root first, then the logs, then the files inside the root.
+    let (mut errors, files): (Vec<String>, Vec<String>) =
+        site_files(cfg, !known.concerns("www_path"))
+            .into_iter()
+            .partition(|e| e.starts_with("www_path "));
     for (key, file) in [("log_file", &cfg.log_file), ("access_log", &cfg.access_log)] {
         if let Some(file) = file {
             if let Some(e) = writable_parent(file) {
                 errors.push(format!("{key} {}: {e}", file.display()));
             }
         }
+    }
+    errors.extend(files);
+    errors
+}
+
+/// The same checks for every `[site]` section that sets its own files, each with
+/// the line of its section header and the site's first name.
+pub(crate) fn site_problems(cfg: &Config) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for site in &cfg.sites {
+        let s = &site.cfg;
+        let differs = s.www_path != cfg.www_path
+            || s.error_page_404 != cfg.error_page_404
+            || s.spa_fallback != cfg.spa_fallback;
+        if !differs {
+            continue;
+        }
+        for p in site_files(s, true) {
+            out.push((site.line, format!("[site {}] {p}", site.label())));
+        }
+    }
+    out
+}
+
+/// Document root, 404 page and SPA fallback of one site.
+fn site_files(cfg: &Config, check_root: bool) -> Vec<String> {
+    let mut errors = Vec::new();
+    let root = &cfg.www_path;
+    let root_ok = root.is_dir();
+    if !root_ok && check_root {
+        errors.push(format!(
+            "www_path {}: not a directory or not readable{}",
+            root.display(),
+            relative_hint(root)
+        ));
     }
     if let Some(page) = &cfg.error_page_404 {
         // The file service reads a relative page from the document root; without a

@@ -87,6 +87,8 @@ fuzz_target!(|data: &[u8]| {
         secure: false,
         now: Instant::now(),
         wall: SystemTime::now(),
+        sni: None,
+        https_port: None,
     };
     SITE.with(|site| {
         let resp = site.borrow_mut().service.call(&req, &ctx);

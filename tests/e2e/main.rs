@@ -40,4 +40,5 @@ mod ticket_keys;
 mod timeouts;
 mod tls;
 mod traversal;
+mod vhost;
 mod ws;

@@ -84,6 +84,8 @@ pub enum ErrorKind {
     Conflict(String),
     /// A key for a capability this version does not have yet.
     Unavailable(&'static str),
+    /// A `[site ...]` header or section that cannot be used (`site.rs`).
+    Section(String),
 }
 
 /// One configuration error.
@@ -129,6 +131,7 @@ impl fmt::Display for ConfigError {
             ErrorKind::Value(v) => v.fmt(f),
             ErrorKind::Conflict(why) => f.write_str(why),
             ErrorKind::Unavailable(why) => f.write_str(why),
+            ErrorKind::Section(why) => f.write_str(why),
         }
     }
 }

@@ -1102,6 +1102,24 @@ pub const KEYS: &[KeyDoc] = &[
             Ok(())
         },
     },
+    KeyDoc {
+        name: "unknown_host",
+        default: "default",
+        help: "a request for a name no [site] section lists: default (the global site serves it) or refuse (421)",
+        set: |b, v| {
+            b.cfg.unknown_host = match v.to_ascii_lowercase().as_str() {
+                "default" => super::UnknownHost::Default,
+                "refuse" => super::UnknownHost::Refuse,
+                _ => {
+                    return Err(ValueError::Invalid {
+                        value: v.to_owned(),
+                        expected: "default or refuse".into(),
+                    })
+                }
+            };
+            Ok(())
+        },
+    },
 ];
 
 #[cfg(test)]

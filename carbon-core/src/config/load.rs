@@ -91,7 +91,7 @@ pub(super) fn load_lenient(
     };
     let mut file_errors: Vec<(usize, ConfigError)> = Vec::new();
 
-    let (entries, line_errors) = parse::parse(text);
+    let (entries, heads, line_errors) = parse::parse_sections(text);
     for e in line_errors {
         // `Port = 1`: keys are case-sensitive, but the fix is obvious, so say it.
         let kind = match (&e.kind, e.key.as_deref().and_then(suggest)) {
@@ -109,6 +109,9 @@ pub(super) fn load_lenient(
     }
 
     let mut first_line: HashMap<&'static str, usize> = HashMap::new();
+    // Per section: its entries (applied once the global settings are complete) and
+    // where each key was first given.
+    let mut sections: Vec<SectionEntries> = heads.iter().map(|_| Default::default()).collect();
     for e in entries {
         let origin = origins.file_line(e.line);
         let fail = |kind| ConfigError {
@@ -121,6 +124,24 @@ pub(super) fn load_lenient(
             file_errors.push((e.line, fail(ErrorKind::UnknownKey { suggestion })));
             continue;
         };
+        if let Some(section) = e.section.checked_sub(1).and_then(|i| sections.get_mut(i)) {
+            if !super::is_site_key(k.name) {
+                let why = "a global setting: it cannot be set in a [site] section \
+                           (move it above the first section)";
+                file_errors.push((e.line, fail(ErrorKind::Section(why.to_owned()))));
+                continue;
+            }
+            if repeatable(k.name).is_none() {
+                if let Some(&first) = section.first_line.get(k.name) {
+                    let err = fail(ErrorKind::Duplicate { first_line: first });
+                    file_errors.push((e.line, err));
+                    continue;
+                }
+                section.first_line.insert(k.name, e.line);
+            }
+            section.entries.push((e.line, k, e.value));
+            continue;
+        }
         if repeatable(k.name).is_none() {
             if let Some(&first) = first_line.get(k.name) {
                 let err = fail(ErrorKind::Duplicate { first_line: first });
@@ -143,14 +164,7 @@ pub(super) fn load_lenient(
         let origin = Origin::Env { var: o.var.clone() };
         let results = if let Some(separator) = repeatable(o.key.name) {
             // The variable replaces every line of that key in the file.
-            match o.key.name {
-                "ssl_sni" => b.cfg.ssl_sni.clear(),
-                "cache_control" => b.cfg.cache_control.clear(),
-                "header_add" => b.cfg.header_add.clear(),
-                "header_set" => b.cfg.header_set.clear(),
-                "header_remove" => b.cfg.header_remove.clear(),
-                _ => {}
-            }
+            clear_list(&mut b.cfg, o.key.name);
             o.value
                 .split(separator)
                 .map(|part| (o.key.set)(&mut b, part.trim()))
@@ -170,9 +184,150 @@ pub(super) fn load_lenient(
         origins.by_key.insert(o.key.name, origin);
     }
 
-    let cfg = resolve(b, path);
+    let builder_template = Builder {
+        cfg: Config::default(),
+        ..b.clone()
+    };
+    let mut cfg = resolve(b, path);
     errors.extend(cross_checks(&cfg, &origins));
+    cfg.sites = sites(
+        &cfg,
+        &heads,
+        sections,
+        builder_template,
+        &origins,
+        &mut errors,
+    );
+    // A site's own certificate is offered for its names through the SNI table.
+    for site in cfg.sites.clone() {
+        if site.own_certificate {
+            for name in &site.names {
+                cfg.ssl_sni.push(super::SniCert {
+                    name: name.clone(),
+                    cert: site.cfg.ssl_cert_path.clone(),
+                    key: site.cfg.ssl_key_path.clone(),
+                });
+            }
+        }
+    }
     (cfg, ConfigErrors(errors))
+}
+
+/// A section's `key = value` lines, in file order.
+#[derive(Default)]
+struct SectionEntries {
+    entries: Vec<(usize, &'static super::KeyDoc, String)>,
+    first_line: HashMap<&'static str, usize>,
+}
+
+/// Builds every section whose header was valid: names checked and unique across the
+/// file, the global settings copied and the section's keys applied on top.
+fn sites(
+    global: &Config,
+    heads: &[parse::SectionHead],
+    sections: Vec<SectionEntries>,
+    template: Builder,
+    origins: &Origins<'_>,
+    errors: &mut Vec<ConfigError>,
+) -> Vec<super::Site> {
+    let mut out = Vec::new();
+    let mut site_errors: Vec<(usize, ConfigError)> = Vec::new();
+    let mut owner: HashMap<String, usize> = HashMap::new();
+    for (head, section) in heads.iter().zip(sections) {
+        let at = |line: usize, key: Option<&str>, kind: ErrorKind| {
+            (
+                line,
+                ConfigError {
+                    origin: origins.file_line(line),
+                    key: key.map(str::to_owned),
+                    kind,
+                },
+            )
+        };
+        if head.names.is_empty() {
+            continue; // the header's own error is already reported
+        }
+        let mut names = Vec::new();
+        for raw in &head.names {
+            match super::site::site_name(raw) {
+                Ok(name) => {
+                    if let Some(first) = owner.get(&name) {
+                        let why = format!(
+                            "site name `{name}` is already used by the site on line {first}"
+                        );
+                        site_errors.push(at(head.line, None, ErrorKind::Section(why)));
+                    } else {
+                        owner.insert(name.clone(), head.line);
+                        names.push(name);
+                    }
+                }
+                Err(kind) => site_errors.push(at(head.line, None, kind)),
+            }
+        }
+        let mut b = template.clone();
+        b.cfg = global.clone();
+        b.cfg.sites = Vec::new();
+        let mut cleared: Vec<&str> = Vec::new();
+        let given = |k: &str| section.first_line.contains_key(k);
+        let own_certificate = given("ssl_cert_path") || given("ssl_key_path");
+        for (line, k, value) in &section.entries {
+            // A repeatable key in a section replaces the inherited list.
+            if repeatable(k.name).is_some() && !cleared.contains(&k.name) {
+                cleared.push(k.name);
+                clear_list(&mut b.cfg, k.name);
+            }
+            if let Err(v) = (k.set)(&mut b, value) {
+                site_errors.push(at(*line, Some(k.name), ErrorKind::Value(v)));
+            }
+        }
+        let line_of = |k: &str| section.first_line.get(k).copied().unwrap_or(head.line);
+        if own_certificate && !(given("ssl_cert_path") && given("ssl_key_path")) {
+            let k = if given("ssl_cert_path") {
+                "ssl_cert_path"
+            } else {
+                "ssl_key_path"
+            };
+            let why = "a site's own certificate needs both `ssl_cert_path` and `ssl_key_path`";
+            site_errors.push(at(line_of(k), Some(k), ErrorKind::Section(why.to_owned())));
+        }
+        if b.cfg.redirect_http_to_https && !b.cfg.use_https {
+            let why = "needs `use_https = true` (there would be nothing to redirect to)";
+            let k = "redirect_http_to_https";
+            site_errors.push(at(line_of(k), Some(k), ErrorKind::Conflict(why.to_owned())));
+        }
+        if b.cfg.hsts_preload
+            && (!b.cfg.hsts_include_subdomains || b.cfg.hsts_max_age < 31_536_000)
+            && (given("hsts_preload") || given("hsts_max_age") || given("hsts_include_subdomains"))
+        {
+            let why = "needs `hsts_include_subdomains = true` and `hsts_max_age` of at least \
+                       31536000 (the preload list refuses anything less)";
+            let k = "hsts_preload";
+            site_errors.push(at(line_of(k), Some(k), ErrorKind::Conflict(why.to_owned())));
+        }
+        if names.is_empty() {
+            continue;
+        }
+        out.push(super::Site {
+            names,
+            line: head.line,
+            cfg: b.cfg,
+            own_certificate,
+        });
+    }
+    site_errors.sort_by_key(|(line, _)| *line);
+    errors.extend(site_errors.into_iter().map(|(_, e)| e));
+    out
+}
+
+fn clear_list(cfg: &mut Config, key: &str) {
+    match key {
+        "ssl_sni" => cfg.ssl_sni.clear(),
+        "cache_control" => cfg.cache_control.clear(),
+        "header_add" => cfg.header_add.clear(),
+        "header_set" => cfg.header_set.clear(),
+        "header_remove" => cfg.header_remove.clear(),
+        _ => {}
+    }
 }
 
 /// Fills in the settings whose defaults depend on other settings.

@@ -20,10 +20,14 @@ mod listen;
 mod load;
 mod parse;
 mod pattern;
+mod site;
 mod value;
 
 #[cfg(test)]
 mod robustness_tests;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod site_tests;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a test failure
 mod tests;
@@ -33,6 +37,7 @@ pub use ipnet::IpNetParseError;
 pub use keys::{key, suggest, KeyDoc, KEYS};
 pub use listen::CpuAffinity;
 pub use pattern::{any_matches, CacheRule, HeaderLine, PathPattern};
+pub use site::{is_site_key, Site, UnknownHost, SITE_KEYS};
 
 /// Error-log verbosity (Carbon's `log_mode`; `verbose = true` means `debug`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,6 +223,12 @@ pub struct Config {
     pub drain_period: Duration,
     /// Session-ticket keys shared by the instances behind one balancer.
     pub ssl_ticket_key_file: Option<PathBuf>,
+
+    // Virtual hosts (docs/sites.md).
+    /// The `[site ...]` sections, in file order; empty: one site, the global one.
+    pub sites: Vec<Site>,
+    /// A host no section names: the global site serves it, or 421.
+    pub unknown_host: UnknownHost,
 }
 
 /// Worker threads when `max_threads = 0`: one per CPU the process may use. If the OS
@@ -330,6 +341,8 @@ impl Default for Config {
             health_path: None,
             drain_period: Duration::ZERO,
             ssl_ticket_key_file: None,
+            sites: Vec::new(),
+            unknown_host: UnknownHost::Default,
         }
     }
 }

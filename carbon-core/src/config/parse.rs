@@ -10,7 +10,10 @@
 //! * a value wrapped in `"` or `'` is taken verbatim between the quotes (no escape
 //!   sequences; use the other quote character to include one), and only a comment may
 //!   follow the closing quote;
-//! * key names are lowercase ASCII letters, digits and `_` (case-sensitive).
+//! * key names are lowercase ASCII letters, digits and `_` (case-sensitive);
+//! * a line `[site NAME NAME ...]` (optionally followed by a `#` comment) starts a
+//!   section: the `key = value` lines after it, up to the next section, belong to
+//!   that site (`site.rs` checks the names and which keys a site may set).
 
 use super::error::ErrorKind;
 
@@ -21,6 +24,16 @@ pub(super) struct Entry {
     pub line: usize,
     pub key: String,
     pub value: String,
+    /// 0: before the first section (the global settings and default site); `n`:
+    /// the `n`-th section header of the file.
+    pub section: usize,
+}
+
+/// A `[site ...]` line: the words after `site`, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct SectionHead {
+    pub line: usize,
+    pub names: Vec<String>,
 }
 
 /// A line that could not be split, with the key when one was recognisable.
@@ -32,23 +45,84 @@ pub(super) struct LineError {
 }
 
 /// Splits a whole file. Every line is looked at, so all syntax errors are reported.
+#[cfg(test)]
 pub(super) fn parse(text: &str) -> (Vec<Entry>, Vec<LineError>) {
+    let (entries, _, errors) = parse_sections(text);
+    (entries, errors)
+}
+
+/// [`parse`], with the section headers (entry `section` n is `heads[n - 1]`).
+pub(super) fn parse_sections(text: &str) -> (Vec<Entry>, Vec<SectionHead>, Vec<LineError>) {
     // Windows editors (Notepad until 2019) start UTF-8 files with a byte order mark.
     // It is not whitespace to `trim`, so it would end up invisible inside the first
     // key's name; it carries no meaning in UTF-8 (Unicode §23.8), so drop it.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut entries = Vec::new();
+    let mut heads = Vec::new();
     let mut errors = Vec::new();
     // `str::lines` also strips a `\r` before each `\n`, so CRLF files work.
     for (idx, raw) in text.lines().enumerate() {
         let line = idx + 1;
+        if let Some(head) = section_head(raw) {
+            match head {
+                Ok(names) => heads.push(SectionHead { line, names }),
+                Err(kind) => {
+                    errors.push(LineError {
+                        line,
+                        key: None,
+                        kind,
+                    });
+                    // The lines that follow still belong to a (broken) section: they
+                    // must not be taken for global settings.
+                    heads.push(SectionHead {
+                        line,
+                        names: Vec::new(),
+                    });
+                }
+            }
+            continue;
+        }
+        let section = heads.len();
         match parse_line(raw) {
             Ok(None) => {}
-            Ok(Some((key, value))) => entries.push(Entry { line, key, value }),
+            Ok(Some((key, value))) => entries.push(Entry {
+                line,
+                key,
+                value,
+                section,
+            }),
             Err((key, kind)) => errors.push(LineError { line, key, kind }),
         }
     }
-    (entries, errors)
+    (entries, heads, errors)
+}
+
+/// `None`: not a section line. A line starting with `[` is one (no key starts so).
+fn section_head(raw: &str) -> Option<Result<Vec<String>, ErrorKind>> {
+    let t = raw.trim();
+    let inner = t.strip_prefix('[')?;
+    let bad = |why: &str| {
+        Some(Err(ErrorKind::Section(format!(
+            "{why}; expected `[site NAME ...]`, found `{}`",
+            shorten(t)
+        ))))
+    };
+    let Some((inner, rest)) = inner.split_once(']') else {
+        return bad("no closing `]`");
+    };
+    let rest = rest.trim_start();
+    if !(rest.is_empty() || rest.starts_with('#')) {
+        return bad("only a `#` comment may follow `]`");
+    }
+    let mut words = inner.split_whitespace();
+    if words.next() != Some("site") {
+        return bad("the only section kind is `site`");
+    }
+    let names: Vec<String> = words.map(str::to_owned).collect();
+    if names.is_empty() {
+        return bad("a site needs at least one name");
+    }
+    Some(Ok(names))
 }
 
 type LineResult = Result<Option<(String, String)>, (Option<String>, ErrorKind)>;
@@ -219,6 +293,44 @@ mod tests {
             errors.iter().map(|e| e.line).collect::<Vec<_>>(),
             vec![1, 2, 3]
         );
+    }
+
+    #[test]
+    fn section_headers_split_the_file_and_number_the_entries() {
+        let text = "port = 1\n[site a.test  www.a.test] # note\nwww_path = /a\n\n[site b.test]\nwww_path = /b\n";
+        let (entries, heads, errors) = parse_sections(text);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            heads,
+            vec![
+                SectionHead {
+                    line: 2,
+                    names: vec!["a.test".into(), "www.a.test".into()]
+                },
+                SectionHead {
+                    line: 5,
+                    names: vec!["b.test".into()]
+                },
+            ]
+        );
+        let sections: Vec<(usize, usize)> = entries.iter().map(|e| (e.line, e.section)).collect();
+        assert_eq!(sections, vec![(1, 0), (3, 1), (6, 2)]);
+    }
+
+    #[test]
+    fn bad_section_headers_are_errors_with_their_line_and_still_open_a_section() {
+        let text = "[site]\nwww_path = /a\n[server x]\n[site a.test\n[site b.test] x\n";
+        let (entries, heads, errors) = parse_sections(text);
+        assert_eq!(
+            errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+            vec![1, 3, 4, 5]
+        );
+        assert!(errors
+            .iter()
+            .all(|e| matches!(e.kind, ErrorKind::Section(_))));
+        assert_eq!(heads.len(), 4);
+        // The key under the broken header is not taken for a global setting.
+        assert_eq!(entries[0].section, 1);
     }
 
     #[test]

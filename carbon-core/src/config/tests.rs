@@ -502,6 +502,7 @@ fn every_key_setter_is_wired() {
         ("health_path", "/healthz"),
         ("drain_period", "5s"),
         ("ssl_ticket_key_file", "/etc/carbon/ticket.key"),
+        ("unknown_host", "refuse"),
     ];
     assert_eq!(samples.len(), KEYS.len());
     for k in KEYS {

@@ -440,6 +440,8 @@ mod tests {
                 secure: false,
                 now,
                 wall: std::time::SystemTime::now(),
+                sni: None,
+                https_port: None,
             };
             svc.call(&req, &ctx)
         };

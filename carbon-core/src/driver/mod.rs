@@ -147,8 +147,6 @@ pub(crate) struct Generation {
     /// The port the TLS listener really bound (differs from the config with
     /// `https_port = 0`), for redirects.
     pub https_port: u16,
-    /// `Strict-Transport-Security`, formatted once; `None` when `hsts_max_age = 0`.
-    pub hsts: Option<http::HeaderValue>,
     /// Per-address counts start afresh with each generation (a reload may change
     /// the limit and the window).
     pub rate: RateLimiter,
@@ -166,32 +164,14 @@ impl Generation {
             cfg.rate_limit_window,
             cfg.rate_limit_exempt.clone(),
         );
-        let hsts = hsts_value(&cfg);
         Generation {
             number,
             cfg,
             tls,
             https_port,
-            hsts,
             rate,
         }
     }
-}
-
-/// RFC 6797 §6.1: `max-age` with the optional `includeSubDomains` directive (§6.1.2)
-/// and `preload` (not in the RFC: the browsers' preload list asks for it).
-fn hsts_value(cfg: &Config) -> Option<http::HeaderValue> {
-    if cfg.hsts_max_age == 0 {
-        return None;
-    }
-    let mut v = format!("max-age={}", cfg.hsts_max_age);
-    if cfg.hsts_include_subdomains {
-        v.push_str("; includeSubDomains");
-    }
-    if cfg.hsts_preload {
-        v.push_str("; preload");
-    }
-    http::HeaderValue::from_str(&v).ok()
 }
 
 /// One worker as the rest of the server reaches it: its waker, its mailbox for

@@ -1,10 +1,11 @@
-//! From an engine event to a response: rate limiting, the HTTP -> HTTPS redirect,
-//! the service call, the headers every response carries (`Date`, `Server`, HSTS on
-//! TLS only), statistics and the access log line.
+//! From an engine event to a response: rate limiting, the health and metrics
+//! endpoints, the service call (the site's policy, redirect and HSTS, is part of the
+//! service: `service/policy.rs`), the headers every response carries (`Date`,
+//! `Server`), statistics and the access log line.
 
 use std::time::{Instant, SystemTime};
 
-use http::header::{HeaderValue, DATE, LOCATION, REFERER, RETRY_AFTER, SERVER, USER_AGENT};
+use http::header::{HeaderValue, DATE, REFERER, RETRY_AFTER, SERVER, USER_AGENT};
 use http::{Method, StatusCode};
 
 use super::access_log::{Entry, LogSink, RequestLine};
@@ -35,11 +36,14 @@ pub(crate) struct Ctx<'a> {
 }
 
 pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
+    let sni = c.tls.as_ref().and_then(|t| t.server_name());
     let rctx = RequestContext {
         peer: client_peer(c, &ev, &x),
         secure: c.secure(),
         now: x.now,
         wall: x.wall,
+        sni: sni.as_deref(),
+        https_port: https_port(x.gen),
     };
     let (resp, req) = match ev {
         Event::Request(req) if c.plain_on_tls => {
@@ -67,7 +71,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
                 rejection.reason
             );
             let mut resp = x.service.error(rejection.status, &rctx);
-            finish_headers(&mut resp, &rctx, &x);
+            finish_headers(&mut resp, &x);
             x.stats.count_response(resp.status().as_u16());
             let line = x
                 .log
@@ -78,7 +82,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
         }
     };
     let mut resp = resp;
-    finish_headers(&mut resp, &rctx, &x);
+    finish_headers(&mut resp, &x);
     x.stats.count_response(resp.status().as_u16());
     let line = x
         .log
@@ -171,18 +175,17 @@ pub(super) fn answer(
             return resp;
         }
     }
-    let cfg = &x.gen.cfg;
-    if let Some(path) = cfg.metrics_path.as_deref() {
+    if let Some(path) = x.gen.cfg.metrics_path.as_deref() {
         if req.uri().path() == path {
             return metrics(req, rctx, x);
         }
     }
-    // `OPTIONS *` asks about the server itself (RFC 9110 §9.3.7): nothing to redirect.
-    let asterisk = req.uri().path() == "*";
-    if !rctx.secure && cfg.redirect_http_to_https && x.gen.tls.is_some() && !asterisk {
-        return redirect_to_https(req, x.gen.https_port, &cfg.server_name, rctx, x);
-    }
     x.service.call(req, rctx)
+}
+
+/// For [`RequestContext::https_port`]: the port redirects point to.
+pub(super) fn https_port(gen: &Generation) -> Option<u16> {
+    gen.tls.is_some().then_some(gen.https_port)
 }
 
 fn is_health(path: &str, x: &Ctx<'_>) -> bool {
@@ -225,7 +228,8 @@ fn rate_limited(rctx: &RequestContext, x: &mut Ctx<'_>) -> Option<Response> {
 
 /// [`Event::Head`]: the head of a request with a body has arrived. A request that
 /// will be refused whatever its body holds (plain HTTP on the TLS port, a client
-/// over its rate, the HTTPS redirect, a method the service refuses) is answered now;
+/// over its rate, or what the service refuses early: the HTTPS redirect, a method)
+/// is answered now;
 /// the engine then closes without reading the body, which the lingering close
 /// discards (bounded). Otherwise nothing is sent and the body is read as usual.
 fn early(c: &mut Conn, rctx: &RequestContext, mut x: Ctx<'_>) {
@@ -243,26 +247,14 @@ fn early(c: &mut Conn, rctx: &RequestContext, mut x: Ctx<'_>) {
     } else {
         // Counted once: the full request skips the check.
         c.rate_checked = true;
-        let cfg = &x.gen.cfg;
-        let asterisk = head.uri().path() == "*";
-        if !rctx.secure && cfg.redirect_http_to_https && x.gen.tls.is_some() && !asterisk {
-            Some(redirect_to_https(
-                head,
-                x.gen.https_port,
-                &cfg.server_name,
-                rctx,
-                &mut x,
-            ))
-        } else {
-            x.service.early_response(head, rctx)
-        }
+        x.service.early_response(head, rctx)
     };
     let Some(mut resp) = resp else {
         return;
     };
     c.rate_checked = false;
     c.rejected = true;
-    finish_headers(&mut resp, rctx, &x);
+    finish_headers(&mut resp, &x);
     x.stats.count_response(resp.status().as_u16());
     let line = x
         .log
@@ -314,67 +306,7 @@ fn metrics(req: &Request, rctx: &RequestContext, x: &mut Ctx<'_>) -> Response {
     resp
 }
 
-/// 301 for GET/HEAD; 308 otherwise so the method and body are kept (RFC 9110 §15.4.9).
-fn redirect_to_https<B>(
-    req: &http::Request<B>,
-    https_port: u16,
-    server_name: &str,
-    rctx: &RequestContext,
-    x: &mut Ctx<'_>,
-) -> Response {
-    let host = req
-        .headers()
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(strip_port)
-        .filter(|h| !h.is_empty())
-        .unwrap_or(server_name);
-    // An absolute-form target may have an empty path (`http://host?q`): the
-    // redirect's path is then "/" (RFC 9110 §4.2.3 normalisation).
-    let path = match req.uri().path() {
-        "" => "/",
-        p => p,
-    };
-    let query = req
-        .uri()
-        .query()
-        .map(|q| format!("?{q}"))
-        .unwrap_or_default();
-    let location = if https_port == 443 {
-        format!("https://{host}{path}{query}")
-    } else {
-        format!("https://{host}:{https_port}{path}{query}")
-    };
-    let status = if req.method() == Method::GET || req.method() == Method::HEAD {
-        StatusCode::MOVED_PERMANENTLY
-    } else {
-        StatusCode::PERMANENT_REDIRECT
-    };
-    let mut resp = x.service.error(status, rctx);
-    match HeaderValue::from_str(&location) {
-        Ok(v) => {
-            resp.headers_mut().insert(LOCATION, v);
-            resp
-        }
-        Err(_) => x.service.error(StatusCode::BAD_REQUEST, rctx),
-    }
-}
-
-/// "example.com:8080" -> "example.com", "[::1]:8080" -> "[::1]".
-fn strip_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        return match host.find(']') {
-            Some(i) => &host[..=i],
-            None => host,
-        };
-    }
-    match host.rsplit_once(':') {
-        Some((h, _)) => h,
-        None => host,
-    }
-}
-
-pub(super) fn finish_headers(resp: &mut Response, rctx: &RequestContext, x: &Ctx<'_>) {
+pub(super) fn finish_headers(resp: &mut Response, x: &Ctx<'_>) {
     let h = resp.headers_mut();
     // Draining: each keep-alive connection ends after its next response, so the
     // balancer opens its next one to another instance (RFC 9112 §9.6).
@@ -383,12 +315,6 @@ pub(super) fn finish_headers(resp: &mut Response, rctx: &RequestContext, x: &Ctx
     }
     h.insert(DATE, x.date.header().clone());
     h.insert(SERVER, SERVER_NAME);
-    // HSTS over plain HTTP is ignored by browsers and misleading (RFC 6797 §7.2).
-    if rctx.secure {
-        if let Some(v) = &x.gen.hsts {
-            h.insert(http::header::STRICT_TRANSPORT_SECURITY, v.clone());
-        }
-    }
 }
 
 pub(super) fn request_line<B>(
@@ -434,18 +360,5 @@ fn version_str(v: http::Version) -> &'static str {
         http::Version::HTTP_2 => "HTTP/2.0",
         http::Version::HTTP_3 => "HTTP/3.0",
         _ => "HTTP/1.1",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::strip_port;
-
-    #[test]
-    fn redirect_host_strips_port_including_ipv6_literals() {
-        assert_eq!(strip_port("example.com:8080"), "example.com");
-        assert_eq!(strip_port("example.com"), "example.com");
-        assert_eq!(strip_port("[::1]:8080"), "[::1]");
-        assert_eq!(strip_port("[::1]"), "[::1]");
     }
 }

@@ -1,6 +1,6 @@
 //! From an HTTP/2 engine event to a stream's response, through the same steps as
-//! HTTP/1.1 (`respond.rs`): rate limiting and the HTTPS redirect (`answer`), the
-//! service, `Date`/`Server`/HSTS (`finish_headers`), statistics and the access log.
+//! HTTP/1.1 (`respond.rs`): rate limiting (`answer`), the service (with the site's
+//! policy), `Date`/`Server` (`finish_headers`), statistics and the access log.
 //!
 //! Streams are answered as their requests complete, each on its own: the service is
 //! synchronous, so a `StreamReset` never finds pending work to drop.
@@ -27,11 +27,14 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
         }
         _ => c.peer,
     };
+    let sni = c.tls.as_ref().and_then(|t| t.server_name());
     let rctx = RequestContext {
         peer,
         secure: c.secure(),
         now: x.now,
         wall: x.wall,
+        sni: sni.as_deref(),
+        https_port: super::respond::https_port(x.gen),
     };
     match ev {
         Event::Request { stream_id, request } => {
@@ -39,7 +42,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
             if let Some(h) = early_hints::for_request(&x.gen.cfg, &request, resp.status()) {
                 c.engine.send_informational(x.now, Some(stream_id), h);
             }
-            finish_headers(&mut resp, &rctx, &x);
+            finish_headers(&mut resp, &x);
             x.stats.count_response(resp.status().as_u16());
             let head = request.method() == Method::HEAD;
             let line = x
@@ -59,7 +62,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
                 status.as_u16()
             );
             let mut resp = x.service.error(status, &rctx);
-            finish_headers(&mut resp, &rctx, &x);
+            finish_headers(&mut resp, &x);
             x.stats.count_response(resp.status().as_u16());
             let line = x.log.is_some().then(|| {
                 super::access_log::Entry {

@@ -61,7 +61,7 @@ pub struct FileRegion {
 
 /// What a service may know about the connection a request came on.
 #[derive(Debug, Clone, Copy)]
-pub struct RequestContext {
+pub struct RequestContext<'a> {
     pub peer: SocketAddr,
     /// True when the request arrived over TLS.
     pub secure: bool,
@@ -69,6 +69,14 @@ pub struct RequestContext {
     pub now: Instant,
     /// Wall-clock time of this loop turn (conditional requests, `Last-Modified`).
     pub wall: SystemTime,
+    /// TLS: the server name the client asked for in its ClientHello (RFC 6066 §3),
+    /// lowercase; `None` over plain TCP or when the client sent none. The site
+    /// router checks it against `Host` (RFC 9110 §15.5.20, `vhost.rs`).
+    pub sni: Option<&'a str>,
+    /// The port this server's HTTPS listener really bound (it differs from the
+    /// configuration with `https_port = 0`); `None` when nothing listens for TLS.
+    /// The HTTPS redirect points there (`policy.rs`).
+    pub https_port: Option<u16>,
 }
 
 /// Something that answers requests. One instance per worker thread, so
@@ -114,6 +122,8 @@ pub struct ServiceCounters {
     pub file_cache_hits: AtomicU64,
     /// A request that had to open (or re-open) the file.
     pub file_cache_misses: AtomicU64,
+    /// Responses per site and status class (`vhost.rs`); empty without sections.
+    pub sites: vhost::SiteRegistry,
 }
 
 /// A minimal, well-formed error response: the reason phrase as a text body.
@@ -132,5 +142,7 @@ pub fn error_response(status: http::StatusCode) -> Response {
     resp
 }
 
+pub mod policy;
 pub mod pool;
 pub mod ratelimit;
+pub mod vhost;

@@ -7,6 +7,7 @@
 //! it and moves bytes. Building the config reads files and is
 //! done at startup and on reload, never on a worker's hot path. See `docs/tls.md`.
 
+mod client_hello;
 mod error;
 mod load;
 pub mod policy;

@@ -49,6 +49,11 @@ pub struct TlsSession {
     /// error (a malformed record is skipped on the next call) and must not be driven
     /// after one, so the session stops here for good.
     error: Option<Error>,
+    /// The ClientHello's server name (`client_hello.rs`), read before rustls
+    /// consumes the first record.
+    sni: Option<Arc<str>>,
+    /// The first record has not been looked at yet.
+    sni_pending: bool,
 }
 
 /// What to do when the connection can send application data.
@@ -68,6 +73,8 @@ impl TlsSession {
             outgoing: OutBuf::default(),
             peer_closed: false,
             error: None,
+            sni: None,
+            sni_pending: true,
         })
     }
 
@@ -78,6 +85,12 @@ impl TlsSession {
     /// True while encrypted bytes wait for `write_tls`.
     pub fn wants_write(&self) -> bool {
         self.outgoing.len() > 0
+    }
+
+    /// The server name the client sent in its ClientHello (RFC 6066 §3), lowercase.
+    /// Shared, so a request can hold it while the connection is borrowed mutably.
+    pub fn server_name(&self) -> Option<Arc<str>> {
+        self.sni.clone()
     }
 
     /// The ALPN protocol agreed in the handshake, if any (RFC 7301).
@@ -117,6 +130,18 @@ impl TlsSession {
     pub fn process_new_packets(&mut self) -> Result<(), Error> {
         if let Some(e) = &self.error {
             return Err(e.clone());
+        }
+        // rustls consumes complete records only, so the first record is still at the
+        // start of `incoming` until it is complete, and read here before rustls does.
+        if self.sni_pending {
+            match super::client_hello::server_name(&self.incoming) {
+                super::client_hello::Sni::NeedMore => {}
+                super::client_hello::Sni::Name(n) => {
+                    self.sni = Some(Arc::from(n));
+                    self.sni_pending = false;
+                }
+                super::client_hello::Sni::None => self.sni_pending = false,
+            }
         }
         match self.pump(Send::Nothing) {
             Ok(_) => Ok(()),

@@ -61,6 +61,8 @@ fn get(svc: &mut FileService, uri: &str, accept: &str) -> Response {
         secure: false,
         now: Instant::now(),
         wall: SystemTime::now(),
+        sni: None,
+        https_port: None,
     };
     svc.call(&req, &ctx)
 }

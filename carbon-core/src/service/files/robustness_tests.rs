@@ -334,12 +334,14 @@ fn check(site: &Site, dotfiles: bool, req: &Request, resp: &Response) -> Result<
     Ok(())
 }
 
-fn ctx(now: Instant) -> RequestContext {
+fn ctx(now: Instant) -> RequestContext<'static> {
     RequestContext {
         peer: SocketAddr::from(([127, 0, 0, 1], 40000)),
         secure: false,
         now,
         wall: SystemTime::now(),
+        sni: None,
+        https_port: None,
     }
 }
 

@@ -45,6 +45,8 @@ fn call(
         secure: false,
         now: Instant::now(),
         wall: SystemTime::now(),
+        sni: None,
+        https_port: None,
     };
     svc.call(&req, &ctx)
 }

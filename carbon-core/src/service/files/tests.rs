@@ -38,12 +38,14 @@ fn options(root: &Path) -> FileOptions {
     }
 }
 
-fn ctx() -> RequestContext {
+fn ctx() -> RequestContext<'static> {
     RequestContext {
         peer: SocketAddr::from(([127, 0, 0, 1], 40000)),
         secure: false,
         now: Instant::now(),
         wall: SystemTime::now(),
+        sni: None,
+        https_port: None,
     }
 }
 

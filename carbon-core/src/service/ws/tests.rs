@@ -21,12 +21,14 @@ impl Service for Inner {
     }
 }
 
-fn ctx() -> RequestContext {
+fn ctx() -> RequestContext<'static> {
     RequestContext {
         peer: SocketAddr::from(([127, 0, 0, 1], 1)),
         secure: false,
         now: Instant::now(),
         wall: SystemTime::now(),
+        sni: None,
+        https_port: None,
     }
 }
 
