@@ -214,6 +214,11 @@ pub struct StatsReport {
     pub total: Counters,
     /// Index = worker number.
     pub workers: Vec<Counters>,
+    /// Responses per `[site]` section (the global settings as `(default)`), by
+    /// status class `1xx` .. `5xx`; empty without sections (and from a carbond
+    /// that predates them).
+    #[serde(default)]
+    pub sites: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 /// Open and total connections of one protocol.

@@ -181,6 +181,26 @@ pub fn stats(r: &StatsReport, prev: Option<(&StatsReport, f64)>, workers: bool) 
     ] {
         let _ = writeln!(o, "  {name:<22} {extra:>12} {n:>12}");
     }
+    if !r.sites.is_empty() {
+        let _ = writeln!(o);
+        let _ = writeln!(
+            o,
+            "{:<24} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            "site responses", "2xx", "3xx", "4xx", "5xx", "total"
+        );
+        for (site, classes) in &r.sites {
+            let n = |c: &str| classes.get(c).copied().unwrap_or(0);
+            let total: u64 = classes.values().sum();
+            let _ = writeln!(
+                o,
+                "  {site:<22} {:>10} {:>10} {:>10} {:>10} {total:>10}",
+                n("2xx"),
+                n("3xx"),
+                n("4xx"),
+                n("5xx")
+            );
+        }
+    }
     if workers {
         let _ = writeln!(o);
         let _ = writeln!(

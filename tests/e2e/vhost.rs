@@ -328,3 +328,46 @@ fn the_documented_multi_site_example_passes_check_config() {
     assert!(status.unwrap().success(), "{out}\n{text}");
     assert!(out.contains("[site example.com www.example.com]"), "{out}");
 }
+
+#[test]
+fn carbonctl_stats_counts_responses_per_site_in_every_format() {
+    let s = Server::start(
+        "www_path = {base}/www\n[site a.test www.a.test]\nwww_path = {base}/www/sub\n",
+    );
+    let get = |host: &str, path: &str| {
+        s.request(
+            format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+    };
+    assert_eq!(get("a.test", "/").status, 200);
+    assert_eq!(get("www.a.test", "/").status, 200);
+    assert_eq!(get("a.test", "/missing").status, 404);
+    assert_eq!(get("other.test", "/").status, 200);
+    let sock = s.base().join("carbond.sock");
+    let ctl = |args: &[&str]| {
+        let o = std::process::Command::new(crate::control::carbonctl())
+            .arg("--socket")
+            .arg(&sock)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let json: serde_json::Value = serde_json::from_str(&ctl(&["stats", "--json"])).unwrap();
+    assert_eq!(json["sites"]["a.test"]["2xx"], 2, "{json}");
+    assert_eq!(json["sites"]["a.test"]["4xx"], 1, "{json}");
+    assert_eq!(json["sites"]["(default)"]["2xx"], 1, "{json}");
+    let prom = ctl(&["stats", "--prometheus"]);
+    assert!(
+        prom.contains("carbon_site_responses_total{site=\"a.test\",class=\"2xx\"} 2"),
+        "{prom}"
+    );
+    let human = ctl(&["stats"]);
+    let line = human
+        .lines()
+        .find(|l| l.trim_start().starts_with("a.test"))
+        .unwrap_or_else(|| panic!("{human}"));
+    let numbers: Vec<&str> = line.split_whitespace().skip(1).collect();
+    assert_eq!(numbers, ["2", "0", "1", "0", "3"], "{human}");
+}

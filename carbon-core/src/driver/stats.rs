@@ -299,7 +299,27 @@ impl Stats {
             Ok(g) => g.clone(),
             Err(p) => p.into_inner().clone(),
         };
+        // Each worker counts its sites in its own block; sum them by site.
+        let mut sites: Vec<SiteCount> = Vec::new();
+        for w in &self.workers {
+            for (site, classes) in w.service.sites.snapshot() {
+                let at = match sites.iter().position(|s| s.site == site) {
+                    Some(i) => i,
+                    None => {
+                        sites.push(SiteCount {
+                            site,
+                            responses: [0; 5],
+                        });
+                        sites.len() - 1
+                    }
+                };
+                for (sum, n) in sites[at].responses.iter_mut().zip(classes) {
+                    *sum += n;
+                }
+            }
+        }
         StatsSnapshot {
+            sites,
             uptime: self.started.elapsed(),
             config_generation: self.config_generation.load(Ordering::Relaxed),
             last_reload,
@@ -431,6 +451,18 @@ pub struct StatsSnapshot {
     pub log_write_errors: u64,
     pub total: Counters,
     pub workers: Vec<Counters>,
+    /// Responses per `[site]` (and the default site), all workers together; empty
+    /// without sections.
+    pub sites: Vec<SiteCount>,
+}
+
+/// Responses of one site by status class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteCount {
+    /// The site's first name, or `(default)` for the global settings.
+    pub site: String,
+    /// 1xx, 2xx, 3xx, 4xx, 5xx.
+    pub responses: [u64; 5],
 }
 
 impl StatsSnapshot {
@@ -674,6 +706,24 @@ impl StatsSnapshot {
             "Connections closed at accept by max_connections_per_ip.",
             &one(t.refused_per_ip),
         );
+        if !self.sites.is_empty() {
+            // Site names are DNS names or `(default)`: nothing to escape in a label.
+            let samples: Vec<(String, u64)> = self
+                .sites
+                .iter()
+                .flat_map(|s| {
+                    s.responses.iter().enumerate().map(move |(i, n)| {
+                        (format!("{{site=\"{}\",class=\"{}xx\"}}", s.site, i + 1), *n)
+                    })
+                })
+                .collect();
+            metric(
+                "site_responses_total",
+                "counter",
+                "Responses answered by each [site] section (and the default site), by status class.",
+                &samples,
+            );
+        }
         o
     }
 }
@@ -682,6 +732,37 @@ impl StatsSnapshot {
 #[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a test failure
 mod tests {
     use super::*;
+
+    #[test]
+    fn site_responses_are_summed_over_workers_and_labelled_by_site() {
+        let s = Stats::new(2);
+        for (w, n) in [(0, 2), (1, 3)] {
+            let site = s.worker(w).service.sites.site("a.test");
+            site.classes[1].fetch_add(n, Ordering::Relaxed);
+        }
+        s.worker(1).service.sites.site("(default)").classes[3].fetch_add(1, Ordering::Relaxed);
+        let snap = s.snapshot();
+        assert_eq!(
+            snap.sites,
+            vec![
+                SiteCount {
+                    site: "a.test".into(),
+                    responses: [0, 5, 0, 0, 0]
+                },
+                SiteCount {
+                    site: "(default)".into(),
+                    responses: [0, 0, 0, 1, 0]
+                },
+            ]
+        );
+        let text = snap.prometheus();
+        assert!(text.contains("carbon_site_responses_total{site=\"a.test\",class=\"2xx\"} 5"));
+        assert!(text.contains("carbon_site_responses_total{site=\"(default)\",class=\"4xx\"} 1"));
+        assert!(!Stats::new(1)
+            .snapshot()
+            .prometheus()
+            .contains("site_responses"));
+    }
 
     #[test]
     fn worker_blocks_do_not_share_cache_lines() {

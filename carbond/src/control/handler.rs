@@ -74,6 +74,16 @@ impl ControlHandler for DaemonControl {
             log_write_errors: s.log_write_errors,
             total: wire(&s.total),
             workers: s.workers.iter().map(wire).collect(),
+            sites: s
+                .sites
+                .iter()
+                .map(|site| {
+                    let classes = (1..=5)
+                        .map(|d| (format!("{d}xx"), site.responses[d - 1]))
+                        .collect();
+                    (site.site.clone(), classes)
+                })
+                .collect(),
         }
     }
 
