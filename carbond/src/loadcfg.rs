@@ -62,6 +62,10 @@ pub fn load(path: &Path, base: Option<&Path>) -> Result<Loaded, LoadErrors> {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let mut lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         lines.extend(problems.into_iter().map(|p| {
+            // A `[site]` certificate: the section's line, not an `ssl_sni` line.
+            if let Some((line, label, key)) = site_tls_key(&cfg, &p) {
+                return format!("{}:{line}: [site {label}] {key}: {p}", path.display());
+            }
             let p = match tls_key(&cfg, &p) {
                 Some(key) => format!("{key}: {p}"),
                 None => p,
@@ -100,6 +104,31 @@ fn tls_key(cfg: &Config, problem: &str) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// The `[site]` section whose own certificate or key a TLS problem names: its
+/// header line, its first name and the key.
+fn site_tls_key<'c>(cfg: &'c Config, problem: &str) -> Option<(usize, &'c str, &'static str)> {
+    if !problem.starts_with("TLS ") && !problem.starts_with("ssl_sni ") {
+        return None;
+    }
+    let named = |p: &Path| {
+        problem.contains(&format!(" {} ", p.display()))
+            || problem.contains(&format!(" {}:", p.display()))
+    };
+    cfg.sites
+        .iter()
+        .filter(|s| s.own_certificate)
+        .find_map(|s| {
+            let key = if named(&s.cfg.ssl_cert_path) {
+                "ssl_cert_path"
+            } else if named(&s.cfg.ssl_key_path) {
+                "ssl_key_path"
+            } else {
+                return None;
+            };
+            Some((s.line, s.label(), key))
+        })
 }
 
 /// The line setting the key a problem starts with (`www_path /srv: ...`), so checks

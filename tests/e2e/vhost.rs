@@ -371,3 +371,28 @@ fn carbonctl_stats_counts_responses_per_site_in_every_format() {
     let numbers: Vec<&str> = line.split_whitespace().skip(1).collect();
     assert_eq!(numbers, ["2", "0", "1", "0", "3"], "{human}");
 }
+
+#[test]
+fn check_config_names_the_section_of_a_missing_site_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = gen_cert(&dir.path().join("default"), &[]);
+    let conf = dir.path().join("carbon.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "www_path = {d}\nuse_https = on\nssl_cert_path = {c}\nssl_key_path = {k}\n\n\
+             [site a.test]\nssl_cert_path = {d}/a.pem\nssl_key_path = {d}/a.key\n",
+            d = dir.path().display(),
+            c = cert.display(),
+            k = key.display()
+        ),
+    )
+    .unwrap();
+    let (status, out) = run_carbond(
+        &[std::ffi::OsStr::new("--check-config"), conf.as_os_str()],
+        Duration::from_secs(20),
+    );
+    assert!(!status.unwrap().success(), "{out}");
+    let want = format!("{}:6: [site a.test] ssl_cert_path: ", conf.display());
+    assert!(out.contains(&want), "{want} not in:\n{out}");
+}
