@@ -31,11 +31,13 @@ fn two_sites(extra: &str) -> TlsServer {
          ssl_key_path = {{certs}}/a/key.pem\n\
          error_page_404 = 404.html\n\
          header_add = X-Site: a\n\
+         hsts_max_age = 600\n\
          \n\
          [site b.test]\n\
          www_path = {{certs}}/b/www\n\
          ssl_cert_path = {{certs}}/b/cert.pem\n\
-         ssl_key_path = {{certs}}/b/key.pem\n"
+         ssl_key_path = {{certs}}/b/key.pem\n\
+         redirect_http_to_https = true\n"
     );
     TlsServer::start_with(&config, |dir| {
         for (site, names, index) in [
@@ -88,10 +90,27 @@ fn each_site_has_its_own_error_page_and_headers() {
     assert_eq!(a.status, 404);
     assert_eq!(a.body_str(), A_404);
     assert_eq!(a.header("x-site"), Some("a"));
+    assert_eq!(a.header("strict-transport-security"), Some("max-age=600"));
     let b = s.get(&cfg, "b.test", "/missing").response;
     assert_eq!(b.status, 404);
     assert_ne!(b.body_str(), A_404);
     assert_eq!(b.header("x-site"), None);
+    assert_eq!(
+        b.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
+    // RFC 9110 §15.4.2: only site b moves plain HTTP to HTTPS.
+    let plain = |host: &str| {
+        s.server.request(
+            format!("GET /x?y HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+    };
+    let r = plain("b.test");
+    assert_eq!(r.status, 301);
+    let want = format!("https://b.test:{}/x?y", s.https_port);
+    assert_eq!(r.header("location"), Some(want.as_str()));
+    assert_eq!(r.header("strict-transport-security"), None);
+    assert_eq!(plain("a.test").status, 404);
 }
 
 /// `GET /` over a connection whose handshake named `sni`, with `Host: host`.
