@@ -42,3 +42,4 @@ mod tls;
 mod traversal;
 mod vhost;
 mod ws;
+mod ws_h2;

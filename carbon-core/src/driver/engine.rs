@@ -4,7 +4,9 @@
 //! first bytes are the HTTP/2 client preface (prior knowledge, RFC 9113 §3.3).
 //!
 //! After a `101 Switching Protocols` carrying a [`WsUpgrade`], an HTTP/1.1
-//! connection becomes a WebSocket session (RFC 6455): [`Engine::switch_to_ws`].
+//! connection becomes a WebSocket session (RFC 6455): [`Engine::switch_to_ws`]. Over
+//! HTTP/2 a WebSocket is one stream (RFC 8441) and the connection stays HTTP/2: the
+//! sessions run inside [`H2Engine`] (`ws_h2.rs`), see [`Engine::start_ws_stream`].
 //!
 //! The engines share the sans-IO method taxonomy (`handle_*` inputs, `poll_*`
 //! outputs, getters), so the driver moves bytes without knowing which one runs. The
@@ -16,10 +18,11 @@ use std::time::Instant;
 use http::StatusCode;
 
 use super::stats::WorkerCounters;
+use super::ws_h2::H2Engine;
 use crate::config::Config;
 use crate::proto::h1::{self, H1Conn};
+use crate::proto::h2;
 use crate::proto::h2::error::ErrorCode;
-use crate::proto::h2::{self, H2Conn};
 use crate::proto::out::OutQueue;
 use crate::proto::Progress;
 use crate::service::ws::{WakeHook, WsSession, WsUpgrade};
@@ -30,7 +33,7 @@ use crate::service::Response;
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Engine {
     H1(H1Conn),
-    H2(Box<H2Conn>),
+    H2(Box<H2Engine>),
     /// Boxed like HTTP/2: only upgraded connections pay for a session.
     Ws(Box<WsEngine>),
 }
@@ -55,7 +58,7 @@ impl Engine {
     /// Replaces the engine by a fresh HTTP/2 one. Only done before any byte reached
     /// the HTTP/1.1 engine, so nothing is lost.
     pub fn switch_to_h2(&mut self, cfg: &Config, now: Instant) {
-        *self = Engine::H2(Box::new(H2Conn::new(cfg.http2.clone(), now)));
+        *self = Engine::H2(Box::new(H2Engine::new(cfg, now)));
     }
 
     /// After `send_response` queued a 101: replaces the HTTP/1.1 engine by the
@@ -105,10 +108,28 @@ impl Engine {
         true
     }
 
+    /// HTTP/2 answered the extended CONNECT of `stream_id` with a 2xx: run the
+    /// WebSocket session of `upgrade` on that stream (RFC 8441 §5). True when it
+    /// started.
+    pub fn start_ws_stream(
+        &mut self,
+        now: Instant,
+        stream_id: u32,
+        upgrade: Option<WsUpgrade>,
+        wake: impl FnOnce() -> WakeHook,
+    ) -> bool {
+        match self {
+            Engine::H2(e) => e.start_ws(now, stream_id, upgrade, wake()),
+            Engine::H1(_) | Engine::Ws(_) => false,
+        }
+    }
+
     /// The cross-thread sends of a WebSocket session's `WsSender`s are waiting.
     pub fn handle_wake(&mut self, now: Instant) {
-        if let Engine::Ws(w) = self {
-            w.session.handle_wake(now);
+        match self {
+            Engine::Ws(w) => w.session.handle_wake(now),
+            Engine::H2(e) => e.handle_wake(now),
+            Engine::H1(_) => {}
         }
     }
 
@@ -117,8 +138,14 @@ impl Engine {
         matches!(self, Engine::H1(e) if e.is_upgraded())
     }
 
+    /// A WebSocket runs here: an upgraded HTTP/1.1 connection, or HTTP/2 with
+    /// WebSocket streams (for waking their `WsSender`s).
     pub fn is_websocket(&self) -> bool {
-        matches!(self, Engine::Ws(_))
+        match self {
+            Engine::Ws(_) => true,
+            Engine::H2(e) => e.websockets() > 0,
+            Engine::H1(_) => false,
+        }
     }
 
     /// Where the connection stands, for the slot policy (`slots.rs`).
@@ -293,16 +320,8 @@ impl Engine {
     /// Adds this connection's HTTP/2 outcomes to the shared counters; called once,
     /// when the connection closes.
     pub fn record_stats(&self, stats: &WorkerCounters) {
-        let Engine::H2(e) = self else {
-            return;
-        };
-        let s = e.stats();
-        WorkerCounters::add(&stats.h2_streams_opened, s.streams_opened);
-        WorkerCounters::add(&stats.h2_streams_refused, s.streams_refused);
-        WorkerCounters::add(&stats.h2_streams_reset_by_peer, s.streams_reset_by_peer);
-        WorkerCounters::add(&stats.h2_streams_reset_by_us, s.streams_reset_by_us);
-        if let Some(code) = s.goaway_sent {
-            stats.count_goaway(code);
+        if let Engine::H2(e) = self {
+            e.record_stats(stats);
         }
     }
 }

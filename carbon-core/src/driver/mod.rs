@@ -65,6 +65,7 @@ pub mod stats;
 mod timer;
 mod transport;
 mod worker;
+mod ws_h2;
 mod ws_wake;
 
 pub use reload::{ReloadError, Update};

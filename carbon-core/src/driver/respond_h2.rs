@@ -12,8 +12,9 @@ use super::conn::Conn;
 use super::early_hints;
 use super::engine::reject_class;
 use super::respond::{answer, finish_headers, request_line, Ctx};
-use super::stats::WorkerCounters;
+use super::stats::{Stats, WorkerCounters};
 use crate::proto::h2::Event;
+use crate::service::ws::WsUpgrade;
 use crate::service::RequestContext;
 
 pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
@@ -51,8 +52,19 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
                 .then(|| request_line(Some(&request), &resp, &rctx, x.date));
             // RFC 9110 §9.3.2: the response to HEAD carries no body.
             let body_len = if head { 0 } else { resp.body().len() };
+            // RFC 8441 §5: a 2xx to an extended CONNECT starts its WebSocket.
+            let upgrade = (request.method() == Method::CONNECT && resp.status().is_success())
+                .then(|| resp.extensions().get::<WsUpgrade>().cloned());
             c.engine.send_stream_response(x.now, stream_id, resp);
             record(&mut x, line, body_len);
+            if let Some(upgrade) = upgrade {
+                let (wake, key) = (x.ws_wake, x.key);
+                if c.engine
+                    .start_ws_stream(x.now, stream_id, upgrade, || wake.hook(key))
+                {
+                    Stats::inc(&x.stats.websocket_upgrades);
+                }
+            }
         }
         Event::Reject { stream_id, status } => {
             x.stats.count_rejection(reject_class(status));

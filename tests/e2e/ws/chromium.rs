@@ -3,6 +3,10 @@
 //! script clicks it through: connect to wss:// on the page's origin, send text and
 //! binary, see both echoes, close with 1000. The driver reports what the page showed
 //! with a request whose target the access log records.
+//! Run twice: with HTTP/2 off, the WebSocket is an HTTP/1.1 upgrade (101); with
+//! HTTP/2 on, carbond advertises SETTINGS_ENABLE_CONNECT_PROTOCOL and Chromium opens
+//! the WebSocket as an extended CONNECT stream on the page's HTTP/2 connection
+//! (RFC 8441), which the access log shows as `CONNECT ... HTTP/2.0` answered 200.
 //! Skipped, loudly, when chromium is not installed (`.ci/run` installs it).
 
 use std::process::{Command, Stdio};
@@ -56,8 +60,26 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// How the WebSocket reached carbond, as its access-log line shows it.
+#[derive(Clone, Copy, Debug)]
+enum Expect {
+    /// `GET ... HTTP/1.1` answered 101 (RFC 6455 §4).
+    Upgrade101,
+    /// `CONNECT ... HTTP/2.0` answered 200 (RFC 8441 §5).
+    ExtendedConnect,
+}
+
 #[test]
 fn chromium_test_page_echoes_over_wss_and_closes_with_1000() {
+    page_echoes_and_closes_with_1000("enable_http2 = false\n", Expect::Upgrade101);
+}
+
+#[test]
+fn rfc8441_chromium_test_page_echoes_over_http2_extended_connect_and_closes_with_1000() {
+    page_echoes_and_closes_with_1000("enable_http2 = true\n", Expect::ExtendedConnect);
+}
+
+fn page_echoes_and_closes_with_1000(extra: &str, expect: Expect) {
     if Command::new("chromium")
         .arg("--version")
         .stdout(Stdio::null())
@@ -68,7 +90,9 @@ fn chromium_test_page_echoes_over_wss_and_closes_with_1000() {
         eprintln!("SKIPPED: `chromium` is not installed (apt-get install chromium)");
         return;
     }
-    let s = TlsServer::start("enable_websocket = true\naccess_log = {base}/access.log\n");
+    let s = TlsServer::start(&format!(
+        "enable_websocket = true\naccess_log = {{base}}/access.log\n{extra}"
+    ));
     let www = s.server.www();
     std::fs::write(www.join("websocket.html"), PAGE).unwrap();
     std::fs::write(www.join("websocket.js"), PAGE_JS).unwrap();
@@ -109,7 +133,7 @@ fn chromium_test_page_echoes_over_wss_and_closes_with_1000() {
         // Each worker writes its access-log lines in batches: the 101 (one worker)
         // may reach the file after the report (another connection, maybe another
         // worker).
-        if log.contains("/ws-report?") && log.contains("\" 101 ") {
+        if log.contains("/ws-report?") && log.lines().any(|l| is_ws_line(l, expect)) {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -131,10 +155,23 @@ fn chromium_test_page_echoes_over_wss_and_closes_with_1000() {
         report.contains("echo (binary, 13 bytes): 48 65 6c 6c 6f 2c 20 43 61 72 62 6f 6e"),
         "{report}"
     );
-    // The session was an HTTP/1.1 upgrade answered 101, by Chromium.
+    // The session took the expected path, opened by Chromium.
     let upgrade = log
         .lines()
-        .find(|l| l.contains("\" 101 "))
-        .unwrap_or_else(|| panic!("no 101 in the access log:\n{log}"));
+        .find(|l| is_ws_line(l, expect))
+        .unwrap_or_else(|| panic!("no WebSocket handshake line in the access log:\n{log}"));
     assert!(upgrade.contains("Chrome"), "{upgrade}");
+    if let Expect::ExtendedConnect = expect {
+        assert!(!log.contains("\" 101 "), "an HTTP/1.1 upgrade too:\n{log}");
+    }
+}
+
+/// The access-log line of the WebSocket handshake.
+fn is_ws_line(line: &str, expect: Expect) -> bool {
+    match expect {
+        Expect::Upgrade101 => line.contains("\"GET /") && line.contains("\" 101 "),
+        Expect::ExtendedConnect => {
+            line.contains("\"CONNECT /") && line.contains(" HTTP/2.0\" 200 ")
+        }
+    }
 }

@@ -162,12 +162,18 @@ pub struct H2Conn {
     /// Since when responses have waited for window with nothing sendable.
     stall_since: Option<Instant>,
     stats: H2Stats,
+    /// We advertised SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3).
+    connect_protocol: bool,
 }
 
 impl H2Conn {
     /// A new server connection. Our SETTINGS (and a connection WINDOW_UPDATE) are
     /// queued at once: the server preface may go out before the client's arrives.
     pub fn new(limits: Http2Limits, now: Instant) -> Self {
+        Self::build(limits, now, false)
+    }
+
+    fn build(limits: Http2Limits, now: Instant, connect_protocol: bool) -> Self {
         let mut c = H2Conn {
             decoder: hpack::Decoder::new(4096),
             encoder: hpack::Encoder::new(),
@@ -196,6 +202,7 @@ impl H2Conn {
             rr_cursor: 0,
             stall_since: None,
             stats: H2Stats::default(),
+            connect_protocol,
             limits,
         };
         let l = &c.limits;
@@ -210,7 +217,10 @@ impl H2Conn {
                 (setting::MAX_FRAME_SIZE, l.max_frame_size),
                 (setting::MAX_HEADER_LIST_SIZE, l.max_header_list_size),
                 (setting::HEADER_TABLE_SIZE, l.header_table_size),
-            ],
+            ]
+            .into_iter()
+            .chain(connect_protocol.then_some((setting::ENABLE_CONNECT_PROTOCOL, 1)))
+            .collect(),
         }
         .encode(&mut c.stage);
         if let Some(inc) = c.limits.connection_window_size.checked_sub(DEFAULT_WINDOW) {
@@ -441,6 +451,9 @@ impl H2Conn {
             .map(|(id, _)| *id)
             .collect();
         for id in expired {
+            if self.expire_tunnel(now, id) {
+                continue;
+            }
             // RFC 9110 §15.5.9: the request did not arrive in time.
             self.reject(id, StatusCode::REQUEST_TIMEOUT);
         }
@@ -523,6 +536,12 @@ impl H2Conn {
         }
         s.awaiting_response = false;
         s.responded = true;
+        if s.tunnel.is_some() {
+            if Self::opens_tunnel(resp.status()) {
+                return self.accept_tunnel(now, stream_id, resp);
+            }
+            s.tunnel = None;
+        }
         let mut enc = response::prepare(resp, s.head_request);
         let body = SendBody::from_body(std::mem::replace(&mut enc.body, Body::Empty));
         let end_stream = body.is_none();
@@ -811,6 +830,16 @@ impl H2Conn {
                 "DATA beyond the stream window",
             )
         })?;
+        if let Some(t) = s.tunnel.as_mut() {
+            // RFC 8441 §5: the payload is the tunnel's; its window is given back as
+            // it is read (`tunnel_read`), padding at once.
+            s.recv_window.consumed(d.flow_len - d.data.len() as u32);
+            t.push_input(d.data);
+            if d.end_stream {
+                return self.recv_end_stream(now, id);
+            }
+            return Ok(());
+        }
         s.recv_window.consumed(d.flow_len);
         let mut over_body_limit = false;
         if let RecvPhase::Body {
@@ -1003,6 +1032,9 @@ impl H2Conn {
                 return self.malformed(now, id, why);
             }
         };
+        if head.protocol.is_some() {
+            return self.open_tunnel(now, id, stream, head, end_stream);
+        }
         stream.head_request = head.request.method() == Method::HEAD;
         stream.priority = head.priority;
         stream.recv = RecvPhase::Body {
@@ -1058,6 +1090,9 @@ impl H2Conn {
             return Ok(());
         };
         s.state = next;
+        if let Some(t) = s.tunnel.as_mut() {
+            t.recv_fin = true;
+        }
         if let RecvPhase::Body {
             body,
             content_length,
@@ -1247,7 +1282,13 @@ impl H2Conn {
                 .min(s.send_window.available())
                 .min(conn_avail)
                 .min(max_frame);
-            let end = n == body.remaining();
+            let last = n == body.remaining();
+            // A tunnel's body is its queued output so far (RFC 8441 §5): END_STREAM
+            // only once the tunnel was finished and nothing more is queued.
+            let end = last
+                && s.tunnel
+                    .as_ref()
+                    .is_none_or(|t| t.send_fin && t.output_is_empty());
             Data::head(id, n as u32, end).encode(&mut self.stage);
             match body {
                 SendBody::Bytes(b) => {
@@ -1276,8 +1317,14 @@ impl H2Conn {
             s.send_window.consume(n);
             self.conn_send.consume(n);
             self.flood.data_sent(now, &self.limits);
+            if last {
+                s.body = s
+                    .tunnel
+                    .as_mut()
+                    .and_then(|t| t.next_output())
+                    .map(SendBody::Bytes);
+            }
             if end {
-                s.body = None;
                 self.finish_send(now, id);
             }
         }
@@ -1290,6 +1337,7 @@ impl H2Conn {
         };
         match s.state.send_end_stream() {
             None => self.remove_stream(now, id, Closed::Other),
+            Some(next) if self.linger_tunnel(now, id, next) => {}
             Some(StreamState::HalfClosedLocal) | Some(_) => {
                 // §8.1: the response is complete before the request; ask the client
                 // to stop sending without error. Not counted as a reset.
@@ -1376,6 +1424,10 @@ impl H2Conn {
         self.flush_stage();
     }
 }
+
+#[path = "extended_connect.rs"]
+mod extended_connect;
+pub use extended_connect::Protocol;
 
 #[cfg(test)]
 #[path = "conn_tests.rs"]

@@ -21,6 +21,9 @@ pub struct RequestHead {
     /// The declared `content-length`, checked against the DATA received (§8.1.1).
     pub content_length: Option<u64>,
     pub priority: Priority,
+    /// RFC 8441 §4: the `:protocol` of an extended CONNECT (e.g. `websocket`). The
+    /// connection refuses it unless it advertised SETTINGS_ENABLE_CONNECT_PROTOCOL.
+    pub protocol: Option<String>,
 }
 
 /// Why a request is malformed, for logs.
@@ -65,6 +68,7 @@ pub fn build_request(fields: Vec<Field>) -> Result<RequestHead, Malformed> {
     let mut scheme: Option<Vec<u8>> = None;
     let mut authority: Option<Vec<u8>> = None;
     let mut path: Option<Vec<u8>> = None;
+    let mut protocol: Option<Vec<u8>> = None;
     let mut regular_seen = false;
     let mut headers = HeaderMap::with_capacity(fields.len());
     let mut cookie: Option<Vec<u8>> = None;
@@ -82,6 +86,7 @@ pub fn build_request(fields: Vec<Field>) -> Result<RequestHead, Malformed> {
                 b"scheme" => &mut scheme,
                 b"authority" => &mut authority,
                 b"path" => &mut path,
+                b"protocol" => &mut protocol,
                 _ => return Err("unknown or response pseudo-header"),
             };
             if slot.is_some() {
@@ -130,7 +135,19 @@ pub fn build_request(fields: Vec<Field>) -> Result<RequestHead, Malformed> {
         }
         Authority::try_from(a.as_slice()).map_err(|_| "invalid :authority")?;
     }
-    let uri = if method == Method::CONNECT {
+    let protocol = match protocol {
+        // RFC 8441 §4: `:protocol` only on CONNECT; §5 needs :scheme, :path and
+        // :authority on such a request (RFC 9113 §8.1.1: malformed otherwise).
+        Some(_) if method != Method::CONNECT => return Err(":protocol on a non-CONNECT request"),
+        Some(p) => {
+            if authority.is_none() || scheme.is_none() || path.is_none() {
+                return Err("extended CONNECT without :scheme, :path or :authority");
+            }
+            Some(String::from_utf8(p).map_err(|_| "invalid :protocol")?)
+        }
+        None => None,
+    };
+    let uri = if method == Method::CONNECT && protocol.is_none() {
         // §8.5: CONNECT has :authority and neither :scheme nor :path.
         let a = authority.as_deref().ok_or("CONNECT without :authority")?;
         if scheme.is_some() || path.is_some() {
@@ -177,6 +194,7 @@ pub fn build_request(fields: Vec<Field>) -> Result<RequestHead, Malformed> {
         request,
         content_length,
         priority: priority.unwrap_or_default(),
+        protocol,
     })
 }
 
@@ -250,6 +268,48 @@ mod tests {
             assert!(build_request(with(bad)).is_err(), "{bad:?}");
         }
         assert!(build_request(with(&[("te", "trailers")])).is_ok());
+    }
+
+    const EXTENDED_CONNECT: [(&str, &str); 5] = [
+        (":method", "CONNECT"),
+        (":protocol", "websocket"),
+        (":scheme", "https"),
+        (":path", "/chat?room=1"),
+        (":authority", "example.com"),
+    ];
+
+    #[test]
+    fn rfc8441_4_extended_connect_carries_protocol_and_origin_form_path() {
+        let r = build_request(f(&EXTENDED_CONNECT)).unwrap();
+        assert_eq!(r.protocol.as_deref(), Some("websocket"));
+        assert_eq!(r.request.method(), Method::CONNECT);
+        assert_eq!(r.request.uri(), "/chat?room=1");
+        assert_eq!(r.request.headers()[HOST], "example.com");
+        // Plain CONNECT (RFC 9113 §8.5) has no protocol.
+        let plain = build_request(f(&[(":method", "CONNECT"), (":authority", "a:443")]));
+        assert_eq!(plain.unwrap().protocol, None);
+    }
+
+    #[test]
+    fn rfc8441_4_protocol_on_a_non_connect_request_is_malformed() {
+        let mut v = with(&[]);
+        v.insert(1, (b":protocol".to_vec(), b"websocket".to_vec()));
+        assert!(build_request(v).is_err());
+    }
+
+    #[test]
+    fn rfc8441_5_extended_connect_needs_scheme_path_and_authority() {
+        for missing in [":scheme", ":path", ":authority"] {
+            let v: Vec<_> = EXTENDED_CONNECT
+                .iter()
+                .copied()
+                .filter(|(n, _)| *n != missing)
+                .collect();
+            assert!(build_request(f(&v)).is_err(), "without {missing}");
+        }
+        let mut dup = f(&EXTENDED_CONNECT);
+        dup.push((b":protocol".to_vec(), b"websocket".to_vec()));
+        assert!(build_request(dup).is_err(), "duplicate :protocol");
     }
 
     #[test]

@@ -202,6 +202,12 @@ impl WsConn {
         self.streaming = on;
     }
 
+    /// "no-masking" was negotiated (draft-damjanovic-websockets-nomasking, over TLS
+    /// only): client frames come unmasked. Set before input arrives.
+    pub fn set_unmasked(&mut self, on: bool) {
+        self.decoder.set_unmasked(on);
+    }
+
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
         self.send_data(OpCode::Text, Bytes::copy_from_slice(text.as_bytes()))
     }
@@ -383,7 +389,7 @@ impl WsConn {
     // ---- internals
 
     fn on_header(&mut self, h: FrameHeader) -> Result<(), CloseCode> {
-        // The decoder refuses unmasked frames (§5.1); `None` cannot reach here.
+        // `None` only after "no-masking" was negotiated: XOR with zeros.
         self.frame_mask = h.mask.unwrap_or_default();
         if h.opcode.is_control() {
             self.current = Current::Control(h);

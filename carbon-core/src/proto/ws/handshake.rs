@@ -1,8 +1,11 @@
 //! The opening handshake, server side (RFC 6455 §4.2): validating the client's
 //! upgrade request and building the 101 response.
 //!
-//! Works on any `http::Request`, so the HTTP/1.1 engine's requests and (later) HTTP/2
-//! extended CONNECT requests (RFC 8441) share one set of rules.
+//! Works on any `http::Request`, so the HTTP/1.1 engine's requests and HTTP/2
+//! extended CONNECT requests (RFC 8441 §5, [`accept_extended_connect`]) share one set
+//! of rules: version 13, the Origin allow-list, subprotocols and permessage-deflate.
+//! Over HTTP/2 there is no `Sec-WebSocket-Key` / `Sec-WebSocket-Accept` (§5) and the
+//! answer is a 200 ([`Accepted::response_h2`]).
 
 use base64::Engine as _;
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
@@ -32,6 +35,9 @@ pub struct Accepted {
     /// The subprotocol chosen, if any.
     pub protocol: Option<String>,
     pub deflate: Option<DeflateParams>,
+    /// draft-damjanovic-websockets-nomasking: the client offered "no-masking" over
+    /// TLS and we accept it (set by the service, which knows the transport).
+    pub no_masking: bool,
 }
 
 impl Accepted {
@@ -53,14 +59,56 @@ impl Accepted {
         {
             h.insert(header::SEC_WEBSOCKET_PROTOCOL, p);
         }
-        if let Some(v) = self
-            .deflate
-            .and_then(|d| HeaderValue::from_str(&d.response_header()).ok())
-        {
-            h.insert(header::SEC_WEBSOCKET_EXTENSIONS, v);
-        }
+        self.negotiated_headers(h);
         r
     }
+
+    /// The 200 answering an extended CONNECT (RFC 8441 §5): the negotiated
+    /// subprotocol and extensions, no `Upgrade`, `Connection` or accept key.
+    pub fn response_h2(&self) -> Response<()> {
+        let mut r = Response::new(());
+        self.negotiated_headers(r.headers_mut());
+        r
+    }
+
+    fn negotiated_headers(&self, h: &mut HeaderMap) {
+        if let Some(p) = self
+            .protocol
+            .as_deref()
+            .and_then(|p| HeaderValue::from_str(p).ok())
+        {
+            h.insert(header::SEC_WEBSOCKET_PROTOCOL, p);
+        }
+        let mut ext: Vec<String> = self.deflate.iter().map(|d| d.response_header()).collect();
+        if self.no_masking {
+            ext.push(NO_MASKING.to_owned());
+        }
+        if let Ok(v) = HeaderValue::from_str(&ext.join(", ")) {
+            if !ext.is_empty() {
+                h.insert(header::SEC_WEBSOCKET_EXTENSIONS, v);
+            }
+        }
+    }
+}
+
+/// The extension token of draft-damjanovic-websockets-nomasking (section 3).
+pub const NO_MASKING: &str = "no-masking";
+
+/// draft-damjanovic-websockets-nomasking section 3: the client lists "no-masking" in
+/// `Sec-WebSocket-Extensions`. Accept it only on an encrypted connection (the
+/// draft's condition; a client must not offer it otherwise, and cleartext keeps the
+/// RFC 6455 §10.3 protection).
+pub fn offers_no_masking(h: &HeaderMap) -> bool {
+    h.get_all(header::SEC_WEBSOCKET_EXTENSIONS)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|offer| {
+            offer
+                .split(';')
+                .next()
+                .is_some_and(|name| name.trim().eq_ignore_ascii_case(NO_MASKING))
+        })
 }
 
 /// A refused upgrade: the status to answer with.
@@ -125,11 +173,7 @@ pub fn accept<B>(req: &Request<B>, cfg: &HandshakeConfig) -> Result<Accepted, Re
     if !header_tokens(h, header::CONNECTION).any(|t| t.eq_ignore_ascii_case("upgrade")) {
         return Err(Rejection::BadRequest);
     }
-    let mut versions = h.get_all(header::SEC_WEBSOCKET_VERSION).iter();
-    match (versions.next(), versions.next()) {
-        (Some(v), None) if v.as_bytes().trim_ascii() == b"13" => {}
-        _ => return Err(Rejection::UpgradeRequired),
-    }
+    check_version(h)?;
     let mut keys = h.get_all(header::SEC_WEBSOCKET_KEY).iter();
     let key = match (keys.next(), keys.next()) {
         (Some(k), None) => k.as_bytes().trim_ascii(),
@@ -140,6 +184,34 @@ pub fn accept<B>(req: &Request<B>, cfg: &HandshakeConfig) -> Result<Accepted, Re
         Ok(raw) if raw.len() == 16 => {}
         _ => return Err(Rejection::BadRequest),
     }
+    negotiate(h, cfg, accept_key(key))
+}
+
+/// Validates an extended CONNECT with `:protocol = websocket` (RFC 8441 §4, §5; the
+/// HTTP/2 engine checked its pseudo-headers): the same rules as [`accept`] but
+/// without the HTTP/1.1 upgrade fields and the key.
+pub fn accept_extended_connect<B>(
+    req: &Request<B>,
+    cfg: &HandshakeConfig,
+) -> Result<Accepted, Rejection> {
+    if req.method() != Method::CONNECT {
+        return Err(Rejection::BadRequest);
+    }
+    check_version(req.headers())?;
+    negotiate(req.headers(), cfg, String::new())
+}
+
+/// §4.2.2 step 4: exactly one `Sec-WebSocket-Version: 13`, or 426.
+fn check_version(h: &HeaderMap) -> Result<(), Rejection> {
+    let mut versions = h.get_all(header::SEC_WEBSOCKET_VERSION).iter();
+    match (versions.next(), versions.next()) {
+        (Some(v), None) if v.as_bytes().trim_ascii() == b"13" => Ok(()),
+        _ => Err(Rejection::UpgradeRequired),
+    }
+}
+
+/// Origin allow-list, subprotocol and extensions, common to both handshakes.
+fn negotiate(h: &HeaderMap, cfg: &HandshakeConfig, accept: String) -> Result<Accepted, Rejection> {
     if !cfg.origins.is_empty() {
         let ok = h
             .get(header::ORIGIN)
@@ -166,9 +238,10 @@ pub fn accept<B>(req: &Request<B>, cfg: &HandshakeConfig) -> Result<Accepted, Re
         None
     };
     Ok(Accepted {
-        accept: accept_key(key),
+        accept,
         protocol,
         deflate,
+        no_masking: false,
     })
 }
 
@@ -356,6 +429,96 @@ mod tests {
         assert_eq!(
             a.response().headers()["sec-websocket-extensions"],
             "permessage-deflate"
+        );
+    }
+
+    fn extended_connect(extra: &[(&str, &str)]) -> Request<()> {
+        let mut b = Request::builder()
+            .method("CONNECT")
+            .uri("/chat")
+            .header("sec-websocket-version", "13");
+        for (k, v) in extra {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap()
+    }
+
+    #[test]
+    fn rfc8441_5_extended_connect_needs_no_key_and_is_answered_200() {
+        let cfg = HandshakeConfig {
+            subprotocols: vec!["chat".into()],
+            permessage_deflate: true,
+            ..Default::default()
+        };
+        let a = accept_extended_connect(
+            &extended_connect(&[
+                ("sec-websocket-protocol", "chat"),
+                ("sec-websocket-extensions", "permessage-deflate"),
+            ]),
+            &cfg,
+        )
+        .unwrap();
+        let r = a.response_h2();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["sec-websocket-protocol"], "chat");
+        assert_eq!(
+            r.headers()["sec-websocket-extensions"],
+            "permessage-deflate"
+        );
+        for absent in ["upgrade", "connection", "sec-websocket-accept"] {
+            assert!(r.headers().get(absent).is_none(), "{absent}");
+        }
+    }
+
+    #[test]
+    fn rfc8441_5_same_version_and_origin_rules_as_http11() {
+        let mut r = extended_connect(&[]);
+        r.headers_mut().remove("sec-websocket-version");
+        let cfg = HandshakeConfig::default();
+        assert_eq!(
+            accept_extended_connect(&r, &cfg),
+            Err(Rejection::UpgradeRequired)
+        );
+        let strict = HandshakeConfig {
+            origins: vec!["https://example.com".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            accept_extended_connect(
+                &extended_connect(&[("origin", "https://evil.test")]),
+                &strict
+            ),
+            Err(Rejection::Forbidden)
+        );
+        assert!(accept_extended_connect(
+            &extended_connect(&[("origin", "https://example.com")]),
+            &strict
+        )
+        .is_ok());
+        assert_eq!(
+            accept_extended_connect(&req(&[]), &cfg),
+            Err(Rejection::BadRequest),
+            "a GET is not an extended CONNECT"
+        );
+    }
+
+    #[test]
+    fn nomasking_3_offer_found_among_extensions_and_echoed_with_deflate() {
+        let r = req(&[(
+            "Sec-WebSocket-Extensions",
+            "permessage-deflate; client_max_window_bits, No-Masking",
+        )]);
+        assert!(offers_no_masking(r.headers()));
+        assert!(!offers_no_masking(req(&[]).headers()));
+        let cfg = HandshakeConfig {
+            permessage_deflate: true,
+            ..Default::default()
+        };
+        let mut a = accept(&r, &cfg).unwrap();
+        a.no_masking = true;
+        assert_eq!(
+            a.response().headers()["sec-websocket-extensions"],
+            "permessage-deflate, no-masking"
         );
     }
 

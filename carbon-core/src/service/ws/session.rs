@@ -46,14 +46,16 @@ impl WsSession {
     ) -> Option<Self> {
         let handler = up.take_handler()?;
         let accepted = up.accepted();
-        Some(Self::new(
+        let mut s = Self::new(
             handler,
             accepted.deflate,
             accepted.protocol.clone(),
             limits,
             wake,
             now,
-        ))
+        );
+        s.conn.set_unmasked(accepted.no_masking);
+        Some(s)
     }
 
     pub fn new(

@@ -100,12 +100,32 @@ impl<S: Service> WebSocketService<S> {
 
 impl<S: Service> Service for WebSocketService<S> {
     fn call(&mut self, req: &Request, ctx: &RequestContext) -> Response {
-        if !handshake::is_upgrade_request(req) || !self.settings.path_matches(req.uri().path()) {
+        // RFC 8441 §4: HTTP/2 asks with an extended CONNECT whose `:protocol` the
+        // engine put in the request's extensions.
+        let h2 = req
+            .extensions()
+            .get::<crate::proto::h2::Protocol>()
+            .is_some_and(|p| p.0.eq_ignore_ascii_case("websocket"));
+        if !(h2 || handshake::is_upgrade_request(req))
+            || !self.settings.path_matches(req.uri().path())
+        {
             return self.inner.call(req, ctx);
         }
-        match handshake::accept(req, &self.settings.handshake) {
-            Ok(accepted) => {
-                let (parts, ()) = accepted.response().into_parts();
+        let accepted = if h2 {
+            handshake::accept_extended_connect(req, &self.settings.handshake)
+        } else {
+            handshake::accept(req, &self.settings.handshake)
+        };
+        match accepted {
+            Ok(mut accepted) => {
+                // draft-damjanovic-websockets-nomasking: over TLS only.
+                accepted.no_masking = ctx.secure && handshake::offers_no_masking(req.headers());
+                let head = if h2 {
+                    accepted.response_h2()
+                } else {
+                    accepted.response()
+                };
+                let (parts, ()) = head.into_parts();
                 let mut resp = http::Response::from_parts(parts, Body::Empty);
                 let handler = (self.factory)(req);
                 resp.extensions_mut()

@@ -4,6 +4,7 @@
 pub mod flow_control;
 pub mod prioritize;
 pub mod state;
+pub mod tunnel;
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
@@ -14,6 +15,7 @@ use crate::service::{Body, FileRegion};
 use flow_control::{RecvWindow, SendWindow};
 use prioritize::Priority;
 use state::StreamState;
+use tunnel::Tunnel;
 
 /// What happens to the request of a stream.
 #[derive(Debug)]
@@ -71,6 +73,8 @@ pub struct Stream {
     pub send_window: SendWindow,
     pub recv_window: RecvWindow,
     pub priority: Priority,
+    /// An extended CONNECT (RFC 8441): its DATA is a byte stream, not a body.
+    pub tunnel: Option<Box<Tunnel>>,
 }
 
 impl Stream {
@@ -85,6 +89,7 @@ impl Stream {
             send_window: SendWindow::new(send_window),
             recv_window: RecvWindow::new(recv_window),
             priority: Priority::default(),
+            tunnel: None,
         }
     }
 
@@ -99,7 +104,7 @@ impl Stream {
     pub fn deadline(&self) -> Option<Instant> {
         match &self.recv {
             RecvPhase::Body { deadline, .. } => Some(*deadline),
-            RecvPhase::Done => None,
+            RecvPhase::Done => self.tunnel.as_ref().and_then(|t| t.linger),
         }
     }
 }

@@ -41,6 +41,9 @@ pub struct FrameDecoder {
     rsv1_allowed: bool,
     /// Largest payload of one frame; beyond it 1009 (RFC 6455 §7.4.1).
     max_frame: u64,
+    /// draft-damjanovic-websockets-nomasking: "no-masking" was negotiated (over TLS
+    /// only), so client frames come unmasked and a masked one is refused.
+    unmasked: bool,
 }
 
 impl FrameDecoder {
@@ -50,7 +53,15 @@ impl FrameDecoder {
             state: State::Header { have: 0 },
             rsv1_allowed,
             max_frame,
+            unmasked: false,
         }
+    }
+
+    /// After the "no-masking" extension was negotiated: client frames must be
+    /// unmasked (a masked one is 1002, as the draft's section 3 says). Set before
+    /// input arrives.
+    pub fn set_unmasked(&mut self, on: bool) {
+        self.unmasked = on;
     }
 
     /// True between frames (no partial header or payload pending).
@@ -142,7 +153,8 @@ impl FrameDecoder {
             let b1 = self.buf[1];
             // §5.1: "The server MUST close the connection upon receiving a frame that
             // is not masked."
-            if b1 & 0x80 == 0 {
+            // With "no-masking" it is the other way round.
+            if (b1 & 0x80 == 0) != self.unmasked {
                 return Err(CloseCode::PROTOCOL_ERROR);
             }
             if op.is_control() && usize::from(b1 & 0x7f) > MAX_CONTROL_PAYLOAD {
@@ -180,13 +192,18 @@ impl FrameDecoder {
         if len > self.max_frame {
             return Err(CloseCode::MESSAGE_TOO_BIG);
         }
-        let mut mask = [0; 4];
-        mask.copy_from_slice(&b[mask_at..mask_at + 4]);
+        let mask = if self.unmasked {
+            None
+        } else {
+            let mut mask = [0; 4];
+            mask.copy_from_slice(&b[mask_at..mask_at + 4]);
+            Some(mask)
+        };
         Ok(FrameHeader {
             fin: b[0] & 0x80 != 0,
             rsv1: b[0] & 0x40 != 0,
             opcode,
-            mask: Some(mask),
+            mask,
             len,
         })
     }
@@ -266,6 +283,25 @@ mod tests {
         let mut d = FrameDecoder::new(false, 1 << 20);
         assert_eq!(d.decode(&[0x81]), Ok((1, None)));
         assert_eq!(d.decode(&[0x05]), Err(CloseCode::PROTOCOL_ERROR));
+    }
+
+    #[test]
+    fn nomasking_3_unmasked_frames_accepted_and_masked_refused_once_negotiated() {
+        let mut d = FrameDecoder::new(false, 1 << 20);
+        d.set_unmasked(true);
+        // An unmasked "Hello" (RFC 6455 §5.7), byte by byte.
+        let (h, payload) = bytewise(&mut d, b"\x81\x05Hello").unwrap();
+        assert_eq!((h.mask, h.len), (None, 5));
+        assert_eq!(payload, b"Hello");
+        // 300 bytes with a 16-bit length and no masking key.
+        let mut wire = vec![0x82, 126, 0x01, 0x2c];
+        wire.extend(vec![9u8; 300]);
+        assert_eq!(bytewise(&mut d, &wire).unwrap().1.len(), 300);
+        // draft section 3: a masked frame is then a 1002.
+        let mut d = FrameDecoder::new(false, 1 << 20);
+        d.set_unmasked(true);
+        assert_eq!(d.decode(&[0x81]), Ok((1, None)));
+        assert_eq!(d.decode(&[0x85]), Err(CloseCode::PROTOCOL_ERROR));
     }
 
     #[test]
