@@ -41,3 +41,5 @@ mod timeouts;
 mod tls;
 mod traversal;
 mod ws;
+mod ws_idle;
+mod ws_idle_slots;
