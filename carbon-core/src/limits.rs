@@ -253,6 +253,14 @@ pub const MIN_RATE_GRACE: Duration = Duration::from_secs(2);
 /// when slots are short, where a newcomer is worth more than a nearly dead download.
 pub const SEND_STALL: Duration = Duration::from_secs(5);
 
+/// Under pressure, and only when nothing cheaper is left (`driver/slots.rs`), a
+/// WebSocket session that has carried no data frame for this long may be closed
+/// (1001) for a newcomer; `websocket_reclaim_after` changes it or turns it off.
+/// Ten minutes: far above the message gap of a chat or a dashboard in use (and ten
+/// times nginx's default `proxy_read_timeout` of 60 s for a proxied session), yet
+/// short enough that slots held by abandoned tabs come back within one incident.
+pub const WS_RECLAIM_AFTER: Duration = Duration::from_secs(600);
+
 /// The longest PROXY protocol v1 header, CRLF included (the specification's own bound:
 /// "PROXY UNKNOWN" with two full IPv6 addresses and ports is 107 bytes). A sender that
 /// has not ended its line by then is not speaking the protocol.

@@ -43,3 +43,5 @@ mod traversal;
 mod vhost;
 mod ws;
 mod ws_h2;
+mod ws_idle;
+mod ws_idle_slots;

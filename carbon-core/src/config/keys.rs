@@ -1030,6 +1030,18 @@ pub const KEYS: &[KeyDoc] = &[
         },
     },
     KeyDoc {
+        name: "websocket_reclaim_after",
+        default: "10m",
+        help: "near max_connections, a session with no message this long may be closed (1001) for a newcomer, after every cheaper connection (off = never)",
+        set: |b, v| {
+            b.cfg.websocket.reclaim_after = match v.to_ascii_lowercase().as_str() {
+                "off" | "never" => None,
+                _ => Some(value::duration(v, Duration::from_secs(1), TIMEOUT_MAX)?),
+            };
+            Ok(())
+        },
+    },
+    KeyDoc {
         name: "websocket_pong_timeout",
         default: "30s",
         help: "no answer this long after our ping closes the connection with 1001",

@@ -332,6 +332,7 @@ impl Default for Config {
                     permessage_deflate: true,
                     ..Default::default()
                 },
+                reclaim_after: Some(crate::limits::WS_RECLAIM_AFTER),
                 ..Default::default()
             },
             proxy_protocol: false,

@@ -495,6 +495,7 @@ fn every_key_setter_is_wired() {
         ("websocket_send_queue", "8k"),
         ("websocket_ping_interval", "5s"),
         ("websocket_pong_timeout", "5s"),
+        ("websocket_reclaim_after", "30s"),
         ("proxy_protocol", "on"),
         ("https_proxy_protocol", "on"),
         ("proxy_protocol_from", "10.0.0.5"),

@@ -153,11 +153,12 @@ impl Engine {
         match self {
             Engine::H1(e) => e.progress(),
             Engine::H2(e) => e.progress(),
-            // An open session is never reclaimed as idle: its client expects it to
-            // stay (pings keep it alive); a stalled reader is `Sending` (conn.rs).
+            // An open session is not idle keep-alive: its client expects it to stay
+            // (pings keep it alive). Only a long-quiet one may go, last of all
+            // (`slots.rs`); a stalled reader is `Sending` (conn.rs).
             Engine::Ws(w) => Progress {
-                phase: crate::proto::Phase::Responding,
-                since: w.opened,
+                phase: crate::proto::Phase::WebSocket,
+                since: w.session.last_data().max(w.opened),
                 received: 0,
             },
         }
@@ -291,6 +292,19 @@ impl Engine {
             (Engine::H1(e), None) => e.send_informational(resp),
             (Engine::H2(e), Some(id)) => e.send_informational(now, id, resp),
             _ => log::error!("interim response for the wrong protocol; dropped"),
+        }
+    }
+
+    /// Reclaimed under pressure (`slots.rs`): a WebSocket session queues Close 1001
+    /// "going away" (RFC 6455 §7.4.1) for the driver's last write before it closes
+    /// the transport. Other engines have nothing to say.
+    pub fn evict(&mut self, now: Instant) {
+        if let Engine::Ws(w) = self {
+            w.session.evict(
+                now,
+                crate::proto::ws::CloseCode::GOING_AWAY,
+                "server overloaded",
+            );
         }
     }
 

@@ -28,9 +28,28 @@
 //!    address as real users.
 //! 4. Connections whose pending response the peer has taken nothing of for
 //!    [`SEND_STALL`] (a slow-read attack), longest stalled first.
+//! 5. WebSocket sessions with no data frame, in either direction, for the
+//!    configured quiet time (`websocket_reclaim_after`, default
+//!    [`WS_RECLAIM_AFTER`]; off: never), longest quiet first. Each is told why
+//!    with a Close 1001 "going away" (RFC 6455 §7.4.1), which browsers report as a
+//!    clean close and client libraries answer by reconnecting.
 //!
 //! Never: a connection whose response is being produced or is leaving at any pace,
-//! nor a head or body younger than the grace period or arriving fast enough.
+//! nor a head or body younger than the grace period or arriving fast enough, nor a
+//! WebSocket session that carried a message within the quiet time.
+//!
+//! # Why WebSocket sessions last, and only after a long silence
+//!
+//! A session is open on purpose: its client expects it to stay and answers our
+//! pings, so it is neither idle keep-alive (which RFC 9112 §9.6 lets us close at any
+//! time, at the cost of one handshake) nor an attacker's stalled request. Closing it
+//! costs more (a reconnect, the application's state) and is done only when nothing
+//! cheaper is left. But a server whose slots are all held by sessions nobody uses
+//! (a tab left open overnight, a client that pings forever and never talks) would
+//! leave every newcomer in the backlog for as long as they stay; a session that has
+//! carried no message for minutes is the cheapest thing left to reclaim, and the
+//! one most likely to be abandoned. Pings do not count as use: a browser tab that is
+//! closed on a sleeping laptop, or a bot, keeps answering them.
 //!
 //! # Across workers
 //!
@@ -43,7 +62,9 @@
 use std::cmp::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::limits::{MIN_RATE_GRACE, MIN_RECEIVE_RATE, SEND_STALL, SLOT_HIGH_WATER_PERCENT};
+use crate::limits::{
+    MIN_RATE_GRACE, MIN_RECEIVE_RATE, SEND_STALL, SLOT_HIGH_WATER_PERCENT, WS_RECLAIM_AFTER,
+};
 use crate::proto::{Phase, Progress};
 
 /// Why a connection was reclaimed (each is counted in the stats).
@@ -54,6 +75,8 @@ pub(crate) enum Eviction {
     SlowHead,
     SlowBody,
     SlowRead,
+    /// A WebSocket session with no data frame for the quiet time (closed with 1001).
+    QuietWebSocket,
 }
 
 impl Eviction {
@@ -64,6 +87,7 @@ impl Eviction {
             Eviction::Idle => 1,
             Eviction::SlowHead | Eviction::SlowBody => 2,
             Eviction::SlowRead => 3,
+            Eviction::QuietWebSocket => 4,
         }
     }
 }
@@ -76,6 +100,8 @@ pub(crate) struct SlotPolicy {
     /// Bytes per second.
     min_rate: u64,
     send_stall: Duration,
+    /// WebSocket sessions quiet this long may be reclaimed; `None`: never.
+    ws_quiet: Option<Duration>,
 }
 
 /// A connection that may be reclaimed, with what orders it.
@@ -100,7 +126,15 @@ impl SlotPolicy {
             grace,
             min_rate,
             send_stall: SEND_STALL,
+            ws_quiet: Some(WS_RECLAIM_AFTER),
         }
+    }
+
+    /// WebSocket sessions with no data frame for `quiet` may be reclaimed (after
+    /// everything else); `None` spares them always (`websocket_reclaim_after = off`).
+    pub fn with_ws_quiet(mut self, quiet: Option<Duration>) -> Self {
+        self.ws_quiet = quiet;
+        self
     }
 
     /// `active` connections (all workers) leave too little room: reclaim.
@@ -119,6 +153,10 @@ impl SlotPolicy {
             Phase::Lingering => Some(Eviction::Lingering),
             Phase::Idle => Some(Eviction::Idle),
             Phase::Responding => None,
+            Phase::WebSocket => self
+                .ws_quiet
+                .filter(|q| now.saturating_duration_since(p.since) >= *q)
+                .map(|_| Eviction::QuietWebSocket),
             Phase::Sending => (now.saturating_duration_since(p.since) >= self.send_stall)
                 .then_some(Eviction::SlowRead),
             Phase::Head | Phase::Body => {
@@ -179,7 +217,10 @@ fn order(a: &Candidate, b: &Candidate) -> Ordering {
         .cmp(&b.why.rank())
         .then_with(|| match a.why {
             Eviction::SlowHead | Eviction::SlowBody => slower(a, b),
-            Eviction::Lingering | Eviction::Idle | Eviction::SlowRead => Ordering::Equal,
+            Eviction::Lingering
+            | Eviction::Idle
+            | Eviction::SlowRead
+            | Eviction::QuietWebSocket => Ordering::Equal,
         })
         .then_with(|| a.since.cmp(&b.since))
         .then_with(|| a.key.cmp(&b.key))
@@ -344,5 +385,107 @@ mod tests {
             vec![0, 1, 2, 3, 4, 5]
         );
         assert!(v.iter().all(|(_, why)| *why == Eviction::SlowHead));
+    }
+    #[test]
+    fn quiet_websockets_go_after_everything_else_longest_quiet_first() {
+        let t0 = Instant::now();
+        let policy = SlotPolicy::new(64);
+        let now = t0 + S * 3600;
+        let conns = vec![
+            (0, at(t0, Phase::WebSocket, 3600 - 700, 0)), // quiet 700 s
+            (1, at(t0, Phase::WebSocket, 3600 - 60, 0)),  // a message a minute ago
+            (2, at(t0, Phase::Idle, 3590, 0)),
+            (3, at(t0, Phase::WebSocket, 0, 0)), // quiet for an hour
+            (4, at(t0, Phase::Sending, 3500, 0)),
+            (5, at(t0, Phase::Responding, 0, 0)),
+        ];
+        let v = policy.victims(now, conns.into_iter(), 10);
+        assert_eq!(
+            v,
+            vec![
+                (2, Eviction::Idle),
+                (4, Eviction::SlowRead),
+                (3, Eviction::QuietWebSocket),
+                (0, Eviction::QuietWebSocket),
+            ]
+        );
+    }
+
+    #[test]
+    fn websocket_quiet_time_boundary_and_off() {
+        let t0 = Instant::now();
+        let session = at(t0, Phase::WebSocket, 0, 0);
+        let policy = SlotPolicy::new(64);
+        let just_before = t0 + WS_RECLAIM_AFTER - Duration::from_millis(1);
+        assert_eq!(policy.classify(just_before, &session), None);
+        assert_eq!(
+            policy.classify(t0 + WS_RECLAIM_AFTER, &session),
+            Some(Eviction::QuietWebSocket)
+        );
+        let short = policy.with_ws_quiet(Some(S * 30));
+        assert_eq!(
+            short.classify(t0 + S * 30, &session),
+            Some(Eviction::QuietWebSocket)
+        );
+        // `websocket_reclaim_after = off`: a session is never reclaimed, however quiet.
+        let off = policy.with_ws_quiet(None);
+        assert_eq!(off.classify(t0 + S * 86_400 * 30, &session), None);
+        let only_sessions = (0..5).map(|k| (k, at(t0, Phase::WebSocket, 0, 0)));
+        assert!(off.victims(t0 + S * 86_400, only_sessions, 5).is_empty());
+    }
+
+    #[test]
+    fn websocket_timeline_used_sessions_survive_abandoned_ones_do_not() {
+        // On a virtual clock: session 0 carries a message every 4 minutes, session 1
+        // only answers pings (its `since` never moves) from t0, session 2 stops
+        // talking at 15 min. Sampled every 30 s for an hour with a 10-minute quiet
+        // time: 0 is never a victim, 1 is from 10 min on, 2 from 25 min on.
+        let t0 = Instant::now();
+        let policy = SlotPolicy::new(64);
+        for step in 0..120u32 {
+            let now = t0 + S * 30 * step;
+            let elapsed = S * 30 * step;
+            let last_msg_0 = t0 + S * 240 * (elapsed.as_secs() / 240) as u32;
+            let last_msg_2 = t0 + elapsed.min(S * 900);
+            let conns = vec![
+                (
+                    0,
+                    Progress {
+                        phase: Phase::WebSocket,
+                        since: last_msg_0,
+                        received: 0,
+                    },
+                ),
+                (
+                    1,
+                    Progress {
+                        phase: Phase::WebSocket,
+                        since: t0,
+                        received: 0,
+                    },
+                ),
+                (
+                    2,
+                    Progress {
+                        phase: Phase::WebSocket,
+                        since: last_msg_2,
+                        received: 0,
+                    },
+                ),
+            ];
+            let keys: Vec<usize> = policy
+                .victims(now, conns.into_iter(), 3)
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect();
+            let mut want = Vec::new();
+            if elapsed >= WS_RECLAIM_AFTER {
+                want.push(1);
+            }
+            if elapsed >= S * 900 + WS_RECLAIM_AFTER {
+                want.push(2);
+            }
+            assert_eq!(keys, want, "at {elapsed:?}");
+        }
     }
 }

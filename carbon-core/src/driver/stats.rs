@@ -80,6 +80,7 @@ pub struct WorkerCounters {
     pub evicted_slow_head: AtomicU64,
     pub evicted_slow_body: AtomicU64,
     pub evicted_slow_read: AtomicU64,
+    pub evicted_websocket: AtomicU64,
     /// Connections closed at accept by `max_connections_per_ip`.
     pub refused_per_ip: AtomicU64,
     /// Connections that switched to HTTP/2 (ALPN `h2` or the h2c preface).
@@ -171,6 +172,7 @@ impl WorkerCounters {
             evicted_slow_head: l(&self.evicted_slow_head),
             evicted_slow_body: l(&self.evicted_slow_body),
             evicted_slow_read: l(&self.evicted_slow_read),
+            evicted_websocket: l(&self.evicted_websocket),
             refused_per_ip: l(&self.refused_per_ip),
             connections_h2: l(&self.connections_h2),
             websocket_upgrades: l(&self.websocket_upgrades),
@@ -356,6 +358,7 @@ pub struct Counters {
     pub evicted_slow_head: u64,
     pub evicted_slow_body: u64,
     pub evicted_slow_read: u64,
+    pub evicted_websocket: u64,
     pub refused_per_ip: u64,
     pub connections_h2: u64,
     pub websocket_upgrades: u64,
@@ -399,6 +402,7 @@ impl Counters {
         self.evicted_slow_head += o.evicted_slow_head;
         self.evicted_slow_body += o.evicted_slow_body;
         self.evicted_slow_read += o.evicted_slow_read;
+        self.evicted_websocket += o.evicted_websocket;
         self.refused_per_ip += o.refused_per_ip;
         self.connections_h2 += o.connections_h2;
         self.websocket_upgrades += o.websocket_upgrades;
@@ -690,6 +694,7 @@ impl StatsSnapshot {
             ("slow_head", t.evicted_slow_head),
             ("slow_body", t.evicted_slow_body),
             ("slow_read", t.evicted_slow_read),
+            ("websocket", t.evicted_websocket),
         ];
         metric(
             "evicted_total",

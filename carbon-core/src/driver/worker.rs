@@ -371,7 +371,8 @@ impl Worker {
     /// is never closed for a newcomer that is not there). `max_connections` may thus
     /// be exceeded by one per worker for the instant between the two.
     fn accept(&mut self, index: usize, now: Instant) -> bool {
-        let policy = SlotPolicy::new(self.shared.cfg.max_connections);
+        let policy = SlotPolicy::new(self.shared.cfg.max_connections)
+            .with_ws_quiet(self.gen.cfg.websocket.reclaim_after);
         // Ranked once per call, lazily: the connections it names are not driven
         // before this call ends (only the newcomers are), so the order stays valid.
         let mut victims: Option<Vec<(usize, Eviction)>> = None;
@@ -397,7 +398,7 @@ impl Worker {
                         // Counted per IP once the header names the client.
                         self.accept_proxied(sock, peer, scheme, now);
                         if let Some((key, why)) = victim {
-                            self.evict(key, why);
+                            self.evict(key, why, now);
                         }
                         continue;
                     }
@@ -415,7 +416,7 @@ impl Worker {
                     }
                     self.add_conn(sock, peer, scheme, admit == Admit::Counted, now);
                     if let Some((key, why)) = victim {
-                        self.evict(key, why);
+                        self.evict(key, why, now);
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -476,8 +477,10 @@ impl Worker {
         None
     }
 
-    /// Closes `key` to make room for a newcomer, counted by reason.
-    fn evict(&mut self, key: usize, why: Eviction) {
+    /// Closes `key` to make room for a newcomer, counted by reason. A WebSocket
+    /// session is first told why (Close 1001), in one write attempt: the socket is
+    /// idle, so the few bytes fit its send buffer and leave before the FIN.
+    fn evict(&mut self, key: usize, why: Eviction, now: Instant) {
         let stats = &self.counters;
         Stats::inc(match why {
             Eviction::Lingering => &stats.evicted_lingering,
@@ -485,7 +488,14 @@ impl Worker {
             Eviction::SlowHead => &stats.evicted_slow_head,
             Eviction::SlowBody => &stats.evicted_slow_body,
             Eviction::SlowRead => &stats.evicted_slow_read,
+            Eviction::QuietWebSocket => &stats.evicted_websocket,
         });
+        if why == Eviction::QuietWebSocket {
+            if let Some(c) = self.conns.get_mut(key) {
+                c.engine.evict(now);
+                let _ = super::transport::write(c, &mut self.buf, now, &self.counters);
+            }
+        }
         log::debug!("reclaiming a connection slot ({why:?})");
         self.close(key);
     }

@@ -33,4 +33,8 @@ pub enum Phase {
     /// Closing: the response is out and the driver only discards what the peer
     /// still sends (lingering close). Reported by the driver, never by an engine.
     Lingering,
+    /// An open WebSocket session (RFC 6455); `since` is its last data frame in
+    /// either direction (Ping and Pong do not count: they only prove the peer is
+    /// alive, not that anyone uses the session).
+    WebSocket,
 }

@@ -125,6 +125,11 @@ pub struct WsConn {
     pending: Vec<u8>,
     /// Payload bytes of queued message events not yet taken by `poll_event`.
     undelivered: usize,
+    /// Last time a data frame arrived or one was queued (see [`Self::last_data`]).
+    last_data: Instant,
+    /// A data frame arrived or was queued since `last_data` was last set; the next
+    /// call that knows the time sets it (`send_*` is not given the time).
+    data_seen: bool,
 }
 
 impl WsConn {
@@ -151,6 +156,8 @@ impl WsConn {
             close_reported: false,
             pending: Vec::new(),
             undelivered: 0,
+            last_data: now,
+            data_seen: false,
         }
     }
 
@@ -180,6 +187,14 @@ impl WsConn {
     /// Whether zlib state has been allocated (on the first compressed message).
     pub fn has_deflate_state(&self) -> bool {
         self.deflate.as_ref().is_some_and(|d| d.has_state())
+    }
+
+    /// When a data frame last arrived or was queued for the peer, as of the last
+    /// `handle_*` call. Ping, Pong and Close do not count: they show the peer is
+    /// alive, not that the session is used. The driver's slot policy reclaims
+    /// long-quiet sessions last of all under pressure (`driver/slots.rs`).
+    pub fn last_data(&self) -> Instant {
+        self.last_data
     }
 
     /// The earliest time `handle_timeout` has something to do.
@@ -261,18 +276,27 @@ impl WsConn {
         }
         if !self.pending.is_empty() {
             self.pending.extend_from_slice(data);
-            return self.resume();
+            self.resume();
+            return self.note_data(now);
         }
         let used = self.process(data);
         if used < data.len() && self.state != State::Closed {
             self.pending.extend_from_slice(&data[used..]);
         }
+        self.note_data(now);
+    }
+
+    fn note_data(&mut self, now: Instant) {
+        if std::mem::take(&mut self.data_seen) {
+            self.last_data = now;
+        }
     }
 
     /// Output went out (or events were taken): input held back by backpressure is
     /// processed now, as far as the send queue allows.
-    pub fn handle_output_drained(&mut self, _now: Instant) {
+    pub fn handle_output_drained(&mut self, now: Instant) {
         self.resume();
+        self.note_data(now);
     }
 
     /// Events waiting for `poll_event`.
@@ -346,6 +370,7 @@ impl WsConn {
     /// Fires timers: ping after silence, 1001 after a missed pong, the end of the
     /// close handshake. Spurious calls do nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.note_data(now);
         match self.state {
             State::Closed => {}
             State::CloseSent { deadline } => {
@@ -397,6 +422,7 @@ impl WsConn {
         } else if matches!(self.state, State::CloseSent { .. }) {
             self.current = Current::Ignored;
         } else {
+            self.data_seen = true;
             let f = self.assembler.on_data_frame(&h)?;
             if f.compressed && self.deflate.is_none() {
                 return Err(CloseCode::PROTOCOL_ERROR);
@@ -635,6 +661,7 @@ impl WsConn {
         if self.out.mem_bytes() > self.limits.max_send_queue.saturating_mul(2) {
             return Err(SendError::QueueFull);
         }
+        self.data_seen = true;
         match self.deflate.as_mut() {
             Some(d) => {
                 let z = Bytes::from(d.compress(&data));

@@ -27,4 +27,6 @@ pub use crate::limits::WsLimits;
 pub use crate::proto::out::Chunk;
 
 #[cfg(test)]
+mod activity_tests;
+#[cfg(test)]
 mod fuzz_invariants;

@@ -7,7 +7,7 @@ use super::remote::{Outgoing, WakeHook, WsSender};
 use super::upgrade::WsUpgrade;
 use crate::limits::WsLimits;
 use crate::proto::out::OutQueue;
-use crate::proto::ws::{WsConn, WsEvent};
+use crate::proto::ws::{CloseCode, WsConn, WsEvent};
 
 /// Mailbox commands taken per wake-up, so one busy broadcast cannot starve the other
 /// connections of the worker; the rest are taken after the output drains.
@@ -101,6 +101,24 @@ impl WsSession {
 
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.conn.poll_timeout()
+    }
+
+    /// When a data frame last went either way ([`WsConn::last_data`]).
+    pub fn last_data(&self) -> Instant {
+        self.conn.last_data()
+    }
+
+    /// Reclaimed by the driver's slot policy: a Close with `code` (1001) is queued
+    /// for one last write, and the transport is closed right after without waiting
+    /// for the peer's Close, so the handler hears of the end now.
+    pub fn evict(&mut self, now: Instant, code: CloseCode, reason: &str) {
+        self.conn.close(now, code, reason);
+        self.dispatch(now);
+        if !self.close_reported {
+            self.close_reported = true;
+            self.sender.mailbox().close();
+            self.handler.on_close(Some(code), reason);
+        }
     }
 
     pub fn out(&mut self) -> &mut OutQueue {

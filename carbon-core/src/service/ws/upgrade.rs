@@ -7,6 +7,7 @@
 //! with [`WsSession::from_upgrade`](super::WsSession::from_upgrade).
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::handler::WsHandler;
 use crate::limits::WsLimits;
@@ -62,6 +63,9 @@ pub struct WsSettings {
     pub paths: Vec<String>,
     pub handshake: HandshakeConfig,
     pub limits: WsLimits,
+    /// Under pressure, a session with no data frame for this long may be reclaimed
+    /// (Close 1001) once nothing cheaper is left (`driver/slots.rs`); `None`: never.
+    pub reclaim_after: Option<Duration>,
 }
 
 impl WsSettings {
