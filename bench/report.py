@@ -7,7 +7,8 @@ RESULTS_TSV columns: file server rps p99_us cpu_us_per_req peak_rss_kib requests
 IDLE_TSV columns:    server rss_before_kib rss_after_kib alive per_conn_bytes
 
 mode is plain (HTTP/1.1 keep-alive), close (plain HTTP/1.1, a new connection per
-request), https (keep-alive over TLS) or https-close (a new connection and so a full
+request), many (plain keep-alive over BENCH_MANY_CONNS connections), https
+(keep-alive over TLS) or https-close (a new connection and so a full
 TLS handshake per request); a missing mode means plain.
 """
 
@@ -45,6 +46,7 @@ def ratio(a, b):
 CASE_SUFFIX = {
     "plain": "",
     "close": " new conn per request",
+    "many": " keep-alive, many connections (BENCH_MANY_CONNS)",
     "https": " https",
     "https-close": " https, new conn per request",
 }

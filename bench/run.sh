@@ -15,6 +15,10 @@
 #   BENCH_CLOSE        1 = also the plain "new connection per request" case
 #                      (1k.bin with Connection: close), 0 = skip (default 1)
 #   BENCH_IDLE         1 = also the idle-connection memory case, 0 = skip (default 1)
+#   BENCH_MANY         1 = also 1k.bin keep-alive over BENCH_MANY_CONNS connections, one
+#                      request in flight each (the "flat cost as connections grow" case),
+#                      0 = skip (default 0; bench/many_conns.sh runs it with a baseline)
+#   BENCH_MANY_CONNS   connections for that case              (default 5000)
 #   BENCH_SERVER_CPU   core the servers are pinned to     (default 0)
 #   BENCH_CLIENT_CPU   core wrk is pinned to              (default 1)
 #   BENCH_NGINX_TCP_NOPUSH  nginx's tcp_nopush, on|off         (default on)
@@ -56,6 +60,9 @@ FILES=${BENCH_FILES-"1k.bin 64k.bin 1m.bin"}
 CLOSE=${BENCH_CLOSE:-1}
 [[ $CLOSE == 0 || $CLOSE == 1 ]] || die "BENCH_CLOSE must be 0 or 1"
 IDLE_CASE=${BENCH_IDLE:-1}
+MANY=${BENCH_MANY:-0}
+[[ $MANY == 0 || $MANY == 1 ]] || die "BENCH_MANY must be 0 or 1"
+MANY_CONNS=${BENCH_MANY_CONNS:-5000}
 [[ $IDLE_CASE == 0 || $IDLE_CASE == 1 ]] || die "BENCH_IDLE must be 0 or 1"
 SERVER_CPU=${BENCH_SERVER_CPU:-0}
 CLIENT_CPU=${BENCH_CLIENT_CPU:-1}
@@ -69,12 +76,13 @@ TLS_FILES=${BENCH_TLS_FILES:-"1k.bin 64k.bin"}
 # The full-handshake case always fetches the smallest file: the handshake is the work.
 HANDSHAKE_FILE=1k.bin
 
-for v in DURATION CONNS WARMUP IDLE_CONNS SERVER_CPU CLIENT_CPU; do
+for v in DURATION CONNS WARMUP IDLE_CONNS SERVER_CPU CLIENT_CPU MANY_CONNS; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
 done
 ((DURATION >= 1 && DURATION <= 600)) || die "BENCH_DURATION must be 1..600"
 ((CONNS >= 1 && CONNS <= 10000)) || die "BENCH_CONNECTIONS must be 1..10000"
 ((IDLE_CONNS >= 1 && IDLE_CONNS <= 5000)) || die "BENCH_IDLE_CONNS must be 1..5000"
+((MANY_CONNS >= 1 && MANY_CONNS <= 7000)) || die "BENCH_MANY_CONNS must be 1..7000"
 for s in $SERVERS; do
     case $s in nginx | h2o | carbond) ;; *) die "unknown server in BENCH_SERVERS: $s" ;; esac
 done
@@ -340,12 +348,13 @@ p99_us() {
 # wrk as every case runs it; for HTTPS with the shim that stops session resumption.
 # Arguments after the first are wrk's.
 run_wrk() {
-    local secs=$1
+    local secs=$1 conns=$CONNS
     shift
-    if [[ $CASE_MODE == plain || $CASE_MODE == close ]]; then
-        timeout $((secs + 60)) taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${secs}s" "$@"
+    [[ $CASE_MODE == many ]] && conns=$MANY_CONNS
+    if [[ $CASE_MODE == plain || $CASE_MODE == close || $CASE_MODE == many ]]; then
+        timeout $((secs + 60)) taskset -c "$CLIENT_CPU" wrk -t1 -c"$conns" -d"${secs}s" "$@"
     else
-        LD_PRELOAD=$NO_RESUME timeout $((secs + 60)) taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${secs}s" "$@"
+        LD_PRELOAD=$NO_RESUME timeout $((secs + 60)) taskset -c "$CLIENT_CPU" wrk -t1 -c"$conns" -d"${secs}s" "$@"
     fi
 }
 
@@ -358,13 +367,14 @@ negotiated() {
 }
 
 # bench_case SERVER FILE MODE: MODE is plain (keep-alive), close (plain, a new TCP
-# connection per request: the accept path), https (keep-alive) or https-close (a new
-# connection, hence a full handshake, per request).
+# connection per request: the accept path), many (plain keep-alive over
+# $MANY_CONNS connections), https (keep-alive) or https-close (a new connection, hence
+# a full handshake, per request).
 bench_case() {
     local server=$1 file=$2 mode=$3 port out url cpu0 cpu1 hwm scheme=http curl_tls=() hdr=()
     CASE_MODE=$mode
     port=$(free_port)
-    if [[ $mode == plain || $mode == close ]]; then
+    if [[ $mode == plain || $mode == close || $mode == many ]]; then
         start_server "$server" "$port"
     else
         start_server "$server" "$port" tls
@@ -477,6 +487,11 @@ if [[ $CLOSE == 1 ]]; then
         bench_case "$server" 1k.bin close
     done
 fi
+if [[ $MANY == 1 ]]; then
+    for server in $SERVERS; do
+        bench_case "$server" 1k.bin many
+    done
+fi
 if [[ $TLS == 1 ]]; then
     tls_resumption_check
     for file in $TLS_FILES; do
@@ -509,7 +524,7 @@ REPORT=$WORK/report.md
 {
     echo "## Setup"
     echo
-    echo "- command: \`$(printf '%q ' "$0" "$@" | sed 's/ $//')\` with BENCH_SERVERS=\"$SERVERS\" BENCH_DURATION=$DURATION BENCH_CONNECTIONS=$CONNS BENCH_WARMUP=$WARMUP BENCH_FILES=\"$FILES\" BENCH_CLOSE=$CLOSE BENCH_IDLE=$IDLE_CASE BENCH_IDLE_CONNS=$IDLE_CONNS BENCH_NGINX_TCP_NOPUSH=$NGINX_NOPUSH BENCH_TLS=$TLS BENCH_TLS_FILES=\"$TLS_FILES\""
+    echo "- command: \`$(printf '%q ' "$0" "$@" | sed 's/ $//')\` with BENCH_SERVERS=\"$SERVERS\" BENCH_DURATION=$DURATION BENCH_CONNECTIONS=$CONNS BENCH_WARMUP=$WARMUP BENCH_FILES=\"$FILES\" BENCH_CLOSE=$CLOSE BENCH_MANY=$MANY BENCH_MANY_CONNS=$MANY_CONNS BENCH_IDLE=$IDLE_CASE BENCH_IDLE_CONNS=$IDLE_CONNS BENCH_NGINX_TCP_NOPUSH=$NGINX_NOPUSH BENCH_TLS=$TLS BENCH_TLS_FILES=\"$TLS_FILES\""
     echo "- client: \`taskset -c $CLIENT_CPU wrk -t1 -c$CONNS -d${DURATION}s --latency\` ($(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2)), after ${WARMUP}s of unmeasured warm-up"
     echo "- servers: one worker each, pinned with \`taskset -c $SERVER_CPU\`, one after another, fresh process per case"
     echo "- machine: $NPROC CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), kernel $(uname -r)"

@@ -8,14 +8,20 @@
 //! free port for `port = 0`); the others join it on the port it actually got.
 //!
 //! A socket handed over by the service manager (socket activation) is a single
-//! socket: it is shared by every worker (each holds a dup of it), which keeps it
-//! working at the cost of waking every worker per new connection; see
-//! docs/performance.md.
+//! socket shared by every worker (each holds a dup of it). Each worker watches it
+//! with `EPOLLEXCLUSIVE` (Linux 4.5) in its own epoll instance: a new connection
+//! then wakes one worker blocked in `epoll_wait` instead of all of them. Workers busy
+//! elsewhere still find the listener in their ready list on their next turn (the
+//! kernel queues the event for them without waking them), so exclusivity saves
+//! wake-ups, never a connection. See `register_listener`.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpListener};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
+use mio::{Interest, Registry, Token};
+use nix::errno::Errno;
+use nix::sys::epoll::{Epoll, EpollEvent, EpollFlags};
 use nix::sys::socket::{
     bind, listen, setsockopt, socket, sockopt, AddressFamily, Backlog, SockFlag, SockType,
     SockaddrStorage,
@@ -59,6 +65,47 @@ pub fn bind_group(addr: SocketAddr, opts: BindOptions) -> io::Result<Vec<TcpList
         }
     }
     Ok(group)
+}
+
+/// Watches listener `l` for new connections with `token` in the worker's poll.
+///
+/// Registered directly in mio's epoll instance (through a duplicate of its
+/// descriptor, which names the same instance) with `EPOLLIN | EPOLLET |
+/// EPOLLEXCLUSIVE`: the edge-triggered readability mio's `Interest::READABLE` gives,
+/// plus the exclusive wake-up. mio reads the token back from the event's data as for
+/// its own registrations; `deregister_listener` removes it.
+///
+/// The exclusive flag has to sit in the epoll instance the thread blocks on: the
+/// kernel stops waking after the first exclusive waiter whose *own* `epoll_wait` is
+/// active, so a separate inner epoll instance nested in mio's poll would never count
+/// as such a waiter and every worker would still be woken.
+///
+/// Kernels before 4.5 refuse the flag (`EINVAL`): then the plain registration, where
+/// every worker is woken.
+pub(crate) fn register_listener(
+    registry: &Registry,
+    l: &mut mio::net::TcpListener,
+    token: Token,
+) -> io::Result<()> {
+    let epoll = Epoll(registry.as_fd().try_clone_to_owned()?);
+    let flags = EpollFlags::EPOLLIN | EpollFlags::EPOLLET | EpollFlags::EPOLLEXCLUSIVE;
+    let data = u64::try_from(token.0).unwrap_or(u64::MAX);
+    match epoll.add(&*l, EpollEvent::new(flags, data)) {
+        Ok(()) => Ok(()),
+        Err(Errno::EINVAL) => registry.register(l, token, Interest::READABLE),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Stops watching listener `l` (registered by `register_listener`). mio's own
+/// `deregister` cannot be used: its debug builds refuse a source it did not
+/// register itself.
+pub(crate) fn deregister_listener(
+    registry: &Registry,
+    l: &mio::net::TcpListener,
+) -> io::Result<()> {
+    let epoll = Epoll(registry.as_fd().try_clone_to_owned()?);
+    epoll.delete(l).map_err(io::Error::from)
 }
 
 /// A non-blocking TCP listener with `SO_REUSEADDR` (so a restart does not fail on
@@ -116,6 +163,31 @@ mod tests {
         assert!(!v6only_for(any6, &[any6]));
         assert!(v6only_for(any6, &[any4, any6]));
         assert!(v6only_for(lo6, &[lo6]));
+    }
+
+    /// The exclusive registration reports a new connection with the listener's token,
+    /// as mio's own registration would, and `deregister_listener` removes it.
+    #[test]
+    fn exclusive_registration_reports_the_token_and_deregisters() {
+        let std_l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        std_l.set_nonblocking(true).unwrap();
+        let addr = std_l.local_addr().unwrap();
+        let mut l = mio::net::TcpListener::from_std(std_l);
+        let mut poll = mio::Poll::new().unwrap();
+        let mut events = mio::Events::with_capacity(8);
+        register_listener(poll.registry(), &mut l, Token(7)).unwrap();
+        let _c = std::net::TcpStream::connect(addr).unwrap();
+        poll.poll(&mut events, Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let tokens: Vec<Token> = events.iter().map(|e| e.token()).collect();
+        assert_eq!(tokens, vec![Token(7)]);
+        assert!(events.iter().all(|e| e.is_readable()));
+        l.accept().unwrap();
+        deregister_listener(poll.registry(), &l).unwrap();
+        let _d = std::net::TcpStream::connect(addr).unwrap();
+        poll.poll(&mut events, Some(std::time::Duration::from_millis(50)))
+            .unwrap();
+        assert!(events.is_empty());
     }
 
     /// `::` alone accepts an IPv4 client (through a v4-mapped address).

@@ -98,8 +98,7 @@ impl Worker {
             let std_l = l.for_worker(id).try_clone()?;
             std_l.set_nonblocking(true)?;
             let mut ml = TcpListener::from_std(std_l);
-            poll.registry()
-                .register(&mut ml, Token(LISTENER_BASE - i), Interest::READABLE)?;
+            super::listen::register_listener(poll.registry(), &mut ml, Token(LISTENER_BASE - i))?;
             ls.push((ml, l.scheme));
         }
         Ok(Worker {
@@ -295,8 +294,8 @@ impl Worker {
 
     fn begin_drain(&mut self, now: Instant) {
         self.drain_deadline = Some(now + self.shared.cfg.timeouts.shutdown_drain);
-        for (l, _) in &mut self.listeners {
-            let _ = self.poll.registry().deregister(l);
+        for (l, _) in &self.listeners {
+            let _ = super::listen::deregister_listener(self.poll.registry(), l);
         }
         self.listeners.clear();
         self.accept_paused = false;
@@ -336,8 +335,8 @@ impl Worker {
         for i in 0..self.listeners.len() {
             self.accept_paused |= self.accept(i, now);
         }
-        for (l, _) in &mut self.listeners {
-            let _ = self.poll.registry().deregister(l);
+        for (l, _) in &self.listeners {
+            let _ = super::listen::deregister_listener(self.poll.registry(), l);
         }
         self.listeners.clear();
         for (i, (socket, scheme)) in new.into_iter().enumerate() {
@@ -346,10 +345,10 @@ impl Worker {
                 continue;
             }
             let mut ml = TcpListener::from_std(socket);
-            match self.poll.registry().register(
+            match super::listen::register_listener(
+                self.poll.registry(),
                 &mut ml,
                 Token(LISTENER_BASE - i),
-                Interest::READABLE,
             ) {
                 Ok(()) => self.listeners.push((ml, scheme)),
                 Err(e) => log::warn!("worker {}: cannot watch a new listener: {e}", self.id),
