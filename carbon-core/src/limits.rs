@@ -273,3 +273,19 @@ pub const PROXY_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 /// left) looking for the client. Real chains have a handful of proxies; the bound
 /// keeps a header padded with trusted-looking entries from costing more.
 pub const MAX_FORWARDED_HOPS: usize = 32;
+
+/// HTTP/2 server push (RFC 9113 §8.4): resources promised with one response at most.
+/// Each promise costs a stream, a header block and a service call before the page's
+/// own HEADERS leave, so a long list delays the page it is meant to speed up; 8 covers
+/// a page's style sheets, scripts and fonts. Also the longest `http2_push` list.
+pub const H2_MAX_PUSHES_PER_REQUEST: usize = 8;
+
+/// HTTP/2 server push: promises on one connection over its life. A client that
+/// requests the same page again and again would otherwise get every resource again
+/// each time (it may cancel them, but we have already read and framed them); past
+/// the bound, responses go out without pushes.
+pub const H2_MAX_PUSHES_PER_CONNECTION: u32 = 100;
+
+/// Pages the `http2_push` key may list: each one costs a comparison on every HTTP/2
+/// GET while push is on.
+pub const MAX_PUSH_PAGES: usize = 64;

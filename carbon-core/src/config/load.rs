@@ -22,6 +22,7 @@ const REPEATABLE: &[(&str, char)] = &[
     ("header_add", '\n'),
     ("header_set", '\n'),
     ("header_remove", '\n'),
+    ("http2_push", '\n'),
 ];
 
 fn repeatable(name: &str) -> Option<char> {
@@ -149,6 +150,7 @@ pub(super) fn load_lenient(
                 "header_add" => b.cfg.header_add.clear(),
                 "header_set" => b.cfg.header_set.clear(),
                 "header_remove" => b.cfg.header_remove.clear(),
+                "http2_push" => b.cfg.http2_push.clear(),
                 _ => {}
             }
             o.value

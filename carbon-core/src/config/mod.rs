@@ -20,6 +20,7 @@ mod listen;
 mod load;
 mod parse;
 mod pattern;
+pub mod push;
 mod value;
 
 #[cfg(test)]
@@ -218,6 +219,8 @@ pub struct Config {
     pub drain_period: Duration,
     /// Session-ticket keys shared by the instances behind one balancer.
     pub ssl_ticket_key_file: Option<PathBuf>,
+    /// HTTP/2 server push (RFC 9113 §8.4) per page; empty = off.
+    pub http2_push: Vec<push::PushRule>,
 }
 
 /// Worker threads when `max_threads = 0`: one per CPU the process may use. If the OS
@@ -330,6 +333,7 @@ impl Default for Config {
             health_path: None,
             drain_period: Duration::ZERO,
             ssl_ticket_key_file: None,
+            http2_push: Vec::new(),
         }
     }
 }

@@ -91,6 +91,8 @@ pub struct H2Stats {
     pub streams_reset_by_us: u64,
     /// Error code of the last GOAWAY sent (NO_ERROR for shutdown and idle), if any.
     pub goaway_sent: Option<ErrorCode>,
+    /// Streams promised with PUSH_PROMISE (server push, RFC 9113 §8.4).
+    pub streams_pushed: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,7 +164,12 @@ pub struct H2Conn {
     /// Since when responses have waited for window with nothing sendable.
     stall_since: Option<Instant>,
     stats: H2Stats,
+    push: push::PushState,
 }
+
+#[path = "push.rs"]
+mod push;
+pub use push::NoPush;
 
 impl H2Conn {
     /// A new server connection. Our SETTINGS (and a connection WINDOW_UPDATE) are
@@ -196,6 +203,7 @@ impl H2Conn {
             rr_cursor: 0,
             stall_since: None,
             stats: H2Stats::default(),
+            push: push::PushState::default(),
             limits,
         };
         let l = &c.limits;
@@ -523,6 +531,7 @@ impl H2Conn {
         }
         s.awaiting_response = false;
         s.responded = true;
+        s.state = s.state.send_headers();
         let mut enc = response::prepare(resp, s.head_request);
         let body = SendBody::from_body(std::mem::replace(&mut enc.body, Body::Empty));
         let end_stream = body.is_none();
@@ -644,9 +653,13 @@ impl H2Conn {
         }
     }
 
-    /// Stream ids above the highest opened one, and even ones (we push none), are idle.
+    /// Odd stream ids above the highest opened one, and even ones we have not
+    /// promised (server push), are idle.
     fn is_idle_id(&self, id: u32) -> bool {
-        id.is_multiple_of(2) || id > self.streams.last_client_id
+        if id.is_multiple_of(2) {
+            return !self.push.promised(id);
+        }
+        id > self.streams.last_client_id
     }
 
     fn on_settings(&mut self, now: Instant, s: Settings) -> Result<(), ConnError> {
@@ -676,8 +689,9 @@ impl H2Conn {
                     self.peer_initial_window = value;
                 }
                 setting::MAX_FRAME_SIZE => self.peer_max_frame_size = value,
-                // MAX_CONCURRENT_STREAMS limits pushes (none); MAX_HEADER_LIST_SIZE is
-                // advisory (§6.5.2) and our responses are small.
+                // §5.1.2: the streams we may open, i.e. pushes.
+                setting::MAX_CONCURRENT_STREAMS => self.push.peer_max_concurrent = value,
+                // MAX_HEADER_LIST_SIZE is advisory (§6.5.2) and our responses are small.
                 _ => {}
             }
         }
@@ -751,8 +765,11 @@ impl H2Conn {
         if self.is_idle_id(r.stream_id) {
             return Err(ConnError::protocol("RST_STREAM on an idle stream"));
         }
-        // CVE-2023-44487: every reset costs the peer nothing and us a stream.
-        self.count(now, Kind::Reset)?;
+        // CVE-2023-44487: every reset costs the peer nothing and us a stream. A
+        // refused push (even id, §8.4.2) is a stream we opened: not counted.
+        if !r.stream_id.is_multiple_of(2) {
+            self.count(now, Kind::Reset)?;
+        }
         if let Some(s) = self.streams.map.get(&r.stream_id) {
             if s.awaiting_response || s.responded {
                 self.events.push_back(Event::StreamReset {
@@ -799,6 +816,10 @@ impl H2Conn {
                 )),
             };
         };
+        if s.state == StreamState::ReservedLocal {
+            // §5.1: only RST_STREAM, PRIORITY or WINDOW_UPDATE on reserved(local).
+            return Err(ConnError::protocol("DATA on a reserved stream"));
+        }
         if !s.state.can_recv() {
             return self.stream_error(
                 now,
@@ -971,7 +992,9 @@ impl H2Conn {
                 );
             }
         }
-        if self.streams.map.len() >= self.limits.max_concurrent_streams as usize {
+        // Our pushed streams count against the client's limit, not ours (§5.1.2).
+        let client_streams = self.streams.map.len() - self.push.open;
+        if client_streams >= self.limits.max_concurrent_streams as usize {
             // §5.1.2: over SETTINGS_MAX_CONCURRENT_STREAMS.
             self.stats.streams_refused += 1;
             RstStream {
@@ -1132,6 +1155,9 @@ impl H2Conn {
 
     fn remove_stream(&mut self, now: Instant, id: u32, how: Closed) {
         if self.streams.map.remove(&id).is_some() {
+            if id.is_multiple_of(2) {
+                self.pushed_stream_closed();
+            }
             self.streams.remember_closed(id, how);
             if self.streams.map.is_empty() {
                 self.idle_since = now;
@@ -1371,6 +1397,7 @@ impl H2Conn {
     fn enter_closing(&mut self) {
         self.phase = Phase::Closing;
         self.streams.map.clear();
+        self.push.open = 0;
         self.pending_block = None;
         self.reader.clear();
         self.flush_stage();

@@ -71,6 +71,8 @@ pub struct Stream {
     pub send_window: SendWindow,
     pub recv_window: RecvWindow,
     pub priority: Priority,
+    /// Streams promised with this stream's response (server push, RFC 9113 §8.4).
+    pub pushed: u8,
 }
 
 impl Stream {
@@ -85,6 +87,7 @@ impl Stream {
             send_window: SendWindow::new(send_window),
             recv_window: RecvWindow::new(recv_window),
             priority: Priority::default(),
+            pushed: 0,
         }
     }
 
