@@ -117,9 +117,7 @@ pub enum Closed {
     Other,
 }
 
-/// How many recently closed stream ids are remembered (beyond them, a late frame on a
-/// closed stream is judged by its id alone).
-const RECENTLY_CLOSED: usize = 256;
+use crate::limits::H2_RECENTLY_CLOSED_STREAMS as RECENTLY_CLOSED;
 
 #[derive(Debug, Default)]
 pub struct Streams {
