@@ -281,3 +281,127 @@ pub const PROXY_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 /// left) looking for the client. Real chains have a handful of proxies; the bound
 /// keeps a header padded with trusted-looking entries from costing more.
 pub const MAX_FORWARDED_HOPS: usize = 32;
+
+/// HTTP/2 server push (RFC 9113 §8.4): resources promised with one response at most.
+/// Each promise costs a stream, a header block and a service call before the page's
+/// own HEADERS leave, so a long list delays the page it is meant to speed up; 8 covers
+/// a page's style sheets, scripts and fonts. Also the longest `http2_push` list.
+pub const H2_MAX_PUSHES_PER_REQUEST: usize = 8;
+
+/// HTTP/2 server push: promises on one connection over its life. A client that
+/// requests the same page again and again would otherwise get every resource again
+/// each time (it may cancel them, but we have already read and framed them); past
+/// the bound, responses go out without pushes.
+pub const H2_MAX_PUSHES_PER_CONNECTION: u32 = 100;
+
+/// Pages the `http2_push` key may list: each one costs a comparison on every HTTP/2
+/// GET while push is on.
+pub const MAX_PUSH_PAGES: usize = 64;
+
+// ----- Bounds that lived next to the code they bound; each module imports its own. -----
+
+/// HTTP/1.1 chunked coding (`proto/h1/chunked.rs`):
+/// Longest chunk-size line (size plus extensions).
+pub const H1_MAX_CHUNK_LINE: u32 = 4096;
+
+/// HTTP/1.1 chunked coding (`proto/h1/chunked.rs`):
+/// Extension bytes accepted over a whole body. Extensions cost the server parsing work
+/// without counting toward `max_body`; CVE-2023-39326 (Go net/http) let a client send
+/// gigabytes of them for a few bytes of body.
+pub const H1_MAX_CHUNK_EXTENSION_BYTES: u32 = 64 * 1024;
+
+/// HTTP/1.1 (`proto/h1/conn.rs`):
+/// While a request is outstanding, reading stops once this much pipelined input is
+/// buffered: enough for a few pipelined GETs, not a pile of work queued up front.
+pub const H1_PIPELINE_READ_PAUSE: usize = 4 * 1024;
+
+/// HTTP/1.1 (`proto/h1/conn.rs`):
+/// One read past the pause that a driver may still hand over (its read buffer).
+pub const H1_DRIVER_READ_SLACK: usize = 64 * 1024;
+
+/// HTTP/1.1 (`proto/h1/conn.rs`):
+/// First allocation for a Content-Length body: a peer announcing a large body but
+/// sending nothing must not make us reserve all of it.
+pub const H1_INITIAL_BODY_CAPACITY: usize = 64 * 1024;
+
+/// Access log of rejected HTTP/1.1 requests (`proto/h1/error.rs`):
+/// The longest request line kept for the access log of a rejected request: enough for
+/// every ordinary URL, small enough that a flood of 8 KiB garbage lines does not
+/// become a flood of 8 KiB log lines.
+pub const LOGGED_REQUEST_LINE_MAX: usize = 1024;
+
+/// Access log of rejected HTTP/1.1 requests (`proto/h1/error.rs`):
+/// The longest User-Agent kept for the access log of a rejected request.
+pub const LOGGED_USER_AGENT_MAX: usize = 256;
+
+/// HTTP/2 streams (`proto/h2/streams/mod.rs`):
+/// How many recently closed stream ids are remembered (beyond them, a late frame on a
+/// closed stream is judged by its id alone).
+pub const H2_RECENTLY_CLOSED_STREAMS: usize = 256;
+
+/// HPACK decoder (`proto/h2/hpack/decoder.rs`):
+/// Scratch capacity kept between blocks; a larger buffer (one unusually long
+/// Huffman-coded string) is released after its block so idle connections stay small.
+pub const HPACK_SCRATCH_KEEP: usize = 16 * 1024;
+
+/// TLS session (`tls/session.rs`):
+/// Received bytes held for one unfinished unit: rustls joins handshake messages of up
+/// to 64 KiB (its own denial-of-service bound), plus one record being read.
+pub const TLS_MAX_INCOMING: usize = 0xffff + 16 * 1024 + 2048;
+
+/// TLS session (`tls/session.rs`):
+/// Encrypted bytes waiting for the socket before `writer()` pushes back; rustls's
+/// buffered API uses the same 64 KiB by default.
+pub const TLS_MAX_OUTGOING: usize = 64 * 1024;
+
+/// TLS (`tls/policy.rs`):
+/// Entries in the server-side session cache (TLS 1.2 session IDs, RFC 5246 section
+/// 7.4.1.2, for clients that do not use tickets). One entry is a few hundred bytes, so
+/// the cache stays well under 2 MB; when full, the oldest entry is evicted and that
+/// client simply does a full handshake. One cache is shared by all workers.
+pub const TLS_SESSION_CACHE_ENTRIES: usize = 4096;
+
+/// Driver (`driver/conn.rs`):
+/// Read/write rounds one connection may take per loop turn before yielding to others.
+pub const DRIVER_ROUNDS_PER_TURN: usize = 16;
+
+/// Driver (`driver/conn.rs`):
+/// After an error response we stop writing and drain the peer's input for at most
+/// this long before closing, so the kernel does not answer unread data with a RST
+/// that could destroy the response in flight (RFC 9112 §9.6). nginx's
+/// `lingering_timeout` is 5 s too.
+pub const LINGER: Duration = Duration::from_secs(5);
+
+/// Driver (`driver/conn.rs`):
+/// Bytes discarded while lingering, at most: enough for a client that sends a whole
+/// over-limit upload before reading the 413 (bounded, so a client cannot keep a
+/// connection busy forever by streaming).
+pub const LINGER_BYTES: usize = 8 * 1024 * 1024;
+
+/// Driver (`driver/transport.rs`):
+/// Bytes one connection may write per round, so a fast reader of a large file does
+/// not monopolise the worker.
+pub const DRIVER_WRITE_PER_ROUND: u64 = 1024 * 1024;
+
+/// Driver (`driver/worker.rs`):
+/// New connections accepted per listener per loop turn, so a connection storm cannot
+/// starve the connections already being served.
+pub const DRIVER_ACCEPTS_PER_TURN: usize = 128;
+
+/// Rate limiting (`service/ratelimit.rs`):
+/// Clients tracked at most, all shards together. At roughly 50 bytes per entry
+/// (key, instant, hash-table overhead) that is about 5 MB: small next to the file
+/// cache, yet far more distinct clients than one server meets within a window.
+pub const RATE_LIMIT_MAX_TRACKED: usize = 100_000;
+
+/// Open-file cache (`service/files/cache.rs`):
+/// Entries per worker (each one an open file descriptor).
+pub const FILE_CACHE_MAX_ENTRIES: usize = 1024;
+
+/// Compression pool (`service/files/compress.rs`):
+/// Jobs waiting for a thread, process-wide. A job is a descriptor and a few paths.
+pub const COMPRESS_POOL_QUEUE: usize = 64;
+
+/// Compression pool (`service/files/compress.rs`):
+/// Large variants (temporary files), process-wide, each one descriptor and its disk.
+pub const COMPRESS_LARGE_MAX: usize = 32;

@@ -23,6 +23,7 @@ mod forwarded;
 mod framing;
 mod gzip;
 mod h2;
+mod h2_push;
 mod lifecycle;
 mod limits;
 mod listen;

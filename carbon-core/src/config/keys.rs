@@ -1132,6 +1132,17 @@ pub const KEYS: &[KeyDoc] = &[
             Ok(())
         },
     },
+    KeyDoc {
+        name: "http2_push",
+        default: "",
+        help: "HTTP/2 server push for a page: PAGE: RESOURCE... (same-origin paths; repeatable)",
+        set: |b, v| {
+            if !v.is_empty() {
+                super::push::parse_line(v, &mut b.cfg.http2_push)?;
+            }
+            Ok(())
+        },
+    },
 ];
 
 #[cfg(test)]

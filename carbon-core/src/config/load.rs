@@ -22,6 +22,7 @@ const REPEATABLE: &[(&str, char)] = &[
     ("header_add", '\n'),
     ("header_set", '\n'),
     ("header_remove", '\n'),
+    ("http2_push", '\n'),
 ];
 
 fn repeatable(name: &str) -> Option<char> {
@@ -326,6 +327,7 @@ fn clear_list(cfg: &mut Config, key: &str) {
         "header_add" => cfg.header_add.clear(),
         "header_set" => cfg.header_set.clear(),
         "header_remove" => cfg.header_remove.clear(),
+        "http2_push" => cfg.http2_push.clear(),
         _ => {}
     }
 }

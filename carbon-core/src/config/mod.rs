@@ -21,6 +21,7 @@ mod load;
 mod parse;
 mod pattern;
 mod site;
+pub mod push;
 mod value;
 
 #[cfg(test)]
@@ -229,6 +230,8 @@ pub struct Config {
     pub sites: Vec<Site>,
     /// A host no section names: the global site serves it, or 421.
     pub unknown_host: UnknownHost,
+    /// HTTP/2 server push (RFC 9113 §8.4) per page; empty = off.
+    pub http2_push: Vec<push::PushRule>,
 }
 
 /// Worker threads when `max_threads = 0`: one per CPU the process may use. If the OS
@@ -344,6 +347,7 @@ impl Default for Config {
             ssl_ticket_key_file: None,
             sites: Vec::new(),
             unknown_host: UnknownHost::Default,
+            http2_push: Vec::new(),
         }
     }
 }

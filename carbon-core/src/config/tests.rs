@@ -504,6 +504,7 @@ fn every_key_setter_is_wired() {
         ("drain_period", "5s"),
         ("ssl_ticket_key_file", "/etc/carbon/ticket.key"),
         ("unknown_host", "refuse"),
+        ("http2_push", "/index.html: /style.css /app.js"),
     ];
     assert_eq!(samples.len(), KEYS.len());
     for k in KEYS {
@@ -756,4 +757,18 @@ fn proxy_protocol_without_trusted_senders_is_a_conflict() {
     let cfg = load("proxy_protocol = on\nproxy_protocol_from = 10.0.0.5, 2001:db8::/64").unwrap();
     assert!(cfg.proxy_protocol && !cfg.https_proxy_protocol);
     assert_eq!(cfg.proxy_protocol_from.len(), 2);
+}
+
+#[test]
+fn http2_push_repeats_one_page_per_line_and_errors_name_the_line() {
+    let cfg =
+        load("http2_push = /index.html: /a.css /b.js\nhttp2_push = /docs.html: /d.css\n").unwrap();
+    assert_eq!(cfg.http2_push.len(), 2);
+    assert_eq!(cfg.http2_push[1].resources, vec!["/d.css"]);
+    let errs = errors("port = 1\nhttp2_push = /: https://cdn.example/a.css\n");
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].contains(":2:") && errs[0].contains("http2_push"),
+        "{errs:?}"
+    );
 }

@@ -20,17 +20,9 @@ use super::worker::Worker;
 use crate::config::Config;
 use crate::proto::{Phase, Progress};
 
-/// Read/write rounds one connection may take per loop turn before yielding to others.
-const ROUNDS_PER_TURN: usize = 16;
-/// After an error response we stop writing and drain the peer's input for at most
-/// this long before closing, so the kernel does not answer unread data with a RST
-/// that could destroy the response in flight (RFC 9112 §9.6). nginx's
-/// `lingering_timeout` is 5 s too.
-const LINGER: Duration = Duration::from_secs(5);
-/// Bytes discarded while lingering, at most: enough for a client that sends a whole
-/// over-limit upload before reading the 413 (bounded, so a client cannot keep a
-/// connection busy forever by streaming).
-const LINGER_BYTES: usize = 8 * 1024 * 1024;
+use crate::limits::DRIVER_ROUNDS_PER_TURN as ROUNDS_PER_TURN;
+use crate::limits::LINGER;
+use crate::limits::LINGER_BYTES;
 
 pub(crate) struct Conn {
     token: usize,

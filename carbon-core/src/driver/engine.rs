@@ -285,6 +285,33 @@ impl Engine {
         }
     }
 
+    /// HTTP/2 server push: true when the client allows it (SETTINGS_ENABLE_PUSH).
+    pub fn push_enabled(&self) -> bool {
+        matches!(self, Engine::H2(e) if e.peer_enable_push())
+    }
+
+    /// HTTP/2 server push: PUSH_PROMISE of `request` on `stream_id`, before that
+    /// stream's response; the promised stream's id, to answer with
+    /// [`Engine::send_stream_response`]. `None` when the engine refuses (see
+    /// [`h2::NoPush`]) or this is not HTTP/2.
+    pub fn push_promise<B>(
+        &mut self,
+        stream_id: u32,
+        scheme: &str,
+        request: &http::Request<B>,
+    ) -> Option<u32> {
+        let Engine::H2(e) = self else {
+            return None;
+        };
+        match e.push_promise(stream_id, scheme, request) {
+            Ok(id) => Some(id),
+            Err(why) => {
+                log::debug!("h2: no push of {} ({why:?})", request.uri());
+                None
+            }
+        }
+    }
+
     /// An interim (1xx) response before the final one: for HTTP/1.1 to the request
     /// being answered, for HTTP/2 on `stream_id`.
     pub fn send_informational(&mut self, now: Instant, stream_id: Option<u32>, resp: Response) {

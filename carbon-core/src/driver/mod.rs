@@ -56,6 +56,7 @@ mod engine;
 mod listen;
 mod per_ip;
 mod proxied;
+mod push;
 mod readiness;
 mod reload;
 mod respond;

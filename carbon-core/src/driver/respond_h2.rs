@@ -44,6 +44,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
                 c.engine.send_informational(x.now, Some(stream_id), h);
             }
             finish_headers(&mut resp, &x);
+            let pushed = super::push::promise(c, stream_id, &request, resp.status(), &rctx, &mut x);
             x.stats.count_response(resp.status().as_u16());
             let head = request.method() == Method::HEAD;
             let line = x
@@ -64,6 +65,17 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
                 {
                     Stats::inc(&x.stats.websocket_upgrades);
                 }
+            }
+            for p in pushed {
+                x.stats.count_response(p.response.status().as_u16());
+                let line = x
+                    .log
+                    .is_some()
+                    .then(|| request_line(Some(&p.request), &p.response, &rctx, x.date));
+                let body_len = p.response.body().len();
+                c.engine
+                    .send_stream_response(x.now, p.stream_id, p.response);
+                record(&mut x, line, body_len);
             }
         }
         Event::Reject { stream_id, status } => {

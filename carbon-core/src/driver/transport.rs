@@ -23,9 +23,7 @@ use crate::config::Config;
 use crate::proto::h2::PREFACE;
 use crate::proto::out::Chunk;
 
-/// Bytes one connection may write per round, so a fast reader of a large file does
-/// not monopolise the worker.
-const WRITE_PER_ROUND: u64 = 1024 * 1024;
+use crate::limits::DRIVER_WRITE_PER_ROUND as WRITE_PER_ROUND;
 /// In-memory chunks gathered into one `writev`.
 const IOV_MAX: usize = 16;
 /// File bytes handed to rustls per record batch.

@@ -33,9 +33,7 @@ pub(crate) const READ_BUF: usize = 64 * 1024;
 /// While at `max_connections`, retry accepting this often (a close elsewhere may have
 /// freed a slot on another worker).
 const ACCEPT_RETRY: Duration = Duration::from_millis(50);
-/// New connections accepted per listener per loop turn, so a connection storm cannot
-/// starve the connections already being served.
-const ACCEPTS_PER_TURN: usize = 128;
+use crate::limits::DRIVER_ACCEPTS_PER_TURN as ACCEPTS_PER_TURN;
 /// Connection slots reserved per worker at start-up (address space, not memory).
 const PREALLOCATED_SLOTS: usize = 65_536;
 

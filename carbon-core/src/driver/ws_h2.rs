@@ -197,6 +197,21 @@ impl H2Engine {
         self.conn.send_informational(now, stream_id, resp);
     }
 
+    /// Server push (RFC 9113 §8.4): whether the client's SETTINGS_ENABLE_PUSH allows it.
+    pub fn peer_enable_push(&self) -> bool {
+        self.conn.peer_enable_push()
+    }
+
+    /// Server push: see [`H2Conn::push_promise`].
+    pub fn push_promise<B>(
+        &mut self,
+        parent: u32,
+        scheme: &str,
+        request: &http::Request<B>,
+    ) -> Result<u32, crate::proto::h2::NoPush> {
+        self.conn.push_promise(parent, scheme, request)
+    }
+
     /// GOAWAY (RFC 9113 §6.8) and Close 1001 on every WebSocket (RFC 6455 §7.4.1):
     /// the streams end when their close handshakes do.
     pub fn start_shutdown(&mut self, now: Instant) {

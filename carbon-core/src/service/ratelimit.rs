@@ -49,10 +49,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Config, IpNet};
 
-/// Clients tracked at most, all shards together. At roughly 50 bytes per entry
-/// (key, instant, hash-table overhead) that is about 5 MB: small next to the file
-/// cache, yet far more distinct clients than one server meets within a window.
-pub const MAX_TRACKED: usize = 100_000;
+pub use crate::limits::RATE_LIMIT_MAX_TRACKED as MAX_TRACKED;
 
 /// Enough shards that workers (one per CPU) seldom meet on one lock.
 pub const SHARDS: usize = 64;

@@ -56,11 +56,7 @@ pub const KX_GROUPS: &[NamedGroup] = &[
 pub const ALPN_H2: &[u8] = b"h2";
 pub const ALPN_HTTP11: &[u8] = b"http/1.1";
 
-/// Entries in the server-side session cache (TLS 1.2 session IDs, RFC 5246 section
-/// 7.4.1.2, for clients that do not use tickets). One entry is a few hundred bytes, so
-/// the cache stays well under 2 MB; when full, the oldest entry is evicted and that
-/// client simply does a full handshake. One cache is shared by all workers.
-pub const SESSION_CACHE_ENTRIES: usize = 4096;
+pub use crate::limits::TLS_SESSION_CACHE_ENTRIES as SESSION_CACHE_ENTRIES;
 
 /// The aws-lc-rs provider reduced to [`CIPHER_SUITES`] and [`KX_GROUPS`], in that
 /// order (docs/tls.md says why aws-lc-rs and not ring).

@@ -22,12 +22,8 @@ use rustls::{Error, ServerConfig};
 
 /// Bytes asked of the socket per `read_tls`, as rustls's own buffered reader does.
 const READ_SIZE: usize = 4096;
-/// Received bytes held for one unfinished unit: rustls joins handshake messages of up
-/// to 64 KiB (its own denial-of-service bound), plus one record being read.
-pub const MAX_INCOMING: usize = 0xffff + 16 * 1024 + 2048;
-/// Encrypted bytes waiting for the socket before `writer()` pushes back; rustls's
-/// buffered API uses the same 64 KiB by default.
-pub const MAX_OUTGOING: usize = 64 * 1024;
+pub use crate::limits::TLS_MAX_INCOMING as MAX_INCOMING;
+pub use crate::limits::TLS_MAX_OUTGOING as MAX_OUTGOING;
 /// TLS 1.3 record overhead (RFC 8446 section 5.2: header 5, content type 1, AEAD tag
 /// 16), rounded up; the exact size is retried if rustls needs more.
 const RECORD_OVERHEAD: usize = 64;

@@ -12,12 +12,8 @@ use crate::limits::Limits;
 use super::chars::is_tchar;
 use super::error::RequestError;
 
-/// Longest chunk-size line (size plus extensions).
-const MAX_CHUNK_LINE: u32 = 4096;
-/// Extension bytes accepted over a whole body. Extensions cost the server parsing work
-/// without counting toward `max_body`; CVE-2023-39326 (Go net/http) let a client send
-/// gigabytes of them for a few bytes of body.
-const MAX_EXTENSION_BYTES: u32 = 64 * 1024;
+use crate::limits::H1_MAX_CHUNK_EXTENSION_BYTES as MAX_EXTENSION_BYTES;
+use crate::limits::H1_MAX_CHUNK_LINE as MAX_CHUNK_LINE;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {

@@ -46,14 +46,9 @@ use super::error::{Rejection, RequestError};
 use super::parse::{parse_head, BodyFraming, ParsedHead};
 use super::scan::{HeadScanner, Scan};
 
-/// While a request is outstanding, reading stops once this much pipelined input is
-/// buffered: enough for a few pipelined GETs, not a pile of work queued up front.
-const PIPELINE_READ_PAUSE: usize = 4 * 1024;
-/// One read past the pause that a driver may still hand over (its read buffer).
-const DRIVER_READ_SLACK: usize = 64 * 1024;
-/// First allocation for a Content-Length body: a peer announcing a large body but
-/// sending nothing must not make us reserve all of it.
-const INITIAL_BODY_CAPACITY: usize = 64 * 1024;
+use crate::limits::H1_DRIVER_READ_SLACK as DRIVER_READ_SLACK;
+use crate::limits::H1_INITIAL_BODY_CAPACITY as INITIAL_BODY_CAPACITY;
+use crate::limits::H1_PIPELINE_READ_PAUSE as PIPELINE_READ_PAUSE;
 
 /// What the engine hands the driver.
 // The request is moved out once per exchange; boxing it would add an allocation

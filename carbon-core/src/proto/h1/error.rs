@@ -10,12 +10,8 @@ use std::fmt;
 use bytes::Bytes;
 use http::StatusCode;
 
-/// The longest request line kept for the access log of a rejected request: enough for
-/// every ordinary URL, small enough that a flood of 8 KiB garbage lines does not
-/// become a flood of 8 KiB log lines.
-pub const LOGGED_REQUEST_LINE_MAX: usize = 1024;
-/// The longest User-Agent kept for the access log of a rejected request.
-pub const LOGGED_USER_AGENT_MAX: usize = 256;
+pub use crate::limits::LOGGED_REQUEST_LINE_MAX;
+pub use crate::limits::LOGGED_USER_AGENT_MAX;
 
 /// A request the engine refused, with what the access log can say about it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -91,6 +91,8 @@ pub struct H2Stats {
     pub streams_reset_by_us: u64,
     /// Error code of the last GOAWAY sent (NO_ERROR for shutdown and idle), if any.
     pub goaway_sent: Option<ErrorCode>,
+    /// Streams promised with PUSH_PROMISE (server push, RFC 9113 §8.4).
+    pub streams_pushed: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,7 +166,12 @@ pub struct H2Conn {
     stats: H2Stats,
     /// We advertised SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3).
     connect_protocol: bool,
+    push: push::PushState,
 }
+
+#[path = "push.rs"]
+mod push;
+pub use push::NoPush;
 
 impl H2Conn {
     /// A new server connection. Our SETTINGS (and a connection WINDOW_UPDATE) are
@@ -203,6 +210,7 @@ impl H2Conn {
             stall_since: None,
             stats: H2Stats::default(),
             connect_protocol,
+            push: push::PushState::default(),
             limits,
         };
         let l = &c.limits;
@@ -536,6 +544,7 @@ impl H2Conn {
         }
         s.awaiting_response = false;
         s.responded = true;
+        s.state = s.state.send_headers();
         if s.tunnel.is_some() {
             if Self::opens_tunnel(resp.status()) {
                 return self.accept_tunnel(now, stream_id, resp);
@@ -663,9 +672,13 @@ impl H2Conn {
         }
     }
 
-    /// Stream ids above the highest opened one, and even ones (we push none), are idle.
+    /// Odd stream ids above the highest opened one, and even ones we have not
+    /// promised (server push), are idle.
     fn is_idle_id(&self, id: u32) -> bool {
-        id.is_multiple_of(2) || id > self.streams.last_client_id
+        if id.is_multiple_of(2) {
+            return !self.push.promised(id);
+        }
+        id > self.streams.last_client_id
     }
 
     fn on_settings(&mut self, now: Instant, s: Settings) -> Result<(), ConnError> {
@@ -695,8 +708,9 @@ impl H2Conn {
                     self.peer_initial_window = value;
                 }
                 setting::MAX_FRAME_SIZE => self.peer_max_frame_size = value,
-                // MAX_CONCURRENT_STREAMS limits pushes (none); MAX_HEADER_LIST_SIZE is
-                // advisory (§6.5.2) and our responses are small.
+                // §5.1.2: the streams we may open, i.e. pushes.
+                setting::MAX_CONCURRENT_STREAMS => self.push.peer_max_concurrent = value,
+                // MAX_HEADER_LIST_SIZE is advisory (§6.5.2) and our responses are small.
                 _ => {}
             }
         }
@@ -770,8 +784,11 @@ impl H2Conn {
         if self.is_idle_id(r.stream_id) {
             return Err(ConnError::protocol("RST_STREAM on an idle stream"));
         }
-        // CVE-2023-44487: every reset costs the peer nothing and us a stream.
-        self.count(now, Kind::Reset)?;
+        // CVE-2023-44487: every reset costs the peer nothing and us a stream. A
+        // refused push (even id, §8.4.2) is a stream we opened: not counted.
+        if !r.stream_id.is_multiple_of(2) {
+            self.count(now, Kind::Reset)?;
+        }
         if let Some(s) = self.streams.map.get(&r.stream_id) {
             if s.awaiting_response || s.responded {
                 self.events.push_back(Event::StreamReset {
@@ -818,6 +835,10 @@ impl H2Conn {
                 )),
             };
         };
+        if s.state == StreamState::ReservedLocal {
+            // §5.1: only RST_STREAM, PRIORITY or WINDOW_UPDATE on reserved(local).
+            return Err(ConnError::protocol("DATA on a reserved stream"));
+        }
         if !s.state.can_recv() {
             return self.stream_error(
                 now,
@@ -1000,7 +1021,9 @@ impl H2Conn {
                 );
             }
         }
-        if self.streams.map.len() >= self.limits.max_concurrent_streams as usize {
+        // Our pushed streams count against the client's limit, not ours (§5.1.2).
+        let client_streams = self.streams.map.len() - self.push.open;
+        if client_streams >= self.limits.max_concurrent_streams as usize {
             // §5.1.2: over SETTINGS_MAX_CONCURRENT_STREAMS.
             self.stats.streams_refused += 1;
             RstStream {
@@ -1167,6 +1190,9 @@ impl H2Conn {
 
     fn remove_stream(&mut self, now: Instant, id: u32, how: Closed) {
         if self.streams.map.remove(&id).is_some() {
+            if id.is_multiple_of(2) {
+                self.pushed_stream_closed();
+            }
             self.streams.remember_closed(id, how);
             if self.streams.map.is_empty() {
                 self.idle_since = now;
@@ -1419,6 +1445,7 @@ impl H2Conn {
     fn enter_closing(&mut self) {
         self.phase = Phase::Closing;
         self.streams.map.clear();
+        self.push.open = 0;
         self.pending_block = None;
         self.reader.clear();
         self.flush_stage();

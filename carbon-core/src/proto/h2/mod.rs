@@ -17,4 +17,4 @@ mod response;
 mod robustness_tests;
 pub mod streams;
 
-pub use conn::{Event, H2Conn, H2Stats, Protocol, PREFACE};
+pub use conn::{Event, H2Conn, H2Stats, NoPush, Protocol, PREFACE};

@@ -28,8 +28,7 @@ use super::resolve::FileIdentity;
 /// An entry is re-stat'ed when older than this, so a changed file is served stale for
 /// at most this long.
 pub(super) const REVALIDATE_AFTER: Duration = Duration::from_secs(1);
-/// Entries per worker (each one an open file descriptor).
-pub(super) const MAX_ENTRIES: usize = 1024;
+pub(super) use crate::limits::FILE_CACHE_MAX_ENTRIES as MAX_ENTRIES;
 /// Accounted size of an entry besides its paths and gzip body: the struct, the
 /// header values and the hash-map slot, rounded up.
 pub(super) const ENTRY_OVERHEAD: u64 = 512;

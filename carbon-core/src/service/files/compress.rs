@@ -95,13 +95,11 @@ pub(super) fn inline_max(coding: Coding) -> u64 {
 }
 /// Read size of a job: bounded memory per running job whatever the file's size.
 pub(super) const CHUNK: usize = 64 * 1024;
-/// Jobs waiting for a thread, process-wide. A job is a descriptor and a few paths.
-pub(super) const POOL_QUEUE: usize = 64;
+pub(super) use crate::limits::COMPRESS_POOL_QUEUE as POOL_QUEUE;
 /// Compression threads, process-wide: half the CPUs, at least one, at most this, so
 /// compression can never take every core from the event loops.
 pub(super) const POOL_MAX_THREADS: usize = 4;
-/// Large variants (temporary files), process-wide, each one descriptor and its disk.
-pub(super) const LARGE_MAX: usize = 32;
+pub(super) use crate::limits::COMPRESS_LARGE_MAX as LARGE_MAX;
 
 /// The pool shared by every worker (and every service instance after a reload).
 fn pool() -> &'static BlockingPool {

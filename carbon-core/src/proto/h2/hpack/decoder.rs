@@ -19,9 +19,7 @@ use super::error::DecodeError;
 use super::table::{self, DynamicTable, ENTRY_OVERHEAD};
 use super::{integer, string, HeaderField, DEFAULT_TABLE_SIZE};
 
-/// Scratch capacity kept between blocks; a larger buffer (one unusually long
-/// Huffman-coded string) is released after its block so idle connections stay small.
-const SCRATCH_KEEP: usize = 16 * 1024;
+use crate::limits::HPACK_SCRATCH_KEEP as SCRATCH_KEEP;
 
 /// Decompresses the header blocks of one connection's peer.
 #[derive(Debug)]

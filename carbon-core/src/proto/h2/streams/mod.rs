@@ -75,6 +75,8 @@ pub struct Stream {
     pub priority: Priority,
     /// An extended CONNECT (RFC 8441): its DATA is a byte stream, not a body.
     pub tunnel: Option<Box<Tunnel>>,
+    /// Streams promised with this stream's response (server push, RFC 9113 §8.4).
+    pub pushed: u8,
 }
 
 impl Stream {
@@ -90,6 +92,7 @@ impl Stream {
             recv_window: RecvWindow::new(recv_window),
             priority: Priority::default(),
             tunnel: None,
+            pushed: 0,
         }
     }
 
@@ -119,9 +122,7 @@ pub enum Closed {
     Other,
 }
 
-/// How many recently closed stream ids are remembered (beyond them, a late frame on a
-/// closed stream is judged by its id alone).
-const RECENTLY_CLOSED: usize = 256;
+use crate::limits::H2_RECENTLY_CLOSED_STREAMS as RECENTLY_CLOSED;
 
 #[derive(Debug, Default)]
 pub struct Streams {

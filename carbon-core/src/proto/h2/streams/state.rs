@@ -1,32 +1,30 @@
-//! Stream states of a server that never pushes (RFC 9113 §5.1).
+//! Stream states of a server (RFC 9113 §5.1): the client's streams, and the even
+//! streams we reserve with PUSH_PROMISE (server push, §8.4).
 //!
 //! ```text
-//!                          +--------+
-//!                  recv H  |        |
-//!          idle ---------->|  open  |
-//!                          |        |
-//!                          +--------+
-//!                   recv ES |      | send ES
-//!                           v      v
-//!                 +----------+    +----------+
-//!                 |   half-  |    |   half-  |
-//!                 |  closed  |    |  closed  |
-//!                 | (remote) |    |  (local) |
-//!                 +----------+    +----------+
-//!                      |  send ES   |  recv ES
-//!                      |  send R /  |  send R /
-//!                      |  recv R    |  recv R
-//!                      v            v
-//!                          closed
+//!                   send PP              recv H
+//!   reserved(local) <------- idle ---------------> open
+//!          |                                      |    |
+//!          | send H                       recv ES |    | send ES
+//!          |                                      v    v
+//!          +-----------------> half-closed(remote)    half-closed(local)
+//!                                      |                     |
+//!                           send ES / send R /     recv ES / send R /
+//!                                  recv R                 recv R
+//!                                      v                     v
+//!                                    closed                closed
 //! ```
 //!
-//! Idle and closed streams are not stored: a stream id above the highest one the
-//! client opened is idle, one at or below it and absent from the table is closed.
-//! The reserved states belong to server push, which this server does not do.
+//! Idle and closed streams are not stored: an odd stream id above the highest one the
+//! client opened is idle, one at or below it and absent from the table is closed; an
+//! even id is idle until we promise it. Reserved(remote) is the client's side of push
+//! and never happens here (a client cannot push, §8.4).
 
 /// The state of a stored (open or half-closed) stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamState {
+    /// We sent PUSH_PROMISE for this stream and not yet its response HEADERS.
+    ReservedLocal,
     /// Both sides may send.
     Open,
     /// The client sent END_STREAM: its request is complete; our response goes on.
@@ -40,7 +38,18 @@ impl StreamState {
     pub fn recv_end_stream(self) -> Option<StreamState> {
         match self {
             StreamState::Open => Some(StreamState::HalfClosedRemote),
-            StreamState::HalfClosedRemote | StreamState::HalfClosedLocal => None,
+            StreamState::HalfClosedRemote
+            | StreamState::HalfClosedLocal
+            | StreamState::ReservedLocal => None,
+        }
+    }
+
+    /// We sent the response HEADERS: a reserved (pushed) stream becomes
+    /// half-closed(remote) (§5.1); other states do not change.
+    pub fn send_headers(self) -> StreamState {
+        match self {
+            StreamState::ReservedLocal => StreamState::HalfClosedRemote,
+            s => s,
         }
     }
 
@@ -48,7 +57,9 @@ impl StreamState {
     pub fn send_end_stream(self) -> Option<StreamState> {
         match self {
             StreamState::Open => Some(StreamState::HalfClosedLocal),
-            StreamState::HalfClosedRemote | StreamState::HalfClosedLocal => None,
+            StreamState::HalfClosedRemote
+            | StreamState::HalfClosedLocal
+            | StreamState::ReservedLocal => None,
         }
     }
 
@@ -71,5 +82,14 @@ mod tests {
         assert_eq!(StreamState::HalfClosedLocal.recv_end_stream(), None);
         assert!(!StreamState::HalfClosedRemote.can_recv());
         assert!(StreamState::HalfClosedLocal.can_recv());
+    }
+
+    #[test]
+    fn rfc9113_5_1_reserved_local_becomes_half_closed_remote_on_send_headers() {
+        let s = StreamState::ReservedLocal;
+        assert!(!s.can_recv(), "a client sends no DATA on a pushed stream");
+        assert_eq!(s.send_headers(), StreamState::HalfClosedRemote);
+        assert_eq!(s.send_headers().send_end_stream(), None);
+        assert_eq!(StreamState::Open.send_headers(), StreamState::Open);
     }
 }
