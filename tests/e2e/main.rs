@@ -41,3 +41,4 @@ mod timeouts;
 mod tls;
 mod traversal;
 mod ws;
+mod ws_conformance;
