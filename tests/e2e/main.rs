@@ -46,3 +46,4 @@ mod ws;
 mod ws_h2;
 mod ws_idle;
 mod ws_idle_slots;
+mod ws_conformance;

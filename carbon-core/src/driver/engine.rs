@@ -346,11 +346,13 @@ impl Engine {
         }
     }
 
-    /// HTTP/2 closed with an error GOAWAY: the peer may still be sending, so the
-    /// driver drains before closing (a reset would destroy the GOAWAY in flight).
+    /// HTTP/2 closed with an error GOAWAY, or WebSocket failed the connection or
+    /// answered the peer's Close: the peer may still be sending, so the driver
+    /// drains before closing (a reset would destroy the GOAWAY or Close in flight).
     pub fn closed_on_error(&self) -> bool {
         match self {
-            Engine::H1(_) | Engine::Ws(_) => false,
+            Engine::H1(_) => false,
+            Engine::Ws(w) => w.session.drain_on_close(),
             Engine::H2(e) => e
                 .stats()
                 .goaway_sent

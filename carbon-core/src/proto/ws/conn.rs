@@ -9,7 +9,11 @@
 //! code, then the engine is closed (the driver flushes `out` and closes TCP, §7.1.1).
 //! After our own Close, data frames are ignored until the peer's Close or
 //! `close_timeout`. A protocol violation queues a Close with its code and closes at
-//! once (§7.1.7 "Fail the WebSocket Connection").
+//! once (§7.1.7 "Fail the WebSocket Connection"). When messages that arrived before
+//! the violation, or before the peer's Close, are still waiting in the event queue,
+//! our Close waits for them to be taken (`poll_event`): the handler's answers to
+//! them go out first, so the peer sees what it sent before handled in order. Input
+//! after the violation or the peer's Close is never looked at.
 //!
 //! Memory: an idle connection owns no heap buffer. The message buffer exists while a
 //! message is being assembled and is handed out with it; the deflate state is created
@@ -130,6 +134,15 @@ pub struct WsConn {
     /// A data frame arrived or was queued since `last_data` was last set; the next
     /// call that knows the time sets it (`send_*` is not given the time).
     data_seen: bool,
+    /// A violation or the peer's Close arrived while message events were still
+    /// queued: what to do once they have been taken (boxed: rare, and an idle
+    /// connection stays small).
+    deferred: Option<Box<Deferred>>,
+    /// Closed after failing the connection or answering the peer's Close: the peer
+    /// may still have bytes in flight (§7.1.1), so the transport should drain them
+    /// rather than close with unread input (which sends a TCP reset that can destroy
+    /// our Close before the peer reads it).
+    drain_on_close: bool,
 }
 
 impl WsConn {
@@ -158,6 +171,8 @@ impl WsConn {
             undelivered: 0,
             last_data: now,
             data_seen: false,
+            deferred: None,
+            drain_on_close: false,
         }
     }
 
@@ -171,8 +186,16 @@ impl WsConn {
     /// False while the output queue is over its bound (backpressure) or once closed.
     pub fn wants_read(&self) -> bool {
         self.state != State::Closed
+            && self.deferred.is_none()
             && self.pending.is_empty()
             && self.out.mem_bytes() <= self.limits.max_send_queue
+    }
+
+    /// Closed in a way that leaves the peer possibly still sending (we failed the
+    /// connection, or answered its Close): the transport should shut down its
+    /// sending side and drain input briefly instead of closing with unread bytes.
+    pub fn drain_on_close(&self) -> bool {
+        self.state == State::Closed && self.drain_on_close
     }
 
     /// Heap bytes this connection holds now (buffers and queued output; the deflate
@@ -270,6 +293,11 @@ impl WsConn {
     /// `max_send_queue`) waits inside and [`Self::wants_read`] turns false until
     /// [`Self::handle_output_drained`] processes it. That holds at most one read.
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        if self.deferred.is_some() {
+            // §7.1.7, §5.5.1: nothing after a violation or the peer's Close is
+            // processed.
+            return;
+        }
         if !data.is_empty() {
             self.last_rx = now;
             self.ping_sent = None;
@@ -280,7 +308,7 @@ impl WsConn {
             return self.note_data(now);
         }
         let used = self.process(data);
-        if used < data.len() && self.state != State::Closed {
+        if used < data.len() && self.state != State::Closed && self.deferred.is_none() {
             self.pending.extend_from_slice(&data[used..]);
         }
         self.note_data(now);
@@ -316,7 +344,7 @@ impl WsConn {
         let mut p = std::mem::take(&mut self.pending);
         let used = self.process(&p);
         p.drain(..used);
-        if !p.is_empty() && self.state != State::Closed {
+        if !p.is_empty() && self.state != State::Closed && self.deferred.is_none() {
             self.pending = p;
         }
     }
@@ -331,13 +359,13 @@ impl WsConn {
     /// backlogged between frames. Returns the bytes used.
     fn process(&mut self, input: &[u8]) -> usize {
         let mut data = input;
-        while !data.is_empty() && self.state != State::Closed {
+        while !data.is_empty() && self.state != State::Closed && self.deferred.is_none() {
             if self.decoder.is_between_frames() && self.backlogged() {
                 break;
             }
             match self.decoder.decode(data) {
                 Err(code) => {
-                    self.fail(code);
+                    self.fail_after_events(code);
                     return input.len();
                 }
                 Ok((n, item)) => {
@@ -351,7 +379,7 @@ impl WsConn {
                         Some(Ok((piece, offset, last))) => self.on_payload(piece, offset, last),
                     };
                     if let Err(code) = r {
-                        self.fail(code);
+                        self.fail_after_events(code);
                         return input.len();
                     }
                     data = &data[n..];
@@ -365,6 +393,8 @@ impl WsConn {
     pub fn handle_read_closed(&mut self, _now: Instant) {
         self.report_closed(Some(CloseCode::ABNORMAL), String::new());
         self.state = State::Closed;
+        self.deferred = None;
+        self.drain_on_close = false;
     }
 
     /// Fires timers: ping after silence, 1001 after a missed pong, the end of the
@@ -396,7 +426,17 @@ impl WsConn {
 
     // ---- output
 
+    /// The next event. Once the messages that preceded a violation have been taken
+    /// (and answered), the deferred failure happens here: the Close is queued and
+    /// `Closed` is the next event.
     pub fn poll_event(&mut self) -> Option<WsEvent> {
+        if self.events.is_empty() {
+            match self.deferred.take().map(|d| *d) {
+                Some(Deferred::Fail(code)) => self.fail(code),
+                Some(Deferred::AnswerClose(code, reason)) => self.answer_close(code, reason),
+                None => {}
+            }
+        }
         let ev = self.events.pop_front()?;
         self.undelivered = self.undelivered.saturating_sub(event_bytes(&ev));
         Some(ev)
@@ -616,27 +656,50 @@ impl WsConn {
                     Some((c, r)) => (Some(c), r.to_owned()),
                     None => (None, String::new()),
                 };
-                if self.state == State::Open {
-                    // §5.5.1: echo the status code.
-                    let echo = match code {
-                        Some(c) => close_payload(c, ""),
-                        None => Vec::new(),
-                    };
-                    self.push_frame(OpCode::Close, false, Bytes::from(echo));
+                if self.state == State::Open && !self.events.is_empty() {
+                    // Messages before the Close are answered before it.
+                    self.deferred = Some(Box::new(Deferred::AnswerClose(code, reason)));
+                } else {
+                    self.answer_close(code, reason);
                 }
-                // After our own Close this is the answer; its code is reported too.
-                self.report_closed(code, reason);
-                self.state = State::Closed;
             }
             _ => return Err(CloseCode::PROTOCOL_ERROR),
         }
         Ok(())
     }
 
+    /// The peer's Close: answered with its code (§5.5.1) unless it answers ours,
+    /// then the connection is closed.
+    fn answer_close(&mut self, code: Option<CloseCode>, reason: String) {
+        if self.state == State::Open {
+            let echo = match code {
+                Some(c) => close_payload(c, ""),
+                None => Vec::new(),
+            };
+            self.push_frame(OpCode::Close, false, Bytes::from(echo));
+        }
+        // After our own Close this is the answer; its code is reported too.
+        self.report_closed(code, reason);
+        self.state = State::Closed;
+        self.drain_on_close = true;
+    }
+
     fn report_closed(&mut self, code: Option<CloseCode>, reason: String) {
         if !std::mem::replace(&mut self.close_reported, true) {
             self.events.push_back(WsEvent::Closed { code, reason });
         }
+    }
+
+    /// A violation: fail now, or, when messages read before it are still queued,
+    /// once `poll_event` has handed them out (their answers go out before our Close).
+    /// Input held back is dropped either way.
+    fn fail_after_events(&mut self, code: CloseCode) {
+        if self.events.is_empty() {
+            return self.fail(code);
+        }
+        self.deferred = Some(Box::new(Deferred::Fail(code)));
+        self.pending = Vec::new();
+        self.scratch = Vec::new();
     }
 
     /// §7.1.7: send a Close with `code` and stop.
@@ -649,6 +712,7 @@ impl WsConn {
         self.scratch = Vec::new();
         self.pending = Vec::new();
         self.state = State::Closed;
+        self.drain_on_close = true;
     }
 
     fn send_data(&mut self, op: OpCode, data: Bytes) -> Result<(), SendError> {
@@ -684,6 +748,15 @@ impl WsConn {
             self.out.push_bytes(payload);
         }
     }
+}
+
+/// What waits for the queued events to be taken (see [`WsConn::poll_event`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Deferred {
+    /// Fail the connection with this code (§7.1.7).
+    Fail(CloseCode),
+    /// Answer the peer's Close (§5.5.1) with its code; its reason is reported.
+    AnswerClose(Option<CloseCode>, String),
 }
 
 /// Payload bytes a message event holds (for the backlog count).

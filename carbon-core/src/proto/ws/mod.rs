@@ -15,6 +15,8 @@ pub mod message;
 pub mod utf8;
 
 #[cfg(test)]
+mod conformance_tests;
+#[cfg(test)]
 mod conn_tests;
 #[cfg(test)]
 mod robustness_tests;

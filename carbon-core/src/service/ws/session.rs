@@ -99,6 +99,11 @@ impl WsSession {
         self.conn.wants_read()
     }
 
+    /// See [`WsConn::drain_on_close`]: drain the peer's input before closing.
+    pub fn drain_on_close(&self) -> bool {
+        self.conn.drain_on_close()
+    }
+
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.conn.poll_timeout()
     }
