@@ -43,7 +43,7 @@ mod tls;
 mod traversal;
 mod vhost;
 mod ws;
+mod ws_conformance;
 mod ws_h2;
 mod ws_idle;
 mod ws_idle_slots;
-mod ws_conformance;

@@ -20,8 +20,8 @@ mod listen;
 mod load;
 mod parse;
 mod pattern;
-mod site;
 pub mod push;
+mod site;
 mod value;
 
 #[cfg(test)]
