@@ -227,12 +227,18 @@ fn plain_http_sites_by_host_and_reload_adds_one() {
     let r = by_host("A.TEST.");
     assert_eq!((r.status, r.body_str().as_str()), (200, SUB_INDEX_HTML));
     assert_eq!(by_host("other.test").body_str(), INDEX_HTML);
-    // Refusing unknown names takes effect with the next reload too.
-    text = text.replace("unknown_host = default", "unknown_host = refuse");
+    // A changed site root and refusing unknown names take effect with the next
+    // reload too.
+    let sub = format!("www_path = {}\n", s.www().join("sub").display());
+    let root = format!("www_path = {}\n", s.www().display());
+    text = text
+        .replace("unknown_host = default", "unknown_host = refuse")
+        .replace(&sub, &root);
     std::fs::write(&conf, &text).unwrap();
     reload(&s, 3).unwrap();
     assert_eq!(by_host("other.test").status, 421);
-    assert_eq!(by_host("a.test").status, 200);
+    let r = by_host("a.test");
+    assert_eq!((r.status, r.body_str().as_str()), (200, INDEX_HTML));
 }
 
 #[test]

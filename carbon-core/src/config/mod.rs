@@ -444,8 +444,13 @@ impl Config {
         } else {
             "workers"
         };
+        let sites = match self.sites.len() {
+            0 => String::new(),
+            1 => " and 1 [site] section".to_owned(),
+            n => format!(" and {n} [site] sections"),
+        };
         format!(
-            "listening on {listen}, serving {} with {} {workers}, max {} connections",
+            "listening on {listen}, serving {}{sites} with {} {workers}, max {} connections",
             www.display(),
             self.max_threads,
             self.max_connections

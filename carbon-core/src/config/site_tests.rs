@@ -43,6 +43,9 @@ error_page_404 = 404.html
     let cfg = Config::from_text(text).unwrap();
     assert_eq!(cfg.unknown_host, UnknownHost::Refuse);
     assert_eq!(cfg.www_path, PathBuf::from("/srv/default"));
+    assert!(cfg
+        .summary()
+        .contains("serving /srv/default and 2 [site] sections with"));
     assert_eq!(cfg.sites.len(), 2);
     let a = &cfg.sites[0];
     assert_eq!(a.names, vec!["example.com", "www.example.com"]);
