@@ -524,6 +524,34 @@ mod tests {
     }
 
     #[test]
+    fn rfc9113_5_4_1_connection_error_goaway_closes_every_session_once() {
+        let mut c = Client::new();
+        c.open(1);
+        c.open(3);
+        // DATA on stream 0 is a connection error PROTOCOL_ERROR (RFC 9113 §6.1).
+        c.send(&raw(0x0, 0, 0, b"x"));
+        assert!(c.frames.iter().any(|f| matches!(f, Frame::GoAway(_))));
+        assert_eq!(*c.closes.lock().unwrap(), [Some(1006), Some(1006)]);
+        assert!(!c.e.is_websocket() && c.e.is_closed());
+    }
+
+    #[test]
+    fn rfc9113_6_8_client_goaway_then_fin_ends_the_session() {
+        let mut c = Client::new();
+        c.open(1);
+        // The client's GOAWAY alone leaves its open streams running (§6.8)...
+        c.send(&raw(0x7, 0, 0, &[0, 0, 0, 1, 0, 0, 0, 0]));
+        c.data(1, &ws_frame(0x81, b"still"), false);
+        assert_eq!(c.take_data(1).0, b"\x81\x05still");
+        assert!(c.closes.lock().unwrap().is_empty());
+        // ...and its FIN ends them, with the handler told.
+        c.e.handle_read_closed(c.now);
+        c.serve();
+        assert_eq!(*c.closes.lock().unwrap(), [Some(1006)]);
+        assert!(c.e.is_closed());
+    }
+
+    #[test]
     fn rfc6455_5_5_2_each_stream_pings_when_idle_and_the_h2_idle_timeout_waits() {
         let mut c = Client::new();
         c.open(1);
