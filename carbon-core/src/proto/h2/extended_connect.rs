@@ -511,6 +511,24 @@ mod tests {
     }
 
     #[test]
+    fn rfc8441_6_client_fin_while_we_wait_for_its_end_stream_closes_at_once() {
+        let mut p = opened();
+        p.conn.tunnel_finish(p.now, 1);
+        p.drain();
+        assert!(
+            p.conn.tunnel_exists(1),
+            "lingering for the client's END_STREAM"
+        );
+        p.conn.handle_read_closed(p.now);
+        p.drain();
+        assert!(!p.conn.tunnel_exists(1));
+        assert!(
+            p.conn.is_closed(),
+            "no wait for an END_STREAM that cannot come"
+        );
+    }
+
+    #[test]
     fn rfc8441_6_client_rst_stream_ends_the_tunnel() {
         let mut p = opened();
         p.rst(1, ErrorCode::CANCEL);
@@ -588,6 +606,94 @@ mod tests {
                 !p.conn.tunnel_exists(1) && p.conn.is_idle(),
                 "round {round}"
             );
+        }
+    }
+
+    /// Mutated exchanges with tunnels open, fed at random splits while the tunnels
+    /// echo, finish and reset at random: no panic, well-formed output (checked by
+    /// `Pair`'s frame reader), never more DATA than the client's connection window
+    /// allowed, and a closed connection after the client's FIN.
+    #[test]
+    fn rfc8441_tunnels_survive_mutated_input_and_close_after_fin() {
+        let mut rng = crate::test_rng::Rng::new(0x8441);
+        for round in 0..300 {
+            let mut p = pair(true);
+            let mut wire = bytes::BytesMut::new();
+            for id in [1u32, 3, 5] {
+                let block = p.block(&WS);
+                Head::new(kind::HEADERS, flags::END_HEADERS, id, block.len() as u32)
+                    .encode(&mut wire);
+                wire.extend_from_slice(&block);
+            }
+            for _ in 0..rng.below(12) {
+                let id = *rng.pick(&[1u32, 3, 5, 7]);
+                let (k, f, payload): (u8, u8, Vec<u8>) = match rng.below(5) {
+                    0 => (kind::RST_STREAM, 0, 8u32.to_be_bytes().to_vec()),
+                    1 => (kind::WINDOW_UPDATE, 0, 100u32.to_be_bytes().to_vec()),
+                    2 => (kind::DATA, flags::END_STREAM, vec![0x88, 0x80, 0, 0, 0, 0]),
+                    _ => (
+                        kind::DATA,
+                        0,
+                        (0..rng.below(300)).map(|_| rng.next() as u8).collect(),
+                    ),
+                };
+                Head::new(k, f, id, payload.len() as u32).encode(&mut wire);
+                wire.extend_from_slice(&payload);
+            }
+            let mut wire = wire.to_vec();
+            for _ in 0..rng.below(3) {
+                let at = rng.below(wire.len());
+                wire[at] = rng.next() as u8;
+            }
+            p.frames.clear();
+            let mut at = 0;
+            while at < wire.len() && !p.conn.is_closed() {
+                let end = (at + 1 + rng.below(200)).min(wire.len());
+                p.send(&wire[at..end]);
+                at = end;
+                for (id, _) in p.requests() {
+                    p.conn
+                        .send_response(p.now, id, http::Response::new(Body::Empty));
+                }
+                // Every tunnel, mutated stream ids included, as the driver would.
+                let ids: Vec<u32> = p.conn.streams.map.keys().copied().collect();
+                for id in ids {
+                    while let Some(b) = p.conn.tunnel_read(id) {
+                        let room = p.conn.tunnel_send_room(id).min(b.len());
+                        p.conn.tunnel_send(p.now, id, b.slice(..room));
+                    }
+                    match rng.below(20) {
+                        0 => p.conn.tunnel_finish(p.now, id),
+                        1 => p.conn.tunnel_reset(p.now, id, ErrorCode::CANCEL),
+                        _ if p.conn.tunnel_read_closed(id) => p.conn.tunnel_finish(p.now, id),
+                        _ => {}
+                    }
+                }
+                p.drain();
+                p.advance(std::time::Duration::from_millis(rng.below(3_000) as u64));
+            }
+            p.conn.handle_read_closed(p.now);
+            let ids: Vec<u32> = p.conn.streams.map.keys().copied().collect();
+            for id in ids {
+                assert!(p.conn.tunnel_read_closed(id));
+                p.conn.tunnel_finish(p.now, id);
+            }
+            p.drain();
+            assert!(
+                p.conn.is_closed(),
+                "round {round}: open after the FIN: {:?} phase {:?}",
+                p.conn.streams.map,
+                p.conn.phase
+            );
+            let sent: usize = p
+                .frames
+                .iter()
+                .map(|f| match f {
+                    Frame::Data(d) => d.data.len(),
+                    _ => 0,
+                })
+                .sum();
+            assert!(sent <= 65_535 + 300, "round {round}: {sent} bytes of DATA");
         }
     }
 
