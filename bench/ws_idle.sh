@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Memory per idle WebSocket connection next to per idle HTTP keep-alive connection,
 # in the same carbond: N upgraded sessions (bench/ws_idle.py), then N keep-alive
-# connections (bench/idle_conns.py), each measured as the RSS delta of the process.
+# connections (bench/idle_conns.py), then (with Python's h2) WebSocket streams over
+# h2c, RFC 8441 (bench/ws_h2_idle.py), each measured as the RSS delta of the process.
 #
 # Usage: bench/ws_idle.sh
 # Environment: WS_IDLE_CONNS (default 1000), CARBOND (default target/release/carbond).
@@ -32,6 +33,7 @@ log_file =
 allow_root = true
 control_socket = $tmp/carbond.sock
 enable_websocket = true
+enable_h2c = true
 # No pings during the measurement.
 websocket_ping_interval = 10m
 keep_alive_timeout = 10m
@@ -61,3 +63,11 @@ start
 echo "== HTTP/1.1 keep-alive (one GET of 1k.bin each, then idle)"
 timeout 120 python3 "$HERE/idle_conns.py" --pid "$pid" --port "$port" --count "$N"
 stop
+if python3 -c "import h2" 2>/dev/null; then
+    start
+    echo "== WebSocket over HTTP/2 (h2c, 10 connections x 100 streams, one echo each, then idle)"
+    timeout 120 python3 "$HERE/ws_h2_idle.py" --pid "$pid" --port "$port" --connections 10 --streams 100
+    stop
+else
+    echo "== WebSocket over HTTP/2: SKIPPED (python3 without the h2 package)"
+fi

@@ -145,6 +145,15 @@ pub struct Http2Limits {
     /// Graceful shutdown: how long the first GOAWAY waits for the PING round trip
     /// before the final GOAWAY is sent (RFC 9113 §6.8).
     pub shutdown_ping_timeout: Duration,
+    /// Output queued on one extended CONNECT stream (RFC 8441, a WebSocket) before
+    /// the WebSocket session is told to wait: a client that never opens that stream's
+    /// window pins at most this (plus the session's own `max_send_queue`) until
+    /// `window_stall_timeout`. 64 KiB, one default window.
+    pub tunnel_send_queue: usize,
+    /// After our END_STREAM on an extended CONNECT stream, how long the client's may
+    /// take (RFC 8441 §6: both sides end the stream after the close handshake) before
+    /// the stream is reset NO_ERROR, so a client cannot hold a stream slot forever.
+    pub tunnel_end_stream_linger: Duration,
 }
 
 impl Default for Http2Limits {
@@ -174,6 +183,8 @@ impl Default for Http2Limits {
             request_timeout: Duration::from_secs(60),
             window_stall_timeout: Duration::from_secs(60),
             shutdown_ping_timeout: Duration::from_secs(1),
+            tunnel_send_queue: 64 * 1024,
+            tunnel_end_stream_linger: Duration::from_secs(10),
         }
     }
 }

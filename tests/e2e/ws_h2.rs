@@ -225,6 +225,42 @@ elif scenario == "nomasking":
     op, payload = read_frame(sid)
     print("close", op, struct.unpack("!H", payload[:2])[0])
 
+elif scenario == "handshake":
+    # The HTTP/1.1 handshake rules, over HTTP/2 (RFC 8441 §5).
+    sid = open_ws(extra=[("origin", "https://evil.test")])
+    pump(lambda: sid in ended)
+    print("bad origin", heads[sid][":status"])
+    sid = open_ws(extra=[("origin", "https://good.test"),
+                         ("sec-websocket-protocol", "mqtt, chat")])
+    print("subprotocol", heads[sid][":status"], heads[sid].get("sec-websocket-protocol"))
+    close_1000(sid)
+    c.send_headers(sid_next[0], [(":method", "CONNECT"), (":protocol", "websocket"),
+                                 (":scheme", "http"), (":path", "/echo"),
+                                 (":authority", "127.0.0.1"), ("origin", "https://good.test"),
+                                 ("sec-websocket-version", "8")])
+    sock.sendall(c.data_to_send())
+    sid = sid_next[0]
+    pump(lambda: sid in ended)
+    print("version 8", heads[sid][":status"], heads[sid].get("sec-websocket-version"))
+
+elif scenario == "deflate":
+    import zlib
+    sid = open_ws(extra=[("sec-websocket-extensions", "permessage-deflate")])
+    print("extensions [" + heads[sid].get("sec-websocket-extensions", "") + "]")
+    text = ("compress me, compress me again " * 2000).encode()
+    # The server keeps its context across messages (no server_no_context_takeover
+    # offered), so one inflater reads every echo.
+    d = zlib.decompressobj(wbits=-15)
+    for _ in range(2):
+        # RFC 7692 §7.2.1: raw deflate, sync flush, the 4-byte tail removed.
+        z = zlib.compressobj(wbits=-15)
+        body = z.compress(text) + z.flush(zlib.Z_SYNC_FLUSH)
+        send(sid, frame(0x1 | 0x40, body[:-4]))
+        op, back = read_frame(sid)
+        assert op == 0x1 and d.decompress(back + b"\x00\x00\xff\xff") == text
+    print("compressed echo")
+    close_1000(sid)
+
 elif scenario == "shutdown":
     sid = open_ws()
     print("open", flush=True)
@@ -437,6 +473,47 @@ fn nomasking_accepted_over_tls_only() {
     // Over cleartext the offer is ignored and an unmasked frame is a 1002.
     let h2c = run("h2c", s.server.port(), "nomasking");
     assert_eq!(&h2c[1..], ["extensions []", "close 8 1002"]);
+}
+
+#[test]
+fn rfc8441_5_origin_subprotocol_and_version_rules_as_over_http11() {
+    if !python_h2_or_skip("rfc8441_5_origin_subprotocol_and_version_rules_as_over_http11") {
+        return;
+    }
+    let s = start("websocket_origins = https://good.test\nwebsocket_subprotocols = chat\n");
+    for (mode, port) in each_transport(&s) {
+        let lines = run(mode, port, "handshake");
+        assert_eq!(
+            &lines[1..],
+            [
+                "bad origin 403",
+                "subprotocol 200 chat",
+                "closed 1000 with END_STREAM",
+                "version 8 426 13"
+            ],
+            "{mode}"
+        );
+    }
+}
+
+#[test]
+fn rfc7692_compressed_echo_over_http2() {
+    if !python_h2_or_skip("rfc7692_compressed_echo_over_http2") {
+        return;
+    }
+    let s = start("");
+    for (mode, port) in each_transport(&s) {
+        let lines = run(mode, port, "deflate");
+        assert_eq!(
+            &lines[1..],
+            [
+                "extensions [permessage-deflate]",
+                "compressed echo",
+                "closed 1000 with END_STREAM"
+            ],
+            "{mode}"
+        );
+    }
 }
 
 #[test]

@@ -278,3 +278,331 @@ fn pump_once(conn: &mut H2Conn, w: &mut WsStream, now: Instant) -> bool {
     }
     moved
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    //! The HTTP/2 engine and its WebSocket sessions driven by bytes with a virtual
+    //! clock, answered by `WebSocketService` as `respond_h2.rs` does.
+
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use bytes::{Bytes, BytesMut};
+
+    use crate::config::Config;
+    use crate::driver::engine::{Engine, EngineEvent};
+    use crate::proto::h2::error::ErrorCode;
+    use crate::proto::h2::frame::{Data, Frame, FrameReader, Head, Headers, RstStream};
+    use crate::proto::h2::hpack::{self, HeaderField};
+    use crate::proto::h2::{Event, PREFACE};
+    use crate::proto::out::Chunk;
+    use crate::proto::ws::{CloseCode, Message};
+    use crate::service::ws::{WebSocketService, WsContext, WsHandler, WsUpgrade};
+    use crate::service::{RequestContext, Response, Service};
+
+    type Closes = Arc<Mutex<Vec<Option<u16>>>>;
+
+    /// Echoes, and records each `on_close`.
+    struct Recorder(Closes);
+
+    impl WsHandler for Recorder {
+        fn on_message(&mut self, ws: &mut WsContext<'_>, msg: Message) {
+            let _ = match msg {
+                Message::Text(t) => ws.send_text(&t),
+                Message::Binary(b) => ws.send_binary(b),
+            };
+        }
+        fn on_close(&mut self, code: Option<CloseCode>, _reason: &str) {
+            self.0.lock().unwrap().push(code.map(|c| c.0));
+        }
+    }
+
+    struct NotFound;
+    impl Service for NotFound {
+        fn call(&mut self, _: &crate::service::Request, _: &RequestContext) -> Response {
+            crate::service::error_response(http::StatusCode::NOT_FOUND)
+        }
+    }
+
+    struct Client {
+        e: Engine,
+        svc: WebSocketService<NotFound>,
+        now: Instant,
+        enc: hpack::Encoder,
+        reader: FrameReader,
+        frames: Vec<Frame>,
+        closes: Closes,
+    }
+
+    impl Client {
+        fn new() -> Client {
+            let cfg = Config {
+                enable_websocket: true,
+                ..Config::default()
+            };
+            let now = Instant::now();
+            let mut e = Engine::h1(&cfg, now);
+            e.switch_to_h2(&cfg, now);
+            let closes: Closes = Arc::default();
+            let c2 = closes.clone();
+            let svc = WebSocketService::new(
+                NotFound,
+                cfg.websocket.clone(),
+                Arc::new(move |_| Box::new(Recorder(c2.clone()))),
+            );
+            let mut c = Client {
+                e,
+                svc,
+                now,
+                enc: hpack::Encoder::new(),
+                reader: FrameReader::new(),
+                frames: Vec::new(),
+                closes,
+            };
+            let mut hello = PREFACE.to_vec();
+            hello.extend(raw(0x4, 0, 0, &[]));
+            hello.extend(raw(0x4, 0x1, 0, &[]));
+            c.send(&hello);
+            c
+        }
+
+        fn send(&mut self, bytes: &[u8]) {
+            self.e.handle_input(self.now, bytes);
+            self.serve();
+        }
+
+        /// Answers requests as `respond_h2.rs` does, then collects the output.
+        fn serve(&mut self) {
+            while let Some(ev) = self.e.poll_event() {
+                let EngineEvent::H2(Event::Request { stream_id, request }) = ev else {
+                    continue;
+                };
+                let ctx = RequestContext {
+                    peer: "127.0.0.1:1".parse().unwrap(),
+                    secure: true,
+                    now: self.now,
+                    wall: std::time::SystemTime::now(),
+                };
+                let resp = self.svc.call(&request, &ctx);
+                let up = resp.extensions().get::<WsUpgrade>().cloned();
+                self.e.send_stream_response(self.now, stream_id, resp);
+                self.e
+                    .start_ws_stream(self.now, stream_id, up, || Arc::new(|| {}));
+            }
+            loop {
+                let out = self.e.transmit(self.now);
+                let Some(Chunk::Bytes(b)) = out.front().cloned() else {
+                    break;
+                };
+                out.advance(b.len() as u64);
+                self.reader.push(&b);
+            }
+            while let Some(f) = self.reader.next_frame(1 << 24).unwrap() {
+                self.frames.push(f);
+            }
+            self.e.handle_output_drained(self.now);
+        }
+
+        fn open(&mut self, id: u32) {
+            let mut block = Vec::new();
+            self.enc.encode(
+                [
+                    (":method", "CONNECT"),
+                    (":protocol", "websocket"),
+                    (":scheme", "https"),
+                    (":authority", "a"),
+                    (":path", "/ws"),
+                    ("sec-websocket-version", "13"),
+                ]
+                .iter()
+                .map(|(n, v)| HeaderField {
+                    name: n.as_bytes(),
+                    value: v.as_bytes(),
+                    sensitive: false,
+                }),
+                &mut block,
+            );
+            let h = Headers {
+                stream_id: id,
+                priority: None,
+                fragment: Bytes::from(block),
+                end_stream: false,
+                end_headers: true,
+            };
+            let mut b = BytesMut::new();
+            h.encode(&mut b);
+            self.send(&b);
+        }
+
+        fn data(&mut self, id: u32, payload: &[u8], end_stream: bool) {
+            let d = Data {
+                stream_id: id,
+                data: Bytes::copy_from_slice(payload),
+                end_stream,
+                flow_len: payload.len() as u32,
+            };
+            let mut b = BytesMut::new();
+            d.encode(&mut b);
+            self.send(&b);
+        }
+
+        fn advance(&mut self, d: Duration) {
+            self.now += d;
+            self.e.handle_timeout(self.now);
+            self.serve();
+        }
+
+        /// DATA received on `id` since the last call, and whether it ended.
+        fn take_data(&mut self, id: u32) -> (Vec<u8>, bool) {
+            let mut out = (Vec::new(), false);
+            self.frames.retain(|f| match f {
+                Frame::Data(d) if d.stream_id == id => {
+                    out.0.extend_from_slice(&d.data);
+                    out.1 |= d.end_stream;
+                    false
+                }
+                _ => true,
+            });
+            out
+        }
+    }
+
+    fn raw(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let mut b = BytesMut::new();
+        Head::new(kind, flags, stream, payload.len() as u32).encode(&mut b);
+        b.extend_from_slice(payload);
+        b.to_vec()
+    }
+
+    /// A masked client frame (RFC 6455 §5.3) with a zero key: payload unchanged.
+    fn ws_frame(b0: u8, payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![b0, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+        f.extend_from_slice(payload);
+        f
+    }
+
+    #[test]
+    fn rfc8441_5_echo_on_two_streams_of_one_connection() {
+        let mut c = Client::new();
+        c.open(1);
+        c.open(3);
+        assert!(c.e.is_websocket());
+        c.data(3, &ws_frame(0x81, b"three"), false);
+        c.data(1, &ws_frame(0x81, b"one"), false);
+        assert_eq!(c.take_data(1), (b"\x81\x03one".to_vec(), false));
+        assert_eq!(c.take_data(3), (b"\x81\x05three".to_vec(), false));
+    }
+
+    #[test]
+    fn rfc8441_6_close_handshake_ends_the_stream_and_runs_on_close_once() {
+        let mut c = Client::new();
+        c.open(1);
+        c.data(1, &ws_frame(0x88, &1000u16.to_be_bytes()), false);
+        assert_eq!(c.take_data(1), (b"\x88\x02\x03\xe8".to_vec(), true));
+        assert_eq!(*c.closes.lock().unwrap(), [Some(1000)]);
+        assert!(!c.e.is_websocket(), "the session is gone");
+        c.data(1, b"", true);
+        assert!(!c.e.is_closed(), "the connection goes on");
+        assert_eq!(*c.closes.lock().unwrap(), [Some(1000)]);
+    }
+
+    #[test]
+    fn rfc8441_6_rst_stream_closes_the_session_as_1006() {
+        let mut c = Client::new();
+        c.open(1);
+        c.open(3);
+        // Half a frame, then the client resets the stream.
+        c.data(1, &ws_frame(0x82, &[7; 100])[..50], false);
+        let mut b = BytesMut::new();
+        RstStream {
+            stream_id: 1,
+            code: ErrorCode::CANCEL,
+        }
+        .encode(&mut b);
+        c.send(&b);
+        assert_eq!(*c.closes.lock().unwrap(), [Some(1006)]);
+        // The other WebSocket goes on.
+        c.data(3, &ws_frame(0x82, b"x"), false);
+        assert_eq!(c.take_data(3).0, b"\x82\x01x");
+    }
+
+    #[test]
+    fn rfc8441_6_connection_end_closes_every_session() {
+        let mut c = Client::new();
+        c.open(1);
+        c.open(3);
+        c.e.handle_read_closed(c.now);
+        c.serve();
+        assert_eq!(*c.closes.lock().unwrap(), [Some(1006), Some(1006)]);
+        assert!(c.e.is_closed());
+    }
+
+    #[test]
+    fn rfc9113_5_4_1_connection_error_goaway_closes_every_session_once() {
+        let mut c = Client::new();
+        c.open(1);
+        c.open(3);
+        // DATA on stream 0 is a connection error PROTOCOL_ERROR (RFC 9113 §6.1).
+        c.send(&raw(0x0, 0, 0, b"x"));
+        assert!(c.frames.iter().any(|f| matches!(f, Frame::GoAway(_))));
+        assert_eq!(*c.closes.lock().unwrap(), [Some(1006), Some(1006)]);
+        assert!(!c.e.is_websocket() && c.e.is_closed());
+    }
+
+    #[test]
+    fn rfc9113_6_8_client_goaway_then_fin_ends_the_session() {
+        let mut c = Client::new();
+        c.open(1);
+        // The client's GOAWAY alone leaves its open streams running (§6.8)...
+        c.send(&raw(0x7, 0, 0, &[0, 0, 0, 1, 0, 0, 0, 0]));
+        c.data(1, &ws_frame(0x81, b"still"), false);
+        assert_eq!(c.take_data(1).0, b"\x81\x05still");
+        assert!(c.closes.lock().unwrap().is_empty());
+        // ...and its FIN ends them, with the handler told.
+        c.e.handle_read_closed(c.now);
+        c.serve();
+        assert_eq!(*c.closes.lock().unwrap(), [Some(1006)]);
+        assert!(c.e.is_closed());
+    }
+
+    #[test]
+    fn rfc6455_5_5_2_each_stream_pings_when_idle_and_the_h2_idle_timeout_waits() {
+        let mut c = Client::new();
+        c.open(1);
+        let limits = Config::default().websocket.limits;
+        let h2_idle = Config::default().http2.idle_timeout;
+        // Past the connection's idle timeout, kept alive by the session's pings
+        // and the client's pongs: no idle GOAWAY while the WebSocket is open.
+        let rounds = h2_idle.as_secs() / limits.ping_interval.as_secs() + 2;
+        for _ in 0..rounds {
+            c.advance(limits.ping_interval);
+            assert_eq!(c.take_data(1).0, b"\x89\x00", "a Ping on the idle stream");
+            c.data(1, &ws_frame(0x8a, b""), false);
+        }
+        assert!(!c.frames.iter().any(|f| matches!(f, Frame::GoAway(_))));
+        assert!(!c.e.is_closed() && c.e.is_websocket());
+    }
+
+    #[test]
+    fn rfc6455_7_4_1_shutdown_sends_1001_before_the_goaway() {
+        let mut c = Client::new();
+        c.open(1);
+        c.frames.clear();
+        c.e.start_shutdown(c.now);
+        c.serve();
+        let close = c
+            .frames
+            .iter()
+            .position(|f| matches!(f, Frame::Data(d) if d.data.starts_with(b"\x88")))
+            .unwrap();
+        let goaway = c
+            .frames
+            .iter()
+            .position(|f| matches!(f, Frame::GoAway(_)))
+            .unwrap();
+        assert!(close < goaway);
+        let (data, _) = c.take_data(1);
+        assert_eq!(&data[2..4], &1001u16.to_be_bytes());
+    }
+}

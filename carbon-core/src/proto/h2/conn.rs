@@ -400,7 +400,12 @@ impl H2Conn {
             .streams
             .map
             .iter()
-            .filter(|(_, s)| matches!(s.recv, RecvPhase::Body { .. }))
+            // A tunnel that already sent END_STREAM waits for the client's, which
+            // can no longer come (RFC 8441 §6).
+            .filter(|(_, s)| {
+                matches!(s.recv, RecvPhase::Body { .. })
+                    || s.tunnel.as_ref().is_some_and(|t| t.linger.is_some())
+            })
             .map(|(id, _)| *id)
             .collect();
         for id in incomplete {

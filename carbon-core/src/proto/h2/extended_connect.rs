@@ -10,8 +10,8 @@
 //!   tunnel: HEADERS without END_STREAM (§5), then DATA both ways under flow control.
 //!   Any other status ends the stream as an ordinary response does.
 //! * Orderly close is END_STREAM both ways (§6): [`H2Conn::tunnel_finish`] sends ours
-//!   after the queued output; the client's must follow within [`END_STREAM_LINGER`],
-//!   or the stream is reset NO_ERROR. RST_STREAM ends it abnormally (§6).
+//!   after the queued output; the client's must follow within
+//!   `Http2Limits::tunnel_end_stream_linger`, or the stream is reset NO_ERROR. RST_STREAM ends it abnormally (§6).
 //!
 //! Driving a tunnel (after every engine input, see `driver/ws_h2.rs`): read with
 //! [`H2Conn::tunnel_read`] when the consumer can take bytes (the window opens as it
@@ -19,7 +19,7 @@
 //! within [`H2Conn::tunnel_send_room`], and [`H2Conn::tunnel_exists`] tells when the
 //! stream is gone (reset by the client, connection closed).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::StatusCode;
@@ -33,11 +33,6 @@ use super::super::streams::{Closed, RecvPhase, SendBody, Stream};
 use super::{ConnError, ErrorCode, Event, H2Conn};
 use crate::limits::Http2Limits;
 use crate::service::Response;
-
-/// How long after our END_STREAM the client's may take before the stream is reset
-/// (RFC 8441 §6: both sides end the stream after the WebSocket close handshake). A
-/// client that never ends it would otherwise hold a concurrent-stream slot.
-pub const END_STREAM_LINGER: Duration = Duration::from_secs(10);
 
 /// Request extension of an extended CONNECT: the `:protocol` it asks for (RFC 8441
 /// §4), e.g. `websocket`.
@@ -99,7 +94,8 @@ impl H2Conn {
             // What is being framed counts too: the bound covers all queued output.
             Some(t) if t.open => {
                 let framing = s.body.as_ref().map_or(0, |b| b.remaining() as usize);
-                t.send_room().saturating_sub(framing)
+                t.send_room(self.limits.tunnel_send_queue)
+                    .saturating_sub(framing)
             }
             _ => 0,
         }
@@ -260,7 +256,7 @@ impl H2Conn {
             self.remove_stream(now, id, Closed::Other);
             return true;
         }
-        t.linger = Some(now + END_STREAM_LINGER);
+        t.linger = Some(now + self.limits.tunnel_end_stream_linger);
         s.state = next;
         true
     }
@@ -460,7 +456,7 @@ mod tests {
         let now = p.now;
         // The client's window is 65,535; the queue takes 64 KiB at most.
         let room = p.conn.tunnel_send_room(1);
-        assert_eq!(room, crate::proto::h2::streams::tunnel::SEND_QUEUE);
+        assert_eq!(room, Http2Limits::default().tunnel_send_queue);
         p.conn.tunnel_send(now, 1, Bytes::from(vec![1u8; room]));
         p.drain();
         assert_eq!(p.data_on(1).0.len(), 65_535);
@@ -507,10 +503,29 @@ mod tests {
         let mut p = opened();
         p.conn.tunnel_finish(p.now, 1);
         p.drain();
-        assert!(p.conn.poll_timeout().unwrap() <= p.now + END_STREAM_LINGER);
-        p.advance(END_STREAM_LINGER);
+        let linger = Http2Limits::default().tunnel_end_stream_linger;
+        assert!(p.conn.poll_timeout().unwrap() <= p.now + linger);
+        p.advance(linger);
         assert_eq!(p.rst_code(1), Some(ErrorCode::NO_ERROR));
         assert!(!p.conn.tunnel_exists(1));
+    }
+
+    #[test]
+    fn rfc8441_6_client_fin_while_we_wait_for_its_end_stream_closes_at_once() {
+        let mut p = opened();
+        p.conn.tunnel_finish(p.now, 1);
+        p.drain();
+        assert!(
+            p.conn.tunnel_exists(1),
+            "lingering for the client's END_STREAM"
+        );
+        p.conn.handle_read_closed(p.now);
+        p.drain();
+        assert!(!p.conn.tunnel_exists(1));
+        assert!(
+            p.conn.is_closed(),
+            "no wait for an END_STREAM that cannot come"
+        );
     }
 
     #[test]
@@ -532,6 +547,154 @@ mod tests {
         p.drain();
         assert!(p.data_on(1).1, "END_STREAM on the refusal");
         assert!(!p.conn.tunnel_exists(1));
+    }
+
+    /// A tunnel echoing everything it reads, fed a valid exchange split at random
+    /// points (one byte at a time included): the echo is the input, END_STREAM goes
+    /// both ways, and nothing is reset, whatever the splits.
+    #[test]
+    fn rfc8441_5_tunnel_echo_is_the_same_whatever_the_split_points() {
+        let mut rng = crate::test_rng::Rng::new(8441);
+        for round in 0..60 {
+            let mut p = pair(true);
+            let mut wire = bytes::BytesMut::new();
+            let block = p.block(&WS);
+            Head::new(kind::HEADERS, flags::END_HEADERS, 1, block.len() as u32).encode(&mut wire);
+            wire.extend_from_slice(&block);
+            let mut sent = Vec::new();
+            for _ in 0..rng.below(8) {
+                let n = rng.below(5_000);
+                let chunk: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+                Head::new(kind::DATA, 0, 1, n as u32).encode(&mut wire);
+                wire.extend_from_slice(&chunk);
+                sent.extend(chunk);
+            }
+            Head::new(kind::DATA, flags::END_STREAM, 1, 0).encode(&mut wire);
+            p.frames.clear();
+            let mut at = 0;
+            let mut finished = false;
+            while at < wire.len() {
+                let piece = if round % 3 == 0 {
+                    1
+                } else {
+                    1 + rng.below(700)
+                };
+                let end = (at + piece).min(wire.len());
+                p.send(&wire[at..end]);
+                at = end;
+                for (id, _) in p.requests() {
+                    p.conn
+                        .send_response(p.now, id, http::Response::new(Body::Empty));
+                }
+                while let Some(b) = p.conn.tunnel_read(1) {
+                    assert!(p.conn.tunnel_send_room(1) >= b.len());
+                    p.conn.tunnel_send(p.now, 1, b);
+                }
+                if !finished && p.conn.tunnel_read_closed(1) && p.conn.tunnel_exists(1) {
+                    p.conn.tunnel_finish(p.now, 1);
+                    finished = true;
+                }
+                p.drain();
+            }
+            assert!(finished, "round {round}");
+            assert_eq!(p.data_on(1), (sent, true), "round {round}");
+            assert!(
+                p.rst_code(1).is_none() && p.goaway().is_none(),
+                "round {round}"
+            );
+            assert!(
+                !p.conn.tunnel_exists(1) && p.conn.is_idle(),
+                "round {round}"
+            );
+        }
+    }
+
+    /// Mutated exchanges with tunnels open, fed at random splits while the tunnels
+    /// echo, finish and reset at random: no panic, well-formed output (checked by
+    /// `Pair`'s frame reader), never more DATA than the client's connection window
+    /// allowed, and a closed connection after the client's FIN.
+    #[test]
+    fn rfc8441_tunnels_survive_mutated_input_and_close_after_fin() {
+        let mut rng = crate::test_rng::Rng::new(0x8441);
+        for round in 0..300 {
+            let mut p = pair(true);
+            let mut wire = bytes::BytesMut::new();
+            for id in [1u32, 3, 5] {
+                let block = p.block(&WS);
+                Head::new(kind::HEADERS, flags::END_HEADERS, id, block.len() as u32)
+                    .encode(&mut wire);
+                wire.extend_from_slice(&block);
+            }
+            for _ in 0..rng.below(12) {
+                let id = *rng.pick(&[1u32, 3, 5, 7]);
+                let (k, f, payload): (u8, u8, Vec<u8>) = match rng.below(5) {
+                    0 => (kind::RST_STREAM, 0, 8u32.to_be_bytes().to_vec()),
+                    1 => (kind::WINDOW_UPDATE, 0, 100u32.to_be_bytes().to_vec()),
+                    2 => (kind::DATA, flags::END_STREAM, vec![0x88, 0x80, 0, 0, 0, 0]),
+                    _ => (
+                        kind::DATA,
+                        0,
+                        (0..rng.below(300)).map(|_| rng.next() as u8).collect(),
+                    ),
+                };
+                Head::new(k, f, id, payload.len() as u32).encode(&mut wire);
+                wire.extend_from_slice(&payload);
+            }
+            let mut wire = wire.to_vec();
+            for _ in 0..rng.below(3) {
+                let at = rng.below(wire.len());
+                wire[at] = rng.next() as u8;
+            }
+            p.frames.clear();
+            let mut at = 0;
+            while at < wire.len() && !p.conn.is_closed() {
+                let end = (at + 1 + rng.below(200)).min(wire.len());
+                p.send(&wire[at..end]);
+                at = end;
+                for (id, _) in p.requests() {
+                    p.conn
+                        .send_response(p.now, id, http::Response::new(Body::Empty));
+                }
+                // Every tunnel, mutated stream ids included, as the driver would.
+                let ids: Vec<u32> = p.conn.streams.map.keys().copied().collect();
+                for id in ids {
+                    while let Some(b) = p.conn.tunnel_read(id) {
+                        let room = p.conn.tunnel_send_room(id).min(b.len());
+                        p.conn.tunnel_send(p.now, id, b.slice(..room));
+                    }
+                    match rng.below(20) {
+                        0 => p.conn.tunnel_finish(p.now, id),
+                        1 => p.conn.tunnel_reset(p.now, id, ErrorCode::CANCEL),
+                        _ if p.conn.tunnel_read_closed(id) => p.conn.tunnel_finish(p.now, id),
+                        _ => {}
+                    }
+                }
+                p.drain();
+                p.advance(std::time::Duration::from_millis(rng.below(3_000) as u64));
+            }
+            p.conn.handle_read_closed(p.now);
+            let ids: Vec<u32> = p.conn.streams.map.keys().copied().collect();
+            for id in ids {
+                assert!(p.conn.tunnel_read_closed(id));
+                p.conn.tunnel_finish(p.now, id);
+            }
+            p.drain();
+            assert!(
+                p.conn.is_closed(),
+                "round {round}: open after the FIN: {:?} phase {:?}",
+                p.conn.streams.map,
+                p.conn.phase
+            );
+            let sent: usize = p
+                .frames
+                .iter()
+                .map(|f| match f {
+                    Frame::Data(d) => d.data.len(),
+                    _ => 0,
+                })
+                .sum();
+            assert!(sent <= 65_535 + 300, "round {round}: {sent} bytes of DATA");
+        }
     }
 
     #[test]

@@ -25,6 +25,21 @@ pub struct WsSession {
     close_reported: bool,
 }
 
+/// A session dropped before its close was reported (the driver closed the transport
+/// on a write error or the write-stall timeout, or the worker stopped): the handler
+/// still hears of it, as an abnormal closure (RFC 6455 §7.1.5, 1006), so its
+/// `on_close` runs exactly once whatever ends the connection.
+impl Drop for WsSession {
+    fn drop(&mut self) {
+        if !self.close_reported {
+            self.close_reported = true;
+            self.sender.mailbox().close();
+            self.handler
+                .on_close(Some(crate::proto::ws::CloseCode::ABNORMAL), "");
+        }
+    }
+}
+
 impl std::fmt::Debug for WsSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WsSession")

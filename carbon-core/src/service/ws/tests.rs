@@ -277,3 +277,17 @@ fn echo_of_pipelined_messages_waits_for_the_queue_instead_of_closing() {
     assert!(out.chunks(102).all(|f| f[0] == 0x82));
     assert!(!s.is_closed());
 }
+
+#[test]
+fn rfc6455_7_1_5_session_dropped_unclosed_reports_1006_once_and_refuses_mail() {
+    let (s, log) = recorder(false, Arc::new(|| {}));
+    let tx = s.sender();
+    drop(s);
+    assert_eq!(log.lock().unwrap().closes, vec![Some(CloseCode::ABNORMAL)]);
+    assert_eq!(tx.send_text("late"), Err(SendError::Closed));
+    // A session whose close was reported says nothing more when dropped.
+    let (mut s, log) = recorder(false, Arc::new(|| {}));
+    s.handle_read_closed(Instant::now());
+    drop(s);
+    assert_eq!(log.lock().unwrap().closes, vec![Some(CloseCode::ABNORMAL)]);
+}

@@ -4,18 +4,13 @@
 //! Input is held here until the driver reads it, and only what was read is credited
 //! back to the client with WINDOW_UPDATE: the stream's receive window bounds the
 //! inbox, and a consumer that stops reading stops the client (RFC 9113 §5.2).
-//! Output waits in a queue bounded by [`SEND_QUEUE`] until the scheduler turns it
-//! into DATA frames as the windows allow.
+//! Output waits in a queue bounded by `Http2Limits::tunnel_send_queue` until the
+//! scheduler turns it into DATA frames as the windows allow.
 
 use std::collections::VecDeque;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-
-/// Output queued per tunnel before `send_room` says no more: one 64 KiB window's
-/// worth, so a stream whose client never opens its window pins at most this (plus
-/// what the WebSocket engine holds under its own `max_send_queue`).
-pub const SEND_QUEUE: usize = 64 * 1024;
 
 /// Small queued chunks are joined into one DATA frame up to this size (a WebSocket
 /// frame is often a 2-10 byte header chunk followed by its payload chunk).
@@ -64,11 +59,12 @@ impl Tunnel {
         self.inbox_len > 0
     }
 
-    pub fn send_room(&self) -> usize {
+    /// What may still be queued under `bound` (`Http2Limits::tunnel_send_queue`).
+    pub fn send_room(&self, bound: usize) -> usize {
         if self.send_fin {
             return 0;
         }
-        SEND_QUEUE.saturating_sub(self.outbox_len)
+        bound.saturating_sub(self.outbox_len)
     }
 
     pub fn push_output(&mut self, data: Bytes) {
@@ -109,19 +105,21 @@ impl Tunnel {
 mod tests {
     use super::*;
 
+    const SEND_QUEUE: usize = 64 * 1024;
+
     #[test]
     fn rfc8441_5_output_chunks_are_joined_up_to_the_coalescing_size_in_order() {
         let mut t = Tunnel::default();
         t.push_output(Bytes::from_static(b"\x81\x05"));
         t.push_output(Bytes::from_static(b"hello"));
         t.push_output(Bytes::from(vec![7u8; COALESCE]));
-        assert_eq!(t.send_room(), SEND_QUEUE - 7 - COALESCE);
+        assert_eq!(t.send_room(SEND_QUEUE), SEND_QUEUE - 7 - COALESCE);
         assert_eq!(t.next_output().unwrap(), &b"\x81\x05hello"[..]);
         assert_eq!(t.next_output().unwrap().len(), COALESCE);
         assert!(t.next_output().is_none() && t.output_is_empty());
-        assert_eq!(t.send_room(), SEND_QUEUE);
+        assert_eq!(t.send_room(SEND_QUEUE), SEND_QUEUE);
         t.send_fin = true;
-        assert_eq!(t.send_room(), 0, "nothing after END_STREAM");
+        assert_eq!(t.send_room(SEND_QUEUE), 0, "nothing after END_STREAM");
     }
 
     #[test]

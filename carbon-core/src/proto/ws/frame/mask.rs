@@ -3,6 +3,11 @@
 /// XORs `data` with `mask`, where `offset` is the position of `data[0]` in the frame
 /// payload (a payload arrives in pieces; the key keeps its phase across them).
 pub fn apply_mask(mask: [u8; 4], offset: u64, data: &mut [u8]) {
+    // An all-zero key (and an unmasked frame under "no-masking", which the engine
+    // passes as one) changes nothing: skip the pass over the payload.
+    if mask == [0; 4] {
+        return;
+    }
     let phase = (offset % 4) as usize;
     for (i, b) in data.iter_mut().enumerate() {
         *b ^= mask[(phase + i) % 4];
