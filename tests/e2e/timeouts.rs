@@ -183,3 +183,30 @@ fn write_timeout_drops_a_client_that_never_reads() {
     // The server is fine afterwards.
     assert_eq!(s.get("/index.html", "").status, 200);
 }
+
+#[test]
+fn keep_alive_timeout_runs_from_the_last_response_after_many_requests() {
+    // The timer entry armed after the first response stays in place while later
+    // requests push the deadline on (driver/timer.rs); when it fires it must re-arm
+    // for the real deadline, and that one must still close the connection.
+    let s = Server::start("keep_alive_timeout = 2");
+    let mut c = s.connect();
+    for i in 0..3 {
+        if i > 0 {
+            std::thread::sleep(Duration::from_millis(1200));
+        }
+        c.send(b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        let r = c
+            .try_response(false)
+            .unwrap_or_else(|e| panic!("request {i}: {e}"));
+        assert_eq!(r.status, 200);
+    }
+    let last = Instant::now();
+    assert_eq!(c.wait_closed(CLOSE_WAIT), CloseOutcome::Closed);
+    let idle = last.elapsed();
+    assert!(
+        idle >= Duration::from_millis(1500),
+        "closed too early: {idle:?}"
+    );
+    assert!(idle < CLOSE_BOUND + Duration::from_secs(1), "took {idle:?}");
+}

@@ -35,7 +35,8 @@ pub(crate) struct Conn {
     /// registered (`readiness.rs`).
     pub(crate) readiness: Readiness,
     pub(crate) read_eof: bool,
-    /// The deadline currently armed in the worker's timer set.
+    /// This connection's entry in the worker's timer set: at or before its real
+    /// deadline (`timer.rs`).
     pub(crate) armed: Option<Instant>,
     /// Last time pending output made progress (or became pending).
     write_since: Option<Instant>,

@@ -198,10 +198,17 @@ impl Worker {
             }
 
             while let Some(key) = self.timers.pop_expired(now) {
-                if let Some(c) = self.conns.get_mut(key) {
-                    c.armed = None;
+                let Some(c) = self.conns.get_mut(key) else {
+                    continue;
+                };
+                c.armed = None;
+                // The entry may be earlier than the deadline (`timer.rs`): only a
+                // deadline that has really passed is a timeout.
+                match c.deadline() {
+                    Some(d) if d <= now => self.timeout_guarded(key, now, wall),
+                    Some(d) => c.armed = self.timers.arm(key, None, Some(d)),
+                    None => {}
                 }
-                self.timeout_guarded(key, now, wall);
             }
             self.proxied_expire(now);
 
@@ -574,9 +581,7 @@ impl Worker {
         // socket can be written to.
         if let Some(c) = self.conns.get_mut(key) {
             c.note_event(false, true, false);
-            let new = c.deadline();
-            self.timers.rearm(key, c.armed, new);
-            c.armed = new;
+            c.armed = self.timers.arm(key, c.armed, c.deadline());
         }
     }
 
@@ -644,9 +649,7 @@ impl Worker {
                     self.close(key);
                     return;
                 }
-                let new = c.deadline();
-                self.timers.rearm(key, c.armed, new);
-                c.armed = new;
+                c.armed = self.timers.arm(key, c.armed, c.deadline());
             }
         }
     }
