@@ -73,6 +73,8 @@ pub struct Stream {
     pub priority: Priority,
     /// Streams promised with this stream's response (server push, RFC 9113 §8.4).
     pub pushed: u8,
+    /// Response body bytes framed into DATA so far (for the access log).
+    pub body_sent: u64,
 }
 
 impl Stream {
@@ -88,6 +90,7 @@ impl Stream {
             recv_window: RecvWindow::new(recv_window),
             priority: Priority::default(),
             pushed: 0,
+            body_sent: 0,
         }
     }
 
