@@ -1019,7 +1019,7 @@ impl H2Conn {
             }
         }
         // Our pushed streams count against the client's limit, not ours (§5.1.2).
-        let client_streams = self.streams.map.len() - self.push.open;
+        let client_streams = self.streams.map.len().saturating_sub(self.push.open);
         if client_streams >= self.limits.max_concurrent_streams as usize {
             // §5.1.2: over SETTINGS_MAX_CONCURRENT_STREAMS.
             self.stats.streams_refused += 1;
