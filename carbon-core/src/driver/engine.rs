@@ -358,6 +358,7 @@ impl Engine {
         WorkerCounters::add(&stats.h2_streams_refused, s.streams_refused);
         WorkerCounters::add(&stats.h2_streams_reset_by_peer, s.streams_reset_by_peer);
         WorkerCounters::add(&stats.h2_streams_reset_by_us, s.streams_reset_by_us);
+        WorkerCounters::add(&stats.h2_streams_pushed, s.streams_pushed);
         if let Some(code) = s.goaway_sent {
             stats.count_goaway(code);
         }
