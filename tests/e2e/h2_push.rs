@@ -3,6 +3,7 @@
 //! (SETTINGS_ENABLE_PUSH = 0, RST_STREAM of a promised stream), over h2c and TLS.
 
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use crate::h2::start;
 use crate::harness::{python_h2_or_skip, tool_runs, INDEX_HTML};
@@ -185,7 +186,7 @@ fn rfc9113_8_4_nghttp_shows_push_promise_before_the_page_headers() {
         eprintln!("SKIPPED: `nghttp` is not installed (.ci/run installs it)");
         return;
     }
-    let s = start(PUSH);
+    let s = start(&format!("{PUSH}metrics_path = /metrics\n"));
     for url in [
         s.server.url("/"),
         format!("https://127.0.0.1:{}/", s.https_port),
@@ -207,6 +208,17 @@ fn rfc9113_8_4_nghttp_shows_push_promise_before_the_page_headers() {
         assert!(text.contains("promised_stream_id=2)"), "{text}");
         assert!(text.contains(":path: /style.css"), "{text}");
         assert!(text.contains(":path: /app.js"), "{text}");
+    }
+    // Two promises per connection, counted when the connection closes.
+    let want = "carbon_http2_streams_total{outcome=\"pushed\"} 4\n";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let body = String::from_utf8(s.server.get("/metrics", "").body).unwrap();
+        if body.contains(want) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{want} not in:\n{body}");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

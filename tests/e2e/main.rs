@@ -23,6 +23,8 @@ mod forwarded;
 mod framing;
 mod gzip;
 mod h2;
+mod h2_access_log;
+mod h2_drain;
 mod h2_push;
 mod lifecycle;
 mod limits;

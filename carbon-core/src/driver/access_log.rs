@@ -214,7 +214,7 @@ pub struct LogSink {
     last_flush: Option<Instant>,
     /// The time of the worker's last loop turn (from `tick`), for lines written where
     /// no `now` is at hand (a connection being closed).
-    last_tick: Option<Instant>,
+    pub(super) last_tick: Option<Instant>,
 }
 
 /// The `"%r"` field of a line.

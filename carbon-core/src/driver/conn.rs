@@ -61,6 +61,8 @@ pub(crate) struct Conn {
     pub(crate) queued: bool,
     /// Access-log lines waiting for their response to leave (`access_log.rs`).
     pub(crate) pending_log: PendingLines,
+    /// HTTP/2 streams answered and not over yet, for the access log.
+    pub(crate) h2_log: super::h2_log::H2PendingLines,
     /// The current request was counted by the rate limiter when its head arrived
     /// (`Event::Head`), so the complete request is not counted twice.
     pub(crate) rate_checked: bool,
@@ -127,6 +129,7 @@ impl Conn {
             close_notify_sent: false,
             queued: false,
             pending_log: PendingLines::default(),
+            h2_log: Default::default(),
             rate_checked: false,
             ip_counted: false,
             handshake_counted: false,
@@ -308,6 +311,8 @@ pub(crate) fn drive(w: &mut Worker, key: usize, now: Instant, wall: SystemTime) 
             Err(_) => return Outcome::Close,
         }
         c.pending_log.complete(w.log.as_mut(), &w.counters, now);
+        c.h2_log
+            .complete(&mut c.engine, w.log.as_mut(), &w.counters, now);
         if !c.pending_output() {
             c.write_since = None;
             if had_output {

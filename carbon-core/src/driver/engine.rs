@@ -285,6 +285,36 @@ impl Engine {
         }
     }
 
+    /// HTTP/2: an answered stream that is over, with its body bytes framed
+    /// ([`H2Conn::poll_stream_finished`]); always `None` for other protocols.
+    pub fn poll_stream_finished(&mut self) -> Option<(u32, u64)> {
+        match self {
+            Engine::H2(e) => e.poll_stream_finished(),
+            Engine::H1(_) | Engine::Ws(_) => None,
+        }
+    }
+
+    /// HTTP/2: body bytes framed so far for a stream still open.
+    pub fn stream_body_sent(&self, stream_id: u32) -> Option<u64> {
+        match self {
+            Engine::H2(e) => e.stream_body_sent(stream_id),
+            Engine::H1(_) | Engine::Ws(_) => None,
+        }
+    }
+
+    /// HTTP/2 only: the graceful GOAWAY of a drain (`reload::goaway_h2`), for a
+    /// connection serving streams and not already shutting down. A connection still
+    /// in its preface is left alone rather than cut. True when GOAWAY was queued.
+    pub fn start_h2_drain(&mut self, now: Instant) -> bool {
+        match self {
+            Engine::H2(e) if e.accepts_streams() => {
+                e.start_drain(now);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// HTTP/2 server push: true when the client allows it (SETTINGS_ENABLE_PUSH).
     pub fn push_enabled(&self) -> bool {
         matches!(self, Engine::H2(e) if e.peer_enable_push())

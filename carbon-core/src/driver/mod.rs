@@ -53,6 +53,7 @@ mod conn;
 mod date;
 mod early_hints;
 mod engine;
+mod h2_log;
 mod listen;
 mod per_ip;
 mod proxied;
@@ -246,6 +247,12 @@ impl ServerHandle {
         }
         self.shared.draining.store(true, Ordering::SeqCst);
         log::info!("draining for {period:?} before stopping");
+        // Workers send HTTP/2 connections their GOAWAY as soon as they see the flag.
+        for w in lock(&self.shared.workers).iter() {
+            if let Err(e) = w.waker.wake() {
+                log::warn!("cannot wake a worker for the drain: {e}");
+            }
+        }
         let handle = ServerHandle {
             shared: self.shared.clone(),
         };

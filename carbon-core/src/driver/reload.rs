@@ -201,6 +201,28 @@ pub(crate) fn apply(
     }
 }
 
+/// The drain of a worker's existing connections has begun, because a reload replaced
+/// their configuration or `drain_period` started: every HTTP/2 connection that is
+/// serving gets the two-step graceful GOAWAY (RFC 9113 §6.8), so its client opens its
+/// next requests on a new connection (which gets the new configuration, or, while
+/// draining before a stop, another instance behind the balancer) while the streams
+/// in flight finish. HTTP/1.1 connections are not interrupted: they finish their
+/// exchange under the configuration they started with (and, while draining, close
+/// after their next response, `respond::finish_headers`). Each touched connection is
+/// queued in `again` so the GOAWAY goes out this loop turn.
+pub(crate) fn goaway_h2(
+    conns: &mut slab::Slab<super::conn::Conn>,
+    again: &mut Vec<usize>,
+    now: Instant,
+) {
+    for (key, c) in conns.iter_mut() {
+        if c.engine.start_h2_drain(now) && !c.queued {
+            c.queued = true;
+            again.push(key);
+        }
+    }
+}
+
 /// `None` when the listening addresses stay as they are; otherwise the new set, with
 /// the sockets of unchanged addresses reused (a dup of the same socket) and the
 /// others freshly bound.

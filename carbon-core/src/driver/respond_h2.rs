@@ -1,19 +1,19 @@
 //! From an HTTP/2 engine event to a stream's response, through the same steps as
 //! HTTP/1.1 (`respond.rs`): rate limiting (`answer`), the service (with the site's
-//! policy), `Date`/`Server` (`finish_headers`), statistics and the access log.
+//! policy), `Date`/`Server` (`finish_headers`), statistics and the access log
+//! (written when the stream is over, with the body bytes sent: `h2_log.rs`).
 //!
 //! Streams are answered as their requests complete, each on its own: the service is
 //! synchronous, so a `StreamReset` never finds pending work to drop.
-
-use http::Method;
 
 use super::access_log::RequestLine;
 use super::conn::Conn;
 use super::early_hints;
 use super::engine::reject_class;
 use super::respond::{answer, finish_headers, request_line, Ctx};
-use super::stats::{Stats, WorkerCounters};
+use super::stats::Stats;
 use crate::proto::h2::Event;
+use http::Method;
 use crate::service::ws::WsUpgrade;
 use crate::service::RequestContext;
 
@@ -46,18 +46,15 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
             finish_headers(&mut resp, &x);
             let pushed = super::push::promise(c, stream_id, &request, resp.status(), &rctx, &mut x);
             x.stats.count_response(resp.status().as_u16());
-            let head = request.method() == Method::HEAD;
             let line = x
                 .log
                 .is_some()
                 .then(|| request_line(Some(&request), &resp, &rctx, x.date));
-            // RFC 9110 §9.3.2: the response to HEAD carries no body.
-            let body_len = if head { 0 } else { resp.body().len() };
             // RFC 8441 §5: a 2xx to an extended CONNECT starts its WebSocket.
             let upgrade = (request.method() == Method::CONNECT && resp.status().is_success())
                 .then(|| resp.extensions().get::<WsUpgrade>().cloned());
             c.engine.send_stream_response(x.now, stream_id, resp);
-            record(&mut x, line, body_len);
+            c.h2_log.push(stream_id, line);
             if let Some(upgrade) = upgrade {
                 let (wake, key) = (x.ws_wake, x.key);
                 if c.engine
@@ -72,10 +69,14 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
                     .log
                     .is_some()
                     .then(|| request_line(Some(&p.request), &p.response, &rctx, x.date));
-                let body_len = p.response.body().len();
                 c.engine
                     .send_stream_response(x.now, p.stream_id, p.response);
-                record(&mut x, line, body_len);
+                c.h2_log.push(p.stream_id, line);
+            }
+            // Draining before a stop: as HTTP/1.1 closes after its next response
+            // (`finish_headers`), a connection opened meanwhile gets its GOAWAY.
+            if x.shared.draining.load(std::sync::atomic::Ordering::Relaxed) {
+                c.engine.start_h2_drain(x.now);
             }
         }
         Event::Reject { stream_id, status } => {
@@ -100,9 +101,8 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
                 }
                 .format_without_size()
             });
-            let body_len = resp.body().len();
             c.engine.send_stream_response(x.now, stream_id, resp);
-            record(&mut x, line, body_len);
+            c.h2_log.push(stream_id, line);
         }
         Event::StreamReset { stream_id, code } => {
             log::debug!(
@@ -110,16 +110,5 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
                 c.peer
             );
         }
-    }
-}
-
-/// Streams interleave on the connection, so the line is written when the response
-/// is handed to the engine, with the body length the response carries (HTTP/1.1
-/// logs what left the socket; an HTTP/2 stream reset mid-body still logs its full
-/// length).
-fn record(x: &mut Ctx<'_>, line: Option<(String, usize)>, body_len: u64) {
-    WorkerCounters::add(&x.stats.bytes_sent_body, body_len);
-    if let (Some(log), Some((text, at))) = (x.log.as_deref_mut(), line) {
-        log.record_sized(&text, at, body_len, x.now);
     }
 }

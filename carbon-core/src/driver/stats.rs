@@ -93,6 +93,8 @@ pub struct WorkerCounters {
     pub h2_streams_refused: AtomicU64,
     pub h2_streams_reset_by_peer: AtomicU64,
     pub h2_streams_reset_by_us: AtomicU64,
+    /// HTTP/2 streams we promised with PUSH_PROMISE (server push, RFC 9113 §8.4).
+    pub h2_streams_pushed: AtomicU64,
     /// GOAWAY frames sent, by error code (RFC 9113 §7): NO_ERROR (shutdown, idle),
     /// PROTOCOL_ERROR, FLOW_CONTROL_ERROR, ENHANCE_YOUR_CALM (a defence tripped),
     /// and every other code.
@@ -180,6 +182,7 @@ impl WorkerCounters {
             h2_streams_refused: l(&self.h2_streams_refused),
             h2_streams_reset_by_peer: l(&self.h2_streams_reset_by_peer),
             h2_streams_reset_by_us: l(&self.h2_streams_reset_by_us),
+            h2_streams_pushed: l(&self.h2_streams_pushed),
             h2_goaway_no_error: l(&self.h2_goaway_no_error),
             h2_goaway_protocol_error: l(&self.h2_goaway_protocol_error),
             h2_goaway_flow_control_error: l(&self.h2_goaway_flow_control_error),
@@ -366,6 +369,7 @@ pub struct Counters {
     pub h2_streams_refused: u64,
     pub h2_streams_reset_by_peer: u64,
     pub h2_streams_reset_by_us: u64,
+    pub h2_streams_pushed: u64,
     pub h2_goaway_no_error: u64,
     pub h2_goaway_protocol_error: u64,
     pub h2_goaway_flow_control_error: u64,
@@ -410,6 +414,7 @@ impl Counters {
         self.h2_streams_refused += o.h2_streams_refused;
         self.h2_streams_reset_by_peer += o.h2_streams_reset_by_peer;
         self.h2_streams_reset_by_us += o.h2_streams_reset_by_us;
+        self.h2_streams_pushed += o.h2_streams_pushed;
         self.h2_goaway_no_error += o.h2_goaway_no_error;
         self.h2_goaway_protocol_error += o.h2_goaway_protocol_error;
         self.h2_goaway_flow_control_error += o.h2_goaway_flow_control_error;
@@ -645,6 +650,7 @@ impl StatsSnapshot {
                     "{outcome=\"reset_by_us\"}".to_string(),
                     t.h2_streams_reset_by_us,
                 ),
+                ("{outcome=\"pushed\"}".to_string(), t.h2_streams_pushed),
             ],
         );
         metric(

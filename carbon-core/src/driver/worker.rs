@@ -63,6 +63,8 @@ pub(crate) struct Worker {
     accept_soon: bool,
     last_accept_warning: Option<Instant>,
     drain_deadline: Option<Instant>,
+    /// The HTTP/2 GOAWAY of `drain_period` went out (`reload::goaway_h2`).
+    drain_goaway_sent: bool,
     /// Cross-thread WebSocket sends waiting for this worker (`ws_wake.rs`).
     pub(crate) ws_wake: Arc<WsWake>,
     /// Connections on PROXY protocol listeners still waiting for their header.
@@ -123,6 +125,7 @@ impl Worker {
             accept_soon: false,
             last_accept_warning: None,
             drain_deadline: None,
+            drain_goaway_sent: false,
             ws_wake,
             proxied: Default::default(),
         })
@@ -148,6 +151,10 @@ impl Worker {
             self.date.update(wall);
             self.heartbeat.fetch_add(1, Ordering::Relaxed);
             self.apply_updates(now);
+            if !self.drain_goaway_sent && self.shared.draining.load(Ordering::Relaxed) {
+                self.drain_goaway_sent = true;
+                super::reload::goaway_h2(&mut self.conns, &mut self.again, now);
+            }
 
             if self.shared.stop.load(Ordering::Relaxed) && self.drain_deadline.is_none() {
                 self.begin_drain(now);
@@ -319,7 +326,9 @@ impl Worker {
 
     /// Switch to the configurations a reload sent (normally one), confirming each.
     fn apply_updates(&mut self, now: Instant) {
+        let mut replaced = false;
         while let Ok(u) = self.updates.try_recv() {
+            replaced = true;
             self.gen = u.gen;
             self.service = u.service;
             self.factory = u.factory;
@@ -327,6 +336,10 @@ impl Worker {
                 self.replace_listeners(ls, now);
             }
             let _ = u.ack.send(self.id);
+        }
+        if replaced {
+            // Every connection open now started under the old configuration.
+            super::reload::goaway_h2(&mut self.conns, &mut self.again, now);
         }
     }
 
@@ -660,6 +673,8 @@ impl Worker {
         }
         let mut c = self.conns.remove(key);
         c.pending_log.abort(self.log.as_mut(), &self.counters);
+        c.h2_log
+            .abort(&mut c.engine, self.log.as_mut(), &self.counters);
         c.engine.record_stats(&self.counters);
         self.timers.rearm(key, c.armed, None);
         c.close(self.poll.registry());

@@ -197,6 +197,30 @@ impl H2Engine {
         self.conn.send_informational(now, stream_id, resp);
     }
 
+    /// An answered stream that is over, with its body bytes framed.
+    pub fn poll_stream_finished(&mut self) -> Option<(u32, u64)> {
+        self.conn.poll_stream_finished()
+    }
+
+    /// Body bytes framed so far for a stream still open.
+    pub fn stream_body_sent(&self, stream_id: u32) -> Option<u64> {
+        self.conn.stream_body_sent(stream_id)
+    }
+
+    /// Open for new streams: past the preface, no GOAWAY either way.
+    pub fn accepts_streams(&self) -> bool {
+        self.conn.accepts_streams()
+    }
+
+    /// The graceful GOAWAY of a reload's drain (RFC 9113 §6.8): unlike
+    /// [`Self::start_shutdown`], open WebSockets are not closed; they run on under the
+    /// old configuration as HTTP/1.1 ones do, and the connection ends with its last
+    /// stream.
+    pub fn start_drain(&mut self, now: Instant) {
+        self.conn.start_shutdown(now);
+        self.pump(now);
+    }
+
     /// Server push (RFC 9113 §8.4): whether the client's SETTINGS_ENABLE_PUSH allows it.
     pub fn peer_enable_push(&self) -> bool {
         self.conn.peer_enable_push()
@@ -232,6 +256,7 @@ impl H2Engine {
         WorkerCounters::add(&stats.h2_streams_refused, s.streams_refused);
         WorkerCounters::add(&stats.h2_streams_reset_by_peer, s.streams_reset_by_peer);
         WorkerCounters::add(&stats.h2_streams_reset_by_us, s.streams_reset_by_us);
+        WorkerCounters::add(&stats.h2_streams_pushed, s.streams_pushed);
         if let Some(code) = s.goaway_sent {
             stats.count_goaway(code);
         }

@@ -167,6 +167,8 @@ pub struct H2Conn {
     /// We advertised SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3).
     connect_protocol: bool,
     push: push::PushState,
+    /// Answered streams that left the table, with the body bytes framed for each.
+    finished: VecDeque<(u32, u64)>,
 }
 
 #[path = "push.rs"]
@@ -211,6 +213,7 @@ impl H2Conn {
             stats: H2Stats::default(),
             connect_protocol,
             push: push::PushState::default(),
+            finished: VecDeque::new(),
             limits,
         };
         let l = &c.limits;
@@ -252,6 +255,17 @@ impl H2Conn {
     /// Streams open or half-closed (requests being received or answered).
     pub fn open_streams(&self) -> usize {
         self.streams.map.len()
+    }
+
+    /// Response body bytes framed so far for a stream still open (its final count
+    /// comes from [`H2Conn::poll_stream_finished`]).
+    pub fn stream_body_sent(&self, stream_id: u32) -> Option<u64> {
+        self.streams.map.get(&stream_id).map(|s| s.body_sent)
+    }
+
+    /// Past the preface and no shutdown begun: new streams are still accepted.
+    pub fn accepts_streams(&self) -> bool {
+        self.phase == Phase::Open && self.shutdown == Shutdown::None && !self.peer_goaway
     }
 
     /// The client's SETTINGS_ENABLE_PUSH (server push is allowed only when true).
@@ -496,6 +510,16 @@ impl H2Conn {
         self.events.pop_front()
     }
 
+    /// A stream whose response was handed to [`H2Conn::send_response`] is over
+    /// (complete, reset by either side, or the connection closing): its id and the
+    /// body bytes framed into DATA for it, which is what the client was sent, to the
+    /// frame (RFC 9113 §6.4: a reset stops the DATA not yet produced). Poll after
+    /// every `poll_transmit`, which is where bodies complete. A response for a
+    /// stream already gone is reported at once with 0 bytes.
+    pub fn poll_stream_finished(&mut self) -> Option<(u32, u64)> {
+        self.finished.pop_front()
+    }
+
     /// The output queue, topped up with DATA frames as windows and the output bound
     /// (`max_output_queued`, file regions included) allow. Drain it with
     /// `front`/`iter`/`advance` and call again for more.
@@ -537,10 +561,12 @@ impl H2Conn {
     /// the stream is gone (reset by the client, connection closing).
     pub fn send_response(&mut self, now: Instant, stream_id: u32, resp: Response) {
         if self.phase == Phase::Closing {
+            self.finished.push_back((stream_id, 0));
             return;
         }
         let Some(s) = self.streams.map.get_mut(&stream_id) else {
             log::debug!("h2: response for stream {stream_id} which is gone; dropped");
+            self.finished.push_back((stream_id, 0));
             return;
         };
         if !s.awaiting_response {
@@ -1027,7 +1053,7 @@ impl H2Conn {
             }
         }
         // Our pushed streams count against the client's limit, not ours (§5.1.2).
-        let client_streams = self.streams.map.len() - self.push.open;
+        let client_streams = self.streams.map.len().saturating_sub(self.push.open);
         if client_streams >= self.limits.max_concurrent_streams as usize {
             // §5.1.2: over SETTINGS_MAX_CONCURRENT_STREAMS.
             self.stats.streams_refused += 1;
@@ -1194,7 +1220,10 @@ impl H2Conn {
     }
 
     fn remove_stream(&mut self, now: Instant, id: u32, how: Closed) {
-        if self.streams.map.remove(&id).is_some() {
+        if let Some(s) = self.streams.map.remove(&id) {
+            if s.responded {
+                self.finished.push_back((id, s.body_sent));
+            }
             if id.is_multiple_of(2) {
                 self.pushed_stream_closed();
             }
@@ -1346,6 +1375,7 @@ impl H2Conn {
                 }
             }
             s.send_window.consume(n);
+            s.body_sent += n;
             self.conn_send.consume(n);
             self.flood.data_sent(now, &self.limits);
             if last {
@@ -1449,6 +1479,11 @@ impl H2Conn {
 
     fn enter_closing(&mut self) {
         self.phase = Phase::Closing;
+        for (id, s) in &self.streams.map {
+            if s.responded {
+                self.finished.push_back((*id, s.body_sent));
+            }
+        }
         self.streams.map.clear();
         self.push.open = 0;
         self.pending_block = None;

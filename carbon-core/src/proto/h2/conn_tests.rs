@@ -1379,3 +1379,49 @@ fn backpressure_when_client_does_not_read() {
     assert!(!conn.wants_read(), "PING ACKs pile up unread: stop reading");
     p.drain();
 }
+
+// ----- what each answered stream was sent, for the access log -----
+
+#[test]
+fn rfc9113_6_4_rst_stream_mid_body_reports_the_body_bytes_framed() {
+    let mut p = Pair::connected();
+    p.window_update(0, 1 << 20);
+    p.get(1, "/big");
+    p.get(3, "/small");
+    p.requests();
+    // 100,000 bytes against the 65,535-byte stream window: the first stream gets
+    // its window's worth, then waits.
+    p.respond(1, 200, bytes_body(100_000));
+    p.respond(3, 200, bytes_body(10));
+    let sent1 = p.data_on(1).0.len() as u64;
+    assert!(sent1 > 0 && sent1 < 100_000, "{sent1}");
+    p.rst(1, ErrorCode::CANCEL);
+    let mut finished = Vec::new();
+    while let Some(f) = p.conn.poll_stream_finished() {
+        finished.push(f);
+    }
+    finished.sort_unstable();
+    assert_eq!(finished, vec![(1, sent1), (3, 10)]);
+}
+
+#[test]
+fn rfc9113_6_8_streams_cut_by_a_connection_error_report_what_was_framed() {
+    let mut p = Pair::connected();
+    p.get(1, "/big");
+    p.requests();
+    p.respond(1, 200, bytes_body(100_000));
+    let sent = p.data_on(1).0.len() as u64;
+    assert_eq!(p.conn.stream_body_sent(1), Some(sent));
+    // A PUSH_PROMISE from the client is a connection error (§8.4).
+    p.raw(ty::PUSH_PROMISE, fl::END_HEADERS, 1, &[0, 0, 0, 2]);
+    assert_eq!(p.goaway_code(), Some(ErrorCode::PROTOCOL_ERROR));
+    assert_eq!(p.conn.poll_stream_finished(), Some((1, sent)));
+    assert_eq!(p.conn.poll_stream_finished(), None);
+    // A response for a stream that is gone is reported at once with nothing sent.
+    let mut q = Pair::connected();
+    q.get(1, "/");
+    q.requests();
+    q.rst(1, ErrorCode::CANCEL);
+    q.respond(1, 200, bytes_body(10));
+    assert_eq!(q.conn.poll_stream_finished(), Some((1, 0)));
+}

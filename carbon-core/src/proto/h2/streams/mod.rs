@@ -77,6 +77,8 @@ pub struct Stream {
     pub tunnel: Option<Box<Tunnel>>,
     /// Streams promised with this stream's response (server push, RFC 9113 §8.4).
     pub pushed: u8,
+    /// Response body bytes framed into DATA so far (for the access log).
+    pub body_sent: u64,
 }
 
 impl Stream {
@@ -93,6 +95,7 @@ impl Stream {
             priority: Priority::default(),
             tunnel: None,
             pushed: 0,
+            body_sent: 0,
         }
     }
 

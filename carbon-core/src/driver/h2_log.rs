@@ -1,0 +1,83 @@
+//! Access-log lines and `bytes_sent_body` of HTTP/2 streams, written when each
+//! stream is over, with the body bytes the engine framed for it
+//! ([`H2Conn::poll_stream_finished`](crate::proto::h2::H2Conn::poll_stream_finished)),
+//! as HTTP/1.1 logs what left the socket (`access_log::PendingLines`). A client that
+//! resets a stream mid-body (RST_STREAM) or drops the connection is logged with what
+//! it was sent, to the DATA frame, not with the full length.
+//!
+//! Bounded: one entry per answered stream still in flight; the engine reports every
+//! answered stream once (a response for a stream already gone at once, with 0).
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::access_log::LogSink;
+use super::engine::Engine;
+use super::stats::WorkerCounters;
+
+#[derive(Debug, Default)]
+pub(crate) struct H2PendingLines {
+    /// Stream id -> the line without its size (`None`: no access log) and where the
+    /// size goes.
+    lines: HashMap<u32, Option<(String, usize)>>,
+}
+
+impl H2PendingLines {
+    /// The response of `stream_id` was handed to the engine.
+    pub fn push(&mut self, stream_id: u32, text: Option<(String, usize)>) {
+        self.lines.insert(stream_id, text);
+    }
+
+    /// Writes the lines of the streams the engine reports over.
+    pub fn complete(
+        &mut self,
+        engine: &mut Engine,
+        mut log: Option<&mut LogSink>,
+        stats: &WorkerCounters,
+        now: Instant,
+    ) {
+        while let Some((id, sent)) = engine.poll_stream_finished() {
+            if let Some(text) = self.lines.remove(&id) {
+                write(text, sent, log.as_deref_mut(), stats, Some(now));
+            }
+        }
+        if self.lines.is_empty() && self.lines.capacity() > 0 {
+            self.lines = HashMap::new();
+        }
+    }
+
+    /// The connection closes: the engine's last reports, then every line left with
+    /// nothing more known to be sent (0 bytes).
+    pub fn abort(
+        &mut self,
+        engine: &mut Engine,
+        mut log: Option<&mut LogSink>,
+        stats: &WorkerCounters,
+    ) {
+        while let Some((id, sent)) = engine.poll_stream_finished() {
+            if let Some(text) = self.lines.remove(&id) {
+                write(text, sent, log.as_deref_mut(), stats, None);
+            }
+        }
+        let mut rest: Vec<_> = std::mem::take(&mut self.lines).into_iter().collect();
+        rest.sort_by_key(|(id, _)| *id);
+        for (id, text) in rest {
+            let sent = engine.stream_body_sent(id).unwrap_or(0);
+            write(text, sent, log.as_deref_mut(), stats, None);
+        }
+    }
+}
+
+fn write(
+    text: Option<(String, usize)>,
+    body_sent: u64,
+    log: Option<&mut LogSink>,
+    stats: &WorkerCounters,
+    now: Option<Instant>,
+) {
+    WorkerCounters::add(&stats.bytes_sent_body, body_sent);
+    if let (Some(log), Some((text, at))) = (log, text) {
+        let now = now.or(log.last_tick).unwrap_or_else(Instant::now);
+        log.record_sized(&text, at, body_sent, now);
+    }
+}
