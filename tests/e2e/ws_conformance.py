@@ -1069,6 +1069,16 @@ for i, (offer, accept) in enumerate([
 ], 1):
     case("X.13.n%d" % i, "offer %r" % offer, offer=offer)(negotiated(offer, accept))
 
+# Every server window with each context-takeover combination, the client limiting
+# its own window to the same size.
+for bits in range(8, 16):
+    for k, extra in enumerate(["", "; server_no_context_takeover", "; client_no_context_takeover",
+                               "; server_no_context_takeover; client_no_context_takeover"]):
+        offer = "permessage-deflate; server_max_window_bits=%d; client_max_window_bits=%d%s" % (
+            bits, bits, extra)
+        case("X.13.m%d.%d" % (bits, k), "offer %r" % offer, offer=offer)(
+            negotiated(offer, None if bits == 8 else True))
+
 DEFLATE = "permessage-deflate"
 
 
@@ -1158,6 +1168,25 @@ def over_limit_message(c):
 
 case("X.9.2", "message of 16 MiB + 1 in fragments: 1009", slow=True, transports=("ws",))(
     over_limit_message)
+
+
+def tiny_fragments(n, binary_msg):
+    def fn(c):
+        # Text with 2-, 3- and 4-byte code points, so most fragments split one.
+        data = bytes(range(256)) * (n // 256) if binary_msg else \
+            ("aß€😀" * (n // 10 + 1)).encode()[:n]
+        if not binary_msg:
+            data = data.decode("utf-8", "ignore").encode()
+        c.message(data, binary_msg, frag=1)
+        c.expect([("message", binary_msg, data)], timeout=ANSWER * 6)
+        c.close_normal()
+    return fn
+
+
+case("X.9.4", "64 KiB binary message in 65,536 one-byte fragments", slow=True)(
+    tiny_fragments(1 << 16, True))
+case("X.9.5", "64 KiB text message in one-byte fragments (code points split)", slow=True)(
+    tiny_fragments(1 << 16, False))
 
 
 def bad_length(form, n):
