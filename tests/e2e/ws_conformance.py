@@ -162,6 +162,134 @@ def parse_extensions(value):
     return exts
 
 
+class Skip(Exception):
+    """The server cannot run this transport (exit status 77)."""
+
+
+class H2Tunnel:
+    """One WebSocket over an HTTP/2 stream (RFC 8441): extended CONNECT, then the
+    stream's DATA carries the frames; the server's END_STREAM stands for TCP's FIN
+    and RST_STREAM for a reset (RFC 8441 section 6). Needs Python's `h2`."""
+
+    def __init__(self, sock, authority, path, scheme, offer):
+        import h2.config
+        import h2.connection
+        self.h2events = __import__("h2.events", fromlist=["events"])
+        self.sock = sock
+        self.conn = h2.connection.H2Connection(
+            h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+        self.conn.initiate_connection()
+        self.flush()
+        self.inbox = b""
+        self.ended = False
+        self.reset = False
+        self.response = None
+        deadline = time.monotonic() + ANSWER
+        import h2.exceptions
+        try:
+            while not _settings_seen(self.conn, self):
+                self.pump(deadline)
+        except (h2.exceptions.ProtocolError, Eof, Reset) as e:
+            raise Skip("the server does not speak HTTP/2 here (%s)" % type(e).__name__)
+        if self.conn.remote_settings.enable_connect_protocol != 1:
+            raise Skip("the server does not send SETTINGS_ENABLE_CONNECT_PROTOCOL = 1")
+        self.sid = self.conn.get_next_available_stream_id()
+        headers = [(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", scheme),
+                   (":path", path), (":authority", authority), ("sec-websocket-version", "13")]
+        if offer:
+            headers.append(("sec-websocket-extensions", offer))
+        self.conn.send_headers(self.sid, headers)
+        self.flush()
+        while self.response is None:
+            if self.reset or self.ended:
+                raise Fail("extended CONNECT refused (stream ended or reset)")
+            self.pump(deadline)
+
+    def flush(self):
+        data = self.conn.data_to_send()
+        if data:
+            self.sock.sendall(data)
+
+    def pump(self, deadline):
+        """Reads once from the socket and handles the HTTP/2 events."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise Timeout()
+        self.sock.settimeout(left)
+        try:
+            data = self.sock.recv(1 << 16)
+        except socket.timeout:
+            raise Timeout()
+        except (ConnectionResetError, BrokenPipeError):
+            raise Reset()
+        except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+            data = b""
+        if not data:
+            raise Eof()
+        ev = self.h2events
+        for e in self.conn.receive_data(data):
+            if isinstance(e, ev.RemoteSettingsChanged):
+                self.settings_seen = True
+            elif isinstance(e, ev.ResponseReceived) and e.stream_id == getattr(self, "sid", None):
+                self.response = dict(e.headers)
+                if self.response.get(":status") != "200":
+                    raise Fail("extended CONNECT answered %s" % self.response.get(":status"))
+            elif isinstance(e, ev.DataReceived) and e.stream_id == self.sid:
+                self.inbox += e.data
+                self.conn.acknowledge_received_data(e.flow_controlled_length, e.stream_id)
+            elif isinstance(e, ev.StreamEnded) and e.stream_id == getattr(self, "sid", None):
+                self.ended = True
+            elif isinstance(e, ev.StreamReset) and e.stream_id == getattr(self, "sid", None):
+                # After END_STREAM everything the server sent has arrived (frames
+                # are in order); a reset then only says it needs nothing more from
+                # us (RFC 9113 section 8.1 names NO_ERROR; proxies use CANCEL).
+                if not self.ended:
+                    self.reset = True
+                if os.environ.get("WS_CONFORMANCE_DEBUG"):
+                    print("     RST_STREAM %s after END_STREAM=%s" % (e.error_code, self.ended))
+            elif isinstance(e, ev.ConnectionTerminated):
+                self.reset = True
+        self.flush()
+
+    def recv(self, deadline):
+        while not self.inbox:
+            if self.ended and not self.reset:
+                # Our side ends too, as a client closes TCP after the server did.
+                try:
+                    self.conn.end_stream(self.sid)
+                    self.flush()
+                except Exception:
+                    pass
+                raise Eof()
+            if self.reset:
+                raise Reset()
+            self.pump(deadline)
+        data, self.inbox = self.inbox, b""
+        return data
+
+    def sendall(self, data):
+        deadline = time.monotonic() + ANSWER * 6
+        while data:
+            if self.reset or self.ended:
+                raise BrokenPipeError()
+            n = min(len(data), self.conn.local_flow_control_window(self.sid),
+                    self.conn.max_outbound_frame_size)
+            if n <= 0:
+                # Wait for WINDOW_UPDATE; whatever arrives meanwhile is kept.
+                self.pump(deadline)
+                continue
+            self.conn.send_data(self.sid, data[:n])
+            self.flush()
+            data = data[n:]
+
+    def close(self):
+        self.sock.close()
+
+
+def _settings_seen(conn, tunnel):
+    return getattr(tunnel, "settings_seen", False)
+
+
 class Conn:
     """One WebSocket connection of the conformance client, on raw frames."""
 
@@ -180,10 +308,24 @@ class Conn:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if u.scheme == "wss":
             ctx = ssl.create_default_context(cafile=opts.cafile)
+            if opts.h2:
+                ctx.set_alpn_protocols(["h2"])
             s = ctx.wrap_socket(s, server_hostname=opts.sni or host)
+            if opts.h2 and s.selected_alpn_protocol() != "h2":
+                raise Skip("the server did not select h2 by ALPN")
         self.sock = s
-        key = base64.b64encode(os.urandom(16)).decode()
+        self.tunnel = None
         path = u.path or "/"
+        if opts.h2:
+            # RFC 8441: no key and no Sec-WebSocket-Accept; the extensions are
+            # negotiated with the same header.
+            self.tunnel = H2Tunnel(s, "%s:%d" % (host, port), path,
+                                   "https" if u.scheme == "wss" else "http", offer)
+            self.extensions = parse_extensions(
+                self.tunnel.response.get("sec-websocket-extensions", ""))
+            self._check_extensions(offer)
+            return
+        key = base64.b64encode(os.urandom(16)).decode()
         req = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
                "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
                "Sec-WebSocket-Version: 13\r\n" % (path, host, port, key))
@@ -205,6 +347,9 @@ class Conn:
         if headers.get("sec-websocket-accept") != [accept]:
             raise Fail("wrong Sec-WebSocket-Accept %r" % headers.get("sec-websocket-accept"))
         self.extensions = parse_extensions(", ".join(headers.get("sec-websocket-extensions", [])))
+        self._check_extensions(offer)
+
+    def _check_extensions(self, offer):
         for name, params in self.extensions:
             if name != "permessage-deflate" or self.deflate is not None or not offer:
                 raise Fail("server answered an extension we did not offer: %r" % self.extensions)
@@ -213,6 +358,9 @@ class Conn:
     # ---- transport
 
     def _fill(self, deadline):
+        if self.tunnel is not None:
+            self.buf += self.tunnel.recv(deadline)
+            return
         left = deadline - time.monotonic()
         if left <= 0:
             raise Timeout()
@@ -241,12 +389,13 @@ class Conn:
         """Writes `data`, in writes of `chop` bytes when given (TCP_NODELAY is on, and
         `pause` seconds between writes make each its own segment). A server that has
         already failed the connection may refuse the rest: that is not our error."""
+        out = self.tunnel or self.sock
         try:
             if not chop:
-                self.sock.sendall(data)
+                out.sendall(data)
                 return
             for i in range(0, len(data), chop):
-                self.sock.sendall(data[i:i + chop])
+                out.sendall(data[i:i + chop])
                 if pause:
                     time.sleep(pause)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
@@ -1069,6 +1218,16 @@ for i, (offer, accept) in enumerate([
 ], 1):
     case("X.13.n%d" % i, "offer %r" % offer, offer=offer)(negotiated(offer, accept))
 
+# Every server window with each context-takeover combination, the client limiting
+# its own window to the same size.
+for bits in range(8, 16):
+    for k, extra in enumerate(["", "; server_no_context_takeover", "; client_no_context_takeover",
+                               "; server_no_context_takeover; client_no_context_takeover"]):
+        offer = "permessage-deflate; server_max_window_bits=%d; client_max_window_bits=%d%s" % (
+            bits, bits, extra)
+        case("X.13.m%d.%d" % (bits, k), "offer %r" % offer, offer=offer)(
+            negotiated(offer, None if bits == 8 else True))
+
 DEFLATE = "permessage-deflate"
 
 
@@ -1160,6 +1319,25 @@ case("X.9.2", "message of 16 MiB + 1 in fragments: 1009", slow=True, transports=
     over_limit_message)
 
 
+def tiny_fragments(n, binary_msg):
+    def fn(c):
+        # Text with 2-, 3- and 4-byte code points, so most fragments split one.
+        data = bytes(range(256)) * (n // 256) if binary_msg else \
+            ("aß€😀" * (n // 10 + 1)).encode()[:n]
+        if not binary_msg:
+            data = data.decode("utf-8", "ignore").encode()
+        c.message(data, binary_msg, frag=1)
+        c.expect([("message", binary_msg, data)], timeout=ANSWER * 6)
+        c.close_normal()
+    return fn
+
+
+case("X.9.4", "64 KiB binary message in 65,536 one-byte fragments", slow=True)(
+    tiny_fragments(1 << 16, True))
+case("X.9.5", "64 KiB text message in one-byte fragments (code points split)", slow=True)(
+    tiny_fragments(1 << 16, False))
+
+
 def bad_length(form, n):
     def fn(c):
         c.send(encode_frame(OP_BINARY, b"\x01" * n, len_form=form))
@@ -1222,6 +1400,8 @@ def run_case(cs, opts):
         return False, str(e), time.monotonic() - t0
     except (Eof, Reset, Timeout) as e:
         return False, "unexpected %s" % type(e).__name__, time.monotonic() - t0
+    except Skip:
+        raise
     except OSError as e:
         return False, "socket error: %s" % e, time.monotonic() - t0
     finally:
@@ -1238,11 +1418,24 @@ def main():
     ap.add_argument("--slow", action="store_true", help="include the slow cases (9.x, 12.x, 13.x)")
     ap.add_argument("--count", type=int, default=0,
                     help="messages per 9.7/9.8/12/13 case (default: Autobahn's 1000)")
+    ap.add_argument("--h2", action="store_true",
+                    help="WebSocket over HTTP/2 (RFC 8441): ALPN h2 on wss://, prior "
+                         "knowledge (h2c) on ws://; exit status 77 when the server does "
+                         "not offer extended CONNECT")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--json", help="write the results to this file")
     opts = ap.parse_args()
     opts.scale = lambda n: min(n, opts.count) if opts.count else n
     transport = "wss" if opts.url.startswith("wss:") else "ws"
+    if opts.h2:
+        # Over HTTP/2 the categories of the TLS subset run (both schemes).
+        try:
+            Conn(opts).shut()
+        except Skip as e:
+            print("SKIPPED: %s" % e)
+            return 77
+        transport = "wss"
+    label = ("h2, " if opts.h2 else "") + transport
     patterns = [p.strip() for p in opts.cases.split(",") if p.strip()]
     todo = selected(CASES, patterns, transport, opts.slow)
     if opts.list:
@@ -1257,7 +1450,7 @@ def main():
         results.append({"id": cs["id"], "ok": ok, "why": why, "secs": round(secs, 3)})
         print("%-4s %-10s %6.2fs %s%s" % ("ok" if ok else "FAIL", cs["id"], secs, cs["desc"][:70],
                                           "" if ok else "\n     -> " + why), flush=True)
-    print("%d cases, %d passed, %d failed (%s)" % (len(todo), len(todo) - failed, failed, transport))
+    print("%d cases, %d passed, %d failed (%s)" % (len(todo), len(todo) - failed, failed, label))
     if opts.json:
         with open(opts.json, "w") as f:
             json.dump({"transport": transport, "cases": results}, f, indent=1)

@@ -579,6 +579,23 @@ mod tests {
         assert_eq!(&close[2..4], &1001u16.to_be_bytes());
     }
 
+    /// RFC 6455 §7.1.1: after failing the connection (here a reserved opcode right
+    /// after an echoed message, Autobahn 4.1.3) the echo goes out before the Close,
+    /// and the driver is told to drain the peer's input before closing, so a TCP
+    /// reset cannot destroy the Close in flight.
+    #[test]
+    fn rfc6455_7_1_1_failed_websocket_drains_before_closing() {
+        let mut input = UPGRADE.to_vec();
+        input.extend_from_slice(b"\x81\x82\0\0\0\0Hi\x85\x80\0\0\0\0\x89\x80\0\0\0\0");
+        let (mut e, started, now) = upgraded(&input, false);
+        assert!(started);
+        let wire = drain(&mut e, now);
+        let head_end = wire.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        assert_eq!(&wire[head_end..], b"\x81\x02Hi\x88\x02\x03\xea");
+        assert!(e.is_closed());
+        assert!(e.closed_on_error());
+    }
+
     #[test]
     fn rfc9110_15_2_2_101_without_a_session_closes_after_the_101() {
         let (mut e, started, now) = upgraded(UPGRADE, true);
