@@ -27,7 +27,7 @@ use super::frame::{
 };
 use super::message::{Assembler, DataFrame, MessageKind};
 use super::utf8::Utf8Validator;
-use crate::limits::WsLimits;
+use crate::limits::{WsLimits, WS_RESERVE_AHEAD};
 use crate::proto::out::OutQueue;
 
 /// A complete data message.
@@ -441,6 +441,12 @@ impl WsConn {
                 let limit = self.message_limit();
                 if self.msg_size.saturating_add(h.len) > limit {
                     return Err(CloseCode::MESSAGE_TOO_BIG);
+                }
+                // Streaming hands each piece out as it comes: nothing to reserve.
+                if !self.streaming {
+                    let ahead = usize::try_from(h.len).unwrap_or(usize::MAX);
+                    // A refused reservation only means the buffer grows as it fills.
+                    let _ = self.buf.try_reserve(ahead.min(WS_RESERVE_AHEAD));
                 }
             }
             self.current = Current::Data(f);

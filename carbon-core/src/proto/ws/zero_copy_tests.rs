@@ -65,3 +65,35 @@ fn rfc6455_5_2_small_frames_are_one_chunk_with_the_exact_header() {
     assert_eq!(chunks[1].len(), 204);
     assert_eq!(chunks.len(), 2);
 }
+
+#[test]
+fn rfc6455_5_2_a_large_frame_is_reserved_once_and_a_claimed_length_only_so_far() {
+    let now = Instant::now();
+    let mut c = WsConn::new(WsLimits::default(), None, now);
+    let payload = vec![0x5au8; 1 << 20];
+    let frame = client_frame(0x82, &payload, None);
+    // The header and the first 64 KiB: the whole frame's buffer is there already, so
+    // the remaining pieces are copied once, never moved by a doubling.
+    c.handle_input(now, &frame[..14 + 65_536]);
+    let reserved = c.buffered_bytes();
+    assert!(reserved >= 1 << 20, "reserved {reserved}");
+    for piece in frame[14 + 65_536..].chunks(65_536) {
+        c.handle_input(now, piece);
+        if c.poll_event_pending() == 0 {
+            assert_eq!(c.buffered_bytes(), reserved, "the buffer moved");
+        }
+    }
+    assert!(matches!(c.poll_event(), Some(WsEvent::Message(Message::Binary(b))) if b == payload));
+
+    // A peer that claims a 16 MiB frame and sends one byte holds WS_RESERVE_AHEAD.
+    let mut c = WsConn::new(WsLimits::default(), None, now);
+    let mut head = vec![0x82, 0x80 | 127];
+    head.extend_from_slice(&(16u64 << 20).to_be_bytes());
+    head.extend_from_slice(&[1, 2, 3, 4, 0xff]);
+    c.handle_input(now, &head);
+    let held = c.buffered_bytes();
+    assert!(
+        held <= crate::limits::WS_RESERVE_AHEAD + 64,
+        "holds {held} bytes for a claimed length"
+    );
+}
