@@ -39,6 +39,12 @@ pub(crate) fn read(
     if c.tls.is_some() && !c.sniffed {
         sniff_plain_http(c)?;
     }
+    let buf = if c.engine.is_websocket() {
+        buf
+    } else {
+        let n = super::worker::HTTP_READ.min(buf.len());
+        &mut buf[..n]
+    };
     if c.h2c_sniff && !sniff_h2c_preface(c, cfg, now, stats)? {
         return Ok(false);
     }

@@ -29,7 +29,13 @@ const WAKER: Token = Token(usize::MAX);
 /// Listener `i` has token `LISTENER_BASE - i`; connections use their slab key.
 const LISTENER_BASE: usize = usize::MAX - 1;
 /// Size of the worker's shared read buffer: connections own no read buffer while idle.
-pub(crate) const READ_BUF: usize = 64 * 1024;
+/// An upgraded WebSocket reads up to all of it at once: with 64 KiB reads a 1 MiB
+/// echo cost about 30% more CPU per message in the kernel than with 256 KiB
+/// (docs/performance.md). The HTTP engines get [`HTTP_READ`] of it.
+pub(crate) const READ_BUF: usize = 256 * 1024;
+/// What one read hands an HTTP/1.1 or HTTP/2 engine (over TLS: one plaintext drain):
+/// HTTP/1.1 sizes its pipelining slack for one read of this size.
+pub(crate) const HTTP_READ: usize = 64 * 1024;
 /// While at `max_connections`, retry accepting this often (a close elsewhere may have
 /// freed a slot on another worker).
 const ACCEPT_RETRY: Duration = Duration::from_millis(50);

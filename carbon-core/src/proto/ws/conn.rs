@@ -31,7 +31,7 @@ use super::frame::{
 };
 use super::message::{Assembler, DataFrame, MessageKind};
 use super::utf8::Utf8Validator;
-use crate::limits::WsLimits;
+use crate::limits::{WsLimits, WS_RESERVE_AHEAD};
 use crate::proto::out::OutQueue;
 
 /// A complete data message.
@@ -252,6 +252,15 @@ impl WsConn {
 
     pub fn send_binary(&mut self, data: Bytes) -> Result<(), SendError> {
         self.send_data(OpCode::Binary, data)
+    }
+
+    /// A whole message, moved in: a text's bytes go out as they are, where
+    /// `send_text` copies them (an echo of 1 MiB texts would copy 1 MiB each).
+    pub fn send(&mut self, msg: Message) -> Result<(), SendError> {
+        match msg {
+            Message::Text(t) => self.send_data(OpCode::Text, Bytes::from(t)),
+            Message::Binary(b) => self.send_data(OpCode::Binary, b),
+        }
     }
 
     pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
@@ -478,6 +487,12 @@ impl WsConn {
                 let limit = self.message_limit();
                 if self.msg_size.saturating_add(h.len) > limit {
                     return Err(CloseCode::MESSAGE_TOO_BIG);
+                }
+                // Streaming hands each piece out as it comes: nothing to reserve.
+                if !self.streaming {
+                    let ahead = usize::try_from(h.len).unwrap_or(usize::MAX);
+                    // A refused reservation only means the buffer grows as it fills.
+                    let _ = self.buf.try_reserve(ahead.min(WS_RESERVE_AHEAD));
                 }
             }
             self.current = Current::Data(f);
@@ -737,10 +752,18 @@ impl WsConn {
     }
 
     fn push_frame(&mut self, op: OpCode, rsv1: bool, payload: Bytes) {
-        let mut head = Vec::with_capacity(10 + payload.len().min(256));
+        // Sized exactly (RFC 6455 §5.2: 2, 4 or 10 header bytes from the server), so
+        // `Bytes::from` takes the Vec over without allocating a shared header too.
+        let head_len = match payload.len() {
+            0..=125 => 2,
+            126..=0xffff => 4,
+            _ => 10,
+        };
+        let inline = payload.len() <= 256;
+        let mut head = Vec::with_capacity(head_len + if inline { payload.len() } else { 0 });
         encode_header(true, rsv1, op, payload.len() as u64, &mut head);
         // Small payloads go out in the header's buffer: one chunk, one write.
-        if payload.len() <= 256 {
+        if inline {
             head.extend_from_slice(&payload);
             self.out.push_bytes(Bytes::from(head));
         } else {

@@ -32,3 +32,5 @@ pub use crate::proto::out::Chunk;
 mod activity_tests;
 #[cfg(test)]
 mod fuzz_invariants;
+#[cfg(test)]
+mod zero_copy_tests;

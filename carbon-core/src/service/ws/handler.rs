@@ -87,6 +87,12 @@ impl WsContext<'_> {
         self.conn.send_binary(data.into())
     }
 
+    /// Sends a message received (or built) whole, without copying its bytes:
+    /// `send_text(&str)` has to copy a text, this takes the `String` over.
+    pub fn send(&mut self, msg: Message) -> Result<(), SendError> {
+        self.conn.send(msg)
+    }
+
     /// A Ping with up to 125 bytes (RFC 6455 §5.5.2); the engine also pings idle
     /// connections by itself.
     pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
@@ -122,10 +128,8 @@ pub struct EchoHandler;
 
 impl WsHandler for EchoHandler {
     fn on_message(&mut self, ws: &mut WsContext<'_>, msg: Message) {
-        let r = match msg {
-            Message::Text(t) => ws.send_text(&t),
-            Message::Binary(b) => ws.send_binary(b),
-        };
+        // Moved back out as it came in: no copy of the payload (text or binary).
+        let r = ws.send(msg);
         // The engine stops reading while its queue is full, so a refused echo means
         // the peer stopped reading at the worst moment: close rather than drop data.
         if r == Err(SendError::QueueFull) {
