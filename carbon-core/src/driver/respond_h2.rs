@@ -13,9 +13,9 @@ use super::engine::reject_class;
 use super::respond::{answer, finish_headers, request_line, Ctx};
 use super::stats::Stats;
 use crate::proto::h2::Event;
-use http::Method;
 use crate::service::ws::WsUpgrade;
 use crate::service::RequestContext;
+use http::Method;
 
 pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
     // The client behind a trusted proxy, as over HTTP/1.1 (`respond::client_peer`).
