@@ -7,7 +7,7 @@
 #
 # Environment (all optional):
 #   BENCH_SERVERS   servers to count, in order            (default "carbond")
-#   BENCH_MODES     "tls h2c h1" or a subset              (default "h2c tls")
+#   BENCH_MODES     "tls h2c h1 h1tls" or a subset        (default "h2c tls")
 #   BENCH_FILE      1k or 1m                              (default 1k)
 #   BENCH_REQUESTS  requests h2load sends (-n)            (default 20000; 1m: 400)
 #   BENCH_CLIENTS   h2load -c                             (default 8)
@@ -16,9 +16,10 @@
 #   BENCH_KEEP=1    keep the temporary directory (callgrind.out.* for callgrind_annotate)
 #
 # Counting starts after a warm-up run (the open-file cache filled, code paged in) and
-# covers the whole measured h2load run, TLS handshakes included (8 per run). h1 mode
-# is `h2load --h1` over plain TCP, for the HTTP/1.1 path. Only user-space instructions
-# are counted: system calls cost kernel time that this does not see.
+# covers the whole measured h2load run, TLS handshakes included (8 per run). Modes h1
+# and h1tls are `h2load --h1` over plain TCP and over TLS, for the HTTP/1.1 path.
+# Only user-space instructions are counted: system calls cost kernel time that this
+# does not see.
 
 set -euo pipefail
 
@@ -87,7 +88,7 @@ start() {
         carbond)
             local conf="port = $port
 enable_h2c = true"
-            [[ $mode == tls ]] && conf="port = $(free_port)
+            [[ $mode == tls || $mode == h1tls ]] && conf="port = $(free_port)
 use_https = true
 https_port = $port
 ssl_cert_path = $CERT
@@ -108,7 +109,7 @@ EOF
             ;;
         h2o)
             local tls=0
-            [[ $mode == tls ]] && tls=1
+            [[ $mode == tls || $mode == h1tls ]] && tls=1
             write_h2o_conf "$dir" "$port" "$tls" "http2-idle-timeout: 120"
             valgrind --tool=callgrind --compress-strings=no --callgrind-out-file="$dir/callgrind.out.%p" \
                 h2o -c "$dir/h2o.conf" >"$dir/out" 2>&1 </dev/null &
@@ -119,7 +120,7 @@ EOF
 
 url_of() {
     local mode=$1 port=$2
-    if [[ $mode == tls ]]; then echo "https://127.0.0.1:$port/$FILE.bin"; else echo "http://127.0.0.1:$port/$FILE.bin"; fi
+    if [[ $mode == tls || $mode == h1tls ]]; then echo "https://127.0.0.1:$port/$FILE.bin"; else echo "http://127.0.0.1:$port/$FILE.bin"; fi
 }
 
 count() {
@@ -127,7 +128,7 @@ count() {
     port=$(free_port)
     start "$name" "$mode" "$port"
     url=$(url_of "$mode" "$port")
-    [[ $mode == h1 ]] && h1=(--h1)
+    [[ $mode == h1 || $mode == h1tls ]] && h1=(--h1)
     for ((i = 0; i < 300; i++)); do
         kill -0 "$SRV_PID" 2>/dev/null || { tail -n 20 "$dir/out" >&2; die "$name exited at startup"; }
         if timeout 20 h2load "${h1[@]}" -n 200 -c 2 -m 2 "$url" 2>/dev/null | grep -q '200 succeeded'; then
@@ -156,7 +157,7 @@ count() {
 
 log "h2load -n $REQUESTS -c $CLIENTS -m $STREAMS on $FILE.bin; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for mode in $MODES; do
-    case $mode in tls | h2c | h1) ;; *) die "unknown mode: $mode" ;; esac
+    case $mode in tls | h2c | h1 | h1tls) ;; *) die "unknown mode: $mode" ;; esac
     for server in $SERVERS; do
         count "$server" "$mode"
     done

@@ -334,10 +334,14 @@ fn hash_bytes(mut h: u64, bytes: &[u8]) -> u64 {
         w.copy_from_slice(c);
         h = (h.rotate_left(23) ^ u64::from_le_bytes(w)).wrapping_mul(K);
     }
-    let rest = chunks.remainder();
-    let mut w = [0u8; 8];
-    w[..rest.len()].copy_from_slice(rest);
-    h = (h.rotate_left(23) ^ u64::from_le_bytes(w) ^ bytes.len() as u64).wrapping_mul(K);
+    // The last 0-7 octets, gathered by shifts (a variable-length copy would be a
+    // call to memcpy per string).
+    let tail = chunks
+        .remainder()
+        .iter()
+        .rev()
+        .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+    h = (h.rotate_left(23) ^ tail ^ bytes.len() as u64).wrapping_mul(K);
     h ^ (h >> 29)
 }
 
