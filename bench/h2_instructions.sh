@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
-# User-space instructions per HTTP/2 request of carbond (and optionally h2o), counted
+# User-space instructions per HTTP/2 request of carbond, counted
 # by valgrind's callgrind under a fixed h2load load: repeatable on a busy machine,
 # where bench/h2load.sh's wall-clock figures are not. For A/B comparisons of changes.
 #
 # Usage: bench/h2_instructions.sh [--help]
 #
 # Environment (all optional):
-#   BENCH_SERVERS   servers to count, in order            (default "carbond")
 #   BENCH_MODES     "tls h2c h1 h1tls" or a subset        (default "h2c tls")
 #   BENCH_FILE      1k or 1m                              (default 1k)
 #   BENCH_REQUESTS  requests h2load sends (-n)            (default 20000; 1m: 400)
@@ -24,8 +23,9 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck disable=SC2034 # ROOT and LOG_TAG are read by lib.sh
 ROOT=$(dirname "$HERE")
-
+# shellcheck disable=SC2034
 LOG_TAG=h2instr
 # shellcheck source=bench/lib.sh
 source "$HERE/lib.sh"
@@ -37,7 +37,6 @@ for arg in "$@"; do
     esac
 done
 
-SERVERS=${BENCH_SERVERS:-carbond}
 MODES=${BENCH_MODES:-"h2c tls"}
 FILE=${BENCH_FILE:-1k}
 case $FILE in 1k) def_n=20000 ;; 1m) def_n=400 ;; *) die "BENCH_FILE must be 1k or 1m" ;; esac
@@ -46,7 +45,7 @@ CLIENTS=${BENCH_CLIENTS:-8}
 STREAMS=${BENCH_STREAMS:-10}
 CARBOND=${BENCH_CARBOND:-}
 for v in REQUESTS CLIENTS STREAMS; do
-    [[ ${!v} =~ ^[0-9]+$ ]] && ((${!v} > 0)) || die "$v must be a positive whole number"
+    if ! [[ ${!v} =~ ^[0-9]+$ ]] || ((${!v} == 0)); then die "$v must be a positive whole number"; fi
 done
 for cmd in h2load valgrind callgrind_control curl python3; do
     command -v "$cmd" >/dev/null 2>&1 || die "$cmd is not installed (Debian: nghttp2-client, valgrind, curl, python3)"
@@ -107,13 +106,6 @@ EOF
             valgrind --tool=callgrind --compress-strings=no --callgrind-out-file="$dir/callgrind.out.%p" \
                 "$CARBOND" --config "$dir/carbon.conf" >"$dir/out" 2>&1 </dev/null &
             ;;
-        h2o)
-            local tls=0
-            [[ $mode == tls || $mode == h1tls ]] && tls=1
-            write_h2o_conf "$dir" "$port" "$tls" "http2-idle-timeout: 120"
-            valgrind --tool=callgrind --compress-strings=no --callgrind-out-file="$dir/callgrind.out.%p" \
-                h2o -c "$dir/h2o.conf" >"$dir/out" 2>&1 </dev/null &
-            ;;
     esac
     SRV_PID=$!
 }
@@ -143,22 +135,20 @@ count() {
     callgrind_control -z "$SRV_PID" >/dev/null
     timeout 600 h2load "${h1[@]}" -n "$REQUESTS" -c "$CLIENTS" -m "$STREAMS" "$url" >"$dir/h2load.txt" 2>&1 || die "h2load failed ($dir/h2load.txt)"
     callgrind_control -d "$SRV_PID" >/dev/null
-    local done
-    done=$(awk '$1 == "requests:" { print $8 }' "$dir/h2load.txt")
+    local completed
+    completed=$(awk '$1 == "requests:" { print $8 }' "$dir/h2load.txt")
     stop_pid "$SRV_PID" "$name" 10
     SRV_PID=""
     # The first dump (`.1`, after -z) holds the measured run, every thread summed.
     local total
     total=$(cat "$dir"/callgrind.out.*.1 | awk '/^summary:/ { s += $2 } END { print s + 0 }')
     ((total > 0)) || die "no callgrind dump in $dir"
-    awk -v n="$name" -v m="$mode" -v f="$FILE" -v t="$total" -v d="$done" \
+    awk -v n="$name" -v m="$mode" -v f="$FILE" -v t="$total" -v d="$completed" \
         'BEGIN { printf "%s %s %s: %d requests, %.0f instructions/request\n", n, m, f, d, (d > 0 ? t / d : 0) }'
 }
 
 log "h2load -n $REQUESTS -c $CLIENTS -m $STREAMS on $FILE.bin; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for mode in $MODES; do
     case $mode in tls | h2c | h1 | h1tls) ;; *) die "unknown mode: $mode" ;; esac
-    for server in $SERVERS; do
-        count "$server" "$mode"
-    done
+    count carbond "$mode"
 done
