@@ -131,7 +131,9 @@ count() {
     done
     ((ok)) || die "$name did not answer on port $port"
     # Warm-up, then zero the counters and measure.
-    timeout 300 h2load "${h1[@]}" -n 2000 -c "$CLIENTS" -m "$STREAMS" "$url" >/dev/null 2>&1 || die "warm-up failed"
+    # A tenth of the measured run (at least 200), so a 1 MiB warm-up stays short.
+    local warm=$((REQUESTS / 10 > 200 ? REQUESTS / 10 : 200))
+    timeout 300 h2load "${h1[@]}" -n "$warm" -c "$CLIENTS" -m "$STREAMS" "$url" >/dev/null 2>&1 || die "warm-up failed"
     callgrind_control -z "$SRV_PID" >/dev/null
     timeout 600 h2load "${h1[@]}" -n "$REQUESTS" -c "$CLIENTS" -m "$STREAMS" "$url" >"$dir/h2load.txt" 2>&1 || die "h2load failed ($dir/h2load.txt)"
     callgrind_control -d "$SRV_PID" >/dev/null
