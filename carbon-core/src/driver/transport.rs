@@ -26,8 +26,6 @@ use crate::proto::out::Chunk;
 use crate::limits::DRIVER_WRITE_PER_ROUND as WRITE_PER_ROUND;
 /// In-memory chunks gathered into one `writev`.
 const IOV_MAX: usize = 16;
-/// File bytes handed to rustls per record batch.
-const TLS_FILE_CHUNK: usize = 16 * 1024;
 
 pub(crate) fn read(
     c: &mut Conn,
@@ -377,6 +375,11 @@ fn write_tls(c: &mut Conn, buf: &mut [u8], now: Instant) -> (io::Result<bool>, u
     (Ok(written > 0), written)
 }
 
+/// Hands the engine's output to rustls, gathered: the in-memory chunks and file
+/// regions at the front of the queue are copied (or `pread`) into `buf` up to what the
+/// session accepts, then encrypted in one call. A turn's small responses, or a DATA
+/// frame header and its file bytes, so become full 16 KiB records instead of one
+/// record per chunk (each record costs a header, a tag and a cipher setup).
 fn fill_tls(
     tls: &mut crate::tls::TlsSession,
     engine: &mut Engine,
@@ -385,26 +388,59 @@ fn fill_tls(
     now: Instant,
 ) -> io::Result<()> {
     loop {
+        let limit = tls.send_room().min(buf.len());
+        if limit == 0 {
+            return Ok(());
+        }
         let out = engine.transmit(now);
-        let accepted = match out.front() {
-            None => return Ok(()),
-            Some(Chunk::Bytes(b)) => tls.writer().write(b)?,
-            Some(Chunk::File(r)) => {
-                let want = (r.len as usize).min(TLS_FILE_CHUNK).min(buf.len());
-                let got = r.file.read_at(&mut buf[..want], r.offset)?;
-                if got == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "file truncated while sending",
-                    ));
-                }
-                tls.writer().write(&buf[..got])?
+        let mut filled = 0;
+        let mut single = None;
+        for chunk in out.iter() {
+            if filled == limit {
+                break;
             }
+            match chunk {
+                Chunk::Bytes(b) if filled == 0 && b.len() >= limit => {
+                    // One chunk fills the write by itself: no copy.
+                    single = Some(b.clone());
+                    break;
+                }
+                Chunk::Bytes(b) => {
+                    let n = b.len().min(limit - filled);
+                    buf[filled..filled + n].copy_from_slice(&b[..n]);
+                    filled += n;
+                }
+                Chunk::File(r) => {
+                    let want = (r.len as usize).min(limit - filled);
+                    let got = r.file.read_at(&mut buf[filled..filled + want], r.offset)?;
+                    if got == 0 {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "file truncated while sending",
+                        ));
+                    }
+                    filled += got;
+                    if got < want {
+                        break;
+                    }
+                }
+            }
+        }
+        let data = match &single {
+            Some(b) => &b[..],
+            None => &buf[..filled],
         };
+        if data.is_empty() {
+            return Ok(());
+        }
+        let accepted = tls.writer().write(data)?;
         if accepted == 0 {
             return Ok(());
         }
         engine.out().advance(accepted as u64);
         pending_log.note_sent(accepted as u64);
+        if accepted < data.len() {
+            return Ok(());
+        }
     }
 }

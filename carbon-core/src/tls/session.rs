@@ -89,6 +89,17 @@ impl TlsSession {
         self.sni.clone()
     }
 
+    /// Plaintext bytes `writer()` would accept now (0 during the handshake): what a
+    /// caller may gather for one write, so its bytes become full records at once.
+    pub fn send_room(&self) -> usize {
+        if self.error.is_some() || self.is_handshaking() {
+            return 0;
+        }
+        let room = MAX_OUTGOING.saturating_sub(self.outgoing.len());
+        // Every record of the write costs its overhead in the output buffer.
+        room.saturating_sub(room.div_ceil(MAX_FRAGMENT) * RECORD_OVERHEAD)
+    }
+
     /// The ALPN protocol agreed in the handshake, if any (RFC 7301).
     pub fn alpn_protocol(&self) -> Option<&[u8]> {
         self.conn.alpn_protocol()

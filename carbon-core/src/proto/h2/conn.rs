@@ -63,6 +63,8 @@ const PRIORITY_UPDATE: u8 = 0x10;
 /// Bodies at most this long are copied next to their frame header (one chunk);
 /// longer ones are queued as their own chunk without a copy.
 const COPY_BODY_MAX: u64 = 1024;
+/// The header-block scratch buffer is kept between responses up to this capacity.
+const MAX_KEPT_BLOCK_BUF: usize = 4096;
 
 /// What the engine hands the driver. Every event names its stream.
 #[allow(clippy::large_enum_variant)] // moved out once per request, never stored in bulk
@@ -134,8 +136,13 @@ pub struct H2Conn {
     phase: Phase,
     reader: FrameReader,
     out: OutQueue,
-    /// Small frames gathered before they join `out` as one chunk.
+    /// Small frames gathered before they join `out` as one chunk: every frame of a
+    /// loop turn (all the responses answered in it, small bodies included) goes out
+    /// as one chunk, so one `writev` element or one run of full TLS records.
     stage: BytesMut,
+    /// Scratch for encoding one response's header block, kept between responses so
+    /// a response costs no allocation for it.
+    block_buf: Vec<u8>,
     events: VecDeque<Event>,
     streams: Streams,
     decoder: hpack::Decoder,
@@ -190,6 +197,7 @@ impl H2Conn {
             reader: FrameReader::new(),
             out: OutQueue::new(),
             stage: BytesMut::new(),
+            block_buf: Vec::new(),
             events: VecDeque::new(),
             streams: Streams::default(),
             pending_block: None,
@@ -586,9 +594,10 @@ impl H2Conn {
         let body = SendBody::from_body(std::mem::replace(&mut enc.body, Body::Empty));
         let end_stream = body.is_none();
         s.body = body;
-        let mut block = Vec::with_capacity(256);
+        let mut block = std::mem::take(&mut self.block_buf);
         self.encoder.encode(enc.fields(), &mut block);
         self.write_header_block(stream_id, &block, end_stream);
+        self.recycle_block_buf(block);
         if end_stream {
             self.finish_send(now, stream_id);
         }
@@ -613,9 +622,10 @@ impl H2Conn {
             return;
         }
         let enc = response::prepare(resp, s.head_request);
-        let mut block = Vec::with_capacity(128);
+        let mut block = std::mem::take(&mut self.block_buf);
         self.encoder.encode(enc.fields(), &mut block);
         self.write_header_block(stream_id, &block, false);
+        self.recycle_block_buf(block);
         self.after_work(now);
     }
 
@@ -1008,7 +1018,9 @@ impl H2Conn {
         priority: Option<PrioritySpec>,
         block: &[u8],
     ) -> Result<(), ConnError> {
-        let mut fields: Vec<Field> = Vec::new();
+        // Room for a typical request's fields (four pseudo-headers and a few more),
+        // so the list is not grown field by field.
+        let mut fields: Vec<Field> = Vec::with_capacity(12);
         let too_large =
             match self
                 .decoder
@@ -1231,7 +1243,8 @@ impl H2Conn {
             if self.streams.map.is_empty() {
                 self.idle_since = now;
                 // An idle connection keeps no stream table allocation.
-                self.streams.map = std::collections::HashMap::new();
+                self.streams.map = super::streams::StreamMap::default();
+                self.block_buf = Vec::new();
             }
         } else if how == Closed::ResetByUs {
             self.streams.remember_closed(id, how);
@@ -1423,9 +1436,18 @@ impl H2Conn {
         }
     }
 
+    /// Frames stay staged until the driver asks for them (`poll_transmit`, `out`),
+    /// so the responses of one loop turn leave together.
     fn after_work(&mut self, now: Instant) {
         self.fill_data(now);
-        self.flush_stage();
+    }
+
+    fn recycle_block_buf(&mut self, mut block: Vec<u8>) {
+        block.clear();
+        // A rare huge header block does not stay allocated for the connection's life.
+        if block.capacity() <= MAX_KEPT_BLOCK_BUF {
+            self.block_buf = block;
+        }
     }
 
     fn goaway(&mut self, last: u32, code: ErrorCode, debug: &'static str) {

@@ -17,7 +17,13 @@
 //! * strings are Huffman-coded when that is strictly shorter.
 //!
 //! The encoder never allocates per field except for a new dynamic table entry; names
-//! are found in the static table through a per-length index, not a scan of 61 strings.
+//! are found in the static table through a per-length index, not a scan of 61 strings,
+//! and fields and names in the dynamic table through a hash index ([`TableIndex`]),
+//! not a scan of the table: a static server's responses repeat a dozen fields, each
+//! of which would otherwise be compared with every entry.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::table::{self, DynamicTable, STATIC, STATIC_LEN};
 use super::{integer, string, HeaderField, DEFAULT_TABLE_SIZE};
@@ -86,6 +92,7 @@ struct PendingUpdate {
 #[derive(Debug)]
 pub struct Encoder {
     table: DynamicTable,
+    index: TableIndex,
     strategy: Strategy,
     pending: Option<PendingUpdate>,
 }
@@ -116,6 +123,7 @@ impl Encoder {
     pub fn with_strategy(strategy: Strategy) -> Encoder {
         Encoder {
             table: DynamicTable::new(DEFAULT_TABLE_SIZE),
+            index: TableIndex::default(),
             strategy,
             pending: None,
         }
@@ -172,6 +180,15 @@ impl Encoder {
         let sensitive = field.sensitive || is_sensitive(name, value);
         let huffman = self.strategy.huffman();
 
+        // A field already in the dynamic table is one index, whatever else matches
+        // (a field with a static exact match is never added, so none is missed).
+        let name_hash = hash_name(name);
+        if !sensitive && !self.table.is_empty() {
+            if let Some(i) = self.index.find_field(&self.table, name_hash, name, value) {
+                integer::encode(STATIC_LEN + 1 + i, 7, 0x80, dst);
+                return;
+            }
+        }
         let mut name_index = None;
         if let Some((first, count)) = table::static_name(name) {
             if !sensitive {
@@ -184,17 +201,11 @@ impl Encoder {
             }
             name_index = Some(first);
         }
-        if !self.table.is_empty() {
-            match self.table.find(name, value) {
-                Ok(i) if !sensitive => {
-                    integer::encode(STATIC_LEN + 1 + i, 7, 0x80, dst);
-                    return;
-                }
-                Ok(i) | Err(Some(i)) => {
-                    name_index = name_index.or(Some(STATIC_LEN + 1 + i));
-                }
-                Err(None) => {}
-            }
+        if name_index.is_none() && !self.table.is_empty() {
+            name_index = self
+                .index
+                .find_name(&self.table, name_hash, name)
+                .map(|i| STATIC_LEN + 1 + i);
         }
 
         let literal = if sensitive {
@@ -219,6 +230,7 @@ impl Encoder {
         string::encode(value, huffman, dst);
         if literal == Literal::WithIndexing {
             self.table.insert(name, value);
+            self.index.inserted(&self.table, name_hash, name, value);
         }
     }
 
@@ -231,6 +243,131 @@ impl Encoder {
                 size <= self.table.capacity() / 4 * 3 && !is_per_response(name)
             }
         }
+    }
+}
+
+/// Where the fields and names of the encoder's dynamic table are, by hash.
+///
+/// Entries are numbered by insertion (`inserted` counts them); the newest entry is
+/// table position 0, so entry `n` sits at position `inserted - 1 - n` while it is in
+/// the table. Eviction only removes the oldest entries, so a number outlives its
+/// entry harmlessly: a position past the table's end is a miss, and every hit is
+/// compared with the entry itself, so a stale number or a hash collision can never
+/// produce a wrong index. Stale numbers are dropped by rebuilding the maps from the
+/// table once they outnumber live entries [`STALE_FACTOR`] to one.
+#[derive(Debug, Default)]
+struct TableIndex {
+    fields: HashMap<u64, u64, BuildHasherDefault<PreHashed>>,
+    names: HashMap<u64, u64, BuildHasherDefault<PreHashed>>,
+    inserted: u64,
+}
+
+/// Rebuild the index when it holds this many numbers per table entry (plus a
+/// constant, so a nearly empty table is not rebuilt at every insertion): bounds the
+/// index's memory by the table's entries, at most 128 (4096 / 32).
+const STALE_FACTOR: usize = 4;
+
+impl TableIndex {
+    fn position(&self, table: &DynamicTable, number: u64) -> Option<usize> {
+        let pos = usize::try_from(self.inserted.checked_sub(number + 1)?).ok()?;
+        (pos < table.len()).then_some(pos)
+    }
+
+    fn find_field(
+        &self,
+        table: &DynamicTable,
+        name_hash: u64,
+        name: &[u8],
+        value: &[u8],
+    ) -> Option<usize> {
+        let number = *self.fields.get(&hash_field(name_hash, value))?;
+        let pos = self.position(table, number)?;
+        let (n, v) = table.get(pos)?;
+        (n == name && v == value).then_some(pos)
+    }
+
+    fn find_name(&self, table: &DynamicTable, name_hash: u64, name: &[u8]) -> Option<usize> {
+        let number = *self.names.get(&name_hash)?;
+        let pos = self.position(table, number)?;
+        let (n, _) = table.get(pos)?;
+        (n == name).then_some(pos)
+    }
+
+    /// `name: value` was just added to `table` (as its newest entry, or not at all if
+    /// it was larger than the table, which then emptied).
+    fn inserted(&mut self, table: &DynamicTable, name_hash: u64, name: &[u8], value: &[u8]) {
+        let number = self.inserted;
+        self.inserted += 1;
+        if table.get(0) != Some((name, value)) {
+            return;
+        }
+        self.fields.insert(hash_field(name_hash, value), number);
+        self.names.insert(name_hash, number);
+        if self.fields.len() > STALE_FACTOR * table.len() + 16 {
+            self.rebuild(table);
+        }
+    }
+
+    fn rebuild(&mut self, table: &DynamicTable) {
+        self.fields.clear();
+        self.names.clear();
+        // Oldest first, so the newest entry of a name or field wins.
+        for pos in (0..table.len()).rev() {
+            if let Some((n, v)) = table.get(pos) {
+                let number = self.inserted - 1 - pos as u64;
+                let nh = hash_name(n);
+                self.fields.insert(hash_field(nh, v), number);
+                self.names.insert(nh, number);
+            }
+        }
+    }
+}
+
+/// A multiply-rotate hash over 8 octets at a time (the keys are our own response
+/// fields, and every hit is verified, so it need not resist chosen collisions: a
+/// collision costs a comparison, never a wrong index).
+fn hash_bytes(mut h: u64, bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(23) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    // The last 0-7 octets, gathered by shifts (a variable-length copy would be a
+    // call to memcpy per string).
+    let tail = chunks
+        .remainder()
+        .iter()
+        .rev()
+        .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+    h = (h.rotate_left(23) ^ tail ^ bytes.len() as u64).wrapping_mul(K);
+    h ^ (h >> 29)
+}
+
+fn hash_name(name: &[u8]) -> u64 {
+    hash_bytes(0x243F_6A88_85A3_08D3, name)
+}
+
+fn hash_field(name_hash: u64, value: &[u8]) -> u64 {
+    hash_bytes(name_hash, value)
+}
+
+/// The maps' keys are already hashes: used as they are.
+#[derive(Debug, Default, Clone, Copy)]
+struct PreHashed(u64);
+
+impl Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = hash_bytes(self.0, bytes);
+    }
+
+    fn write_u64(&mut self, h: u64) {
+        self.0 = h;
     }
 }
 

@@ -14,19 +14,24 @@ pub fn encoded_len(src: &[u8]) -> usize {
 
 /// Appends the Huffman encoding of `src` to `dst`.
 pub fn encode(src: &[u8], dst: &mut Vec<u8>) {
-    dst.reserve(encoded_len(src));
-    // Pending bits sit in the low `pending` bits of `acc`; at most 7 + 30 of them, so a
-    // u64 holds them all.
+    // Pending bits sit in the low `pending` bits of `acc`. They are written 32 at a
+    // time (one store instead of four), so before a code is added at most 31 bits
+    // wait, and with the longest code (30 bits) at most 61: a u64 holds them all.
+    // Bits above the pending ones are stale but never read.
     let mut acc: u64 = 0;
     let mut pending: u32 = 0;
     for &b in src {
         let (code, len) = CODES[usize::from(b)];
         acc = (acc << len) | u64::from(code);
         pending += u32::from(len);
-        while pending >= 8 {
-            pending -= 8;
-            dst.push((acc >> pending) as u8);
+        if pending >= 32 {
+            pending -= 32;
+            dst.extend_from_slice(&((acc >> pending) as u32).to_be_bytes());
         }
+    }
+    while pending >= 8 {
+        pending -= 8;
+        dst.push((acc >> pending) as u8);
     }
     if pending > 0 {
         let pad = 8 - pending;
