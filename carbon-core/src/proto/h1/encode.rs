@@ -144,21 +144,41 @@ pub(super) fn encode_response(
 /// and Apache send) is what people read in `curl -v` and what naive clients match
 /// on. (HTTP/2 requires lower case; this is HTTP/1.1 only.)
 fn put_title_case(buf: &mut BytesMut, name: &[u8]) {
-    // The few registered names whose usual spelling is not plain title case.
-    let special: Option<&[u8]> = match name {
+    // The names every file response carries, spelled out once: one copy each instead
+    // of a byte-at-a-time conversion (the head is built for every response).
+    let spelled: Option<&[u8]> = match name {
+        b"content-type" => Some(b"Content-Type"),
         b"etag" => Some(b"ETag"),
+        b"last-modified" => Some(b"Last-Modified"),
+        b"accept-ranges" => Some(b"Accept-Ranges"),
+        b"vary" => Some(b"Vary"),
+        b"date" => Some(b"Date"),
+        b"server" => Some(b"Server"),
+        b"cache-control" => Some(b"Cache-Control"),
+        b"x-content-type-options" => Some(b"X-Content-Type-Options"),
+        b"x-frame-options" => Some(b"X-Frame-Options"),
+        b"referrer-policy" => Some(b"Referrer-Policy"),
+        b"content-security-policy" => Some(b"Content-Security-Policy"),
+        b"permissions-policy" => Some(b"Permissions-Policy"),
+        // The few registered names whose usual spelling is not plain title case.
         b"www-authenticate" => Some(b"WWW-Authenticate"),
         b"te" => Some(b"TE"),
         _ => None,
     };
-    if let Some(s) = special {
+    if let Some(s) = spelled {
         buf.put_slice(s);
         return;
     }
+    // Converted in a stack buffer and copied in slices: `put_u8` per byte checks the
+    // capacity each time.
+    let mut scratch = [0u8; 64];
     let mut upper = true;
-    for &b in name {
-        buf.put_u8(if upper { b.to_ascii_uppercase() } else { b });
-        upper = b == b'-';
+    for chunk in name.chunks(scratch.len()) {
+        for (d, &b) in scratch.iter_mut().zip(chunk) {
+            *d = if upper { b.to_ascii_uppercase() } else { b };
+            upper = b == b'-';
+        }
+        buf.put_slice(&scratch[..chunk.len()]);
     }
 }
 

@@ -53,7 +53,7 @@ use http::header::{
     CONTENT_SECURITY_POLICY, CONTENT_TYPE, RANGE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
     X_FRAME_OPTIONS,
 };
-use http::{HeaderName, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
 use crate::config::{any_matches, CacheRule, Config, HeaderLine, PathPattern};
 use crate::service::{
@@ -202,7 +202,10 @@ fn still_same_content(entry: &Entry) -> bool {
 /// A root-relative path as patterns see it: `/` + the path, `/` at the end for a
 /// directory request.
 fn served_path(rel: &Path, directory: bool) -> String {
-    let mut path = format!("/{}", rel.to_string_lossy());
+    let rel = rel.to_string_lossy();
+    let mut path = String::with_capacity(rel.len() + 2);
+    path.push('/');
+    path.push_str(&rel);
     if directory && !path.ends_with('/') {
         path.push('/');
     }
@@ -331,6 +334,16 @@ impl FileService {
         if let Some(c) = &self.counters {
             which(c).fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// How many fields a 200 can carry: the representation's (Content-Type, ETag,
+    /// Last-Modified, Vary, Accept-Ranges, Content-Encoding, Content-Range,
+    /// Cache-Control, Content-Length), the configured ones, and the driver's `Date`
+    /// and `Server`.
+    fn head_fields(&self) -> usize {
+        11 + self.opts.security_headers.len()
+            + self.opts.header_set.len()
+            + self.opts.header_add.len()
     }
 
     fn secured(&self, mut resp: Response) -> Response {
@@ -651,11 +664,13 @@ impl FileService {
         }
     }
 
-    /// §13.2.2 from step 1 on, then the response itself.
+    /// §13.2.2 from step 1 on, then the response itself. `ranged`: the request has a
+    /// `Range` field.
     fn respond(
         &mut self,
         req: &Request,
         head: bool,
+        ranged: bool,
         sel: &Selected,
         cache_control: Option<HeaderValue>,
         ctx: &RequestContext,
@@ -675,7 +690,7 @@ impl FileService {
         }
         // §14.2 defines Range for GET; HEAD answers with the headers GET would get
         // (§9.3.2), so it is evaluated the same way. gzip is never chosen with Range.
-        let outcome = if sel.coding.is_some() {
+        let outcome = if sel.coding.is_some() || !ranged {
             RangeOutcome::Full
         } else {
             range::evaluate(req.headers(), sel.len, &sel.validators, ctx.wall)
@@ -695,6 +710,9 @@ impl FileService {
             sel.body(start, len)
         });
         *resp.status_mut() = status;
+        // Sized for every field this response gets, so the map is allocated once
+        // instead of growing (and rehashing) as the fields go in.
+        *resp.headers_mut() = HeaderMap::with_capacity(self.head_fields());
         let h = resp.headers_mut();
         headers::representation(
             h,
@@ -768,13 +786,18 @@ impl Service for FileService {
             Ok(target) => target,
             Err(status) => return self.error(status, ctx),
         };
-        let requested = served_path(&target.rel, target.directory);
+        // The request's path as patterns see it: only built when a pattern will look.
+        let requested = self
+            .opts
+            .spa_fallback
+            .is_some()
+            .then(|| served_path(&target.rel, target.directory));
         let key = if target.directory {
             target.rel.join(&self.opts.index_file)
         } else {
             target.rel
         };
-        let mut served = served_path(&key, false);
+        let mut served = (!self.opts.cache_control.is_empty()).then(|| served_path(&key, false));
         let found = match self.lookup(key, false, ctx) {
             Ok(Found::Directory) if !target.directory => {
                 return match headers::moved_to_directory(req.uri().path(), req.uri().query()) {
@@ -785,16 +808,19 @@ impl Service for FileService {
             // The index name itself is a directory: no listings.
             Ok(Found::Directory) => return self.error(StatusCode::NOT_FOUND, ctx),
             Ok(found) => found,
-            Err(StatusCode::NOT_FOUND) => match self.spa_fallback(&requested, ctx) {
+            Err(StatusCode::NOT_FOUND) => match requested
+                .as_deref()
+                .and_then(|requested| self.spa_fallback(requested, ctx))
+            {
                 Some((found, fallback)) => {
-                    served = fallback;
+                    served = Some(fallback);
                     found
                 }
                 None => return self.error(StatusCode::NOT_FOUND, ctx),
             },
             Err(status) => return self.error(status, ctx),
         };
-        let cache_control = self.cache_control_for(&served);
+        let cache_control = served.and_then(|served| self.cache_control_for(&served));
         // A GET with Range gets identity so the range applies to it (RFC 9110 §14.1.1
         // ranges are of the selected representation; keeping that identity makes
         // resumed downloads independent of Accept-Encoding).
@@ -811,7 +837,7 @@ impl Service for FileService {
                 .collect()
         };
         match self.select(found, &prefs, ctx) {
-            Some(sel) => self.respond(req, head, &sel, cache_control, ctx),
+            Some(sel) => self.respond(req, head, ranged, &sel, cache_control, ctx),
             None => self.error(StatusCode::INTERNAL_SERVER_ERROR, ctx),
         }
     }

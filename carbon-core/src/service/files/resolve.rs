@@ -70,6 +70,14 @@ pub(super) fn parse_target(path: &str, serve_dotfiles: bool) -> Result<Target, S
     if raw.first() != Some(&b'/') {
         return Err(StatusCode::BAD_REQUEST);
     }
+    if let Some(target) = already_normal(raw) {
+        return Ok(target);
+    }
+    normalize(raw, serve_dotfiles)
+}
+
+/// Decoding and normalization of any path that starts with `/`.
+fn normalize(raw: &[u8], serve_dotfiles: bool) -> Result<Target, StatusCode> {
     let decoded = percent_decode(raw)?;
     if decoded.iter().any(|&b| b == 0 || b == b'\\') {
         return Err(StatusCode::BAD_REQUEST);
@@ -99,6 +107,23 @@ pub(super) fn parse_target(path: &str, serve_dotfiles: bool) -> Result<Target, S
     }
     let rel = kept.iter().map(|s| OsStr::from_bytes(s)).collect();
     Ok(Target { rel, directory })
+}
+
+/// The common case, a path with nothing to decode or normalize (no `%`, `\`, NUL,
+/// empty, `.`, `..` or hidden segment), taken as it is without the copies the general
+/// path makes. `raw` starts with `/`. The result is the one the general path gives.
+fn already_normal(raw: &[u8]) -> Option<Target> {
+    let plain = !raw.iter().any(|&b| matches!(b, b'%' | b'\\' | 0))
+        && !raw.windows(2).any(|w| w == b"//" || w == b"/.");
+    if !plain {
+        return None;
+    }
+    let directory = raw.ends_with(b"/");
+    let rel = raw[1..].strip_suffix(b"/").unwrap_or(&raw[1..]);
+    Some(Target {
+        rel: PathBuf::from(OsStr::from_bytes(rel)),
+        directory,
+    })
 }
 
 fn is_hidden(segment: &[u8], first: bool) -> bool {
@@ -260,6 +285,57 @@ mod tests {
 
     fn rel(path: &str) -> Result<PathBuf, StatusCode> {
         parse_target(path, false).map(|t| t.rel)
+    }
+
+    #[test]
+    fn rfc3986_5_2_4_plain_path_shortcut_agrees_with_normalization() {
+        let paths = [
+            "/",
+            "/a",
+            "/a/",
+            "/a/b",
+            "/a/b/",
+            "/a.b/c",
+            "/a-b_c~d",
+            "/index.html",
+            "/a..",
+            "/a./b",
+            "/a//b",
+            "//a",
+            "/a/./b",
+            "/a/../b",
+            "/.",
+            "/..",
+            "/.git",
+            "/.well-known/x",
+            "/a/.hidden",
+            "/a%2Fb",
+            "/%41",
+            "/a\\b",
+            "/a/b/.",
+            "/a/b/..",
+        ];
+        for path in paths {
+            let raw = path.as_bytes();
+            if let Some(short) = already_normal(raw) {
+                assert_eq!(Ok(short), normalize(raw, false), "{path}");
+                assert_eq!(parse_target(path, true), normalize(raw, true), "{path}");
+            }
+            for dotfiles in [false, true] {
+                assert_eq!(
+                    parse_target(path, dotfiles),
+                    normalize(raw, dotfiles),
+                    "{path}"
+                );
+            }
+        }
+        // The shortcut is taken for the plain ones (otherwise it saves nothing).
+        for path in ["/", "/a", "/a/b/", "/a.b/c", "/a.."] {
+            assert!(already_normal(path.as_bytes()).is_some(), "{path}");
+        }
+        for path in ["/a//b", "/./a", "/.git", "/%41", "/a\\b", "/a/."] {
+            assert!(already_normal(path.as_bytes()).is_none(), "{path}");
+        }
     }
 
     #[test]
