@@ -408,6 +408,8 @@ mod tests {
                     secure: true,
                     now: self.now,
                     wall: std::time::SystemTime::now(),
+                    sni: None,
+                    https_port: None,
                 };
                 let resp = self.svc.call(&request, &ctx);
                 let up = resp.extensions().get::<WsUpgrade>().cloned();
