@@ -586,6 +586,87 @@ mod tests {
         }
     }
 
+    /// Regression: `server_max_window_bits=9` with context takeover over several
+    /// 128 KiB messages (Autobahn 13.3.x) ran one reused compressor through a hash
+    /// slide every 512 input bytes; its output must still fit the promised window.
+    #[test]
+    fn rfc7692_7_1_2_1_small_server_windows_inflate_with_exactly_that_window_across_messages() {
+        // Each 4 KiB: the same 2 KiB of noise (matches 4 KiB back, only within a
+        // wide window) then 2 KiB of short-period text (matches within any window).
+        let mut x = 1u32;
+        let noise: Vec<u8> = (0..2048)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                (x >> 16) as u8
+            })
+            .collect();
+        let text: Vec<u8> = (0..128 * 1024usize)
+            .map(|i| match i % 4096 {
+                j if j < 2048 => noise[j],
+                j => b"permessage-deflate window "[j % 26],
+            })
+            .collect();
+        for bits in [9u8, 10, 12, 15] {
+            let p = params(&format!(
+                "permessage-deflate; server_max_window_bits={bits}"
+            ))
+            .unwrap();
+            let mut server = DeflateCodec::new(p);
+            let mut peer = Decompress::new_with_window_bits(false, bits);
+            for round in 0..3 {
+                let msg = &text[round * 1000..];
+                let wire = server.compress(msg);
+                assert!(wire.len() < msg.len(), "window {bits}: no compression");
+                let mut got = Vec::with_capacity(msg.len() + 1);
+                let mut input = wire.clone();
+                input.extend_from_slice(&SYNC_TAIL);
+                peer.decompress_vec(&input, &mut got, FlushDecompress::Sync)
+                    .unwrap();
+                assert!(got == msg, "window {bits}, message {round}");
+            }
+        }
+    }
+
+    /// Regression: one compressor per connection, reused for every message (a
+    /// compressor rebuilt per message would also drop the context, RFC 7692 §7.2.1).
+    #[test]
+    fn rfc7692_7_2_1_one_compressor_reused_across_messages_at_every_window() {
+        for bits in 9..=15u8 {
+            for nct in ["", "; server_no_context_takeover"] {
+                let p = params(&format!(
+                    "permessage-deflate; server_max_window_bits={bits}{nct}"
+                ))
+                .unwrap();
+                let mut server = DeflateCodec::new(p);
+                server.compress(b"first message");
+                let first: *const Compress = server.compress.as_deref().unwrap();
+                for _ in 0..3 {
+                    server.compress(&[b'x'; 4096]);
+                    let now: *const Compress = server.compress.as_deref().unwrap();
+                    assert!(std::ptr::eq(first, now), "window {bits}{nct}");
+                }
+            }
+        }
+    }
+
+    /// Regression for the cause of the slow small-window case: unoptimized zlib-rs
+    /// slides its 64 Ki-entry hash table every `2^bits` input bytes, which made
+    /// window 9 take minutes per 1,000 x 128 KiB in dev builds. The workspace builds
+    /// zlib-rs optimized in the dev profile; this keeps that setting from being lost.
+    #[test]
+    fn rfc7692_small_window_speed_dev_profile_builds_zlib_rs_optimized() {
+        let manifest = include_str!("../../../../Cargo.toml");
+        let section = manifest
+            .split("[profile.dev.package.zlib-rs]")
+            .nth(1)
+            .expect("workspace Cargo.toml has [profile.dev.package.zlib-rs]");
+        let body = section.split("\n[").next().unwrap_or("");
+        assert!(
+            body.lines().any(|l| l.replace(' ', "") == "opt-level=3"),
+            "[profile.dev.package.zlib-rs] must set opt-level = 3: {body}"
+        );
+    }
+
     #[test]
     fn rfc7692_corrupt_data_is_invalid_payload() {
         let p = params("permessage-deflate").unwrap();
