@@ -78,23 +78,35 @@ fn metric(server: &Server, line_start: &str) -> String {
         .to_string()
 }
 
+/// The scene of both tests: one busy session and `QUIET` silent ones, run until the
+/// silent ones are past a 2 s quiet time.
+fn busy_and_quiet(server: &Server) -> (WebSocket<TcpStream>, u32, Vec<WebSocket<TcpStream>>) {
+    let mut busy = connect(server, "/");
+    let mut n = 0;
+    let quiet = (0..QUIET).map(|_| connect(server, "/")).collect();
+    wait_busy(&mut busy, &mut n, Duration::from_millis(2500));
+    (busy, n, quiet)
+}
+
+/// A newcomer that must be accepted and served (its echo comes back).
+fn served_newcomer(server: &Server, i: usize) -> WebSocket<TcpStream> {
+    let mut ws = connect(server, "/");
+    ws.send(Message::text(format!("new {i}"))).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::text(format!("new {i}")));
+    ws
+}
+
 #[test]
 fn rfc6455_7_4_1_near_max_connections_quiet_sessions_give_way_with_1001_oldest_first() {
     let server = start(&format!("{CONFIG}\nwebsocket_reclaim_after = 2s"));
-    let mut busy = connect(&server, "/");
-    let mut n = 0;
-    let mut quiet: Vec<WebSocket<TcpStream>> = (0..QUIET).map(|_| connect(&server, "/")).collect();
     // Past the quiet time for the 17 silent sessions; the busy one keeps talking.
-    wait_busy(&mut busy, &mut n, Duration::from_millis(2500));
+    let (mut busy, mut n, mut quiet) = busy_and_quiet(&server);
 
     // Three newcomers: each is accepted at 18 open connections, so each costs one
     // victim, and the only ones are the quiet sessions, longest quiet first.
     let mut newcomers = Vec::new();
     for i in 0..3 {
-        let mut ws = connect(&server, "/");
-        ws.send(Message::text(format!("new {i}"))).unwrap();
-        assert_eq!(ws.read().unwrap(), Message::text(format!("new {i}")));
-        newcomers.push(ws);
+        newcomers.push(served_newcomer(&server, i));
         keep_busy(&mut busy, &mut n);
     }
     for (i, ws) in quiet.iter_mut().enumerate() {
@@ -123,18 +135,12 @@ fn rfc6455_7_4_1_near_max_connections_quiet_sessions_give_way_with_1001_oldest_f
 #[test]
 fn websocket_reclaim_after_off_never_closes_a_session_for_a_newcomer() {
     let server = start(&format!("{CONFIG}\nwebsocket_reclaim_after = off"));
-    let mut busy = connect(&server, "/");
-    let mut n = 0;
-    let mut quiet: Vec<WebSocket<TcpStream>> = (0..QUIET).map(|_| connect(&server, "/")).collect();
-    wait_busy(&mut busy, &mut n, Duration::from_millis(2500));
+    let (mut busy, mut n, mut quiet) = busy_and_quiet(&server);
     // Two newcomers fit below the limit itself (18 and 19 open); neither may cost a
     // session its slot.
     let mut newcomers = Vec::new();
     for i in 0..2 {
-        let mut ws = connect(&server, "/");
-        ws.send(Message::text(format!("new {i}"))).unwrap();
-        assert_eq!(ws.read().unwrap(), Message::text(format!("new {i}")));
-        newcomers.push(ws);
+        newcomers.push(served_newcomer(&server, i));
     }
     for (i, ws) in quiet.iter_mut().enumerate() {
         is_open_and_silent(ws).unwrap_or_else(|e| panic!("quiet session {i}: {e}"));
