@@ -111,3 +111,60 @@ fn per_worker_listeners_share_the_port_and_serve_every_connection() {
         .sum();
     assert_eq!(accepted, n);
 }
+
+/// Connections accepted so far, summed over the workers (`carbonctl stats --json`).
+fn accepted(s: &Server) -> u64 {
+    let o = std::process::Command::new(crate::control::carbonctl())
+        .arg("--socket")
+        .arg(s.base().join("carbond.sock"))
+        .args(["stats", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["connections_total"].as_u64().unwrap())
+        .sum()
+}
+
+/// `listen_defer_accept` (TCP_DEFER_ACCEPT, tcp(7)): a client that connects and says
+/// nothing stays in the kernel, holding no worker slot; its first bytes hand it over,
+/// and the request is answered as usual.
+#[test]
+fn defer_accept_hands_over_a_connection_with_its_first_bytes() {
+    use std::io::{Read, Write};
+    let s = Server::start("listen_defer_accept = 10s");
+    let mut c = TcpStream::connect(s.addr()).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        accepted(&s),
+        0,
+        "a silent connection was handed to a worker"
+    );
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut buf = Vec::new();
+    c.read_to_end(&mut buf).unwrap();
+    assert!(
+        buf.starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&buf)
+    );
+    assert_eq!(accepted(&s), 1);
+}
+
+/// `listen_defer_accept = off`: accepted at the end of the TCP handshake, before any
+/// byte arrives (so `request_header_timeout` runs from the connect).
+#[test]
+fn defer_accept_off_accepts_at_the_handshake() {
+    let s = Server::start("listen_defer_accept = off");
+    let _silent = TcpStream::connect(s.addr()).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while accepted(&s) == 0 {
+        assert!(std::time::Instant::now() < deadline, "never accepted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -109,6 +109,10 @@ const RATE_LIMIT_MAX: u64 = 10_000_000;
 /// The kernel stores the backlog in an unsigned short on older kernels and caps it
 /// at `net.core.somaxconn` anyway.
 const LISTEN_BACKLOG_MAX: u64 = 65_535;
+/// A silent client waits in the kernel, not in a worker, for this long at most before
+/// it is accepted anyway (and `request_header_timeout` starts): longer would only
+/// hide it from the slot accounting.
+const LISTEN_DEFER_ACCEPT_MAX: Duration = Duration::from_secs(60);
 /// A balancer's health checks notice a 503 within a few intervals (HAProxy's default
 /// `inter` is 2 s); minutes of draining would only delay a deploy.
 const DRAIN_PERIOD_MAX: Duration = Duration::from_secs(600);
@@ -808,6 +812,18 @@ pub const KEYS: &[KeyDoc] = &[
         help: "accept queue length per listening socket (capped by net.core.somaxconn)",
         set: |b, v| {
             b.cfg.listen_backlog = value::integer(v, 1, LISTEN_BACKLOG_MAX)? as u32;
+            Ok(())
+        },
+    },
+    KeyDoc {
+        name: "listen_defer_accept",
+        default: "1s",
+        help: "hand a new connection to a worker only once its first bytes arrive, waiting at most about this long (TCP_DEFER_ACCEPT; off = at once)",
+        set: |b, v| {
+            b.cfg.listen_defer_accept = match v.to_ascii_lowercase().as_str() {
+                "off" => None,
+                _ => Some(value::duration(v, Duration::from_secs(1), LISTEN_DEFER_ACCEPT_MAX)?),
+            };
             Ok(())
         },
     },

@@ -167,6 +167,9 @@ pub struct Config {
     /// Accept queue length per listening socket (the kernel caps it at
     /// `net.core.somaxconn`).
     pub listen_backlog: u32,
+    /// `TCP_DEFER_ACCEPT`: a new connection is handed to a worker once its first bytes
+    /// arrive, waiting at most about this long for them; `None` = at once.
+    pub listen_defer_accept: Option<Duration>,
     pub worker_cpu_affinity: CpuAffinity,
 
     // Control plane.
@@ -314,6 +317,7 @@ impl Default for Config {
             listen_addresses: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
             // The value Carbon has always used; nginx uses 511.
             listen_backlog: 1024,
+            listen_defer_accept: Some(Duration::from_secs(1)),
             worker_cpu_affinity: CpuAffinity::Off,
             control_socket: Some(PathBuf::from("/run/carbon/carbond.sock")),
             control_group: "carbon".to_owned(),

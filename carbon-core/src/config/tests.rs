@@ -473,6 +473,7 @@ fn every_key_setter_is_wired() {
         ("log_target", "syslog"),
         ("syslog_facility", "local3"),
         ("listen_backlog", "7"),
+        ("listen_defer_accept", "off"),
         ("worker_cpu_affinity", "auto"),
         ("control_socket", ""),
         ("control_group", "wheel"),

@@ -111,9 +111,11 @@ impl Conn {
             peer,
             tls,
             engine: Engine::h1(cfg, now),
+            // Not registered yet: `update_interest` registers on the first turn that
+            // keeps the connection (`Worker::add_conn`).
             readiness: Readiness {
                 event: Ready::EMPTY,
-                interest: Ready::READABLE,
+                interest: Ready::EMPTY,
             },
             read_eof: false,
             armed: None,
@@ -226,9 +228,24 @@ impl Conn {
         false
     }
 
+    /// Registers the socket with the poller on first use (READABLE, plus WRITABLE
+    /// while output waits on a full socket), and re-registers when that changes.
     pub fn update_interest(&mut self, registry: &Registry) -> io::Result<()> {
         let want_write =
             self.pending_output() && !self.readiness.writable() && self.linger.is_none();
+        if self.readiness.interest == Ready::EMPTY {
+            let interest = if want_write {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            registry.register(&mut self.sock, Token(self.token), interest)?;
+            self.readiness.interest = Ready::READABLE;
+            if want_write {
+                self.readiness.interest.insert(Ready::WRITABLE);
+            }
+            return Ok(());
+        }
         if want_write != self.readiness.interest.contains(Ready::WRITABLE) {
             let interest = if want_write {
                 Interest::READABLE | Interest::WRITABLE

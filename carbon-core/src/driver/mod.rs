@@ -51,6 +51,7 @@ pub mod access_log;
 mod affinity;
 mod conn;
 mod date;
+mod defer_accept;
 mod early_hints;
 mod engine;
 mod h2_log;
@@ -106,6 +107,15 @@ pub(crate) struct Listener {
 }
 
 impl Listener {
+    /// `TCP_DEFER_ACCEPT` on every socket of this listener (`listen_defer_accept`).
+    pub(crate) fn set_defer_accept(&self, wait: Option<std::time::Duration>) -> io::Result<()> {
+        defer_accept::set(&self.socket, wait)?;
+        for s in &self.per_worker {
+            defer_accept::set(s, wait)?;
+        }
+        Ok(())
+    }
+
     /// One socket shared by every worker (an inherited, socket-activated one).
     fn shared(socket: std::net::TcpListener, scheme: Scheme, wanted: SocketAddr) -> Listener {
         Listener {
@@ -412,12 +422,16 @@ pub(crate) fn bind_wanted(scheme: Scheme, addr: SocketAddr, cfg: &Config) -> io:
     let Some(socket) = group.next() else {
         return Err(annotate(io::Error::other("no socket bound"), addr));
     };
-    Ok(Listener {
+    let listener = Listener {
         socket,
         scheme,
         wanted: addr,
         per_worker: group.collect(),
-    })
+    };
+    listener
+        .set_defer_accept(cfg.listen_defer_accept)
+        .map_err(|e| annotate(e, addr))?;
+    Ok(listener)
 }
 
 /// The port the HTTPS listener really has, for redirects.
@@ -453,7 +467,13 @@ impl Server {
         for (socket, scheme) in sockets {
             socket.set_nonblocking(true)?;
             let wanted = socket.local_addr()?;
-            listeners.push(Listener::shared(socket, scheme, wanted));
+            let listener = Listener::shared(socket, scheme, wanted);
+            // The configuration decides, as for sockets carbond binds itself; a
+            // `DeferAcceptSec=` in the socket unit is overridden.
+            listener
+                .set_defer_accept(cfg.listen_defer_accept)
+                .map_err(|e| annotate(e, wanted))?;
+            listeners.push(listener);
         }
         Server::build(cfg, tls, listeners, true)
     }

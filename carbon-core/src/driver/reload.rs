@@ -168,6 +168,12 @@ pub(crate) fn apply(
     if let Some(ls) = new_listeners {
         *lock(&shared.listeners) = ls;
     }
+    // Kept listeners take a changed `listen_defer_accept` too (new ones have it).
+    for l in lock(&shared.listeners).iter() {
+        if let Err(e) = l.set_defer_accept(update.cfg.listen_defer_accept) {
+            log::warn!("listen_defer_accept on {}: {e}", l.wanted);
+        }
+    }
     let mut waiting: Vec<usize> = Vec::with_capacity(workers.len());
     for (w, parcel) in workers.iter().zip(parcels) {
         match w.updates.try_send(parcel) {

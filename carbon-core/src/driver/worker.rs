@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use mio::net::TcpListener;
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::{Events, Poll, Token, Waker};
 use slab::Slab;
 
 use super::access_log::LogSink;
@@ -538,7 +538,7 @@ impl Worker {
 
     pub(crate) fn add_conn(
         &mut self,
-        mut sock: mio::net::TcpStream,
+        sock: mio::net::TcpStream,
         peer: std::net::SocketAddr,
         scheme: Scheme,
         ip_counted: bool,
@@ -561,22 +561,12 @@ impl Worker {
             release(self);
             return;
         }
-        if let Err(e) = self
-            .poll
-            .registry()
-            .register(&mut sock, Token(key), Interest::READABLE)
-        {
-            log::warn!("cannot register connection from {peer}: {e}");
-            release(self);
-            return;
-        }
         let tls = match scheme {
             Scheme::Https => match self.gen.tls.as_ref() {
                 Some(cfg) => match crate::tls::TlsSession::new(cfg.clone()) {
                     Ok(t) => Some(Box::new(t)),
                     Err(e) => {
                         log::warn!("cannot start TLS for {peer}: {e}");
-                        let _ = self.poll.registry().deregister(&mut sock);
                         release(self);
                         return;
                     }
@@ -588,19 +578,32 @@ impl Worker {
         let cfg = &self.gen.cfg;
         let mut conn = Conn::new(key, sock, peer, tls, protocol(scheme), cfg, now);
         conn.ip_counted = ip_counted;
+        conn.nodelay = nodelay;
         entry.insert(conn);
-        if let Some(c) = self.conns.get_mut(key) {
-            c.nodelay = nodelay;
-        }
         // Counted once the connection holds a slot, so every accept has its close.
         Stats::inc(&self.counters.connections_accepted[protocol(scheme) as usize]);
-        // Not read yet: registering the socket reported it readable if the request
-        // is already there, and the next poll turn hands it over with the others; a
-        // read now would find nothing for a good part of new connections. A new
-        // socket can be written to.
-        if let Some(c) = self.conns.get_mut(key) {
+        let defer = self.gen.cfg.listen_defer_accept.is_some();
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
+        c.armed = self.timers.arm(key, c.armed, c.deadline());
+        if defer {
+            // With TCP_DEFER_ACCEPT the kernel queued the connection once its first
+            // bytes arrived: read them this turn. The socket is registered with the
+            // poller only if the connection outlives this turn (`update_interest`),
+            // so one that closes after its response never costs an `epoll_ctl`.
+            c.note_event(true, true, false);
+            c.queued = true;
+            self.again.push(key);
+        } else {
+            // Accepted at the end of the handshake: the request often follows later,
+            // so wait for the poller rather than read nothing now. A new socket can be
+            // written to.
             c.note_event(false, true, false);
-            c.armed = self.timers.arm(key, c.armed, c.deadline());
+            if let Err(e) = c.update_interest(self.poll.registry()) {
+                log::warn!("cannot register connection from {peer}: {e}");
+                self.close(key);
+            }
         }
     }
 
