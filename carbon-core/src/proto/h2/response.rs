@@ -8,7 +8,9 @@
 //! The fields are borrowed from the response's header map when encoded, never copied:
 //! a response costs no allocation per field.
 
-use http::header::{HeaderMap, CONTENT_LENGTH};
+use http::header::{
+    HeaderMap, HeaderName, CONNECTION, CONTENT_LENGTH, SET_COOKIE, TRANSFER_ENCODING, UPGRADE,
+};
 use http::StatusCode;
 
 use super::hpack::HeaderField;
@@ -53,18 +55,19 @@ impl LengthValue {
     }
 }
 
+const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+
 /// Connection-specific fields (RFC 9113 §8.2.2), plus `content-length`, which the
-/// engine derives itself.
-fn dropped(name: &[u8]) -> bool {
-    matches!(
-        name,
-        b"connection"
-            | b"proxy-connection"
-            | b"keep-alive"
-            | b"transfer-encoding"
-            | b"upgrade"
-            | b"content-length"
-    )
+/// engine derives itself. Compared as `HeaderName`s: a standard name is one
+/// comparison of its tag, not of its octets.
+fn dropped(name: &HeaderName) -> bool {
+    name == CONNECTION
+        || name == TRANSFER_ENCODING
+        || name == UPGRADE
+        || name == CONTENT_LENGTH
+        || name == PROXY_CONNECTION
+        || name == KEEP_ALIVE
 }
 
 impl Encoded {
@@ -79,14 +82,11 @@ impl Encoded {
         let headers = self
             .headers
             .iter()
-            .filter(|(n, _)| !dropped(n.as_str().as_bytes()))
-            .map(|(n, v)| {
-                let name = n.as_str().as_bytes();
-                HeaderField {
-                    name,
-                    value: v.as_bytes(),
-                    sensitive: name == b"set-cookie",
-                }
+            .filter(|(n, _)| !dropped(n))
+            .map(|(n, v)| HeaderField {
+                name: n.as_str().as_bytes(),
+                value: v.as_bytes(),
+                sensitive: n == SET_COOKIE,
             });
         let length = self.length.iter().map(|l| HeaderField {
             name: b"content-length",
@@ -146,7 +146,10 @@ mod tests {
         let resp = http::Response::builder()
             .status(200)
             .header("connection", "close")
+            .header("keep-alive", "timeout=5")
             .header("content-type", "text/plain")
+            .header("proxy-connection", "close")
+            .header("upgrade", "h2c")
             .header("content-length", "999")
             .header("transfer-encoding", "chunked")
             .body(Body::Bytes(Bytes::from_static(b"hello world")))
