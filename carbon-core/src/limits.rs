@@ -425,3 +425,9 @@ pub const COMPRESS_POOL_QUEUE: usize = 64;
 /// Compression pool (`service/files/compress.rs`):
 /// Large variants (temporary files), process-wide, each one descriptor and its disk.
 pub const COMPRESS_LARGE_MAX: usize = 32;
+
+/// HTTP/2 decoded request fields (`proto/h2/request.rs`): buffer capacity kept
+/// between header blocks. The buffer never exceeds SETTINGS_MAX_HEADER_LIST_SIZE (the
+/// decoder stops handing fields over past it); one larger than this, grown by an
+/// unusually large block, is released after the block so idle connections stay small.
+pub const H2_FIELDS_KEEP: usize = 16 * 1024;

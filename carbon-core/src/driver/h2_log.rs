@@ -9,7 +9,10 @@
 //! answered stream once (a response for a stream already gone at once, with 0).
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::time::Instant;
+
+use crate::proto::h2::streams::StreamIdHasher;
 
 use super::access_log::LogSink;
 use super::engine::Engine;
@@ -18,9 +21,15 @@ use super::stats::WorkerCounters;
 #[derive(Debug, Default)]
 pub(crate) struct H2PendingLines {
     /// Stream id -> the line without its size (`None`: no access log) and where the
-    /// size goes.
-    lines: HashMap<u32, Option<(String, usize)>>,
+    /// size goes. Keyed by the engine's stream-id hash, as its stream table is: the
+    /// ids are the client's, but the map holds only streams in flight.
+    lines: HashMap<u32, Option<(String, usize)>, BuildHasherDefault<StreamIdHasher>>,
 }
+
+/// Entries whose room is kept while no stream is in flight: enough for a client's
+/// usual burst of concurrent streams, so each burst does not allocate the map again,
+/// yet an idle connection keeps under a kilobyte for it.
+const KEEP_ENTRIES: usize = 16;
 
 impl H2PendingLines {
     /// The response of `stream_id` was handed to the engine.
@@ -41,8 +50,8 @@ impl H2PendingLines {
                 write(text, sent, log.as_deref_mut(), stats, Some(now));
             }
         }
-        if self.lines.is_empty() && self.lines.capacity() > 0 {
-            self.lines = HashMap::new();
+        if self.lines.is_empty() && self.lines.capacity() > KEEP_ENTRIES {
+            self.lines = HashMap::default();
         }
     }
 

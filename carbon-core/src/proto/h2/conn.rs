@@ -42,7 +42,7 @@ use super::frame::{
     RstStream, Settings, WindowUpdate,
 };
 use super::hpack;
-use super::request::{build_request, check_trailers, Field};
+use super::request::{build_request, check_trailers, Fields};
 use super::response;
 use super::streams::flow_control::{RecvWindow, SendWindow};
 use super::streams::prioritize::{self, Candidate};
@@ -146,6 +146,9 @@ pub struct H2Conn {
     events: VecDeque<Event>,
     streams: Streams,
     decoder: hpack::Decoder,
+    /// Scratch for the decoded fields of one header block, kept between blocks so a
+    /// request costs no allocation per field.
+    fields: Fields,
     encoder: hpack::Encoder,
     pending_block: Option<PendingBlock>,
     peer_initial_window: u32,
@@ -192,6 +195,7 @@ impl H2Conn {
     fn build(limits: Http2Limits, now: Instant, connect_protocol: bool) -> Self {
         let mut c = H2Conn {
             decoder: hpack::Decoder::new(4096),
+            fields: Fields::default(),
             encoder: hpack::Encoder::new(),
             phase: Phase::Preface(0),
             reader: FrameReader::new(),
@@ -1018,14 +1022,27 @@ impl H2Conn {
         priority: Option<PrioritySpec>,
         block: &[u8],
     ) -> Result<(), ConnError> {
-        // Room for a typical request's fields (four pseudo-headers and a few more),
-        // so the list is not grown field by field.
-        let mut fields: Vec<Field> = Vec::with_capacity(12);
+        let mut fields = std::mem::take(&mut self.fields);
+        fields.clear();
+        let result = self.on_decoded_block(now, id, end_stream, priority, block, &mut fields);
+        self.fields = fields;
+        result
+    }
+
+    fn on_decoded_block(
+        &mut self,
+        now: Instant,
+        id: u32,
+        end_stream: bool,
+        priority: Option<PrioritySpec>,
+        block: &[u8],
+        fields: &mut Fields,
+    ) -> Result<(), ConnError> {
         let too_large =
             match self
                 .decoder
                 .decode(block, self.limits.max_header_list_size as usize, &mut |f| {
-                    fields.push((f.name.to_vec(), f.value.to_vec()))
+                    fields.push(f.name, f.value)
                 }) {
                 Ok(()) => false,
                 Err(e) if e.is_connection_error() => {
@@ -1038,7 +1055,7 @@ impl H2Conn {
                 Err(_) => true,
             };
         if self.streams.map.contains_key(&id) {
-            return self.on_trailers(now, id, end_stream, too_large, &fields);
+            return self.on_trailers(now, id, end_stream, too_large, fields);
         }
         if id <= self.streams.last_client_id {
             return match self.streams.closed_how(id) {
@@ -1124,7 +1141,7 @@ impl H2Conn {
         id: u32,
         end_stream: bool,
         too_large: bool,
-        fields: &[Field],
+        fields: &Fields,
     ) -> Result<(), ConnError> {
         let Some(s) = self.streams.map.get(&id) else {
             return Ok(());

@@ -5,15 +5,69 @@
 //! serves both: the URI is the origin form (`:path`), and `:authority` becomes the
 //! `Host` field when the client sent none (§8.3.1 lets a server do either). Cookie
 //! crumbs are joined with "; " (§8.2.3).
+//!
+//! The decoded fields of a block are kept in one reusable buffer ([`Fields`]), and
+//! the request's values, `:path` and `:authority` are slices of one shared copy of
+//! it: a request costs two allocations for its field bytes, not two per field.
 
+use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, COOKIE, HOST};
 use http::uri::{Authority, PathAndQuery};
 use http::{HeaderMap, Method, Uri, Version};
 
 use super::streams::prioritize::Priority;
+use crate::limits::H2_FIELDS_KEEP;
 
-/// A decoded field (name, value), owned.
-pub type Field = (Vec<u8>, Vec<u8>);
+/// The fields of one header block as the decoder hands them over, in order, their
+/// octets back to back in one buffer. The decoder stops handing fields over past
+/// SETTINGS_MAX_HEADER_LIST_SIZE, so the buffer never grows beyond it.
+#[derive(Debug, Default)]
+pub struct Fields {
+    bytes: Vec<u8>,
+    /// Where each field's name ends and its value ends, in `bytes`; a name starts
+    /// where the previous value ended.
+    ends: Vec<(usize, usize)>,
+}
+
+impl Fields {
+    /// Empties the list for the next block; a buffer grown past [`H2_FIELDS_KEEP`] by
+    /// an unusually large block is released rather than kept for the connection's life.
+    pub fn clear(&mut self) {
+        if self.bytes.capacity() > H2_FIELDS_KEEP {
+            self.bytes = Vec::new();
+            self.ends = Vec::new();
+        }
+        self.bytes.clear();
+        self.ends.clear();
+    }
+
+    pub fn push(&mut self, name: &[u8], value: &[u8]) {
+        self.bytes.extend_from_slice(name);
+        let name_end = self.bytes.len();
+        self.bytes.extend_from_slice(value);
+        self.ends.push((name_end, self.bytes.len()));
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Each field as (name, (value start, value end)), positions in `bytes`.
+    fn spans(&self) -> impl Iterator<Item = (&[u8], (usize, usize))> + '_ {
+        let mut start = 0;
+        self.ends.iter().map(move |&(name_end, value_end)| {
+            let name = &self.bytes[start..name_end];
+            start = value_end;
+            (name, (name_end, value_end))
+        })
+    }
+
+    /// Each field as (name, value).
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.spans()
+            .map(|(name, (start, end))| (name, &self.bytes[start..end]))
+    }
+}
 
 #[derive(Debug)]
 pub struct RequestHead {
@@ -63,19 +117,25 @@ fn check_field(name: &[u8], value: &[u8]) -> Result<(), Malformed> {
 }
 
 /// Validates and builds a request from the fields of its HEADERS block.
-pub fn build_request(fields: Vec<Field>) -> Result<RequestHead, Malformed> {
-    let mut method: Option<Vec<u8>> = None;
-    let mut scheme: Option<Vec<u8>> = None;
-    let mut authority: Option<Vec<u8>> = None;
-    let mut path: Option<Vec<u8>> = None;
-    let mut protocol: Option<Vec<u8>> = None;
+pub fn build_request(fields: &Fields) -> Result<RequestHead, Malformed> {
+    // One shared copy of the block's octets: values, `:path` and `:authority` are
+    // slices of it (a reference count each, no allocation or copy per field).
+    let shared = Bytes::copy_from_slice(&fields.bytes);
+    let slice = |(start, end): (usize, usize)| shared.slice(start..end);
+    let octets = |(start, end): (usize, usize)| &fields.bytes[start..end];
+    let mut method: Option<(usize, usize)> = None;
+    let mut scheme: Option<(usize, usize)> = None;
+    let mut authority: Option<(usize, usize)> = None;
+    let mut path: Option<(usize, usize)> = None;
+    let mut protocol: Option<(usize, usize)> = None;
     let mut regular_seen = false;
     let mut headers = HeaderMap::with_capacity(fields.len());
     let mut cookie: Option<Vec<u8>> = None;
     let mut content_length: Option<u64> = None;
     let mut priority: Option<Priority> = None;
 
-    for (name, value) in fields {
+    for (name, span) in fields.spans() {
+        let value = octets(span);
         if let Some(pseudo) = name.strip_prefix(b":") {
             // §8.3: pseudo-headers come first, once each, and only the defined ones.
             if regular_seen {
@@ -95,45 +155,45 @@ pub fn build_request(fields: Vec<Field>) -> Result<RequestHead, Malformed> {
             if value.iter().any(|&b| b <= b' ' || b == 0x7f) {
                 return Err("invalid byte in a pseudo-header");
             }
-            *slot = Some(value);
+            *slot = Some(span);
             continue;
         }
         regular_seen = true;
-        check_field(&name, &value)?;
+        check_field(name, value)?;
         if name == b"cookie" {
             // §8.2.3: crumbs are joined back into one field.
             match &mut cookie {
                 Some(c) => {
                     c.extend_from_slice(b"; ");
-                    c.extend_from_slice(&value);
+                    c.extend_from_slice(value);
                 }
-                None => cookie = Some(value),
+                None => cookie = Some(value.to_vec()),
             }
             continue;
         }
         if name == b"content-length" {
-            let n = parse_content_length(&value)?;
+            let n = parse_content_length(value)?;
             if content_length.is_some_and(|c| c != n) {
                 return Err("conflicting content-length");
             }
             content_length = Some(n);
         }
         if name == b"priority" {
-            priority = Some(Priority::from_header(&value));
+            priority = Some(Priority::from_header(value));
         }
-        let name = HeaderName::from_bytes(&name).map_err(|_| "invalid field name")?;
-        let value = HeaderValue::from_bytes(&value).map_err(|_| "invalid field value")?;
+        let name = HeaderName::from_bytes(name).map_err(|_| "invalid field name")?;
+        let value =
+            HeaderValue::from_maybe_shared(slice(span)).map_err(|_| "invalid field value")?;
         headers.append(name, value);
     }
 
     let method = method.ok_or("missing :method")?;
-    let method = Method::from_bytes(&method).map_err(|_| "invalid :method")?;
-    if let Some(a) = &authority {
+    let method = Method::from_bytes(octets(method)).map_err(|_| "invalid :method")?;
+    if let Some(a) = authority {
         // §8.3.1: no userinfo in :authority.
-        if a.contains(&b'@') {
+        if octets(a).contains(&b'@') {
             return Err(":authority with userinfo");
         }
-        Authority::try_from(a.as_slice()).map_err(|_| "invalid :authority")?;
     }
     let protocol = match protocol {
         // RFC 8441 §4: `:protocol` only on CONNECT; §5 needs :scheme, :path and
@@ -143,39 +203,44 @@ pub fn build_request(fields: Vec<Field>) -> Result<RequestHead, Malformed> {
             if authority.is_none() || scheme.is_none() || path.is_none() {
                 return Err("extended CONNECT without :scheme, :path or :authority");
             }
-            Some(String::from_utf8(p).map_err(|_| "invalid :protocol")?)
+            Some(String::from_utf8(octets(p).to_vec()).map_err(|_| "invalid :protocol")?)
         }
         None => None,
     };
     let uri = if method == Method::CONNECT && protocol.is_none() {
         // §8.5: CONNECT has :authority and neither :scheme nor :path.
-        let a = authority.as_deref().ok_or("CONNECT without :authority")?;
+        let a = authority.ok_or("CONNECT without :authority")?;
         if scheme.is_some() || path.is_some() {
             return Err("CONNECT with :scheme or :path");
         }
-        Uri::try_from(a).map_err(|_| "invalid :authority")?
+        Uri::from_maybe_shared(slice(a)).map_err(|_| "invalid :authority")?
     } else {
+        if let Some(a) = authority {
+            Authority::from_maybe_shared(slice(a)).map_err(|_| "invalid :authority")?;
+        }
         if scheme.is_none() {
             return Err("missing :scheme");
         }
         let path = path.ok_or("missing :path")?;
+        let p = octets(path);
         // §8.3.1: never empty; origin form, or "*" for OPTIONS.
-        let asterisk = path == b"*" && method == Method::OPTIONS;
-        if path.first() != Some(&b'/') && !asterisk {
+        let asterisk = p == b"*" && method == Method::OPTIONS;
+        if p.first() != Some(&b'/') && !asterisk {
             return Err(":path empty or not origin form");
         }
-        let pq = PathAndQuery::try_from(path.as_slice()).map_err(|_| "invalid :path")?;
+        let pq = PathAndQuery::from_maybe_shared(slice(path)).map_err(|_| "invalid :path")?;
         Uri::from(pq)
     };
     if let Some(a) = authority {
         match headers.get(HOST) {
             // §8.3.1: Host and :authority naming different origins is malformed.
-            Some(h) if !h.as_bytes().eq_ignore_ascii_case(&a) => {
+            Some(h) if !h.as_bytes().eq_ignore_ascii_case(octets(a)) => {
                 return Err("host differs from :authority");
             }
             Some(_) => {}
             None => {
-                let v = HeaderValue::from_bytes(&a).map_err(|_| "invalid :authority")?;
+                let v =
+                    HeaderValue::from_maybe_shared(slice(a)).map_err(|_| "invalid :authority")?;
                 headers.insert(HOST, v);
             }
         }
@@ -210,8 +275,8 @@ fn parse_content_length(v: &[u8]) -> Result<u64, Malformed> {
 }
 
 /// §8.1: trailers carry no pseudo-header and follow the field rules.
-pub fn check_trailers(fields: &[Field]) -> Result<(), Malformed> {
-    for (name, value) in fields {
+pub fn check_trailers(fields: &Fields) -> Result<(), Malformed> {
+    for (name, value) in fields.iter() {
         if name.first() == Some(&b':') {
             return Err("pseudo-header in trailers");
         }
@@ -224,11 +289,12 @@ pub fn check_trailers(fields: &[Field]) -> Result<(), Malformed> {
 mod tests {
     use super::*;
 
-    fn f(fields: &[(&str, &str)]) -> Vec<Field> {
-        fields
-            .iter()
-            .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
-            .collect()
+    fn f(fields: &[(&str, &str)]) -> Fields {
+        let mut list = Fields::default();
+        for (n, v) in fields {
+            list.push(n.as_bytes(), v.as_bytes());
+        }
+        list
     }
 
     const BASE: [(&str, &str); 4] = [
@@ -238,7 +304,7 @@ mod tests {
         (":path", "/a?b"),
     ];
 
-    fn with(extra: &[(&str, &str)]) -> Vec<Field> {
+    fn with(extra: &[(&str, &str)]) -> Fields {
         let mut v = BASE.to_vec();
         v.extend_from_slice(extra);
         f(&v)
@@ -246,11 +312,31 @@ mod tests {
 
     #[test]
     fn rfc9113_8_3_1_valid_request_builds_origin_form_with_host() {
-        let r = build_request(with(&[("cookie", "a=1"), ("cookie", "b=2")])).unwrap();
+        let r = build_request(&with(&[("cookie", "a=1"), ("cookie", "b=2")])).unwrap();
         assert_eq!(r.request.uri(), "/a?b");
         assert_eq!(r.request.headers()[HOST], "example.com");
         assert_eq!(r.request.headers()[COOKIE], "a=1; b=2");
         assert_eq!(r.request.version(), Version::HTTP_2);
+    }
+
+    #[test]
+    fn rfc9113_8_3_request_outlives_the_reused_field_buffer() {
+        let mut list = with(&[("accept", "text/html"), ("x-custom", "one")]);
+        let r = build_request(&list).unwrap();
+        list.clear();
+        list.push(b":method", b"HEAD");
+        list.push(b"x-custom", b"two");
+        assert_eq!(r.request.headers()["x-custom"], "one");
+        assert_eq!(r.request.headers()["accept"], "text/html");
+        assert_eq!(r.request.uri(), "/a?b");
+        assert_eq!(
+            list.iter().collect::<Vec<_>>(),
+            vec![(&b":method"[..], &b"HEAD"[..]), (b"x-custom", b"two")]
+        );
+        // An unusually large block's buffer is not kept for the connection's life.
+        list.push(b"x-big", &vec![b'a'; H2_FIELDS_KEEP + 1]);
+        list.clear();
+        assert!(list.bytes.capacity() <= H2_FIELDS_KEEP);
     }
 
     #[test]
@@ -265,9 +351,9 @@ mod tests {
             &[("content-length", "-1")],
             &[("host", "other.example")],
         ] {
-            assert!(build_request(with(bad)).is_err(), "{bad:?}");
+            assert!(build_request(&with(bad)).is_err(), "{bad:?}");
         }
-        assert!(build_request(with(&[("te", "trailers")])).is_ok());
+        assert!(build_request(&with(&[("te", "trailers")])).is_ok());
     }
 
     const EXTENDED_CONNECT: [(&str, &str); 5] = [
@@ -280,21 +366,21 @@ mod tests {
 
     #[test]
     fn rfc8441_4_extended_connect_carries_protocol_and_origin_form_path() {
-        let r = build_request(f(&EXTENDED_CONNECT)).unwrap();
+        let r = build_request(&f(&EXTENDED_CONNECT)).unwrap();
         assert_eq!(r.protocol.as_deref(), Some("websocket"));
         assert_eq!(r.request.method(), Method::CONNECT);
         assert_eq!(r.request.uri(), "/chat?room=1");
         assert_eq!(r.request.headers()[HOST], "example.com");
         // Plain CONNECT (RFC 9113 §8.5) has no protocol.
-        let plain = build_request(f(&[(":method", "CONNECT"), (":authority", "a:443")]));
+        let plain = build_request(&f(&[(":method", "CONNECT"), (":authority", "a:443")]));
         assert_eq!(plain.unwrap().protocol, None);
     }
 
     #[test]
     fn rfc8441_4_protocol_on_a_non_connect_request_is_malformed() {
-        let mut v = with(&[]);
-        v.insert(1, (b":protocol".to_vec(), b"websocket".to_vec()));
-        assert!(build_request(v).is_err());
+        let mut v = BASE.to_vec();
+        v.insert(1, (":protocol", "websocket"));
+        assert!(build_request(&f(&v)).is_err());
     }
 
     #[test]
@@ -305,29 +391,32 @@ mod tests {
                 .copied()
                 .filter(|(n, _)| *n != missing)
                 .collect();
-            assert!(build_request(f(&v)).is_err(), "without {missing}");
+            assert!(build_request(&f(&v)).is_err(), "without {missing}");
         }
         let mut dup = f(&EXTENDED_CONNECT);
-        dup.push((b":protocol".to_vec(), b"websocket".to_vec()));
-        assert!(build_request(dup).is_err(), "duplicate :protocol");
+        dup.push(b":protocol", b"websocket");
+        assert!(build_request(&dup).is_err(), "duplicate :protocol");
     }
 
     #[test]
     fn rfc9113_8_3_pseudo_header_rules() {
         let mut after = with(&[("accept", "x")]);
-        after.push((b":method".to_vec(), b"GET".to_vec()));
-        assert!(build_request(after).is_err(), "pseudo after regular");
+        after.push(b":method", b"GET");
+        assert!(build_request(&after).is_err(), "pseudo after regular");
         let mut dup = with(&[]);
-        dup.push((b":path".to_vec(), b"/".to_vec()));
-        assert!(build_request(dup).is_err(), "duplicate");
-        assert!(build_request(f(&[(":method", "GET"), (":scheme", "http")])).is_err());
-        assert!(
-            build_request(f(&[(":method", "GET"), (":scheme", "http"), (":path", "")])).is_err()
-        );
-        assert!(build_request(with(&[(":status", "200")])).is_err());
-        assert!(build_request(f(&[(":method", "CONNECT"), (":path", "/")])).is_err());
-        assert!(build_request(f(&[(":method", "CONNECT"), (":authority", "a:443")])).is_ok());
-        assert!(build_request(f(&[
+        dup.push(b":path", b"/");
+        assert!(build_request(&dup).is_err(), "duplicate");
+        assert!(build_request(&f(&[(":method", "GET"), (":scheme", "http")])).is_err());
+        assert!(build_request(&f(&[
+            (":method", "GET"),
+            (":scheme", "http"),
+            (":path", "")
+        ]))
+        .is_err());
+        assert!(build_request(&with(&[(":status", "200")])).is_err());
+        assert!(build_request(&f(&[(":method", "CONNECT"), (":path", "/")])).is_err());
+        assert!(build_request(&f(&[(":method", "CONNECT"), (":authority", "a:443")])).is_ok());
+        assert!(build_request(&f(&[
             (":method", "OPTIONS"),
             (":scheme", "http"),
             (":path", "*")

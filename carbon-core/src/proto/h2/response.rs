@@ -8,7 +8,9 @@
 //! The fields are borrowed from the response's header map when encoded, never copied:
 //! a response costs no allocation per field.
 
-use http::header::{HeaderMap, CONTENT_LENGTH};
+use http::header::{
+    HeaderMap, HeaderName, CONNECTION, CONTENT_LENGTH, SET_COOKIE, TRANSFER_ENCODING, UPGRADE,
+};
 use http::StatusCode;
 
 use super::hpack::HeaderField;
@@ -53,47 +55,73 @@ impl LengthValue {
     }
 }
 
+const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+
 /// Connection-specific fields (RFC 9113 §8.2.2), plus `content-length`, which the
-/// engine derives itself.
-fn dropped(name: &[u8]) -> bool {
-    matches!(
-        name,
-        b"connection"
-            | b"proxy-connection"
-            | b"keep-alive"
-            | b"transfer-encoding"
-            | b"upgrade"
-            | b"content-length"
-    )
+/// engine derives itself. Compared as `HeaderName`s: a standard name is one
+/// comparison of its tag, not of its octets.
+fn dropped(name: &HeaderName) -> bool {
+    name == CONNECTION
+        || name == TRANSFER_ENCODING
+        || name == UPGRADE
+        || name == CONTENT_LENGTH
+        || name == PROXY_CONNECTION
+        || name == KEEP_ALIVE
 }
 
 impl Encoded {
     /// The fields in wire order (`:status` first, `content-length` last), borrowed.
     /// `set-cookie` is never indexed (RFC 7541 §7.1.3).
-    pub fn fields(&self) -> impl Iterator<Item = HeaderField<'_>> {
-        let status = std::iter::once(HeaderField {
-            name: b":status",
-            value: self.status.as_str().as_bytes(),
-            sensitive: false,
-        });
-        let headers = self
-            .headers
-            .iter()
-            .filter(|(n, _)| !dropped(n.as_str().as_bytes()))
-            .map(|(n, v)| {
-                let name = n.as_str().as_bytes();
-                HeaderField {
-                    name,
-                    value: v.as_bytes(),
-                    sensitive: name == b"set-cookie",
-                }
+    pub fn fields(&self) -> Fields<'_> {
+        Fields {
+            encoded: self,
+            status_sent: false,
+            headers: self.headers.iter(),
+            length_sent: false,
+        }
+    }
+}
+
+/// The iterator of [`Encoded::fields`]: one flat state machine rather than a chain of
+/// adapters, as it runs for every field of every response.
+pub struct Fields<'a> {
+    encoded: &'a Encoded,
+    status_sent: bool,
+    headers: http::header::Iter<'a, http::HeaderValue>,
+    length_sent: bool,
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = HeaderField<'a>;
+
+    fn next(&mut self) -> Option<HeaderField<'a>> {
+        if !self.status_sent {
+            self.status_sent = true;
+            return Some(HeaderField {
+                name: b":status",
+                value: self.encoded.status.as_str().as_bytes(),
+                sensitive: false,
             });
-        let length = self.length.iter().map(|l| HeaderField {
+        }
+        for (n, v) in self.headers.by_ref() {
+            if !dropped(n) {
+                return Some(HeaderField {
+                    name: n.as_str().as_bytes(),
+                    value: v.as_bytes(),
+                    sensitive: n == SET_COOKIE,
+                });
+            }
+        }
+        if self.length_sent {
+            return None;
+        }
+        self.length_sent = true;
+        self.encoded.length.as_ref().map(|l| HeaderField {
             name: b"content-length",
             value: l.as_bytes(),
             sensitive: false,
-        });
-        status.chain(headers).chain(length)
+        })
     }
 }
 
@@ -146,7 +174,10 @@ mod tests {
         let resp = http::Response::builder()
             .status(200)
             .header("connection", "close")
+            .header("keep-alive", "timeout=5")
             .header("content-type", "text/plain")
+            .header("proxy-connection", "close")
+            .header("upgrade", "h2c")
             .header("content-length", "999")
             .header("transfer-encoding", "chunked")
             .body(Body::Bytes(Bytes::from_static(b"hello world")))

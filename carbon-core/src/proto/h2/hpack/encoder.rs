@@ -16,6 +16,10 @@
 //!   §7.1.3), and any field passed with `sensitive: true`;
 //! * strings are Huffman-coded when that is strictly shorter.
 //!
+//! * a field equal to the same position's field of the previous block, encoded
+//!   against the same dynamic table, reuses that block's octets ([`Memo`]): a static
+//!   server's responses on one connection differ in a few fields at most.
+//!
 //! The encoder never allocates per field except for a new dynamic table entry; names
 //! are found in the static table through a per-length index, not a scan of 61 strings,
 //! and fields and names in the dynamic table through a hash index ([`TableIndex`]),
@@ -25,6 +29,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use super::memo::Memo;
 use super::table::{self, DynamicTable, STATIC, STATIC_LEN};
 use super::{integer, string, HeaderField, DEFAULT_TABLE_SIZE};
 
@@ -95,6 +100,14 @@ pub struct Encoder {
     index: TableIndex,
     strategy: Strategy,
     pending: Option<PendingUpdate>,
+    /// Bumped at every change of `table`: what a [`Memo`] entry was encoded against.
+    generation: u64,
+    memo: Memo,
+    /// Off only in tests that compare the memo's output with encoding afresh.
+    use_memo: bool,
+    /// Fields taken from the memo, for tests that check it is used.
+    #[cfg(test)]
+    pub(crate) memo_hits: u64,
 }
 
 impl Default for Encoder {
@@ -126,6 +139,20 @@ impl Encoder {
             index: TableIndex::default(),
             strategy,
             pending: None,
+            generation: 0,
+            memo: Memo::default(),
+            use_memo: true,
+            #[cfg(test)]
+            memo_hits: 0,
+        }
+    }
+
+    /// An encoder that encodes every field afresh, as a reference for the memo.
+    #[cfg(test)]
+    pub(crate) fn without_memo(strategy: Strategy) -> Encoder {
+        Encoder {
+            use_memo: false,
+            ..Encoder::with_strategy(strategy)
         }
     }
 
@@ -169,13 +196,38 @@ impl Encoder {
             }
             integer::encode(p.last, 5, 0x20, dst);
             self.table.set_capacity(p.last);
+            self.generation += 1;
         }
-        for field in fields {
-            self.encode_field(field, dst);
+        if !self.use_memo {
+            for field in fields {
+                self.encode_field(field, dst);
+            }
+            return;
         }
+        self.memo.start_block();
+        for (i, field) in fields.into_iter().enumerate() {
+            let HeaderField { name, value, .. } = field;
+            if !field.sensitive {
+                if let Some(wire) = self.memo.find(i, name, value, self.generation) {
+                    dst.extend_from_slice(wire);
+                    #[cfg(test)]
+                    {
+                        self.memo_hits += 1;
+                    }
+                    continue;
+                }
+            }
+            let (start, generation) = (dst.len(), self.generation);
+            let sensitive = self.encode_field(field, dst);
+            let keep = !sensitive && self.generation == generation;
+            self.memo
+                .record(i, name, value, &dst[start..], generation, keep);
+        }
+        self.memo.end_block();
     }
 
-    fn encode_field(&mut self, field: HeaderField<'_>, dst: &mut Vec<u8>) {
+    /// Appends one field; returns whether it was sent as sensitive (never indexed).
+    fn encode_field(&mut self, field: HeaderField<'_>, dst: &mut Vec<u8>) -> bool {
         let HeaderField { name, value, .. } = field;
         let sensitive = field.sensitive || is_sensitive(name, value);
         let huffman = self.strategy.huffman();
@@ -186,7 +238,7 @@ impl Encoder {
         if !sensitive && !self.table.is_empty() {
             if let Some(i) = self.index.find_field(&self.table, name_hash, name, value) {
                 integer::encode(STATIC_LEN + 1 + i, 7, 0x80, dst);
-                return;
+                return false;
             }
         }
         let mut name_index = None;
@@ -195,7 +247,7 @@ impl Encoder {
                 for index in first..first + count {
                     if STATIC[index - 1].1 == value {
                         integer::encode(index, 7, 0x80, dst);
-                        return;
+                        return false;
                     }
                 }
             }
@@ -230,8 +282,10 @@ impl Encoder {
         string::encode(value, huffman, dst);
         if literal == Literal::WithIndexing {
             self.table.insert(name, value);
+            self.generation += 1;
             self.index.inserted(&self.table, name_hash, name, value);
         }
+        sensitive
     }
 
     fn should_index(&self, name: &[u8], value: &[u8]) -> bool {

@@ -843,3 +843,129 @@ fn rfc7541_round_trip_random_lists_with_table_resizes() {
         }
     }
 }
+
+// ---- the encoder's memory of the previous block ----
+
+/// A static file response, changed a little from block to block as a connection's
+/// responses are: a new second, another file, a cookie, a field more or less, a long
+/// field, a list longer than the memo, table size changes.
+#[test]
+fn rfc7541_memo_encodes_exactly_as_encoding_afresh() {
+    let mut rng = Rng::new(9113);
+    for strategy in Strategy::ALL {
+        let mut enc = Encoder::with_strategy(strategy);
+        let mut reference = Encoder::without_memo(strategy);
+        let mut dec = Decoder::new(4096);
+        let mut date = 0u32;
+        let mut file = 0u32;
+        for block in 0..600 {
+            if rng.one_in(6) {
+                date += 1;
+            }
+            if rng.one_in(4) {
+                file = rng.below(5) as u32;
+            }
+            if rng.one_in(40) {
+                let size = *rng.pick(&[0, 64, 256, 1000, 4096]);
+                for e in [&mut enc, &mut reference] {
+                    e.set_max_table_size(size);
+                }
+                dec.set_max_table_size(size);
+            }
+            let mut list: Vec<Owned> = vec![
+                (b":status".to_vec(), b"200".to_vec(), false),
+                (
+                    b"content-type".to_vec(),
+                    format!("type/{file}").into_bytes(),
+                    false,
+                ),
+                (
+                    b"etag".to_vec(),
+                    format!("\"{file:08x}-400\"").into_bytes(),
+                    false,
+                ),
+                (b"x-frame-options".to_vec(), b"SAMEORIGIN".to_vec(), false),
+                (b"content-security-policy".to_vec(), vec![b'p'; 150], false),
+                (
+                    b"date".to_vec(),
+                    format!("Sun, 06 Dec 2026 21:{date:05}").into_bytes(),
+                    false,
+                ),
+                (b"server".to_vec(), b"carbon".to_vec(), false),
+                (
+                    b"content-length".to_vec(),
+                    format!("{}", 1000 + file).into_bytes(),
+                    false,
+                ),
+            ];
+            if rng.one_in(5) {
+                let cookie = format!("id={}", rng.below(3)).into_bytes();
+                list.insert(
+                    rng.below(list.len()),
+                    (b"set-cookie".to_vec(), cookie, false),
+                );
+            }
+            if rng.one_in(8) {
+                // The same field as the previous block's, but to be sent never-indexed.
+                let i = rng.below(list.len());
+                list[i].2 = true;
+            }
+            if rng.one_in(8) {
+                list.remove(rng.below(list.len()));
+            }
+            if rng.one_in(20) {
+                for k in 0..40 {
+                    list.push((format!("x-extra-{k}").into_bytes(), b"v".to_vec(), false));
+                }
+            }
+            let fields = |l: &[Owned]| -> Vec<(Vec<u8>, Vec<u8>, bool)> { l.to_vec() };
+            let mut wires = Vec::new();
+            for e in [&mut enc, &mut reference] {
+                let mut wire = Vec::new();
+                let l = fields(&list);
+                e.encode(
+                    l.iter().map(|(n, v, s)| HeaderField {
+                        name: n,
+                        value: v,
+                        sensitive: *s,
+                    }),
+                    &mut wire,
+                );
+                wires.push(wire);
+            }
+            assert_eq!(wires[0], wires[1], "{strategy:?} block {block}");
+            let got = decode(&mut dec, &wires[0], usize::MAX).unwrap();
+            assert_eq!(got.len(), list.len());
+            for (g, l) in got.iter().zip(&list) {
+                assert_eq!((&g.0, &g.1), (&l.0, &l.1), "{strategy:?} block {block}");
+                assert!(g.2 || !l.2, "sensitive field lost its flag");
+            }
+        }
+        assert!(
+            enc.memo_hits > 200,
+            "{strategy:?}: memo barely used ({})",
+            enc.memo_hits
+        );
+    }
+}
+
+#[test]
+fn rfc7541_7_1_3_memo_never_reuses_a_field_for_one_marked_sensitive() {
+    let mut enc = Encoder::new();
+    let plain = [HeaderField::new(b"x-token", b"abc")];
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    enc.encode(plain, &mut first);
+    enc.encode(plain, &mut first);
+    let hits = enc.memo_hits;
+    enc.encode(
+        [HeaderField {
+            name: b"x-token",
+            value: b"abc",
+            sensitive: true,
+        }],
+        &mut second,
+    );
+    assert_eq!(enc.memo_hits, hits);
+    // §6.2.3: a never-indexed literal (0001xxxx), not the indexed entry.
+    assert_eq!(second[0] & 0xf0, 0x10);
+}
