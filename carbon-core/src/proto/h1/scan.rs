@@ -76,6 +76,27 @@ impl HeadScanner {
         // Content bytes the current line may have before it breaks a limit.
         let mut line_limit = self.line_limit(limits);
         let result = loop {
+            // The bulk of a head is visible ASCII (and spaces inside a line): such a
+            // run needs no decision, so it is skipped in a tight loop. It stops where a
+            // check below applies: the line's limit, and the end of the longest method.
+            let mut run_end = buf.len().min(line_start.saturating_add(line_limit));
+            if !self.in_fields && pos <= LONGEST_METHOD {
+                run_end = run_end.min(LONGEST_METHOD + 1);
+            }
+            let run_start = pos;
+            while pos < run_end {
+                let b = buf[pos];
+                if (b > b' ' && b != 0x7f) || (b == b' ' && pos != line_start) {
+                    pos += 1;
+                } else {
+                    break;
+                }
+            }
+            if pos != run_start && !self.in_fields && pos == LONGEST_METHOD + 1 {
+                if let Err(e) = check_method_length(&buf[..pos]) {
+                    break Err(e);
+                }
+            }
             let Some(&b) = buf.get(pos) else {
                 break Ok(Scan::Incomplete { skip });
             };

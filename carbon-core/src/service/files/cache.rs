@@ -24,6 +24,7 @@ use http::HeaderValue;
 use super::encoding::Coding;
 use super::mime::MediaType;
 use super::resolve::FileIdentity;
+use super::template::HeadTemplates;
 
 /// An entry is re-stat'ed when older than this, so a changed file is served stale for
 /// at most this long.
@@ -141,6 +142,8 @@ pub(super) struct Entry {
     pub memory: Option<Bytes>,
     /// When the file system last confirmed this entry.
     pub checked_at: Instant,
+    /// The header fields of each representation's plain `200` (`template.rs`).
+    pub heads: HeadTemplates,
     last_used: u64,
 }
 
@@ -164,6 +167,7 @@ impl Entry {
             br: Gzip::Unavailable,
             memory: None,
             checked_at: now,
+            heads: HeadTemplates::default(),
             last_used: 0,
         }
     }
@@ -318,6 +322,7 @@ impl FileCache {
         if let Some(entry) = self.entries.get_mut(key) {
             self.used -= entry.cost(key);
             *entry.variant_mut(coding) = state;
+            entry.heads.forget(coding);
             self.used += entry.cost(key);
         }
     }
