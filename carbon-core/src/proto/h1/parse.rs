@@ -6,7 +6,9 @@
 //! delimited exactly one way (the defence against request smuggling).
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, EXPECT, HOST};
+use http::header::{
+    HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING,
+};
 use http::{HeaderMap, Method, Uri, Version};
 
 use crate::limits::Limits;
@@ -90,24 +92,35 @@ pub(super) fn parse_head(
     let version = line.version;
 
     let mut headers = HeaderMap::with_capacity(req.headers.len());
+    let mut seen = Seen::default();
     for h in req.headers.iter() {
         let name =
             HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| RequestError::MalformedField)?;
         let value = HeaderValue::from_bytes(h.value).map_err(|_| RequestError::MalformedField)?;
+        seen.note(&name);
         headers.append(name, value);
     }
 
     let uri = parse_target(&method, target)?;
     check_host(&mut headers, &uri, version)?;
-    let framing = body_framing(&headers, version)?;
+    let framing = if seen.framing {
+        body_framing(&headers, version)?
+    } else {
+        // §6.3 rule 7: neither Content-Length nor Transfer-Encoding.
+        BodyFraming::Length(0)
+    };
     if let BodyFraming::Length(n) = framing {
         // Decided at the head: no point reading a body we will refuse.
         if n > limits.max_body as u64 {
             return Err(RequestError::BodyTooLarge);
         }
     }
-    let expect_continue = expectation(&headers, version, framing)?;
-    let keep_alive = keep_alive(&headers, version);
+    let expect_continue = seen.expect && expectation(&headers, version, framing)?;
+    let keep_alive = if seen.connection {
+        keep_alive(&headers, version)
+    } else {
+        version == Version::HTTP_11
+    };
 
     let mut request = http::Request::new(());
     *request.method_mut() = method;
@@ -120,6 +133,29 @@ pub(super) fn parse_head(
         expect_continue,
         keep_alive,
     })
+}
+
+/// Which fields with rules of their own a request carries, noted while the map is
+/// built, so a request without them (most) skips the map lookups that would find
+/// nothing: each is a hash of the name and a probe.
+#[derive(Default)]
+struct Seen {
+    /// Content-Length or Transfer-Encoding ([`body_framing`]).
+    framing: bool,
+    expect: bool,
+    connection: bool,
+}
+
+impl Seen {
+    fn note(&mut self, name: &HeaderName) {
+        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
+            self.framing = true;
+        } else if name == EXPECT {
+            self.expect = true;
+        } else if name == CONNECTION {
+            self.connection = true;
+        }
+    }
 }
 
 /// The longest method [`recognized_method`] knows (CONNECT, OPTIONS). The scanner
