@@ -65,13 +65,16 @@ pub(super) fn encode_response(
 
     // RFC 9110 §9.3.2: a HEAD answer carries the Content-Length a GET would have, which
     // only the service knows (the service contract: it sets it for HEAD only).
-    let service_length = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .filter(|v| !v.is_empty() && v.as_bytes().iter().all(u8::is_ascii_digit));
+    // Looked up only for HEAD: any other answer's length is its body's.
+    let service_length = || {
+        parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .filter(|v| !v.is_empty() && v.as_bytes().iter().all(u8::is_ascii_digit))
+    };
     let content_length: Option<LengthField> = if bodiless_status {
         None
-    } else if let (true, Some(v)) = (head_request, service_length) {
+    } else if let Some(v) = head_request.then(service_length).flatten() {
         Some(LengthField::Given(v.as_bytes()))
     } else {
         Some(LengthField::Computed(body.len()))

@@ -97,12 +97,12 @@ pub(super) fn parse_head(
         let name =
             HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| RequestError::MalformedField)?;
         let value = HeaderValue::from_bytes(h.value).map_err(|_| RequestError::MalformedField)?;
-        seen.note(&name);
+        seen.note(&name, h.value);
         headers.append(name, value);
     }
 
     let uri = parse_target(&method, target)?;
-    check_host(&mut headers, &uri, version)?;
+    check_host(&mut headers, &seen, &uri, version)?;
     let framing = if seen.framing {
         body_framing(&headers, version)?
     } else {
@@ -136,19 +136,26 @@ pub(super) fn parse_head(
 }
 
 /// Which fields with rules of their own a request carries, noted while the map is
-/// built, so a request without them (most) skips the map lookups that would find
-/// nothing: each is a hash of the name and a probe.
+/// built: Host is then checked without a map lookup, and a request without the
+/// others (most) skips the lookups that would find nothing (each a hash of the name
+/// and a probe).
 #[derive(Default)]
-struct Seen {
+struct Seen<'a> {
+    /// How many Host fields, and the first one's value ([`check_host`]).
+    hosts: usize,
+    host: Option<&'a [u8]>,
     /// Content-Length or Transfer-Encoding ([`body_framing`]).
     framing: bool,
     expect: bool,
     connection: bool,
 }
 
-impl Seen {
-    fn note(&mut self, name: &HeaderName) {
-        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
+impl<'a> Seen<'a> {
+    fn note(&mut self, name: &HeaderName, value: &'a [u8]) {
+        if name == HOST {
+            self.hosts += 1;
+            self.host.get_or_insert(value);
+        } else if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
             self.framing = true;
         } else if name == EXPECT {
             self.expect = true;
@@ -323,12 +330,16 @@ fn parse_target(method: &Method, target: &str) -> Result<Uri, RequestError> {
 /// RFC 9112 §3.2: an HTTP/1.1 request MUST carry exactly one valid Host; more than one
 /// (or an invalid one) is a 400 in every version. With an absolute-form target the
 /// target's authority replaces Host (§3.2.2), so the service sees one consistent host.
-fn check_host(headers: &mut HeaderMap, uri: &Uri, version: Version) -> Result<(), RequestError> {
-    let mut hosts = headers.get_all(HOST).iter();
-    match (hosts.next(), hosts.next()) {
-        (Some(_), Some(_)) => return Err(RequestError::DuplicateHost),
-        (None, _) if version == Version::HTTP_11 => return Err(RequestError::MissingHost),
-        (Some(h), None) if !is_valid_host(h.as_bytes()) => return Err(RequestError::InvalidHost),
+fn check_host(
+    headers: &mut HeaderMap,
+    seen: &Seen<'_>,
+    uri: &Uri,
+    version: Version,
+) -> Result<(), RequestError> {
+    match (seen.hosts, seen.host) {
+        (2.., _) => return Err(RequestError::DuplicateHost),
+        (0, _) if version == Version::HTTP_11 => return Err(RequestError::MissingHost),
+        (1, Some(h)) if !is_valid_host(h) => return Err(RequestError::InvalidHost),
         _ => {}
     }
     if uri.scheme().is_some() {

@@ -6,7 +6,9 @@
 //! * total accounted bytes <= the configured size: each entry costs
 //!   [`ENTRY_OVERHEAD`] plus its path lengths plus its in-memory gzip body;
 //! * at most [`MAX_ENTRIES`] entries, since each holds an open descriptor and the
-//!   worker's descriptors are shared with its connections.
+//!   worker's descriptors are shared with its connections;
+//! * besides its accounted bytes, an entry keeps at most three `200` field templates
+//!   (`template.rs`, one per content coding, about a kilobyte each).
 //!
 //! Eviction removes the least recently used entry (a linear scan: it only runs when
 //! inserting over budget, over at most [`MAX_ENTRIES`] entries). Negative results
