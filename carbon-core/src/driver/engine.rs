@@ -266,10 +266,12 @@ impl Engine {
         }
     }
 
-    /// The HTTP/1.1 response to the last `EngineEvent::H1`.
-    pub fn send_response(&mut self, now: Instant, resp: Response) {
+    /// The HTTP/1.1 response to the last `EngineEvent::H1`; `stamp`: the driver's
+    /// `Date` and `Server`, written by the encoder instead of inserted into the
+    /// response.
+    pub fn send_response(&mut self, now: Instant, resp: Response, stamp: Option<h1::Stamp<'_>>) {
         match self {
-            Engine::H1(e) => e.send_response(now, resp),
+            Engine::H1(e) => e.send_response_stamped(now, resp, stamp),
             Engine::H2(_) => log::error!("h2: response without a stream id; dropped"),
             Engine::Ws(_) => log::error!("ws: HTTP response on a WebSocket; dropped"),
         }
@@ -538,7 +540,7 @@ mod tests {
             svc.call(&req, &ctx)
         };
         let up = resp.extensions().get::<WsUpgrade>().cloned();
-        e.send_response(now, resp);
+        e.send_response(now, resp, None);
         assert!(e.is_upgraded());
         let started = e.switch_to_ws(up, &cfg, || std::sync::Arc::new(|| {}), now, false);
         (e, started, now)

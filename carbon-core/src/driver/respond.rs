@@ -13,11 +13,11 @@ use super::conn::Conn;
 use super::date::DateCache;
 use super::stats::{Stats, WorkerCounters};
 use super::{Generation, Shared};
-use crate::proto::h1::{Event, Rejection};
+use crate::proto::h1::{Event, Rejection, Stamp};
 use crate::service::ws::WsUpgrade;
 use crate::service::{Request, RequestContext, Response, Service};
 
-const SERVER_NAME: HeaderValue = HeaderValue::from_static("carbon");
+static SERVER_NAME: HeaderValue = HeaderValue::from_static("carbon");
 
 pub(crate) struct Ctx<'a> {
     pub shared: &'a Shared,
@@ -71,18 +71,18 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
                 rejection.reason
             );
             let mut resp = x.service.error(rejection.status, &rctx);
-            finish_headers(&mut resp, &x);
+            finish_h1(&mut resp, &x);
             x.stats.count_response(resp.status().as_u16());
             let line = x
                 .log
                 .is_some()
                 .then(|| rejection_line(&rejection, &resp, &rctx, x.date));
-            queue(c, resp, line, false, x.now);
+            queue(c, resp, line, false, &x);
             return;
         }
     };
     let mut resp = resp;
-    finish_headers(&mut resp, &x);
+    finish_h1(&mut resp, &x);
     x.stats.count_response(resp.status().as_u16());
     let line = x
         .log
@@ -94,7 +94,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
     let upgrade = (resp.status() == StatusCode::SWITCHING_PROTOCOLS)
         .then(|| resp.extensions().get::<WsUpgrade>().cloned())
         .flatten();
-    queue(c, resp, line, head_request, x.now);
+    queue(c, resp, line, head_request, &x);
     if c.engine.is_upgraded() {
         let (wake, key) = (x.ws_wake, x.key);
         let started =
@@ -130,10 +130,14 @@ fn client_peer(c: &Conn, ev: &Event, x: &Ctx<'_>) -> std::net::SocketAddr {
 /// Hands the response to the engine and keeps its access-log line with the
 /// connection until the body has left (or the connection closes): the size logged
 /// is what was sent, not what was promised.
-fn queue(c: &mut Conn, resp: Response, line: Option<(String, usize)>, head: bool, now: Instant) {
+fn queue(c: &mut Conn, resp: Response, line: Option<(String, usize)>, head: bool, x: &Ctx<'_>) {
     // RFC 9110 §9.3.2: the response to HEAD carries no body.
     let body_len = if head { 0 } else { resp.body().len() };
-    c.engine.send_response(now, resp);
+    let stamp = Stamp {
+        date: x.date.header(),
+        server: &SERVER_NAME,
+    };
+    c.engine.send_response(x.now, resp, Some(stamp));
     // What follows this response in the queue is at most a `100 Continue` for a
     // pipelined request (25 bytes), which would shift the body range by that much.
     let queued = c.engine.out().total();
@@ -254,14 +258,14 @@ fn early(c: &mut Conn, rctx: &RequestContext, mut x: Ctx<'_>) {
     };
     c.rate_checked = false;
     c.rejected = true;
-    finish_headers(&mut resp, &x);
+    finish_h1(&mut resp, &x);
     x.stats.count_response(resp.status().as_u16());
     let line = x
         .log
         .is_some()
         .then(|| request_line(Some(head), &resp, rctx, x.date));
     let head_request = head.method() == Method::HEAD;
-    queue(c, resp, line, head_request, x.now);
+    queue(c, resp, line, head_request, &x);
 }
 
 fn plain_on_tls_response(rctx: &RequestContext, x: &mut Ctx<'_>) -> Response {
@@ -307,14 +311,21 @@ fn metrics(req: &Request, rctx: &RequestContext, x: &mut Ctx<'_>) -> Response {
 }
 
 pub(super) fn finish_headers(resp: &mut Response, x: &Ctx<'_>) {
+    finish_h1(resp, x);
     let h = resp.headers_mut();
+    h.insert(DATE, x.date.header().clone());
+    h.insert(SERVER, SERVER_NAME.clone());
+}
+
+/// [`finish_headers`] for HTTP/1.1, whose encoder writes `Date` and `Server` itself
+/// (`queue` hands them over as an `h1::Stamp`), in the same place.
+fn finish_h1(resp: &mut Response, x: &Ctx<'_>) {
     // Draining: each keep-alive connection ends after its next response, so the
     // balancer opens its next one to another instance (RFC 9112 §9.6).
     if x.shared.draining.load(std::sync::atomic::Ordering::Relaxed) {
-        h.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        resp.headers_mut()
+            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
-    h.insert(DATE, x.date.header().clone());
-    h.insert(SERVER, SERVER_NAME);
 }
 
 pub(super) fn request_line<B>(

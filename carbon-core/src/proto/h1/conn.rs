@@ -41,7 +41,7 @@ use crate::proto::{Phase, Progress};
 use crate::service::{Request, Response};
 
 use super::chunked::ChunkedDecoder;
-use super::encode::{continue_100, encode_response, response_wants_close, ConnectionField};
+use super::encode::{continue_100, encode_response, response_wants_close, ConnectionField, Stamp};
 use super::error::{Rejection, RequestError};
 use super::parse::{parse_head, BodyFraming, ParsedHead};
 use super::scan::{HeadScanner, Scan};
@@ -430,6 +430,17 @@ impl H1Conn {
     /// called exactly once per event, in order. Buffered pipelined input is processed
     /// right away, so call `poll_event` again afterwards.
     pub fn send_response(&mut self, now: Instant, resp: Response) {
+        self.send_response_stamped(now, resp, None);
+    }
+
+    /// [`Self::send_response`], with `Date` and `Server` written after the
+    /// response's own fields ([`Stamp`]).
+    pub fn send_response_stamped(
+        &mut self,
+        now: Instant,
+        resp: Response,
+        stamp: Option<Stamp<'_>>,
+    ) {
         if let State::Deciding(b) = &self.state {
             // An early answer: the body was never read, so the stream cannot carry
             // another request.
@@ -437,6 +448,7 @@ impl H1Conn {
                 resp,
                 b.exchange.head_request,
                 ConnectionField::Close,
+                stamp,
                 &mut self.out,
             );
             self.requests_served += 1;
@@ -473,14 +485,14 @@ impl H1Conn {
             // the connection's last response.
             let switch = exchange.is_some_and(|ex| !ex.http10) && !self.overflowed && !close;
             if switch {
-                encode_response(resp, false, ConnectionField::Upgrade, &mut self.out);
+                encode_response(resp, false, ConnectionField::Upgrade, stamp, &mut self.out);
                 self.requests_served += 1;
                 self.idle_since = now;
                 self.state = State::Upgraded;
                 return;
             }
         }
-        encode_response(resp, head_request, field, &mut self.out);
+        encode_response(resp, head_request, field, stamp, &mut self.out);
         if exchange.is_some() {
             self.requests_served += 1;
         }
@@ -515,7 +527,7 @@ impl H1Conn {
         if ex.http10 || !resp.status().is_informational() {
             return;
         }
-        encode_response(resp, false, ConnectionField::None, &mut self.out);
+        encode_response(resp, false, ConnectionField::None, None, &mut self.out);
     }
 
     /// Graceful stop: an idle connection closes at once; otherwise the current request

@@ -6,8 +6,8 @@
 //! are dropped, so a service can never desynchronise the connection.
 
 use bytes::{BufMut, Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::StatusCode;
+use http::header::{CONNECTION, CONTENT_LENGTH};
+use http::{HeaderValue, StatusCode};
 
 use crate::proto::out::OutQueue;
 use crate::service::{Body, Response};
@@ -37,11 +37,21 @@ pub(super) fn response_wants_close(resp: &Response) -> bool {
     })
 }
 
+/// The fields the driver puts on every response it sends (`Date`, `Server`),
+/// written right after the service's fields, where inserting them last into the
+/// response's map would have put them, without the two map insertions.
+#[derive(Debug, Clone, Copy)]
+pub struct Stamp<'a> {
+    pub date: &'a HeaderValue,
+    pub server: &'a HeaderValue,
+}
+
 /// Append `resp` to `out` as the answer to a request whose method was HEAD or not.
 pub(super) fn encode_response(
     resp: Response,
     head_request: bool,
     connection: ConnectionField,
+    stamp: Option<Stamp<'_>>,
     out: &mut OutQueue,
 ) {
     let (parts, body) = resp.into_parts();
@@ -55,22 +65,30 @@ pub(super) fn encode_response(
 
     // RFC 9110 §9.3.2: a HEAD answer carries the Content-Length a GET would have, which
     // only the service knows (the service contract: it sets it for HEAD only).
-    let service_length = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .filter(|v| !v.is_empty() && v.as_bytes().iter().all(u8::is_ascii_digit));
+    // Looked up only for HEAD: any other answer's length is its body's.
+    let service_length = || {
+        parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .filter(|v| !v.is_empty() && v.as_bytes().iter().all(u8::is_ascii_digit))
+    };
     let content_length: Option<LengthField> = if bodiless_status {
         None
-    } else if let (true, Some(v)) = (head_request, service_length) {
+    } else if let Some(v) = head_request.then(service_length).flatten() {
         Some(LengthField::Given(v.as_bytes()))
     } else {
         Some(LengthField::Computed(body.len()))
     };
 
     let reason = crate::proto::reason_phrase(status);
+    // Names are bounded by the longest one we spell out (`FIELD_NAME_ESTIMATE`); a
+    // longer one only makes the buffer grow once.
     let mut estimate = 17 + reason.len() + 40 + 26;
-    for (name, value) in parts.headers.iter() {
-        estimate += name.as_str().len() + value.len() + 4;
+    for value in parts.headers.values() {
+        estimate += FIELD_NAME_ESTIMATE + value.len() + 4;
+    }
+    if let Some(s) = stamp {
+        estimate += 16 + s.date.len() + s.server.len();
     }
     let coalesce = match &body {
         Body::Bytes(b) if send_body && b.len() <= COALESCE_BODY_MAX => b.len(),
@@ -84,18 +102,26 @@ pub(super) fn encode_response(
     buf.put_slice(reason.as_bytes());
     buf.put_slice(b"\r\n");
     for (name, value) in parts.headers.iter() {
+        let name = name.as_str();
         // The engine frames the message itself; RFC 9110 §7.6.1: Connection and the
         // fields it names are hop-by-hop, decided here, not by the service.
-        if (name == CONNECTION && connection != ConnectionField::Upgrade)
-            || name == CONTENT_LENGTH
-            || name == TRANSFER_ENCODING
-            || name.as_str() == "keep-alive"
+        if (name == "connection" && connection != ConnectionField::Upgrade)
+            || name == "content-length"
+            || name == "transfer-encoding"
+            || name == "keep-alive"
         {
             continue;
         }
-        put_title_case(&mut buf, name.as_str().as_bytes());
+        put_title_case(&mut buf, name.as_bytes());
         buf.put_slice(b": ");
         buf.put_slice(value.as_bytes());
+        buf.put_slice(b"\r\n");
+    }
+    if let Some(s) = stamp {
+        buf.put_slice(b"Date: ");
+        buf.put_slice(s.date.as_bytes());
+        buf.put_slice(b"\r\nServer: ");
+        buf.put_slice(s.server.as_bytes());
         buf.put_slice(b"\r\n");
     }
     match content_length {
@@ -144,28 +170,7 @@ pub(super) fn encode_response(
 /// and Apache send) is what people read in `curl -v` and what naive clients match
 /// on. (HTTP/2 requires lower case; this is HTTP/1.1 only.)
 fn put_title_case(buf: &mut BytesMut, name: &[u8]) {
-    // The names every file response carries, spelled out once: one copy each instead
-    // of a byte-at-a-time conversion (the head is built for every response).
-    let spelled: Option<&[u8]> = match name {
-        b"content-type" => Some(b"Content-Type"),
-        b"etag" => Some(b"ETag"),
-        b"last-modified" => Some(b"Last-Modified"),
-        b"accept-ranges" => Some(b"Accept-Ranges"),
-        b"vary" => Some(b"Vary"),
-        b"date" => Some(b"Date"),
-        b"server" => Some(b"Server"),
-        b"cache-control" => Some(b"Cache-Control"),
-        b"x-content-type-options" => Some(b"X-Content-Type-Options"),
-        b"x-frame-options" => Some(b"X-Frame-Options"),
-        b"referrer-policy" => Some(b"Referrer-Policy"),
-        b"content-security-policy" => Some(b"Content-Security-Policy"),
-        b"permissions-policy" => Some(b"Permissions-Policy"),
-        // The few registered names whose usual spelling is not plain title case.
-        b"www-authenticate" => Some(b"WWW-Authenticate"),
-        b"te" => Some(b"TE"),
-        _ => None,
-    };
-    if let Some(s) = spelled {
+    if let Some(s) = spelled(name) {
         buf.put_slice(s);
         return;
     }
@@ -181,6 +186,33 @@ fn put_title_case(buf: &mut BytesMut, name: &[u8]) {
         buf.put_slice(&scratch[..chunk.len()]);
     }
 }
+
+/// The names every file response carries, spelled out once: one copy each instead of
+/// a byte-at-a-time conversion (the head is built for every response).
+fn spelled(name: &[u8]) -> Option<&'static [u8]> {
+    Some(match name {
+        b"content-type" => b"Content-Type",
+        b"etag" => b"ETag",
+        b"last-modified" => b"Last-Modified",
+        b"accept-ranges" => b"Accept-Ranges",
+        b"vary" => b"Vary",
+        b"date" => b"Date",
+        b"server" => b"Server",
+        b"cache-control" => b"Cache-Control",
+        b"x-content-type-options" => b"X-Content-Type-Options",
+        b"x-frame-options" => b"X-Frame-Options",
+        b"referrer-policy" => b"Referrer-Policy",
+        b"content-security-policy" => b"Content-Security-Policy",
+        b"permissions-policy" => b"Permissions-Policy",
+        // The few registered names whose usual spelling is not plain title case.
+        b"www-authenticate" => b"WWW-Authenticate",
+        b"te" => b"TE",
+        _ => return None,
+    })
+}
+
+/// The longest name [`spelled`] knows (`Content-Security-Policy`).
+const FIELD_NAME_ESTIMATE: usize = 23;
 
 enum LengthField<'a> {
     Given(&'a [u8]),
@@ -211,10 +243,11 @@ pub(super) fn continue_100() -> Bytes {
 mod tests {
     use super::*;
     use crate::proto::out::Chunk;
+    use http::header::TRANSFER_ENCODING;
 
     fn encode(resp: Response, head: bool, conn: ConnectionField) -> (String, usize) {
         let mut out = OutQueue::new();
-        encode_response(resp, head, conn, &mut out);
+        encode_response(resp, head, conn, None, &mut out);
         let mut s = String::new();
         let mut chunks = 0;
         for c in out.iter() {
@@ -350,13 +383,17 @@ mod tests {
             "etag",
             "x-content-type-options",
             "www-authenticate",
+            "permissions-policy",
+            "te",
+            "x-custom-field",
         ] {
             put_title_case(&mut buf, name.as_bytes());
             buf.put_u8(b' ');
         }
         assert_eq!(
             &buf[..],
-            b"Content-Type ETag X-Content-Type-Options WWW-Authenticate "
+            &b"Content-Type ETag X-Content-Type-Options WWW-Authenticate \
+               Permissions-Policy TE X-Custom-Field "[..]
         );
     }
 }

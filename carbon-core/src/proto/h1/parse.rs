@@ -6,7 +6,9 @@
 //! delimited exactly one way (the defence against request smuggling).
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, EXPECT, HOST};
+use http::header::{
+    HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING,
+};
 use http::{HeaderMap, Method, Uri, Version};
 
 use crate::limits::Limits;
@@ -90,24 +92,35 @@ pub(super) fn parse_head(
     let version = line.version;
 
     let mut headers = HeaderMap::with_capacity(req.headers.len());
+    let mut seen = Seen::default();
     for h in req.headers.iter() {
         let name =
             HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| RequestError::MalformedField)?;
         let value = HeaderValue::from_bytes(h.value).map_err(|_| RequestError::MalformedField)?;
+        seen.note(&name, h.value);
         headers.append(name, value);
     }
 
     let uri = parse_target(&method, target)?;
-    check_host(&mut headers, &uri, version)?;
-    let framing = body_framing(&headers, version)?;
+    check_host(&mut headers, &seen, &uri, version)?;
+    let framing = if seen.framing {
+        body_framing(&headers, version)?
+    } else {
+        // §6.3 rule 7: neither Content-Length nor Transfer-Encoding.
+        BodyFraming::Length(0)
+    };
     if let BodyFraming::Length(n) = framing {
         // Decided at the head: no point reading a body we will refuse.
         if n > limits.max_body as u64 {
             return Err(RequestError::BodyTooLarge);
         }
     }
-    let expect_continue = expectation(&headers, version, framing)?;
-    let keep_alive = keep_alive(&headers, version);
+    let expect_continue = seen.expect && expectation(&headers, version, framing)?;
+    let keep_alive = if seen.connection {
+        keep_alive(&headers, version)
+    } else {
+        version == Version::HTTP_11
+    };
 
     let mut request = http::Request::new(());
     *request.method_mut() = method;
@@ -120,6 +133,36 @@ pub(super) fn parse_head(
         expect_continue,
         keep_alive,
     })
+}
+
+/// Which fields with rules of their own a request carries, noted while the map is
+/// built: Host is then checked without a map lookup, and a request without the
+/// others (most) skips the lookups that would find nothing (each a hash of the name
+/// and a probe).
+#[derive(Default)]
+struct Seen<'a> {
+    /// How many Host fields, and the first one's value ([`check_host`]).
+    hosts: usize,
+    host: Option<&'a [u8]>,
+    /// Content-Length or Transfer-Encoding ([`body_framing`]).
+    framing: bool,
+    expect: bool,
+    connection: bool,
+}
+
+impl<'a> Seen<'a> {
+    fn note(&mut self, name: &HeaderName, value: &'a [u8]) {
+        if name == HOST {
+            self.hosts += 1;
+            self.host.get_or_insert(value);
+        } else if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
+            self.framing = true;
+        } else if name == EXPECT {
+            self.expect = true;
+        } else if name == CONNECTION {
+            self.connection = true;
+        }
+    }
 }
 
 /// The longest method [`recognized_method`] knows (CONNECT, OPTIONS). The scanner
@@ -287,12 +330,16 @@ fn parse_target(method: &Method, target: &str) -> Result<Uri, RequestError> {
 /// RFC 9112 §3.2: an HTTP/1.1 request MUST carry exactly one valid Host; more than one
 /// (or an invalid one) is a 400 in every version. With an absolute-form target the
 /// target's authority replaces Host (§3.2.2), so the service sees one consistent host.
-fn check_host(headers: &mut HeaderMap, uri: &Uri, version: Version) -> Result<(), RequestError> {
-    let mut hosts = headers.get_all(HOST).iter();
-    match (hosts.next(), hosts.next()) {
-        (Some(_), Some(_)) => return Err(RequestError::DuplicateHost),
-        (None, _) if version == Version::HTTP_11 => return Err(RequestError::MissingHost),
-        (Some(h), None) if !is_valid_host(h.as_bytes()) => return Err(RequestError::InvalidHost),
+fn check_host(
+    headers: &mut HeaderMap,
+    seen: &Seen<'_>,
+    uri: &Uri,
+    version: Version,
+) -> Result<(), RequestError> {
+    match (seen.hosts, seen.host) {
+        (2.., _) => return Err(RequestError::DuplicateHost),
+        (0, _) if version == Version::HTTP_11 => return Err(RequestError::MissingHost),
+        (1, Some(h)) if !is_valid_host(h) => return Err(RequestError::InvalidHost),
         _ => {}
     }
     if uri.scheme().is_some() {

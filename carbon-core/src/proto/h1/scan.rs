@@ -76,6 +76,23 @@ impl HeadScanner {
         // Content bytes the current line may have before it breaks a limit.
         let mut line_limit = self.line_limit(limits);
         let result = loop {
+            // The bulk of a head is visible ASCII (and spaces inside a line): such a
+            // run needs no decision, so it is skipped in a tight loop. It stops where a
+            // check below applies: the line's limit, and the end of the longest method.
+            let mut run_end = buf.len().min(line_start.saturating_add(line_limit));
+            if !self.in_fields && pos <= LONGEST_METHOD {
+                run_end = run_end.min(LONGEST_METHOD + 1);
+            }
+            let run_start = pos;
+            // A space opening a line is decided below (obs-fold in the fields).
+            if !(pos == line_start && buf.get(pos) == Some(&b' ')) {
+                pos = plain_run_end(buf, pos, run_end);
+            }
+            if pos != run_start && !self.in_fields && pos == LONGEST_METHOD + 1 {
+                if let Err(e) = check_method_length(&buf[..pos]) {
+                    break Err(e);
+                }
+            }
             let Some(&b) = buf.get(pos) else {
                 break Ok(Scan::Incomplete { skip });
             };
@@ -171,10 +188,66 @@ fn check_method_length(start: &[u8]) -> Result<(), RequestError> {
     }
 }
 
+/// The end of the run of bytes from `pos` (stopping at `end`) that need no decision
+/// of the scanner: everything but the control characters and DEL. Eight bytes at a
+/// time while a whole word is plain, then byte by byte.
+fn plain_run_end(buf: &[u8], mut pos: usize, end: usize) -> usize {
+    while pos + 8 <= end {
+        let Ok(word) = <[u8; 8]>::try_from(&buf[pos..pos + 8]) else {
+            break;
+        };
+        if has_control(u64::from_le_bytes(word)) {
+            break;
+        }
+        pos += 8;
+    }
+    while pos < end && is_plain(buf[pos]) {
+        pos += 1;
+    }
+    pos
+}
+
+fn is_plain(b: u8) -> bool {
+    b >= b' ' && b != 0x7f
+}
+
+/// Whether any byte of `w` is below 0x20 or is 0x7f, eight bytes in one test ("has a
+/// byte less than n" and "has a zero byte" of the well-known bit tricks; as yes/no
+/// answers both are exact, whatever the other bytes hold).
+fn has_control(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    let x = w ^ (ONES * 0x7f);
+    let del = x.wrapping_sub(ONES) & !x & HIGH;
+    (below_space | del) != 0
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // Tests may unwrap (STYLE.md).
 mod tests {
     use super::*;
+
+    /// RFC 9110 §5.5: the word test finds every control byte and DEL at every
+    /// position whatever surrounds it (plain ASCII, space, bytes >= 0x80), exactly as
+    /// the byte test does.
+    #[test]
+    fn rfc9110_5_5_word_test_agrees_with_the_byte_test() {
+        for filler in [b'a', b' ', b'~', 0x80, 0xff, 0x21] {
+            for at in 0..8 {
+                for b in 0..=255u8 {
+                    let mut word = [filler; 8];
+                    word[at] = b;
+                    let expected = word.iter().any(|&x| !is_plain(x));
+                    assert_eq!(has_control(u64::from_le_bytes(word)), expected, "{word:?}");
+                }
+            }
+        }
+        let head = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert_eq!(plain_run_end(head, 0, head.len()), 15);
+        assert_eq!(plain_run_end(head, 17, head.len()), 24);
+        assert_eq!(plain_run_end(head, 0, 3), 3);
+    }
 
     fn scan_all(input: &[u8], limits: &Limits) -> Result<Scan, RequestError> {
         HeadScanner::default().scan(input, limits)

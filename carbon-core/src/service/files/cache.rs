@@ -6,7 +6,9 @@
 //! * total accounted bytes <= the configured size: each entry costs
 //!   [`ENTRY_OVERHEAD`] plus its path lengths plus its in-memory gzip body;
 //! * at most [`MAX_ENTRIES`] entries, since each holds an open descriptor and the
-//!   worker's descriptors are shared with its connections.
+//!   worker's descriptors are shared with its connections;
+//! * besides its accounted bytes, an entry keeps at most three `200` field templates
+//!   (`template.rs`, one per content coding, about a kilobyte each).
 //!
 //! Eviction removes the least recently used entry (a linear scan: it only runs when
 //! inserting over budget, over at most [`MAX_ENTRIES`] entries). Negative results
@@ -24,6 +26,7 @@ use http::HeaderValue;
 use super::encoding::Coding;
 use super::mime::MediaType;
 use super::resolve::FileIdentity;
+use super::template::HeadTemplates;
 
 /// An entry is re-stat'ed when older than this, so a changed file is served stale for
 /// at most this long.
@@ -141,6 +144,8 @@ pub(super) struct Entry {
     pub memory: Option<Bytes>,
     /// When the file system last confirmed this entry.
     pub checked_at: Instant,
+    /// The header fields of each representation's plain `200` (`template.rs`).
+    pub heads: HeadTemplates,
     last_used: u64,
 }
 
@@ -164,6 +169,7 @@ impl Entry {
             br: Gzip::Unavailable,
             memory: None,
             checked_at: now,
+            heads: HeadTemplates::default(),
             last_used: 0,
         }
     }
@@ -318,6 +324,7 @@ impl FileCache {
         if let Some(entry) = self.entries.get_mut(key) {
             self.used -= entry.cost(key);
             *entry.variant_mut(coding) = state;
+            entry.heads.forget(coding);
             self.used += entry.cost(key);
         }
     }

@@ -38,6 +38,7 @@ mod robustness_tests;
 mod root;
 #[cfg(test)]
 mod site_tests;
+mod template;
 #[cfg(test)]
 mod tests;
 
@@ -249,6 +250,9 @@ struct Selected {
     vary: bool,
     /// The content coding sent; `None` = identity.
     coding: Option<Coding>,
+    /// The fields of this representation's plain `200`, when the cache holds them
+    /// (`template.rs`).
+    head: Option<Arc<HeaderMap>>,
 }
 
 enum Source {
@@ -275,6 +279,7 @@ impl Selected {
                     || matches!(entry.gzip, Gzip::File(_))
                     || matches!(entry.br, Gzip::File(_))),
             coding: None,
+            head: None,
         };
         for &coding in prefs {
             match entry.variant(coding) {
@@ -336,25 +341,8 @@ impl FileService {
         }
     }
 
-    /// How many fields a 200 can carry: the representation's (Content-Type, ETag,
-    /// Last-Modified, Vary, Accept-Ranges, Content-Encoding, Content-Range,
-    /// Cache-Control, Content-Length), the configured ones, and the driver's `Date`
-    /// and `Server`.
-    fn head_fields(&self) -> usize {
-        11 + self.opts.security_headers.len()
-            + self.opts.header_set.len()
-            + self.opts.header_add.len()
-    }
-
     fn secured(&self, mut resp: Response) -> Response {
-        let h = resp.headers_mut();
-        headers::secure(h, &self.opts.security_headers);
-        headers::configured(
-            h,
-            &self.opts.header_remove,
-            &self.opts.header_set,
-            &self.opts.header_add,
-        );
+        secure_fields(&self.opts, resp.headers_mut());
         resp
     }
 
@@ -365,6 +353,51 @@ impl FileService {
             .iter()
             .find(|rule| any_matches(&rule.patterns, served))
             .map(|rule| rule.value.clone())
+    }
+
+    /// The common case in one hash lookup: `key` is cached, confirmed less than
+    /// [`REVALIDATE_AFTER`] ago, and every coding the client accepts is either ready
+    /// or not to be made; the selection carries the cached `200` fields (built here
+    /// on first use). Anything else (`None`) takes [`Self::lookup`] and
+    /// [`Self::select`], which decide the same way with the file system at hand.
+    ///
+    /// The key is the client's path, so the cache map keeps std's keyed SipHash: a
+    /// cheaper unkeyed hash would let a client pick names that collide.
+    fn hit(
+        &mut self,
+        key: &Path,
+        prefs: &[Coding],
+        cache_control: Option<&HeaderValue>,
+        ctx: &RequestContext,
+    ) -> Option<Selected> {
+        let compressing = self.opts.gzip || self.opts.brotli;
+        let entry = self.cache.get(key)?;
+        if ctx.now.saturating_duration_since(entry.checked_at) >= REVALIDATE_AFTER
+            || !still_same_content(entry)
+            || prefs
+                .iter()
+                .any(|&c| matches!(entry.variant(c), Gzip::Pending))
+        {
+            return None;
+        }
+        let mut sel = Selected::from_entry(entry, prefs, compressing);
+        let head = match entry.heads.get(sel.coding, sel.vary) {
+            Some(head) => head,
+            None => {
+                let head = Arc::new(build_head(
+                    &self.opts,
+                    &sel,
+                    (StatusCode::OK, 0, sel.len),
+                    cache_control.cloned(),
+                    false,
+                ));
+                entry.heads.set(sel.coding, sel.vary, head.clone());
+                head
+            }
+        };
+        sel.head = Some(head);
+        self.count(|c| &c.file_cache_hits);
+        Some(sel)
     }
 
     /// nginx's `try_files $uri /index.html`: the configured file, for a GET/HEAD of a
@@ -710,25 +743,11 @@ impl FileService {
             sel.body(start, len)
         });
         *resp.status_mut() = status;
-        // Sized for every field this response gets, so the map is allocated once
-        // instead of growing (and rehashing) as the fields go in.
-        *resp.headers_mut() = HeaderMap::with_capacity(self.head_fields());
-        let h = resp.headers_mut();
-        headers::representation(
-            h,
-            sel.content_type,
-            &sel.validators,
-            sel.vary,
-            sel.coding.map(Coding::token),
-        );
-        if status == StatusCode::PARTIAL_CONTENT {
-            headers::content_range(h, start, len, sel.len);
-        }
-        headers::cache_control(h, cache_control);
-        if head {
-            headers::head_length(h, len);
-        }
-        self.secured(resp)
+        *resp.headers_mut() = match &sel.head {
+            Some(fields) if status == StatusCode::OK && !head => HeaderMap::clone(fields),
+            _ => build_head(&self.opts, sel, (status, start, len), cache_control, head),
+        };
+        resp
     }
 
     /// RFC 9110 §9.3.7: `OPTIONS *` describes the server, which always answers; an
@@ -767,6 +786,51 @@ impl FileService {
     }
 }
 
+/// How many fields a 200 can carry: the representation's (Content-Type, ETag,
+/// Last-Modified, Vary, Accept-Ranges, Content-Encoding, Content-Range,
+/// Cache-Control, Content-Length), the configured ones, and the driver's `Date`
+/// and `Server`.
+fn head_fields(opts: &FileOptions) -> usize {
+    11 + opts.security_headers.len() + opts.header_set.len() + opts.header_add.len()
+}
+
+/// The security headers, then the operator's `header_*` rules.
+fn secure_fields(opts: &FileOptions, h: &mut HeaderMap) {
+    headers::secure(h, &opts.security_headers);
+    headers::configured(h, &opts.header_remove, &opts.header_set, &opts.header_add);
+}
+
+/// The fields of a 200 or 206 of `sel` (`range`: status, first byte, length), for
+/// HEAD or GET: the one place they are built, for a response or a template.
+fn build_head(
+    opts: &FileOptions,
+    sel: &Selected,
+    range: (StatusCode, u64, u64),
+    cache_control: Option<HeaderValue>,
+    head: bool,
+) -> HeaderMap {
+    let (status, start, len) = range;
+    // Sized for every field this response gets, so the map is allocated once
+    // instead of growing (and rehashing) as the fields go in.
+    let mut h = HeaderMap::with_capacity(head_fields(opts));
+    headers::representation(
+        &mut h,
+        sel.content_type,
+        &sel.validators,
+        sel.vary,
+        sel.coding.map(Coding::token),
+    );
+    if status == StatusCode::PARTIAL_CONTENT {
+        headers::content_range(&mut h, start, len, sel.len);
+    }
+    headers::cache_control(&mut h, cache_control);
+    if head {
+        headers::head_length(&mut h, len);
+    }
+    secure_fields(opts, &mut h);
+    h
+}
+
 impl Service for FileService {
     fn attach_counters(&mut self, counters: Arc<ServiceCounters>) {
         self.counters = Some(counters);
@@ -798,6 +862,27 @@ impl Service for FileService {
             target.rel
         };
         let mut served = (!self.opts.cache_control.is_empty()).then(|| served_path(&key, false));
+        // A GET with Range gets identity so the range applies to it (RFC 9110 §14.1.1
+        // ranges are of the selected representation; keeping that identity makes
+        // resumed downloads independent of Accept-Encoding).
+        let ranged = req.headers().contains_key(RANGE);
+        let prefs: Vec<Coding> = if ranged {
+            Vec::new()
+        } else {
+            encoding::preferences(req.headers())
+                .into_iter()
+                .filter(|c| match c {
+                    Coding::Gzip => self.opts.gzip,
+                    Coding::Br => self.opts.brotli || self.opts.brotli_static,
+                })
+                .collect()
+        };
+        let hit_cache_control = served
+            .as_deref()
+            .and_then(|served| self.cache_control_for(served));
+        if let Some(sel) = self.hit(&key, &prefs, hit_cache_control.as_ref(), ctx) {
+            return self.respond(req, head, ranged, &sel, hit_cache_control, ctx);
+        }
         let found = match self.lookup(key, false, ctx) {
             Ok(Found::Directory) if !target.directory => {
                 return match headers::moved_to_directory(req.uri().path(), req.uri().query()) {
@@ -821,21 +906,6 @@ impl Service for FileService {
             Err(status) => return self.error(status, ctx),
         };
         let cache_control = served.and_then(|served| self.cache_control_for(&served));
-        // A GET with Range gets identity so the range applies to it (RFC 9110 §14.1.1
-        // ranges are of the selected representation; keeping that identity makes
-        // resumed downloads independent of Accept-Encoding).
-        let ranged = req.headers().contains_key(RANGE);
-        let prefs: Vec<Coding> = if ranged {
-            Vec::new()
-        } else {
-            encoding::preferences(req.headers())
-                .into_iter()
-                .filter(|c| match c {
-                    Coding::Gzip => self.opts.gzip,
-                    Coding::Br => self.opts.brotli || self.opts.brotli_static,
-                })
-                .collect()
-        };
         match self.select(found, &prefs, ctx) {
             Some(sel) => self.respond(req, head, ranged, &sel, cache_control, ctx),
             None => self.error(StatusCode::INTERNAL_SERVER_ERROR, ctx),

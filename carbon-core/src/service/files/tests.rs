@@ -1219,3 +1219,65 @@ fn switched_root_symlink_drops_the_old_roots_cache_after_the_revalidation_interv
     assert_eq!(body(&svc.call(&page, &at(1000))), b"two");
     assert_eq!(svc.cache.len(), 1);
 }
+
+// ---- Cached response fields (template.rs) ---------------------------------------
+
+fn fields_in_order(resp: &Response) -> Vec<(String, String)> {
+    resp.headers()
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// The first answer builds its fields, the second builds the template, the third
+/// clones it: all three carry the same fields in the same order, for identity and
+/// for gzip, and a HEAD (never templated) still gets the GET's fields plus its
+/// Content-Length. With the security headers and a `header_add` line, so the
+/// configured fields are part of what is compared.
+#[test]
+fn cached_200_fields_are_the_freshly_built_ones_in_the_same_order() {
+    let dir = site();
+    let mut opts = options(dir.path());
+    opts.header_add = vec![crate::config::HeaderLine {
+        name: HeaderName::from_static("x-served-by"),
+        value: HeaderValue::from_static("carbon-test"),
+    }];
+    let mut svc = FileService::new(opts).unwrap();
+    for accept in [&[][..], &[(ACCEPT_ENCODING, "gzip")][..]] {
+        let answers: Vec<_> = (0..3)
+            .map(|_| fields_in_order(&get(&mut svc, "/style.css", accept)))
+            .collect();
+        assert_eq!(answers[0], answers[1], "{accept:?}");
+        assert_eq!(answers[1], answers[2], "{accept:?}");
+        assert!(answers[2].contains(&("x-frame-options".into(), "DENY".into())));
+        assert!(answers[2].contains(&("x-served-by".into(), "carbon-test".into())));
+        let gzip = answers[2].contains(&("content-encoding".into(), "gzip".into()));
+        assert_eq!(gzip, !accept.is_empty());
+        let head = svc.call(&request(Method::HEAD, "/style.css", accept), &ctx());
+        let mut head = fields_in_order(&head);
+        head.retain(|(n, _)| n != "content-length");
+        assert_eq!(head, answers[2], "{accept:?}");
+    }
+}
+
+/// A file replaced on disk gets a new cache entry, so its answers never carry the
+/// old template's validators.
+#[test]
+fn cached_200_fields_follow_a_replaced_file() {
+    let dir = site();
+    let mut svc = service(&dir);
+    let t0 = ctx();
+    let a = svc.call(&request(Method::GET, "/ten.txt", &[]), &t0);
+    let b = svc.call(&request(Method::GET, "/ten.txt", &[]), &t0);
+    assert_eq!(header(&a, &ETAG), header(&b, &ETAG));
+    write(dir.path(), "ten.txt", b"0123456789abcdef");
+    let later = RequestContext {
+        now: t0.now + Duration::from_secs(2),
+        ..t0
+    };
+    for _ in 0..2 {
+        let c = svc.call(&request(Method::GET, "/ten.txt", &[]), &later);
+        assert_ne!(header(&c, &ETAG), header(&a, &ETAG));
+        assert_eq!(body(&c), b"0123456789abcdef");
+    }
+}

@@ -1,0 +1,82 @@
+//! The header fields of a cached file's plain `200` answer, built once per
+//! representation and cloned for each response.
+//!
+//! Building them costs a hash and a probe per field (content type, validators,
+//! `Accept-Ranges`, the security headers, the operator's `header_*` rules) on every
+//! request; a clone copies two small arrays and bumps reference counts. The template
+//! is built by the same code as an uncached answer ([`super::build_head`]), so the
+//! fields and their order are identical either way.
+//!
+//! Bounded: at most one template per content coding (identity, gzip, br) per cache
+//! entry, and the cache holds at most `FILE_CACHE_MAX_ENTRIES` entries.
+
+use std::sync::Arc;
+
+use http::HeaderMap;
+
+use super::encoding::Coding;
+
+/// One optional template per representation of an entry.
+#[derive(Debug, Default)]
+pub(super) struct HeadTemplates {
+    /// Indexed by [`slot`]; the `bool` is the `Vary` decision the fields were built
+    /// with (a template built under another decision is rebuilt, never reused).
+    slots: [Option<(bool, Arc<HeaderMap>)>; 3],
+}
+
+fn slot(coding: Option<Coding>) -> usize {
+    match coding {
+        None => 0,
+        Some(Coding::Gzip) => 1,
+        Some(Coding::Br) => 2,
+    }
+}
+
+impl HeadTemplates {
+    pub fn get(&self, coding: Option<Coding>, vary: bool) -> Option<Arc<HeaderMap>> {
+        match &self.slots[slot(coding)] {
+            Some((v, map)) if *v == vary => Some(map.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn set(&mut self, coding: Option<Coding>, vary: bool, map: Arc<HeaderMap>) {
+        self.slots[slot(coding)] = Some((vary, map));
+    }
+
+    /// The `coding` variant changed (its validators with it): its template is stale.
+    pub fn forget(&mut self, coding: Coding) {
+        self.slots[slot(Some(coding))] = None;
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a test failure
+mod tests {
+    use super::*;
+    use http::header::ETAG;
+    use http::HeaderValue;
+
+    fn map(etag: &'static str) -> Arc<HeaderMap> {
+        let mut m = HeaderMap::new();
+        m.insert(ETAG, HeaderValue::from_static(etag));
+        Arc::new(m)
+    }
+
+    #[test]
+    fn template_is_per_coding_and_per_vary_decision() {
+        let mut t = HeadTemplates::default();
+        t.set(None, false, map("\"a\""));
+        t.set(Some(Coding::Gzip), true, map("\"a-gz\""));
+        assert_eq!(t.get(None, false).unwrap()[ETAG], "\"a\"");
+        assert!(
+            t.get(None, true).is_none(),
+            "built without Vary: not reused with it"
+        );
+        assert_eq!(t.get(Some(Coding::Gzip), true).unwrap()[ETAG], "\"a-gz\"");
+        assert!(t.get(Some(Coding::Br), true).is_none());
+        t.forget(Coding::Gzip);
+        assert!(t.get(Some(Coding::Gzip), true).is_none());
+        assert!(t.get(None, false).is_some());
+    }
+}
