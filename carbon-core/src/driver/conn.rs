@@ -105,12 +105,17 @@ impl Conn {
         now: Instant,
     ) -> Conn {
         let handshake_deadline = tls.as_ref().map(|_| now + cfg.timeouts.tls_handshake);
+        let h2c_sniff = cfg.enable_h2c && handshake_deadline.is_none();
+        let mut engine = Engine::h1(cfg, now);
+        if h2c_sniff {
+            engine.expect_h2_prior_knowledge();
+        }
         Conn {
             token,
             sock,
             peer,
             tls,
-            engine: Engine::h1(cfg, now),
+            engine,
             // Not registered yet: `update_interest` registers on the first turn that
             // keeps the connection (`Worker::add_conn`).
             readiness: Readiness {
@@ -124,7 +129,7 @@ impl Conn {
             handshake_deadline,
             linger: None,
             sniffed: false,
-            h2c_sniff: cfg.enable_h2c && handshake_deadline.is_none(),
+            h2c_sniff,
             alpn_pending: handshake_deadline.is_some(),
             plain_on_tls: false,
             rejected: false,

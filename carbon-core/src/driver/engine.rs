@@ -367,6 +367,20 @@ impl Engine {
         }
     }
 
+    /// HTTP/1.1 on a plain port that also takes h2c (`H1Conn::expect_h2_prior_knowledge`).
+    pub fn expect_h2_prior_knowledge(&mut self) {
+        if let Engine::H1(e) = self {
+            e.expect_h2_prior_knowledge();
+        }
+    }
+
+    /// Closes after an `unanswered` HTTP/1.1 rejection without a response.
+    pub fn close_unanswered(&mut self) {
+        if let Engine::H1(e) = self {
+            e.close_unanswered();
+        }
+    }
+
     /// Graceful stop: HTTP/1.1 finishes the current exchange; HTTP/2 sends its
     /// two-step GOAWAY and lets the streams in flight finish (RFC 9113 §6.8).
     pub fn start_shutdown(&mut self, now: Instant) {

@@ -64,6 +64,11 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
         Event::Reject(rejection) => {
             c.rejected = true;
             x.stats.count_rejection(rejection.reason.class());
+            if rejection.unanswered {
+                log::debug!("{}: not HTTP/1.x nor an HTTP/2 preface; closed", c.peer);
+                c.engine.close_unanswered();
+                return;
+            }
             log::debug!(
                 "{}: request rejected with {}: {}",
                 c.peer,

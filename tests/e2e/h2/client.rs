@@ -61,6 +61,30 @@ fn h2c_off_by_default_preface_on_plain_port_is_http11_505() {
     assert!(text.starts_with("HTTP/1.1 505"), "{text}");
 }
 
+/// RFC 9113 §3.4 on the shared plain port: a first line that is not HTTP/1.x (no
+/// HTTP-version) is closed without a response (h2spec's "invalid connection preface");
+/// HTTP/1.1 requests with a malformed version still get 400, and without h2c so does
+/// that line (RFC 9112 §3).
+#[test]
+fn rfc9113_3_4_invalid_preface_on_the_h2c_port_is_closed_without_a_response() {
+    let s = start("");
+    let r = s.server.raw(b"INVALID CONNECTION PREFACE\r\n\r\n");
+    assert!(r.is_empty(), "{}", String::from_utf8_lossy(&r));
+    let r = s.server.raw(b"GET / HTTP/1.1x\r\nHost: a\r\n\r\n");
+    assert!(
+        r.starts_with(b"HTTP/1.1 400"),
+        "{}",
+        String::from_utf8_lossy(&r)
+    );
+    let plain = Server::start("");
+    let r = plain.raw(b"INVALID CONNECTION PREFACE\r\n\r\n");
+    assert!(
+        r.starts_with(b"HTTP/1.1 400"),
+        "{}",
+        String::from_utf8_lossy(&r)
+    );
+}
+
 #[test]
 fn enable_http2_false_keeps_tls_on_http11_only() {
     let s = crate::tls::TlsServer::start("enable_http2 = false");

@@ -150,6 +150,8 @@ pub struct H1Conn {
     /// First byte of the request head being received.
     head_started: Option<Instant>,
     requests_served: u64,
+    /// The port also takes HTTP/2 with prior knowledge (`expect_h2_prior_knowledge`).
+    h2c_port: bool,
     read_closed: bool,
     shutdown: bool,
     /// The driver kept feeding pipelined input past every bound: buffered input was
@@ -171,6 +173,7 @@ impl H1Conn {
             idle_since: now,
             head_started: None,
             requests_served: 0,
+            h2c_port: false,
             read_closed: false,
             shutdown: false,
             overflowed: false,
@@ -530,6 +533,24 @@ impl H1Conn {
         encode_response(resp, false, ConnectionField::None, None, &mut self.out);
     }
 
+    /// This plain port also takes HTTP/2 with prior knowledge (RFC 9113 §3.3). A
+    /// first request line whose last word is not an HTTP-version at all
+    /// ([`RequestError::NotHttp`]) is then more likely an HTTP/2 client with a broken
+    /// preface than an HTTP/1.1 client: RFC 9113 §3.4 has such a connection closed
+    /// (PROTOCOL_ERROR), while RFC 9112 §3 only says an HTTP/1.1 server SHOULD answer
+    /// 400. The rejection is reported with `unanswered` set, and the driver closes
+    /// without writing a response that neither protocol could read.
+    pub fn expect_h2_prior_knowledge(&mut self) {
+        self.h2c_port = true;
+    }
+
+    /// Ends a connection whose [`Event::Reject`] was `unanswered`: nothing is sent.
+    pub fn close_unanswered(&mut self) {
+        if matches!(self.state, State::Responding(None)) {
+            self.enter_closing();
+        }
+    }
+
     /// Graceful stop: an idle connection closes at once; otherwise the current request
     /// is finished, answered with `Connection: close`, and the connection closes.
     pub fn start_shutdown(&mut self) {
@@ -628,7 +649,10 @@ impl H1Conn {
                 // The head being scanned starts at `pos`: what came before was
                 // consumed by earlier requests.
                 Err(e) if in_head => {
-                    self.reject(Rejection::from_head(e, &buf[pos..]));
+                    let mut rejection = Rejection::from_head(e, &buf[pos..]);
+                    rejection.unanswered =
+                        e == RequestError::NotHttp && self.h2c_port && self.requests_served == 0;
+                    self.reject(rejection);
                     return buf.len();
                 }
                 Err(e) => {

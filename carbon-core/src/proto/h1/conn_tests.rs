@@ -357,6 +357,42 @@ fn rfc9113_3_4_http2_preface_over_h1_is_505() {
     assert_eq!(rejected(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), 505);
 }
 
+/// A plain port that also takes h2c: a first line without an HTTP-version is an HTTP/2
+/// client's broken preface as much as a bad HTTP/1.1 request, so the connection is
+/// closed without a response (RFC 9113 §3.4), which neither protocol could read.
+#[test]
+fn rfc9113_3_4_line_without_http_version_first_on_an_h2c_port_closes_unanswered() {
+    let mut h = Harness::new();
+    h.conn.expect_h2_prior_knowledge();
+    h.conn
+        .handle_input(h.now, b"INVALID CONNECTION PREFACE\r\n\r\n");
+    match h.conn.poll_event() {
+        Some(Event::Reject(r)) => {
+            assert!(r.unanswered);
+            assert_eq!(r.reason, RequestError::NotHttp);
+        }
+        _ => panic!("no rejection"),
+    }
+    h.conn.close_unanswered();
+    assert!(h.conn.is_closed());
+    h.drain();
+    assert!(h.wire.is_empty(), "{}", h.transcript());
+}
+
+/// RFC 9112 §3: everywhere else the same line gets its 400 (SHOULD), as does a later
+/// request on an h2c port, which has already spoken HTTP/1.1.
+#[test]
+fn rfc9112_3_line_without_http_version_is_400_elsewhere_and_after_a_request() {
+    assert_eq!(rejected(b"INVALID CONNECTION PREFACE\r\n\r\n"), 400);
+    assert_eq!(rejected(b"GET / HTTP/1.1x\r\nHost: h\r\n\r\n"), 400);
+    let mut h = Harness::new();
+    h.conn.expect_h2_prior_knowledge();
+    h.feed(GET);
+    h.feed(b"GET / HTTP/one\r\nHost: h\r\n\r\n");
+    assert_eq!(h.rejects, [400], "{}", h.transcript());
+    assert!(h.wire().contains("HTTP/1.1 400"), "{}", h.transcript());
+}
+
 #[test]
 fn rfc9112_3_invalid_method_is_400() {
     assert_eq!(rejected(b"G@T / HTTP/1.1\r\nHost: h\r\n\r\n"), 400);

@@ -25,6 +25,10 @@ pub struct Rejection {
     pub request_line: Option<Bytes>,
     /// The User-Agent value when the head got that far, cut at [`LOGGED_USER_AGENT_MAX`].
     pub user_agent: Option<Bytes>,
+    /// Closed without a response: see [`H1Conn::expect_h2_prior_knowledge`].
+    ///
+    /// [`H1Conn::expect_h2_prior_knowledge`]: super::H1Conn::expect_h2_prior_knowledge
+    pub unanswered: bool,
 }
 
 impl Rejection {
@@ -54,6 +58,7 @@ impl Rejection {
             reason,
             request_line: (!line.is_empty()).then(|| Bytes::copy_from_slice(line)),
             user_agent,
+            unanswered: false,
         }
     }
 
@@ -71,6 +76,7 @@ impl Rejection {
             reason,
             request_line: Some(line),
             user_agent,
+            unanswered: false,
         }
     }
 }
@@ -112,6 +118,9 @@ pub enum RequestError {
     TooManyEmptyLines,
     /// The request line does not have the `method SP target SP version` shape.
     MalformedRequestLine,
+    /// The request line's last word is not an HTTP-version at all (RFC 9112 §2.3):
+    /// the peer does not speak HTTP/1.x.
+    NotHttp,
     /// A well-formed HTTP version whose major is not 1.
     UnsupportedVersion,
     /// The method is not a token.
@@ -212,6 +221,7 @@ impl RequestError {
             | ObsFold
             | TooManyEmptyLines
             | MalformedRequestLine
+            | NotHttp
             | InvalidMethod
             | InvalidTarget
             | TargetFormMismatch
@@ -250,6 +260,7 @@ impl fmt::Display for RequestError {
             ObsFold => "peer sent an obsolete folded field line",
             TooManyEmptyLines => "peer sent too many empty lines before a request",
             MalformedRequestLine => "peer sent a malformed request line",
+            NotHttp => "peer sent a request line without an HTTP version",
             UnsupportedVersion => "peer used an HTTP major version other than 1",
             InvalidMethod => "peer sent a method that is not a token",
             UnknownMethod => "peer sent a method the server does not recognise",

@@ -225,6 +225,10 @@ fn check_request_line(head: &[u8]) -> Result<RequestLine, RequestError> {
     ) else {
         return Err(RequestError::MalformedRequestLine);
     };
+    // One space: no version word at all (an HTTP/0.9-style line), malformed.
+    if first == last {
+        return Err(RequestError::MalformedRequestLine);
+    }
     let (version, higher_minor_at) = match &line[last + 1..] {
         b"HTTP/1.0" => (Version::HTTP_10, None),
         b"HTTP/1.1" => (Version::HTTP_11, None),
@@ -236,11 +240,12 @@ fn check_request_line(head: &[u8]) -> Result<RequestLine, RequestError> {
         {
             return Err(RequestError::UnsupportedVersion)
         }
+        // Not even an attempt at "HTTP/": the peer does not speak HTTP/1.x.
+        v if !v.get(..5).is_some_and(|p| p.eq_ignore_ascii_case(b"HTTP/")) => {
+            return Err(RequestError::NotHttp)
+        }
         _ => return Err(RequestError::MalformedRequestLine),
     };
-    if first == last {
-        return Err(RequestError::MalformedRequestLine);
-    }
     let target = &line[first + 1..last];
     if target.is_empty() {
         return Err(RequestError::InvalidTarget);
@@ -606,6 +611,14 @@ mod tests {
             RequestError::MalformedRequestLine
         );
         assert_eq!(err("GET /\r\n\r\n"), RequestError::MalformedRequestLine);
+        assert_eq!(
+            err("INVALID CONNECTION PREFACE\r\n\r\n"),
+            RequestError::NotHttp
+        );
+        assert_eq!(
+            err("GET / HTTQ/1.1\r\nHost: a\r\n\r\n"),
+            RequestError::NotHttp
+        );
     }
 
     #[test]
