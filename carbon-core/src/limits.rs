@@ -403,6 +403,14 @@ pub const LINGER_BYTES: usize = 8 * 1024 * 1024;
 /// not monopolise the worker.
 pub const DRIVER_WRITE_PER_ROUND: u64 = 1024 * 1024;
 
+/// Driver (`driver/transport.rs`):
+/// Bytes of plain HTTP/2 output gathered into the worker's buffer for one `write`
+/// (DATA frame heads and their file bytes, which are copied rather than sent with
+/// `sendfile` so that many frames leave together). It is the worker's one shared
+/// buffer, so no connection holds it. Measured with h2load on 1 MiB files, 64 KiB and
+/// 128 KiB writes cost more server CPU per request than 256 KiB (docs/performance.md).
+pub const DRIVER_H2C_GATHER: usize = 256 * 1024;
+
 /// Driver (`driver/worker.rs`):
 /// New connections accepted per listener per loop turn, so a connection storm cannot
 /// starve the connections already being served.
