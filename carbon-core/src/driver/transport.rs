@@ -296,39 +296,7 @@ fn write_plain(c: &mut Conn, now: Instant) -> (io::Result<bool>, u64) {
                     Err(e) => Err(io::Error::from(e)),
                 }
             }
-            Some(Chunk::Bytes(_)) => {
-                let mut iov: [IoSlice<'_>; IOV_MAX] = [IoSlice::new(&[]); IOV_MAX];
-                let mut n = 0;
-                let mut file_follows = false;
-                for chunk in out.iter() {
-                    match chunk {
-                        Chunk::Bytes(b) if n < IOV_MAX => {
-                            iov[n] = IoSlice::new(b);
-                            n += 1;
-                        }
-                        Chunk::File(_) => {
-                            file_follows = true;
-                            break;
-                        }
-                        Chunk::Bytes(_) => break,
-                    }
-                }
-                if file_follows {
-                    // A head followed by a sendfile body: MSG_MORE lets the kernel put
-                    // the head into the body's first segment instead of sending a small
-                    // packet of its own (what nginx's tcp_nopush achieves with TCP_CORK).
-                    nix::sys::socket::sendmsg::<()>(
-                        c.sock.as_raw_fd(),
-                        &iov[..n],
-                        &[],
-                        MsgFlags::from_bits_retain(nix::libc::MSG_MORE) | MsgFlags::MSG_NOSIGNAL,
-                        None,
-                    )
-                    .map_err(io::Error::from)
-                } else {
-                    c.sock.write_vectored(&iov[..n])
-                }
-            }
+            Some(Chunk::Bytes(_)) => writev_front(&mut c.sock, out),
         };
         match res {
             Ok(n) => {
@@ -347,20 +315,83 @@ fn write_plain(c: &mut Conn, now: Instant) -> (io::Result<bool>, u64) {
     (Ok(written > 0), written)
 }
 
+/// One `writev` of the in-memory chunks at the front of `out` (at most [`IOV_MAX`]).
+fn writev_front(sock: &mut mio::net::TcpStream, out: &OutQueue) -> io::Result<usize> {
+    let mut iov: [IoSlice<'_>; IOV_MAX] = [IoSlice::new(&[]); IOV_MAX];
+    let mut n = 0;
+    let mut file_follows = false;
+    for chunk in out.iter() {
+        match chunk {
+            Chunk::Bytes(b) if n < IOV_MAX => {
+                iov[n] = IoSlice::new(b);
+                n += 1;
+            }
+            Chunk::File(_) => {
+                file_follows = true;
+                break;
+            }
+            Chunk::Bytes(_) => break,
+        }
+    }
+    if file_follows {
+        // A head followed by a sendfile body: MSG_MORE lets the kernel put
+        // the head into the body's first segment instead of sending a small
+        // packet of its own (what nginx's tcp_nopush achieves with TCP_CORK).
+        nix::sys::socket::sendmsg::<()>(
+            sock.as_raw_fd(),
+            &iov[..n],
+            &[],
+            MsgFlags::from_bits_retain(nix::libc::MSG_MORE) | MsgFlags::MSG_NOSIGNAL,
+            None,
+        )
+        .map_err(io::Error::from)
+    } else {
+        sock.write_vectored(&iov[..n])
+    }
+}
+
 /// Plain HTTP/2 (h2c). A file body is queued as DATA frames of at most the peer's
 /// SETTINGS_MAX_FRAME_SIZE (16 KiB for h2load, curl and browsers), each a 9-byte
-/// head and a file region. Sent chunk by chunk (`write_plain`) every frame cost a
+/// head and a file region. Sent chunk by chunk (`write_plain`), every frame cost a
 /// `sendmsg` and a `sendfile` and left as a TCP segment of its own, which made the
 /// client's kernel spend about 2.8x h2o's CPU per byte received
 /// (docs/performance.md, "HTTP/2 large files, h2c"). Here the queue's front is
 /// gathered (`gather`: heads copied, file bytes `pread`) into the worker's buffer,
 /// up to [`H2C_GATHER`] bytes, and leaves in one `write`: many frames, large
 /// segments. What the socket did not take is gathered again (re-read) next time.
+/// Output without file regions near the front (small responses the file cache holds
+/// in memory) keeps the copy-free `writev`.
 fn write_plain_gathered(c: &mut Conn, buf: &mut [u8], now: Instant) -> (io::Result<bool>, u64) {
     let mut written: u64 = 0;
     let limit = H2C_GATHER.min(buf.len());
     while c.readiness.writable() && written < WRITE_PER_ROUND {
-        let gathered = match gather(c.engine.transmit(now), &mut buf[..limit]) {
+        let out = c.engine.transmit(now);
+        if !out
+            .iter()
+            .take(IOV_MAX)
+            .any(|ch| matches!(ch, Chunk::File(_)))
+        {
+            // Only in-memory frames ahead (HEADERS, small bodies from the file
+            // cache, control frames): written from where they are, no copy.
+            if out.front().is_none() {
+                break;
+            }
+            match writev_front(&mut c.sock, out) {
+                Ok(n) => {
+                    c.engine.out().advance(n as u64);
+                    c.pending_log.note_sent(n as u64);
+                    written += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    c.readiness.write_blocked();
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(e), written),
+            }
+            continue;
+        }
+        let gathered = match gather(out, &mut buf[..limit]) {
             Ok(g) => g,
             Err(e) => return (Err(e), written),
         };
