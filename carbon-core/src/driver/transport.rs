@@ -27,6 +27,9 @@ use bytes::Bytes;
 
 use crate::limits::DRIVER_H2C_GATHER as H2C_GATHER;
 use crate::limits::DRIVER_WRITE_PER_ROUND as WRITE_PER_ROUND;
+/// Segment size assumed when `TCP_MAXSEG` cannot be read (Ethernet's, with
+/// timestamps).
+const DEFAULT_MSS: usize = 1448;
 /// In-memory chunks gathered into one `writev`.
 const IOV_MAX: usize = 16;
 
@@ -315,6 +318,20 @@ fn write_plain(c: &mut Conn, now: Instant) -> (io::Result<bool>, u64) {
     (Ok(written > 0), written)
 }
 
+/// Bytes per gathered write: the largest whole number of the connection's segments
+/// (`TCP_MAXSEG`) in [`H2C_GATHER`], so that a write leaves as one TSO/GSO packet.
+/// A write one byte over makes a second, tiny packet that TCP pacing (BBR, fq) then
+/// holds back behind a timer: on loopback (65,483-byte segments) a 65,536-byte gather
+/// cost about twice the server CPU per request of a 65,483-byte one, and a 256 KiB
+/// gather (five packets) 1.4x (docs/performance.md, "HTTP/2 large files, h2c").
+/// Smaller writes make smaller segments, which cost the reader more per byte.
+fn gather_limit(sock: &mio::net::TcpStream) -> usize {
+    let mss = nix::sys::socket::getsockopt(sock, nix::sys::socket::sockopt::TcpMaxSeg)
+        .map_or(DEFAULT_MSS, |m| m as usize)
+        .max(1);
+    (H2C_GATHER / mss).max(1) * mss
+}
+
 /// One `writev` of the in-memory chunks at the front of `out` (at most [`IOV_MAX`]).
 fn writev_front(sock: &mut mio::net::TcpStream, out: &OutQueue) -> io::Result<usize> {
     let mut iov: [IoSlice<'_>; IOV_MAX] = [IoSlice::new(&[]); IOV_MAX];
@@ -357,13 +374,14 @@ fn writev_front(sock: &mut mio::net::TcpStream, out: &OutQueue) -> io::Result<us
 /// client's kernel spend about 2.8x h2o's CPU per byte received
 /// (docs/performance.md, "HTTP/2 large files, h2c"). Here the queue's front is
 /// gathered (`gather`: heads copied, file bytes `pread`) into the worker's buffer,
-/// up to [`H2C_GATHER`] bytes, and leaves in one `write`: many frames, large
-/// segments. What the socket did not take is gathered again (re-read) next time.
+/// up to one TSO/GSO packet (`gather_limit`), and leaves in one `write`: several
+/// frames, one large packet. What the socket did not take is gathered again
+/// (re-read) next time.
 /// Output without file regions near the front (small responses the file cache holds
 /// in memory) keeps the copy-free `writev`.
 fn write_plain_gathered(c: &mut Conn, buf: &mut [u8], now: Instant) -> (io::Result<bool>, u64) {
     let mut written: u64 = 0;
-    let limit = H2C_GATHER.min(buf.len());
+    let mut limit = 0;
     while c.readiness.writable() && written < WRITE_PER_ROUND {
         let out = c.engine.transmit(now);
         if !out
@@ -390,6 +408,9 @@ fn write_plain_gathered(c: &mut Conn, buf: &mut [u8], now: Instant) -> (io::Resu
                 Err(e) => return (Err(e), written),
             }
             continue;
+        }
+        if limit == 0 {
+            limit = gather_limit(&c.sock).min(buf.len());
         }
         let gathered = match gather(out, &mut buf[..limit]) {
             Ok(g) => g,
@@ -607,6 +628,25 @@ mod tests {
         let mut rest = vec![0u8; 256 * 1024];
         let m = filled(gather(&q, &mut rest).unwrap());
         assert!(rest[..m] == wire[17_000..]);
+    }
+
+    /// One gathered write is one TSO/GSO packet: whole segments, never a tiny
+    /// second packet for pacing to hold back.
+    #[test]
+    fn h2c_gather_limit_is_a_whole_number_of_segments_within_the_bound() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let s = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let _peer = l.accept().unwrap();
+        let sock = mio::net::TcpStream::from_std(s);
+        let mss = nix::sys::socket::getsockopt(&sock, nix::sys::socket::sockopt::TcpMaxSeg).unwrap()
+            as usize;
+        let limit = super::gather_limit(&sock);
+        assert_eq!(limit % mss, 0, "limit {limit}, mss {mss}");
+        assert!(limit <= super::H2C_GATHER.max(mss));
+        assert!(
+            limit + mss > super::H2C_GATHER,
+            "limit {limit} wastes a segment"
+        );
     }
 
     #[test]
