@@ -403,6 +403,15 @@ pub const LINGER_BYTES: usize = 8 * 1024 * 1024;
 /// not monopolise the worker.
 pub const DRIVER_WRITE_PER_ROUND: u64 = 1024 * 1024;
 
+/// Driver (`driver/transport.rs`):
+/// Bytes of plain HTTP/2 output gathered into the worker's buffer for one `write`
+/// (DATA frame heads and their file bytes, which are copied rather than sent with
+/// `sendfile` so that several frames leave together), at most: the write is cut to a
+/// whole number of TCP segments within it (`transport::gather_limit`), i.e. one
+/// TSO/GSO packet of up to 64 KiB, the largest the kernel builds by default. It lives
+/// in the worker's one shared buffer, so no connection holds it.
+pub const DRIVER_H2C_GATHER: usize = 64 * 1024;
+
 /// Driver (`driver/worker.rs`):
 /// New connections accepted per listener per loop turn, so a connection storm cannot
 /// starve the connections already being served.

@@ -133,6 +133,11 @@ impl Engine {
         }
     }
 
+    /// HTTP/2 runs here (its output is many small frames: `transport.rs` gathers it).
+    pub fn is_h2(&self) -> bool {
+        matches!(self, Engine::H2(_))
+    }
+
     /// HTTP/1.1 queued a 101: call [`Engine::switch_to_ws`].
     pub fn is_upgraded(&self) -> bool {
         matches!(self, Engine::H1(e) if e.is_upgraded())

@@ -1,7 +1,8 @@
 //! Byte movement between a socket and an engine, in plain TCP or through rustls.
 //!
 //! Plain TCP: `read` into the worker's buffer, `writev` for in-memory chunks and
-//! `sendfile` for file regions. TLS: `read_tls`/`process_new_packets`/`reader()` in,
+//! `sendfile` for file regions; plain HTTP/2, whose file bodies are many small DATA
+//! frames, is gathered into the worker's buffer instead (`write_plain_gathered`). TLS: `read_tls`/`process_new_packets`/`reader()` in,
 //! `writer()`/`write_tls` out, with file regions read by `pread` into the worker's
 //! buffer (no sendfile through TLS). `tls::TlsSession` (rustls's unbuffered API) bounds
 //! what it holds per connection and frees its buffers whenever they are empty.
@@ -21,9 +22,14 @@ use super::engine::Engine;
 use super::stats::{Stats, WorkerCounters};
 use crate::config::Config;
 use crate::proto::h2::PREFACE;
-use crate::proto::out::Chunk;
+use crate::proto::out::{Chunk, OutQueue};
+use bytes::Bytes;
 
+use crate::limits::DRIVER_H2C_GATHER as H2C_GATHER;
 use crate::limits::DRIVER_WRITE_PER_ROUND as WRITE_PER_ROUND;
+/// Segment size assumed when `TCP_MAXSEG` cannot be read (Ethernet's, with
+/// timestamps).
+const DEFAULT_MSS: usize = 1448;
 /// In-memory chunks gathered into one `writev`.
 const IOV_MAX: usize = 16;
 
@@ -258,6 +264,8 @@ pub(crate) fn write(
 ) -> io::Result<bool> {
     let (res, written) = if c.tls.is_some() {
         write_tls(c, buf, now)
+    } else if c.engine.is_h2() {
+        write_plain_gathered(c, buf, now)
     } else {
         write_plain(c, now)
     };
@@ -291,45 +299,141 @@ fn write_plain(c: &mut Conn, now: Instant) -> (io::Result<bool>, u64) {
                     Err(e) => Err(io::Error::from(e)),
                 }
             }
-            Some(Chunk::Bytes(_)) => {
-                let mut iov: [IoSlice<'_>; IOV_MAX] = [IoSlice::new(&[]); IOV_MAX];
-                let mut n = 0;
-                let mut file_follows = false;
-                for chunk in out.iter() {
-                    match chunk {
-                        Chunk::Bytes(b) if n < IOV_MAX => {
-                            iov[n] = IoSlice::new(b);
-                            n += 1;
-                        }
-                        Chunk::File(_) => {
-                            file_follows = true;
-                            break;
-                        }
-                        Chunk::Bytes(_) => break,
-                    }
-                }
-                if file_follows {
-                    // A head followed by a sendfile body: MSG_MORE lets the kernel put
-                    // the head into the body's first segment instead of sending a small
-                    // packet of its own (what nginx's tcp_nopush achieves with TCP_CORK).
-                    nix::sys::socket::sendmsg::<()>(
-                        c.sock.as_raw_fd(),
-                        &iov[..n],
-                        &[],
-                        MsgFlags::from_bits_retain(nix::libc::MSG_MORE) | MsgFlags::MSG_NOSIGNAL,
-                        None,
-                    )
-                    .map_err(io::Error::from)
-                } else {
-                    c.sock.write_vectored(&iov[..n])
-                }
-            }
+            Some(Chunk::Bytes(_)) => writev_front(&mut c.sock, out),
         };
         match res {
             Ok(n) => {
                 c.engine.out().advance(n as u64);
                 c.pending_log.note_sent(n as u64);
                 written += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                c.readiness.write_blocked();
+                break;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (Err(e), written),
+        }
+    }
+    (Ok(written > 0), written)
+}
+
+/// Bytes per gathered write: the largest whole number of the connection's segments
+/// (`TCP_MAXSEG`) in [`H2C_GATHER`], so that a write leaves as one TSO/GSO packet.
+/// A write one byte over makes a second, tiny packet that TCP pacing (BBR, fq) then
+/// holds back behind a timer: on loopback (65,483-byte segments) a 65,536-byte gather
+/// cost about twice the server CPU per request of a 65,483-byte one, and a 256 KiB
+/// gather (five packets) 1.4x (docs/performance.md, "HTTP/2 large files, h2c").
+/// Smaller writes make smaller segments, which cost the reader more per byte.
+fn gather_limit(sock: &mio::net::TcpStream) -> usize {
+    let mss = nix::sys::socket::getsockopt(sock, nix::sys::socket::sockopt::TcpMaxSeg)
+        .map_or(DEFAULT_MSS, |m| m as usize)
+        .max(1);
+    (H2C_GATHER / mss).max(1) * mss
+}
+
+/// One `writev` of the in-memory chunks at the front of `out` (at most [`IOV_MAX`]).
+fn writev_front(sock: &mut mio::net::TcpStream, out: &OutQueue) -> io::Result<usize> {
+    let mut iov: [IoSlice<'_>; IOV_MAX] = [IoSlice::new(&[]); IOV_MAX];
+    let mut n = 0;
+    let mut file_follows = false;
+    for chunk in out.iter() {
+        match chunk {
+            Chunk::Bytes(b) if n < IOV_MAX => {
+                iov[n] = IoSlice::new(b);
+                n += 1;
+            }
+            Chunk::File(_) => {
+                file_follows = true;
+                break;
+            }
+            Chunk::Bytes(_) => break,
+        }
+    }
+    if file_follows {
+        // A head followed by a sendfile body: MSG_MORE lets the kernel put
+        // the head into the body's first segment instead of sending a small
+        // packet of its own (what nginx's tcp_nopush achieves with TCP_CORK).
+        nix::sys::socket::sendmsg::<()>(
+            sock.as_raw_fd(),
+            &iov[..n],
+            &[],
+            MsgFlags::from_bits_retain(nix::libc::MSG_MORE) | MsgFlags::MSG_NOSIGNAL,
+            None,
+        )
+        .map_err(io::Error::from)
+    } else {
+        sock.write_vectored(&iov[..n])
+    }
+}
+
+/// Plain HTTP/2 (h2c). A file body is queued as DATA frames of at most the peer's
+/// SETTINGS_MAX_FRAME_SIZE (16 KiB for h2load, curl and browsers), each a 9-byte
+/// head and a file region. Sent chunk by chunk (`write_plain`), every frame cost a
+/// `sendmsg` and a `sendfile` and left as a TCP segment of its own, which made the
+/// client's kernel spend about 2.8x h2o's CPU per byte received
+/// (docs/performance.md, "HTTP/2 large files, h2c"). Here the queue's front is
+/// gathered (`gather`: heads copied, file bytes `pread`) into the worker's buffer,
+/// up to one TSO/GSO packet (`gather_limit`), and leaves in one `write`: several
+/// frames, one large packet. What the socket did not take is gathered again
+/// (re-read) next time.
+/// Output without file regions near the front (small responses the file cache holds
+/// in memory) keeps the copy-free `writev`.
+fn write_plain_gathered(c: &mut Conn, buf: &mut [u8], now: Instant) -> (io::Result<bool>, u64) {
+    let mut written: u64 = 0;
+    let mut limit = 0;
+    while c.readiness.writable() && written < WRITE_PER_ROUND {
+        let out = c.engine.transmit(now);
+        if !out
+            .iter()
+            .take(IOV_MAX)
+            .any(|ch| matches!(ch, Chunk::File(_)))
+        {
+            // Only in-memory frames ahead (HEADERS, small bodies from the file
+            // cache, control frames): written from where they are, no copy.
+            if out.front().is_none() {
+                break;
+            }
+            match writev_front(&mut c.sock, out) {
+                Ok(n) => {
+                    c.engine.out().advance(n as u64);
+                    c.pending_log.note_sent(n as u64);
+                    written += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    c.readiness.write_blocked();
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(e), written),
+            }
+            continue;
+        }
+        if limit == 0 {
+            limit = gather_limit(&c.sock).min(buf.len());
+        }
+        let gathered = match gather(out, &mut buf[..limit]) {
+            Ok(g) => g,
+            Err(e) => return (Err(e), written),
+        };
+        let data = match &gathered {
+            Gathered::Single(b) => &b[..],
+            Gathered::Filled(0) => break,
+            Gathered::Filled(n) => &buf[..*n],
+        };
+        match c.sock.write(data) {
+            Ok(n) => {
+                c.engine.out().advance(n as u64);
+                c.pending_log.note_sent(n as u64);
+                written += n as u64;
+                if n < data.len() {
+                    // Linux takes part of a non-blocking write only when the send
+                    // buffer is full, and marks the socket so that freed space raises
+                    // a new EPOLLOUT edge (tokio relies on the same). Trying again now
+                    // would re-read up to a whole gather for an EAGAIN.
+                    c.readiness.write_blocked();
+                    break;
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 c.readiness.write_blocked();
@@ -375,11 +479,10 @@ fn write_tls(c: &mut Conn, buf: &mut [u8], now: Instant) -> (io::Result<bool>, u
     (Ok(written > 0), written)
 }
 
-/// Hands the engine's output to rustls, gathered: the in-memory chunks and file
-/// regions at the front of the queue are copied (or `pread`) into `buf` up to what the
-/// session accepts, then encrypted in one call. A turn's small responses, or a DATA
-/// frame header and its file bytes, so become full 16 KiB records instead of one
-/// record per chunk (each record costs a header, a tag and a cipher setup).
+/// Hands the engine's output to rustls, gathered (`gather`) up to what the session
+/// accepts, then encrypted in one call: a turn's small responses, or a DATA frame
+/// header and its file bytes, so become full 16 KiB records instead of one record per
+/// chunk (each record costs a header, a tag and a cipher setup).
 fn fill_tls(
     tls: &mut crate::tls::TlsSession,
     engine: &mut Engine,
@@ -392,47 +495,12 @@ fn fill_tls(
         if limit == 0 {
             return Ok(());
         }
-        let out = engine.transmit(now);
-        let mut filled = 0;
-        let mut single = None;
-        for chunk in out.iter() {
-            if filled == limit {
-                break;
-            }
-            match chunk {
-                Chunk::Bytes(b) if filled == 0 && b.len() >= limit => {
-                    // One chunk fills the write by itself: no copy.
-                    single = Some(b.clone());
-                    break;
-                }
-                Chunk::Bytes(b) => {
-                    let n = b.len().min(limit - filled);
-                    buf[filled..filled + n].copy_from_slice(&b[..n]);
-                    filled += n;
-                }
-                Chunk::File(r) => {
-                    let want = (r.len as usize).min(limit - filled);
-                    let got = r.file.read_at(&mut buf[filled..filled + want], r.offset)?;
-                    if got == 0 {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "file truncated while sending",
-                        ));
-                    }
-                    filled += got;
-                    if got < want {
-                        break;
-                    }
-                }
-            }
-        }
-        let data = match &single {
-            Some(b) => &b[..],
-            None => &buf[..filled],
+        let gathered = gather(engine.transmit(now), &mut buf[..limit])?;
+        let data = match &gathered {
+            Gathered::Single(b) => &b[..],
+            Gathered::Filled(0) => return Ok(()),
+            Gathered::Filled(n) => &buf[..*n],
         };
-        if data.is_empty() {
-            return Ok(());
-        }
         let accepted = tls.writer().write(data)?;
         if accepted == 0 {
             return Ok(());
@@ -442,5 +510,174 @@ fn fill_tls(
         if accepted < data.len() {
             return Ok(());
         }
+    }
+}
+
+/// What [`gather`] prepared for one write.
+enum Gathered {
+    /// The front chunk fills the write by itself: sent from where it is, no copy.
+    Single(Bytes),
+    /// The first `n` bytes of the buffer (0: nothing queued).
+    Filled(usize),
+}
+
+/// Copies the in-memory chunks at the front of `out` and `pread`s its file regions
+/// into `buf`, in order, until `buf` is full or a file read comes up short. Nothing
+/// is consumed: the caller `advance`s by what the socket or session took, and what
+/// it did not take is gathered again next time.
+fn gather(out: &OutQueue, buf: &mut [u8]) -> io::Result<Gathered> {
+    let limit = buf.len();
+    let mut filled = 0;
+    for chunk in out.iter() {
+        if filled == limit {
+            break;
+        }
+        match chunk {
+            Chunk::Bytes(b) if filled == 0 && b.len() >= limit => {
+                return Ok(Gathered::Single(b.clone()));
+            }
+            Chunk::Bytes(b) => {
+                let n = b.len().min(limit - filled);
+                buf[filled..filled + n].copy_from_slice(&b[..n]);
+                filled += n;
+            }
+            Chunk::File(r) => {
+                let want = (r.len as usize).min(limit - filled);
+                let got = r.file.read_at(&mut buf[filled..filled + want], r.offset)?;
+                if got == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "file truncated while sending",
+                    ));
+                }
+                filled += got;
+                if got < want {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(Gathered::Filled(filled))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{gather, Gathered};
+    use crate::proto::out::OutQueue;
+    use crate::service::FileRegion;
+    use bytes::Bytes;
+    use std::io::Write;
+    use std::sync::Arc;
+
+    /// A file holding 0, 1, 2, ... (mod 251), so any misplaced byte shows.
+    fn file(len: usize) -> (Arc<std::fs::File>, Vec<u8>) {
+        let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(&data).unwrap();
+        (Arc::new(f), data)
+    }
+
+    /// The queue an HTTP/2 body becomes: per frame a 9-byte head, then a file region.
+    fn frames(f: &Arc<std::fs::File>, frame: u64, count: u64) -> (OutQueue, Vec<u8>) {
+        let (mut q, mut wire) = (OutQueue::new(), Vec::new());
+        let data: Vec<u8> = (0..frame * count).map(|i| (i % 251) as u8).collect();
+        for i in 0..count {
+            let head = Bytes::from(vec![i as u8; 9]);
+            wire.extend_from_slice(&head);
+            q.push_bytes(head);
+            q.push_file(FileRegion {
+                file: f.clone(),
+                offset: i * frame,
+                len: frame,
+            });
+            wire.extend_from_slice(&data[(i * frame) as usize..((i + 1) * frame) as usize]);
+        }
+        (q, wire)
+    }
+
+    fn filled(g: Gathered) -> usize {
+        match g {
+            Gathered::Filled(n) => n,
+            Gathered::Single(_) => panic!("expected gathered bytes"),
+        }
+    }
+
+    #[test]
+    fn h2c_gather_puts_many_data_frames_in_wire_order_in_one_buffer() {
+        let (f, _) = file(64 * 1024);
+        let (q, wire) = frames(&f, 16_384, 4);
+        let mut buf = vec![0u8; 256 * 1024];
+        let n = filled(gather(&q, &mut buf).unwrap());
+        assert_eq!(n, wire.len());
+        assert!(buf[..n] == wire[..]);
+        // Nothing consumed: the caller advances by what the socket took.
+        assert_eq!(q.total(), wire.len() as u64);
+    }
+
+    #[test]
+    fn h2c_gather_stops_at_the_buffer_and_resumes_after_a_partial_advance() {
+        let (f, _) = file(64 * 1024);
+        let (mut q, wire) = frames(&f, 16_384, 4);
+        // A buffer ending inside the second frame's file bytes.
+        let mut buf = vec![0u8; 20_000];
+        let n = filled(gather(&q, &mut buf).unwrap());
+        assert_eq!(n, 20_000);
+        assert!(buf[..] == wire[..20_000]);
+        // The socket took 17,000 bytes: the next gather starts exactly there.
+        q.advance(17_000);
+        let mut rest = vec![0u8; 256 * 1024];
+        let m = filled(gather(&q, &mut rest).unwrap());
+        assert!(rest[..m] == wire[17_000..]);
+    }
+
+    /// One gathered write is one TSO/GSO packet: whole segments, never a tiny
+    /// second packet for pacing to hold back.
+    #[test]
+    fn h2c_gather_limit_is_a_whole_number_of_segments_within_the_bound() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let s = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let _peer = l.accept().unwrap();
+        let sock = mio::net::TcpStream::from_std(s);
+        let mss = nix::sys::socket::getsockopt(&sock, nix::sys::socket::sockopt::TcpMaxSeg).unwrap()
+            as usize;
+        let limit = super::gather_limit(&sock);
+        assert_eq!(limit % mss, 0, "limit {limit}, mss {mss}");
+        assert!(limit <= super::H2C_GATHER.max(mss));
+        assert!(
+            limit + mss > super::H2C_GATHER,
+            "limit {limit} wastes a segment"
+        );
+    }
+
+    #[test]
+    fn gather_sends_a_chunk_that_fills_the_write_from_where_it_is() {
+        let mut q = OutQueue::new();
+        q.push_bytes(Bytes::from(vec![7u8; 4096]));
+        let mut buf = vec![0u8; 1024];
+        match gather(&q, &mut buf).unwrap() {
+            Gathered::Single(b) => assert_eq!(b.len(), 4096),
+            Gathered::Filled(_) => panic!("a chunk larger than the write is not copied"),
+        }
+        assert!(matches!(
+            gather(&OutQueue::new(), &mut buf).unwrap(),
+            Gathered::Filled(0)
+        ));
+    }
+
+    #[test]
+    fn gather_of_a_file_truncated_under_us_is_an_error_not_short_data() {
+        let (f, _) = file(1000);
+        let mut q = OutQueue::new();
+        q.push_bytes(Bytes::from_static(b"head"));
+        q.push_file(FileRegion {
+            file: f,
+            offset: 1000,
+            len: 500,
+        });
+        let mut buf = vec![0u8; 4096];
+        let e = gather(&q, &mut buf)
+            .err()
+            .expect("truncated file must fail");
+        assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);
     }
 }

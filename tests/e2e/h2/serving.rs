@@ -105,12 +105,75 @@ fn rfc9113_6_9_ten_mib_file_through_a_64k_window_over_tls() {
     assert_eq!(r.status, 200);
     assert_eq!(r.body.len(), big.len());
     assert!(r.body == big, "10 MiB body differs");
-    // And over h2c, where the body leaves by sendfile.
+    // And over h2c, where the frames are gathered into large writes.
     let r = rt().block_on(async {
         let mut send = connect_h2c(s.server.addr(), opts).await;
         fetch(&mut send, "GET", &h2c_authority(&s.server), "/ten.bin", &[]).await
     });
     assert!(r.body == big, "10 MiB h2c body differs");
+}
+
+/// h2c gathers many DATA frames of several streams into one write
+/// (`transport.rs`): concurrent large downloads and ranges on one connection, with
+/// windows large enough that frames of different streams share a write, must still
+/// arrive byte for byte, each stream's bytes in its own order.
+#[test]
+fn rfc9113_5_h2c_concurrent_large_downloads_and_ranges_arrive_byte_identical() {
+    let s = start("");
+    let files: Vec<(String, Vec<u8>)> = (0..3u32)
+        .map(|k| {
+            let body: Vec<u8> = (0..3 * 1024 * 1024 + 777 * k)
+                .map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(k) >> 11) as u8)
+                .collect();
+            let name = format!("/large{k}.bin");
+            std::fs::write(s.server.www().join(&name[1..]), &body).unwrap();
+            (name, body)
+        })
+        .collect();
+    let opts = ClientOpts {
+        stream_window: 8 * 1024 * 1024,
+        conn_window: 32 * 1024 * 1024,
+    };
+    let results = rt().block_on(async {
+        let send = connect_h2c(s.server.addr(), opts).await;
+        let auth = h2c_authority(&s.server);
+        let mut tasks = Vec::new();
+        for round in 0..2 {
+            for (name, _) in &files {
+                let (mut send, auth, name) = (send.clone(), auth.clone(), name.clone());
+                tasks.push(tokio::spawn(async move {
+                    let range = (round == 1).then_some(("range", "bytes=100000-2100000"));
+                    let headers: Vec<_> = range.into_iter().collect();
+                    (
+                        name.clone(),
+                        round,
+                        fetch(&mut send, "GET", &auth, &name, &headers).await,
+                    )
+                }));
+            }
+        }
+        let mut out = Vec::new();
+        for t in tasks {
+            let r = tokio::time::timeout(Duration::from_secs(60), t).await;
+            out.push(r.unwrap().unwrap());
+        }
+        out
+    });
+    assert_eq!(results.len(), 6);
+    for (name, round, r) in results {
+        let want = &files.iter().find(|(n, _)| *n == name).unwrap().1;
+        if round == 0 {
+            assert_eq!(r.status, 200, "{name}");
+            assert_eq!(r.body.len(), want.len(), "{name}");
+            assert!(r.body == *want, "{name} body differs");
+        } else {
+            assert_eq!(r.status, 206, "{name}");
+            assert!(
+                r.body[..] == want[100_000..=2_100_000],
+                "{name} range differs"
+            );
+        }
+    }
 }
 
 #[test]

@@ -20,7 +20,8 @@
 //! ```
 //! A file body is queued as a 9-byte DATA frame header (in memory) followed by a
 //! [`Chunk::File`](crate::proto::out::Chunk::File) region of at most one frame: the
-//! driver sends it with `sendfile`, or `pread`s it for TLS.
+//! driver `pread`s the regions and gathers many frames into one write (plain TCP) or
+//! one run of TLS records.
 
 use std::collections::VecDeque;
 use std::time::Instant;
