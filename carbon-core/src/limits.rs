@@ -440,3 +440,10 @@ pub const COMPRESS_LARGE_MAX: usize = 32;
 /// decoder stops handing fields over past it); one larger than this, grown by an
 /// unusually large block, is released after the block so idle connections stay small.
 pub const H2_FIELDS_KEEP: usize = 16 * 1024;
+
+/// HTTP/2 output staging buffer (`proto/h2/conn.rs`): capacity kept between loop
+/// turns. A turn's small frames (HEADERS, DATA of small bodies, control frames) are
+/// staged in one buffer and queued as one chunk; keeping up to this much lets the next
+/// turn reuse the memory instead of growing a new buffer by doublings. A turn that
+/// staged more (many responses at once) releases its larger buffer with the chunk.
+pub const H2_STAGE_KEEP: usize = 32 * 1024;

@@ -29,7 +29,7 @@ use std::time::Instant;
 use bytes::{BufMut, Bytes, BytesMut};
 use http::{Method, StatusCode};
 
-use crate::limits::Http2Limits;
+use crate::limits::{Http2Limits, H2_STAGE_KEEP};
 use crate::proto::out::OutQueue;
 use crate::proto::{Phase as ProgressPhase, Progress};
 use crate::service::{Body, FileRegion, Request, Response};
@@ -141,6 +141,10 @@ pub struct H2Conn {
     /// loop turn (all the responses answered in it, small bodies included) goes out
     /// as one chunk, so one `writev` element or one run of full TLS records.
     stage: BytesMut,
+    /// The staging buffer's capacity when its last frames were taken (at most
+    /// [`H2_STAGE_KEEP`]): a turn that starts with nothing staged reserves this much
+    /// first, so its frames are never copied into a grown buffer.
+    stage_cap: usize,
     /// Scratch for encoding one response's header block, kept between responses so
     /// a response costs no allocation for it.
     block_buf: Vec<u8>,
@@ -202,6 +206,7 @@ impl H2Conn {
             reader: FrameReader::new(),
             out: OutQueue::new(),
             stage: BytesMut::new(),
+            stage_cap: 0,
             block_buf: Vec::new(),
             events: VecDeque::new(),
             streams: Streams::default(),
@@ -402,6 +407,11 @@ impl H2Conn {
         }
         if !data.is_empty() {
             self.reader.push(data);
+        }
+        if self.stage.is_empty() && self.stage.capacity() < self.stage_cap {
+            // Nothing staged: reserving copies nothing, and once the previous turn's
+            // octets are written it reuses their allocation.
+            self.stage.reserve(self.stage_cap);
         }
         while self.phase != Phase::Closing && !matches!(self.phase, Phase::Preface(_)) {
             let r = match self.reader.next_frame(self.limits.max_frame_size) {
@@ -1262,7 +1272,6 @@ impl H2Conn {
                 self.idle_since = now;
                 // An idle connection keeps no stream table allocation.
                 self.streams.map = super::streams::StreamMap::default();
-                self.block_buf = Vec::new();
             }
         } else if how == Closed::ResetByUs {
             self.streams.remember_closed(id, how);
@@ -1387,7 +1396,7 @@ impl H2Conn {
                     if n <= COPY_BODY_MAX {
                         self.stage.put_slice(&part);
                     } else {
-                        let staged = std::mem::take(&mut self.stage).freeze();
+                        let staged = take_staged(&mut self.stage, &mut self.stage_cap);
                         self.out.push_bytes(staged);
                         self.out.push_bytes(part);
                     }
@@ -1400,7 +1409,7 @@ impl H2Conn {
                     };
                     f.offset += n;
                     f.len -= n;
-                    let staged = std::mem::take(&mut self.stage).freeze();
+                    let staged = take_staged(&mut self.stage, &mut self.stage_cap);
                     self.out.push_bytes(staged);
                     self.out.push_file(region);
                 }
@@ -1449,7 +1458,7 @@ impl H2Conn {
         }
         if !self.stage.is_empty() {
             self.output_since_drain = true;
-            let staged = std::mem::take(&mut self.stage).freeze();
+            let staged = take_staged(&mut self.stage, &mut self.stage_cap);
             self.out.push_bytes(staged);
         }
     }
@@ -1535,6 +1544,21 @@ impl H2Conn {
 #[path = "extended_connect.rs"]
 mod extended_connect;
 pub use extended_connect::Protocol;
+
+/// The frames staged so far, frozen for the output queue. The staging buffer keeps
+/// its allocation (up to [`H2_STAGE_KEEP`]) and `kept_cap` remembers its size: once
+/// the queued octets are written and dropped, the next turn's frames reuse the same
+/// memory instead of growing a fresh buffer by doublings (and copies) each turn.
+fn take_staged(stage: &mut BytesMut, kept_cap: &mut usize) -> Bytes {
+    let cap = stage.capacity();
+    if cap > H2_STAGE_KEEP {
+        *kept_cap = 0;
+        std::mem::take(stage).freeze()
+    } else {
+        *kept_cap = (*kept_cap).max(cap);
+        stage.split().freeze()
+    }
+}
 
 #[cfg(test)]
 #[path = "conn_tests.rs"]

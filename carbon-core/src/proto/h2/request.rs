@@ -129,6 +129,8 @@ pub fn build_request(fields: &Fields) -> Result<RequestHead, Malformed> {
     let mut path: Option<(usize, usize)> = None;
     let mut protocol: Option<(usize, usize)> = None;
     let mut regular_seen = false;
+    // Whether a `host` field came: without one, `:authority` becomes it with no lookup.
+    let mut host_seen = false;
     let mut headers = HeaderMap::with_capacity(fields.len());
     let mut cookie: Option<Vec<u8>> = None;
     let mut content_length: Option<u64> = None;
@@ -181,6 +183,7 @@ pub fn build_request(fields: &Fields) -> Result<RequestHead, Malformed> {
         if name == b"priority" {
             priority = Some(Priority::from_header(value));
         }
+        host_seen |= name == b"host";
         let name = HeaderName::from_bytes(name).map_err(|_| "invalid field name")?;
         let value =
             HeaderValue::from_maybe_shared(slice(span)).map_err(|_| "invalid field value")?;
@@ -232,7 +235,7 @@ pub fn build_request(fields: &Fields) -> Result<RequestHead, Malformed> {
         Uri::from(pq)
     };
     if let Some(a) = authority {
-        match headers.get(HOST) {
+        match host_seen.then(|| headers.get(HOST)).flatten() {
             // §8.3.1: Host and :authority naming different origins is malformed.
             Some(h) if !h.as_bytes().eq_ignore_ascii_case(octets(a)) => {
                 return Err("host differs from :authority");
@@ -241,7 +244,7 @@ pub fn build_request(fields: &Fields) -> Result<RequestHead, Malformed> {
             None => {
                 let v =
                     HeaderValue::from_maybe_shared(slice(a)).map_err(|_| "invalid :authority")?;
-                headers.insert(HOST, v);
+                headers.append(HOST, v);
             }
         }
     }
@@ -337,6 +340,29 @@ mod tests {
         list.push(b"x-big", &vec![b'a'; H2_FIELDS_KEEP + 1]);
         list.clear();
         assert!(list.bytes.capacity() <= H2_FIELDS_KEEP);
+    }
+
+    #[test]
+    fn rfc9113_8_3_1_host_equal_to_authority_kept_once_and_host_alone_kept() {
+        let r = build_request(&with(&[("host", "Example.com")])).unwrap();
+        let hosts: Vec<_> = r.request.headers().get_all(HOST).iter().collect();
+        assert_eq!(hosts, ["Example.com"]);
+        // Without :authority, a `host` field is the request's authority as it is.
+        let r = build_request(&f(&[
+            (":method", "GET"),
+            (":scheme", "http"),
+            (":path", "/"),
+            ("host", "h.example"),
+        ]))
+        .unwrap();
+        assert_eq!(r.request.headers()[HOST], "h.example");
+        // Without either, the request has no Host (the service answers 400 as over h1).
+        let r = build_request(&f(&[
+            (":method", "GET"),
+            (":scheme", "http"),
+            (":path", "/"),
+        ]));
+        assert!(r.unwrap().request.headers().get(HOST).is_none());
     }
 
     #[test]

@@ -29,7 +29,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::memo::Memo;
+use super::memo::{Found, Memo};
 use super::table::{self, DynamicTable, STATIC, STATIC_LEN};
 use super::{integer, string, HeaderField, DEFAULT_TABLE_SIZE};
 
@@ -208,8 +208,11 @@ impl Encoder {
         for (i, field) in fields.into_iter().enumerate() {
             let HeaderField { name, value, .. } = field;
             if !field.sensitive {
-                if let Some(wire) = self.memo.find(i, name, value, self.generation) {
-                    dst.extend_from_slice(wire);
+                let found = self.memo.find(i, name, value, self.generation);
+                if found != Found::Miss {
+                    if let Found::Wire(wire) = found {
+                        dst.extend_from_slice(wire);
+                    }
                     #[cfg(test)]
                     {
                         self.memo_hits += 1;
@@ -217,12 +220,15 @@ impl Encoder {
                     continue;
                 }
             }
+            // The fields matched before this one precede it on the wire.
+            self.memo.write_matched(dst);
             let (start, generation) = (dst.len(), self.generation);
             let sensitive = self.encode_field(field, dst);
             let keep = !sensitive && self.generation == generation;
             self.memo
                 .record(i, name, value, &dst[start..], generation, keep);
         }
+        self.memo.write_matched(dst);
         self.memo.end_block();
     }
 

@@ -969,3 +969,51 @@ fn rfc7541_7_1_3_memo_never_reuses_a_field_for_one_marked_sensitive() {
     // §6.2.3: a never-indexed literal (0001xxxx), not the indexed entry.
     assert_eq!(second[0] & 0xf0, 0x10);
 }
+
+/// The octets of the fields matched from a block's start are copied once, as one
+/// prefix of the previous block's: they land after whatever the buffer held, before
+/// the first field that differs, and make up the whole block when none differs.
+#[test]
+fn rfc7541_memo_matched_prefix_lands_in_field_order() {
+    let blocks: [&[(&[u8], &[u8])]; 5] = [
+        &[
+            (b":status", b"200"),
+            (b"server", b"carbon"),
+            (b"etag", b"\"1\""),
+        ],
+        &[
+            (b":status", b"200"),
+            (b"server", b"carbon"),
+            (b"etag", b"\"1\""),
+        ],
+        &[
+            (b":status", b"200"),
+            (b"server", b"carbon"),
+            (b"etag", b"\"2\""),
+        ],
+        &[
+            (b":status", b"200"),
+            (b"server", b"carbon"),
+            (b"etag", b"\"2\""),
+        ],
+        &[
+            (b":status", b"404"),
+            (b"server", b"carbon"),
+            (b"etag", b"\"2\""),
+        ],
+    ];
+    let mut enc = Encoder::new();
+    let mut reference = Encoder::without_memo(Strategy::default());
+    for (k, block) in blocks.iter().enumerate() {
+        let fields = || block.iter().map(|&(n, v)| HeaderField::new(n, v));
+        let (mut got, mut want) = (b"held".to_vec(), b"held".to_vec());
+        let hits = enc.memo_hits;
+        enc.encode(fields(), &mut got);
+        reference.encode(fields(), &mut want);
+        assert_eq!(got, want, "block {k}");
+        // Block 0 adds `server` to the table, so block 1 sends it as an index and
+        // reuses `:status` alone; from block 2 on the table holds still.
+        let expected = [0, 1, 2, 3, 2][k];
+        assert_eq!(enc.memo_hits - hits, expected, "block {k}");
+    }
+}
