@@ -447,3 +447,9 @@ pub const H2_FIELDS_KEEP: usize = 16 * 1024;
 /// turn reuse the memory instead of growing a new buffer by doublings. A turn that
 /// staged more (many responses at once) releases its larger buffer with the chunk.
 pub const H2_STAGE_KEEP: usize = 32 * 1024;
+
+/// An HTTP/2 connection with no stream in flight for this long gives its staging and
+/// header-block buffers back, so a connection that stays open idle holds none of
+/// them; a connection that is busy keeps them from turn to turn (a client with
+/// requests in flight comes back well within a second).
+pub const H2_SCRATCH_RELEASE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);

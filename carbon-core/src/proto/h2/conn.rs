@@ -29,7 +29,7 @@ use std::time::Instant;
 use bytes::{BufMut, Bytes, BytesMut};
 use http::{Method, StatusCode};
 
-use crate::limits::{Http2Limits, H2_STAGE_KEEP};
+use crate::limits::{Http2Limits, H2_SCRATCH_RELEASE_AFTER, H2_STAGE_KEEP};
 use crate::proto::out::OutQueue;
 use crate::proto::{Phase as ProgressPhase, Progress};
 use crate::service::{Body, FileRegion, Request, Response};
@@ -351,6 +351,12 @@ impl H2Conn {
         self.streams.map.is_empty() && self.out.is_empty() && self.stage.is_empty()
     }
 
+    /// Staging or header-block memory kept for the next busy turn
+    /// ([`H2_SCRATCH_RELEASE_AFTER`]).
+    fn holds_scratch(&self) -> bool {
+        self.stage.capacity() > 0 || self.block_buf.capacity() > 0
+    }
+
     /// The next deadline; call [`H2Conn::handle_timeout`] then.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let ack = self
@@ -373,6 +379,9 @@ impl H2Conn {
                 }
                 if self.is_idle() {
                     add(Some(self.idle_since + self.limits.idle_timeout));
+                    if self.holds_scratch() {
+                        add(Some(self.idle_since + H2_SCRATCH_RELEASE_AFTER));
+                    }
                 }
                 add(self
                     .stall_since
@@ -492,6 +501,10 @@ impl H2Conn {
             if now >= deadline {
                 self.final_goaway();
             }
+        }
+        if self.is_idle() && now >= self.idle_since + H2_SCRATCH_RELEASE_AFTER {
+            self.stage = BytesMut::new();
+            self.block_buf = Vec::new();
         }
         let expired: Vec<u32> = self
             .streams

@@ -1466,4 +1466,11 @@ fn rfc9113_8_1_responses_intact_when_the_staging_buffer_is_reused() {
     }
     assert!(p.conn.stage_cap > 0 && p.conn.stage_cap <= crate::limits::H2_STAGE_KEEP);
     assert!(p.conn.stage.capacity() <= crate::limits::H2_STAGE_KEEP);
+    // Kept while busy; once nothing is in flight for a while, given back.
+    drop(held);
+    let release = crate::limits::H2_SCRATCH_RELEASE_AFTER;
+    assert!(p.conn.poll_timeout().is_some_and(|t| t <= p.now + release));
+    p.advance(release);
+    assert_eq!(p.conn.stage.capacity(), 0);
+    assert_eq!(p.conn.block_buf.capacity(), 0);
 }
