@@ -808,7 +808,7 @@ pub const KEYS: &[KeyDoc] = &[
     // Listeners and workers.
     KeyDoc {
         name: "listen_backlog",
-        default: "1024",
+        default: "4096",
         help: "accept queue length per listening socket (capped by net.core.somaxconn)",
         set: |b, v| {
             b.cfg.listen_backlog = value::integer(v, 1, LISTEN_BACKLOG_MAX)? as u32;

@@ -165,7 +165,9 @@ pub struct Config {
     /// the first of them.
     pub listen_addresses: Vec<IpAddr>,
     /// Accept queue length per listening socket (the kernel caps it at
-    /// `net.core.somaxconn`).
+    /// `net.core.somaxconn`). It also bounds the handshakes waiting for their first
+    /// bytes under `listen_defer_accept`: a burst past it gets SYN cookies, which
+    /// cost those connections their TCP options (docs/performance.md).
     pub listen_backlog: u32,
     /// `TCP_DEFER_ACCEPT`: a new connection is handed to a worker once its first bytes
     /// arrive, waiting at most about this long for them; `None` = at once.
@@ -316,7 +318,7 @@ impl Default for Config {
             syslog_facility: "daemon".to_owned(),
             listen_addresses: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
             // The value Carbon has always used; nginx uses 511.
-            listen_backlog: 1024,
+            listen_backlog: 4096,
             listen_defer_accept: Some(Duration::from_secs(1)),
             worker_cpu_affinity: CpuAffinity::Off,
             control_socket: Some(PathBuf::from("/run/carbon/carbond.sock")),
