@@ -556,3 +556,47 @@ fn socket_activation_with_four_workers_wakes_one_worker_per_connection() {
         "{wakeups} worker wake-ups for {CONNECTIONS} connections"
     );
 }
+
+/// `listen_defer_accept` (TCP_DEFER_ACCEPT) applies to a socket passed by socket
+/// activation as to one carbond binds: a client that connects and stays silent is
+/// not handed to a worker.
+#[test]
+fn socket_activated_listener_defers_accept_until_the_first_bytes() {
+    if !socket_activate_available() {
+        return;
+    }
+    let (http, _) = free_ports();
+    let (_dir, conf) = site(&format!(
+        "port = {http}\nmetrics_path = /metrics\nlisten_defer_accept = 10s\n"
+    ));
+    let p = Proc::spawn(
+        Command::new("systemd-socket-activate")
+            .arg(format!("--listen=127.0.0.1:{http}"))
+            .arg(CARBOND)
+            .arg("--config")
+            .arg(&conf),
+    );
+    p.wait_output("Listening on", Duration::from_secs(10));
+    let addr = SocketAddr::from(([127, 0, 0, 1], http));
+    let get = |path: &str| {
+        let mut c = Conn::connect(addr);
+        c.send(
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        );
+        let r = c.response();
+        assert_eq!(r.status, 200);
+        r.body_str()
+    };
+    // The first connection starts carbond, which then sets the option.
+    assert!(get("/").contains("activated"));
+    let accepted = || {
+        let metrics = get("/metrics");
+        per_worker_sum(&metrics, "carbon_worker_connections_accepted_total").0
+    };
+    let before = accepted();
+    let _silent = std::net::TcpStream::connect(addr).unwrap();
+    thread::sleep(Duration::from_millis(500));
+    // Only the second metrics request's own connection was accepted meanwhile.
+    assert_eq!(accepted(), before + 1, "the silent connection was accepted");
+}
