@@ -129,7 +129,9 @@ impl SiteParts {
     }
 
     fn build(&self, websocket: Option<&WsSettings>) -> std::io::Result<Box<dyn Service>> {
-        let files = FileService::new(self.files.clone())?;
+        let mut files = FileService::new(self.files.clone())?;
+        // Its responses go to `proto::h1`'s encoder or through `merge_pre_encoded`.
+        files.pre_encoded_h1(true);
         let policy = self.policy.clone();
         Ok(match websocket {
             Some(ws) => Box::new(PolicyService::new(

@@ -69,6 +69,8 @@ pub(super) fn promise(
             continue;
         };
         *req.uri_mut() = uri;
+        // The promised request is an HTTP/2 one (RFC 9113 §8.4), answered as such.
+        *req.version_mut() = http::Version::HTTP_2;
         req.headers_mut().insert(HOST, host.clone());
         if let Some(ae) = page.headers().get(ACCEPT_ENCODING) {
             req.headers_mut().insert(ACCEPT_ENCODING, ae.clone());

@@ -51,6 +51,43 @@ impl Body {
     }
 }
 
+/// A response extension: the response's fields begin with `fields`, already
+/// written out as HTTP/1.1 field lines in `h1` (title-cased names, `CRLF` after
+/// each), and go on with those in the response's own map. A service only attaches it
+/// when asked to ([`files::FileService::pre_encoded_h1`]) and only for HTTP/1.x
+/// requests: the HTTP/1.1 encoder copies `h1` in one piece instead of walking a
+/// cloned map; whoever needs the whole map calls [`merge_pre_encoded`].
+#[derive(Debug, Clone)]
+pub struct PreEncoded {
+    pub fields: Arc<http::HeaderMap>,
+    pub h1: Bytes,
+}
+
+/// Moves a [`PreEncoded`] extension's fields into the response's map, ahead of the
+/// fields already there; a field set since replaces the template's value in place,
+/// as `HeaderMap::insert` over the full map would have.
+pub fn merge_pre_encoded(resp: &mut Response) {
+    let Some(pre) = resp.extensions_mut().remove::<PreEncoded>() else {
+        return;
+    };
+    let later = std::mem::replace(resp.headers_mut(), http::HeaderMap::clone(&pre.fields));
+    let map = resp.headers_mut();
+    let mut last = None;
+    for (name, value) in later {
+        match name {
+            Some(name) => {
+                map.insert(name.clone(), value);
+                last = Some(name);
+            }
+            None => {
+                if let Some(name) = &last {
+                    map.append(name.clone(), value);
+                }
+            }
+        }
+    }
+}
+
 /// `len` bytes of `file` starting at `offset`.
 #[derive(Debug, Clone)]
 pub struct FileRegion {

@@ -10,7 +10,7 @@ use http::header::{CONNECTION, CONTENT_LENGTH};
 use http::{HeaderValue, StatusCode};
 
 use crate::proto::out::OutQueue;
-use crate::service::{Body, Response};
+use crate::service::{merge_pre_encoded, Body, PreEncoded, Response};
 
 /// In-memory bodies up to this size are copied after the head, so one write sends both.
 const COALESCE_BODY_MAX: usize = 16 * 1024;
@@ -54,7 +54,16 @@ pub(super) fn encode_response(
     stamp: Option<Stamp<'_>>,
     out: &mut OutQueue,
 ) {
-    let (parts, body) = resp.into_parts();
+    let mut resp = resp;
+    // A field set after the template that the template also holds replaces it in
+    // place: only the merged map says where.
+    if let Some(pre) = resp.extensions().get::<PreEncoded>() {
+        if resp.headers().keys().any(|k| pre.fields.contains_key(k)) {
+            merge_pre_encoded(&mut resp);
+        }
+    }
+    let (mut parts, body) = resp.into_parts();
+    let pre = parts.extensions.remove::<PreEncoded>();
     let status = parts.status;
     // RFC 9110 §8.6: no Content-Length in 1xx or 204; we omit it for 304 as well since
     // only the service could know the selected representation's length.
@@ -83,7 +92,7 @@ pub(super) fn encode_response(
     let reason = crate::proto::reason_phrase(status);
     // Names are bounded by the longest one we spell out (`FIELD_NAME_ESTIMATE`); a
     // longer one only makes the buffer grow once.
-    let mut estimate = 17 + reason.len() + 40 + 26;
+    let mut estimate = 17 + reason.len() + 40 + 26 + pre.as_ref().map_or(0, |p| p.h1.len());
     for value in parts.headers.values() {
         estimate += FIELD_NAME_ESTIMATE + value.len() + 4;
     }
@@ -101,14 +110,15 @@ pub(super) fn encode_response(
     buf.put_u8(b' ');
     buf.put_slice(reason.as_bytes());
     buf.put_slice(b"\r\n");
+    if let Some(pre) = &pre {
+        buf.put_slice(&pre.h1);
+    }
     for (name, value) in parts.headers.iter() {
         let name = name.as_str();
         // The engine frames the message itself; RFC 9110 §7.6.1: Connection and the
         // fields it names are hop-by-hop, decided here, not by the service.
-        if (name == "connection" && connection != ConnectionField::Upgrade)
-            || name == "content-length"
-            || name == "transfer-encoding"
-            || name == "keep-alive"
+        if is_engine_field(name)
+            && !(name == "connection" && connection == ConnectionField::Upgrade)
         {
             continue;
         }
@@ -163,6 +173,29 @@ pub(super) fn encode_response(
             out.push_file(f);
         }
     }
+}
+
+/// `map` as the field lines `encode_response` would write for it, or `None` when it
+/// holds a field the engine decides itself (framing, connection management).
+pub(crate) fn field_lines(map: &http::HeaderMap) -> Option<Bytes> {
+    let mut buf = BytesMut::new();
+    for (name, value) in map.iter() {
+        if is_engine_field(name.as_str()) {
+            return None;
+        }
+        put_title_case(&mut buf, name.as_str().as_bytes());
+        buf.put_slice(b": ");
+        buf.put_slice(value.as_bytes());
+        buf.put_slice(b"\r\n");
+    }
+    Some(buf.freeze())
+}
+
+fn is_engine_field(name: &str) -> bool {
+    matches!(
+        name,
+        "connection" | "content-length" | "transfer-encoding" | "keep-alive"
+    )
 }
 
 /// Field names are case-insensitive (RFC 9110 §5.1) and the `http` crate keeps them
@@ -264,6 +297,47 @@ mod tests {
         let mut r = http::Response::new(Body::Bytes(Bytes::from_static(body.as_bytes())));
         *r.status_mut() = StatusCode::from_u16(status).unwrap();
         r
+    }
+
+    /// The pre-encoded lines come first, then fields set later; a later field the
+    /// template also holds replaces it in place: the bytes equal the merged map's.
+    #[test]
+    fn rfc9112_4_pre_encoded_fields_write_as_the_merged_map() {
+        let mut fields = http::HeaderMap::new();
+        fields.insert("content-type", "text/plain".parse().unwrap());
+        fields.insert("x-frame-options", "DENY".parse().unwrap());
+        let fields = std::sync::Arc::new(fields);
+        let with = |later: &[(&'static str, &'static str)]| {
+            let mut r = resp(200, "hi");
+            for (n, v) in later {
+                r.headers_mut().insert(*n, v.parse().unwrap());
+            }
+            let mut merged = r.clone();
+            *merged.headers_mut() = http::HeaderMap::clone(&fields);
+            for (n, v) in later {
+                merged.headers_mut().insert(*n, v.parse().unwrap());
+            }
+            r.extensions_mut().insert(PreEncoded {
+                fields: fields.clone(),
+                h1: field_lines(&fields).unwrap(),
+            });
+            (r, merged)
+        };
+        for later in [
+            &[][..],
+            &[("strict-transport-security", "max-age=1")][..],
+            &[("x-frame-options", "SAMEORIGIN"), ("x-b", "2")][..],
+            &[("connection", "close")][..],
+        ] {
+            let (r, merged) = with(later);
+            let a = encode(r, false, ConnectionField::KeepAlive);
+            let b = encode(merged, false, ConnectionField::KeepAlive);
+            assert_eq!(a, b, "later fields {later:?}");
+        }
+        let (r, _) = with(&[("x-frame-options", "SAMEORIGIN")]);
+        let (s, _) = encode(r, false, ConnectionField::None);
+        assert!(s.contains("Content-Type: text/plain\r\nX-Frame-Options: SAMEORIGIN\r\n"));
+        assert!(!s.contains("DENY"));
     }
 
     #[test]

@@ -51,6 +51,7 @@ mod parse;
 mod scan;
 
 pub use conn::{Event, H1Conn};
+pub(crate) use encode::field_lines;
 pub use encode::Stamp;
 pub use error::{RejectClass, Rejection, RequestError};
 #[cfg(test)]

@@ -595,7 +595,9 @@ impl H2Conn {
 
     /// The response to a `Request` or `Reject` event of stream `stream_id`. Ignored if
     /// the stream is gone (reset by the client, connection closing).
-    pub fn send_response(&mut self, now: Instant, stream_id: u32, resp: Response) {
+    pub fn send_response(&mut self, now: Instant, stream_id: u32, mut resp: Response) {
+        // HTTP/2 sends the whole map (RFC 9113 §8.3.1); HTTP/1.1 lines are no use here.
+        crate::service::merge_pre_encoded(&mut resp);
         if self.phase == Phase::Closing {
             self.finished.push_back((stream_id, 0));
             return;

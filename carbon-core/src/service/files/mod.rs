@@ -54,7 +54,7 @@ use http::header::{
     CONTENT_SECURITY_POLICY, CONTENT_TYPE, RANGE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
     X_FRAME_OPTIONS,
 };
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
 
 use crate::config::{any_matches, CacheRule, Config, HeaderLine, PathPattern};
 use crate::service::{
@@ -171,6 +171,9 @@ pub struct FileService {
     compressor: Compressor,
     /// Cache hits and misses for the statistics (the driver attaches its worker's).
     counters: Option<Arc<ServiceCounters>>,
+    /// Whether a cached `200` to an HTTP/1.x request carries its fields as a
+    /// [`crate::service::PreEncoded`] extension instead of in its map.
+    pre_encoded_h1: bool,
 }
 
 /// Where a looked-up file is.
@@ -252,7 +255,7 @@ struct Selected {
     coding: Option<Coding>,
     /// The fields of this representation's plain `200`, when the cache holds them
     /// (`template.rs`).
-    head: Option<Arc<HeaderMap>>,
+    head: Option<template::Head>,
 }
 
 enum Source {
@@ -332,7 +335,16 @@ impl FileService {
             opts,
             root,
             counters: None,
+            pre_encoded_h1: false,
         })
+    }
+
+    /// Lets cached `200` answers to HTTP/1.x requests carry their fields as a
+    /// [`crate::service::PreEncoded`] extension (the map then holds only fields set
+    /// later). For a caller whose HTTP/1.1 encoder is carbon's (`proto::h1`), which
+    /// copies them in one piece; off by default, so other callers see the whole map.
+    pub fn pre_encoded_h1(&mut self, on: bool) {
+        self.pre_encoded_h1 = on;
     }
 
     fn count(&self, which: impl Fn(&ServiceCounters) -> &AtomicU64) {
@@ -391,8 +403,7 @@ impl FileService {
                     cache_control.cloned(),
                     false,
                 ));
-                entry.heads.set(sel.coding, sel.vary, head.clone());
-                head
+                entry.heads.set(sel.coding, sel.vary, head)
             }
         };
         sel.head = Some(head);
@@ -743,10 +754,25 @@ impl FileService {
             sel.body(start, len)
         });
         *resp.status_mut() = status;
-        *resp.headers_mut() = match &sel.head {
-            Some(fields) if status == StatusCode::OK && !head => HeaderMap::clone(fields),
-            _ => build_head(&self.opts, sel, (status, start, len), cache_control, head),
-        };
+        match &sel.head {
+            Some(t) if status == StatusCode::OK && !head => match &t.h1 {
+                // The map stays empty: fields set later follow the template's.
+                Some(h1)
+                    if self.pre_encoded_h1
+                        && matches!(req.version(), Version::HTTP_11 | Version::HTTP_10) =>
+                {
+                    resp.extensions_mut().insert(crate::service::PreEncoded {
+                        fields: t.fields.clone(),
+                        h1: h1.clone(),
+                    });
+                }
+                _ => *resp.headers_mut() = HeaderMap::clone(&t.fields),
+            },
+            _ => {
+                *resp.headers_mut() =
+                    build_head(&self.opts, sel, (status, start, len), cache_control, head)
+            }
+        }
         resp
     }
 

@@ -7,21 +7,34 @@
 //! is built by the same code as an uncached answer ([`super::build_head`]), so the
 //! fields and their order are identical either way.
 //!
+//! Each template also keeps its fields as HTTP/1.1 field lines, written once, which
+//! the HTTP/1.1 encoder copies in one piece ([`crate::service::PreEncoded`]).
+//!
 //! Bounded: at most one template per content coding (identity, gzip, br) per cache
 //! entry, and the cache holds at most `FILE_CACHE_MAX_ENTRIES` entries.
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use http::HeaderMap;
 
 use super::encoding::Coding;
+
+/// One representation's `200` fields.
+#[derive(Debug, Clone)]
+pub(super) struct Head {
+    pub fields: Arc<HeaderMap>,
+    /// `fields` as HTTP/1.1 field lines; `None` when they hold a field the encoder
+    /// decides itself (framing, `Connection`), which only the map path drops.
+    pub h1: Option<Bytes>,
+}
 
 /// One optional template per representation of an entry.
 #[derive(Debug, Default)]
 pub(super) struct HeadTemplates {
     /// Indexed by [`slot`]; the `bool` is the `Vary` decision the fields were built
     /// with (a template built under another decision is rebuilt, never reused).
-    slots: [Option<(bool, Arc<HeaderMap>)>; 3],
+    slots: [Option<(bool, Head)>; 3],
 }
 
 fn slot(coding: Option<Coding>) -> usize {
@@ -33,15 +46,21 @@ fn slot(coding: Option<Coding>) -> usize {
 }
 
 impl HeadTemplates {
-    pub fn get(&self, coding: Option<Coding>, vary: bool) -> Option<Arc<HeaderMap>> {
+    pub fn get(&self, coding: Option<Coding>, vary: bool) -> Option<Head> {
         match &self.slots[slot(coding)] {
-            Some((v, map)) if *v == vary => Some(map.clone()),
+            Some((v, head)) if *v == vary => Some(head.clone()),
             _ => None,
         }
     }
 
-    pub fn set(&mut self, coding: Option<Coding>, vary: bool, map: Arc<HeaderMap>) {
-        self.slots[slot(coding)] = Some((vary, map));
+    /// Stores `map` with its HTTP/1.1 lines and returns both.
+    pub fn set(&mut self, coding: Option<Coding>, vary: bool, map: Arc<HeaderMap>) -> Head {
+        let head = Head {
+            h1: crate::proto::h1::field_lines(&map),
+            fields: map,
+        };
+        self.slots[slot(coding)] = Some((vary, head.clone()));
+        head
     }
 
     /// The `coding` variant changed (its validators with it): its template is stale.
@@ -68,15 +87,30 @@ mod tests {
         let mut t = HeadTemplates::default();
         t.set(None, false, map("\"a\""));
         t.set(Some(Coding::Gzip), true, map("\"a-gz\""));
-        assert_eq!(t.get(None, false).unwrap()[ETAG], "\"a\"");
+        assert_eq!(t.get(None, false).unwrap().fields[ETAG], "\"a\"");
+        assert_eq!(
+            t.get(None, false).unwrap().h1.as_deref(),
+            Some(&b"ETag: \"a\"\r\n"[..])
+        );
         assert!(
             t.get(None, true).is_none(),
             "built without Vary: not reused with it"
         );
-        assert_eq!(t.get(Some(Coding::Gzip), true).unwrap()[ETAG], "\"a-gz\"");
+        assert_eq!(
+            t.get(Some(Coding::Gzip), true).unwrap().fields[ETAG],
+            "\"a-gz\""
+        );
         assert!(t.get(Some(Coding::Br), true).is_none());
         t.forget(Coding::Gzip);
         assert!(t.get(Some(Coding::Gzip), true).is_none());
         assert!(t.get(None, false).is_some());
+    }
+
+    #[test]
+    fn rfc9112_9_6_template_with_connection_field_has_no_h1_lines() {
+        let mut m = HeaderMap::new();
+        m.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        let mut t = HeadTemplates::default();
+        assert!(t.set(None, false, Arc::new(m)).h1.is_none());
     }
 }
