@@ -379,14 +379,7 @@ fn socket_activation_matches_an_unnamed_socket_by_address() {
     }
     let (http, _) = free_ports();
     let (_dir, conf) = site(&format!("port = {http}\n"));
-    let p = Proc::spawn(
-        Command::new("systemd-socket-activate")
-            .arg(format!("--listen=127.0.0.1:{http}"))
-            .arg(CARBOND)
-            .arg("--config")
-            .arg(&conf),
-    );
-    p.wait_output("Listening on", Duration::from_secs(10));
+    let _carbond = activate_on(http, &conf);
     let mut c = Conn::connect(SocketAddr::from(([127, 0, 0, 1], http)));
     c.send(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     assert_eq!(c.response().status, 200);
@@ -461,6 +454,31 @@ fn socket_activation_binds_a_configured_listener_no_socket_was_passed_for() {
 
 /// Sum of one per-worker counter in the Prometheus text (`name{worker="i"} v`), and
 /// how many workers reported it.
+/// carbond under `systemd-socket-activate` with one plain socket on `port`, once the
+/// socket is listening (carbond itself starts on the first connection).
+fn activate_on(port: u16, conf: &Path) -> Proc {
+    let p = Proc::spawn(
+        Command::new("systemd-socket-activate")
+            .arg(format!("--listen=127.0.0.1:{port}"))
+            .arg(CARBOND)
+            .arg("--config")
+            .arg(conf),
+    );
+    p.wait_output("Listening on", Duration::from_secs(10));
+    p
+}
+
+/// GET `path` on a new connection to `addr`; the status must be 200. The body.
+fn get_200(addr: SocketAddr, path: &str) -> String {
+    let mut c = Conn::connect(addr);
+    c.send(
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes(),
+    );
+    let r = c.response();
+    assert_eq!(r.status, 200);
+    r.body_str()
+}
+
 fn per_worker_sum(metrics: &str, name: &str) -> (u64, usize) {
     let prefix = format!("{name}{{worker=");
     let values: Vec<u64> = metrics
@@ -510,25 +528,9 @@ fn socket_activation_with_four_workers_wakes_one_worker_per_connection() {
     let (_dir, conf) = site(&format!(
         "port = {http}\nmax_threads = 4\nmetrics_path = /metrics\n"
     ));
-    let p = Proc::spawn(
-        Command::new("systemd-socket-activate")
-            .arg(format!("--listen=127.0.0.1:{http}"))
-            .arg(CARBOND)
-            .arg("--config")
-            .arg(&conf),
-    );
-    p.wait_output("Listening on", Duration::from_secs(10));
+    let p = activate_on(http, &conf);
     let addr = SocketAddr::from(([127, 0, 0, 1], http));
-    let get = |path: &str| {
-        let mut c = Conn::connect(addr);
-        c.send(
-            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-                .as_bytes(),
-        );
-        let r = c.response();
-        assert_eq!(r.status, 200);
-        r.body_str()
-    };
+    let get = |path: &str| get_200(addr, path);
     // The first connection starts carbond (systemd-socket-activate execs it in
     // its own process, so the PID is carbond's).
     assert!(get("/").contains("activated"));
@@ -569,25 +571,9 @@ fn socket_activated_listener_defers_accept_until_the_first_bytes() {
     let (_dir, conf) = site(&format!(
         "port = {http}\nmetrics_path = /metrics\nlisten_defer_accept = 10s\n"
     ));
-    let p = Proc::spawn(
-        Command::new("systemd-socket-activate")
-            .arg(format!("--listen=127.0.0.1:{http}"))
-            .arg(CARBOND)
-            .arg("--config")
-            .arg(&conf),
-    );
-    p.wait_output("Listening on", Duration::from_secs(10));
+    let _carbond = activate_on(http, &conf);
     let addr = SocketAddr::from(([127, 0, 0, 1], http));
-    let get = |path: &str| {
-        let mut c = Conn::connect(addr);
-        c.send(
-            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-                .as_bytes(),
-        );
-        let r = c.response();
-        assert_eq!(r.status, 200);
-        r.body_str()
-    };
+    let get = |path: &str| get_200(addr, path);
     // The first connection starts carbond, which then sets the option.
     assert!(get("/").contains("activated"));
     let accepted = || {

@@ -301,21 +301,42 @@ fn write_plain(c: &mut Conn, now: Instant) -> (io::Result<bool>, u64) {
             }
             Some(Chunk::Bytes(_)) => writev_front(&mut c.sock, out),
         };
-        match res {
-            Ok(n) => {
-                c.engine.out().advance(n as u64);
-                c.pending_log.note_sent(n as u64);
-                written += n as u64;
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                c.readiness.write_blocked();
-                break;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+        match sent(c, res, &mut written) {
+            Ok(Wrote::Blocked) => break,
+            Ok(_) => {}
             Err(e) => return (Err(e), written),
         }
     }
     (Ok(written > 0), written)
+}
+
+/// What one write of queued output did.
+enum Wrote {
+    /// This many bytes left; the queue and the byte counts moved on.
+    Sent(usize),
+    /// Interrupted before anything was written: try again.
+    Again,
+    /// The socket is full (now marked so); wait for the next writable edge.
+    Blocked,
+}
+
+/// Accounts one write of the output queue's front: advances the queue and the
+/// access log's byte count, or marks the socket blocked on `WouldBlock`.
+fn sent(c: &mut Conn, res: io::Result<usize>, written: &mut u64) -> io::Result<Wrote> {
+    match res {
+        Ok(n) => {
+            c.engine.out().advance(n as u64);
+            c.pending_log.note_sent(n as u64);
+            *written += n as u64;
+            Ok(Wrote::Sent(n))
+        }
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            c.readiness.write_blocked();
+            Ok(Wrote::Blocked)
+        }
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(Wrote::Again),
+        Err(e) => Err(e),
+    }
 }
 
 /// Bytes per gathered write: the largest whole number of the connection's segments
@@ -394,20 +415,12 @@ fn write_plain_gathered(c: &mut Conn, buf: &mut [u8], now: Instant) -> (io::Resu
             if out.front().is_none() {
                 break;
             }
-            match writev_front(&mut c.sock, out) {
-                Ok(n) => {
-                    c.engine.out().advance(n as u64);
-                    c.pending_log.note_sent(n as u64);
-                    written += n as u64;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    c.readiness.write_blocked();
-                    break;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            let res = writev_front(&mut c.sock, out);
+            match sent(c, res, &mut written) {
+                Ok(Wrote::Blocked) => break,
+                Ok(_) => continue,
                 Err(e) => return (Err(e), written),
             }
-            continue;
         }
         if limit == 0 {
             limit = gather_limit(&c.sock).min(buf.len());
@@ -421,25 +434,18 @@ fn write_plain_gathered(c: &mut Conn, buf: &mut [u8], now: Instant) -> (io::Resu
             Gathered::Filled(0) => break,
             Gathered::Filled(n) => &buf[..*n],
         };
-        match c.sock.write(data) {
-            Ok(n) => {
-                c.engine.out().advance(n as u64);
-                c.pending_log.note_sent(n as u64);
-                written += n as u64;
-                if n < data.len() {
-                    // Linux takes part of a non-blocking write only when the send
-                    // buffer is full, and marks the socket so that freed space raises
-                    // a new EPOLLOUT edge (tokio relies on the same). Trying again now
-                    // would re-read up to a whole gather for an EAGAIN.
-                    c.readiness.write_blocked();
-                    break;
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+        let (res, len) = (c.sock.write(data), data.len());
+        match sent(c, res, &mut written) {
+            Ok(Wrote::Sent(n)) if n < len => {
+                // Linux takes part of a non-blocking write only when the send buffer
+                // is full, and marks the socket so that freed space raises a new
+                // EPOLLOUT edge (tokio relies on the same). Trying again now would
+                // re-read up to a whole gather for an EAGAIN.
                 c.readiness.write_blocked();
                 break;
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Ok(Wrote::Blocked) => break,
+            Ok(_) => {}
             Err(e) => return (Err(e), written),
         }
     }
