@@ -24,7 +24,7 @@ use crate::proto::h1::{self, H1Conn};
 use crate::proto::h2;
 use crate::proto::h2::error::ErrorCode;
 use crate::proto::out::OutQueue;
-use crate::proto::Progress;
+use crate::proto::{Progress, Stamp};
 use crate::service::ws::{WakeHook, WsSession, WsUpgrade};
 use crate::service::Response;
 
@@ -274,7 +274,7 @@ impl Engine {
     /// The HTTP/1.1 response to the last `EngineEvent::H1`; `stamp`: the driver's
     /// `Date` and `Server`, written by the encoder instead of inserted into the
     /// response.
-    pub fn send_response(&mut self, now: Instant, resp: Response, stamp: Option<h1::Stamp<'_>>) {
+    pub fn send_response(&mut self, now: Instant, resp: Response, stamp: Option<Stamp<'_>>) {
         match self {
             Engine::H1(e) => e.send_response_stamped(now, resp, stamp),
             Engine::H2(_) => log::error!("h2: response without a stream id; dropped"),
@@ -283,9 +283,15 @@ impl Engine {
     }
 
     /// The HTTP/2 response to an `EngineEvent::H2` of `stream_id`.
-    pub fn send_stream_response(&mut self, now: Instant, stream_id: u32, resp: Response) {
+    pub fn send_stream_response(
+        &mut self,
+        now: Instant,
+        stream_id: u32,
+        resp: Response,
+        stamp: Option<Stamp<'_>>,
+    ) {
         match self {
-            Engine::H2(e) => e.send_response(now, stream_id, resp),
+            Engine::H2(e) => e.send_response(now, stream_id, resp, stamp),
             Engine::H1(_) | Engine::Ws(_) => {
                 log::error!("response with a stream id outside HTTP/2; dropped")
             }

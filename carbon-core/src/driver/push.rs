@@ -22,7 +22,7 @@ use http::header::{ACCEPT_ENCODING, CACHE_CONTROL, HOST};
 use http::{Method, StatusCode};
 
 use super::conn::Conn;
-use super::respond::{answer, finish_headers, Ctx};
+use super::respond::{answer, Ctx};
 use crate::service::{Request, RequestContext, Response};
 
 /// A resource promised on the page's stream, to send once the page's HEADERS are out.
@@ -76,11 +76,12 @@ pub(super) fn promise(
             req.headers_mut().insert(ACCEPT_ENCODING, ae.clone());
         }
         let mut resp = answer(&req, rctx, x, false);
+        // A cached file's fields may sit in its template; `pushable` reads the map.
+        crate::service::merge_pre_encoded(&mut resp);
         if !pushable(&resp) {
             log::debug!("h2: {path} not pushed: {} or not storable", resp.status());
             continue;
         }
-        finish_headers(&mut resp, x);
         if let Some(id) = c.engine.push_promise(stream_id, scheme, &req) {
             out.push(Promised {
                 stream_id: id,

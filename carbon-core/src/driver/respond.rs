@@ -5,7 +5,7 @@
 
 use std::time::{Instant, SystemTime};
 
-use http::header::{HeaderValue, DATE, REFERER, RETRY_AFTER, SERVER, USER_AGENT};
+use http::header::{HeaderValue, REFERER, RETRY_AFTER, USER_AGENT};
 use http::{Method, StatusCode};
 
 use super::access_log::{Entry, LogSink, RequestLine};
@@ -138,11 +138,7 @@ fn client_peer(c: &Conn, ev: &Event, x: &Ctx<'_>) -> std::net::SocketAddr {
 fn queue(c: &mut Conn, resp: Response, line: Option<(String, usize)>, head: bool, x: &Ctx<'_>) {
     // RFC 9110 §9.3.2: the response to HEAD carries no body.
     let body_len = if head { 0 } else { resp.body().len() };
-    let stamp = Stamp {
-        date: x.date.header(),
-        server: &SERVER_NAME,
-    };
-    c.engine.send_response(x.now, resp, Some(stamp));
+    c.engine.send_response(x.now, resp, Some(stamp(x)));
     // What follows this response in the queue is at most a `100 Continue` for a
     // pipelined request (25 bytes), which would shift the body range by that much.
     let queued = c.engine.out().total();
@@ -315,15 +311,17 @@ fn metrics(req: &Request, rctx: &RequestContext, x: &mut Ctx<'_>) -> Response {
     resp
 }
 
-pub(super) fn finish_headers(resp: &mut Response, x: &Ctx<'_>) {
-    finish_h1(resp, x);
-    let h = resp.headers_mut();
-    h.insert(DATE, x.date.header().clone());
-    h.insert(SERVER, SERVER_NAME.clone());
+/// `Date` and `Server` for this loop turn, written by the encoders after the
+/// response's own fields.
+pub(super) fn stamp<'a>(x: &'a Ctx<'_>) -> Stamp<'a> {
+    Stamp {
+        date: x.date.header(),
+        server: &SERVER_NAME,
+    }
 }
 
-/// [`finish_headers`] for HTTP/1.1, whose encoder writes `Date` and `Server` itself
-/// (`queue` hands them over as an `h1::Stamp`), in the same place.
+/// What the driver adds to an HTTP/1.1 response (the encoder writes `Date` and
+/// `Server` itself: `queue` hands them over as a [`Stamp`]).
 fn finish_h1(resp: &mut Response, x: &Ctx<'_>) {
     // Draining: each keep-alive connection ends after its next response, so the
     // balancer opens its next one to another instance (RFC 9112 §9.6).

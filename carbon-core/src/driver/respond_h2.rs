@@ -10,7 +10,7 @@ use super::access_log::RequestLine;
 use super::conn::Conn;
 use super::early_hints;
 use super::engine::reject_class;
-use super::respond::{answer, finish_headers, request_line, Ctx};
+use super::respond::{answer, request_line, stamp, Ctx};
 use super::stats::Stats;
 use crate::proto::h2::Event;
 use crate::service::ws::WsUpgrade;
@@ -39,11 +39,10 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
     };
     match ev {
         Event::Request { stream_id, request } => {
-            let mut resp = answer(&request, &rctx, &mut x, false);
+            let resp = answer(&request, &rctx, &mut x, false);
             if let Some(h) = early_hints::for_request(&x.gen.cfg, &request, resp.status()) {
                 c.engine.send_informational(x.now, Some(stream_id), h);
             }
-            finish_headers(&mut resp, &x);
             let pushed = super::push::promise(c, stream_id, &request, resp.status(), &rctx, &mut x);
             x.stats.count_response(resp.status().as_u16());
             let line = x
@@ -53,7 +52,8 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
             // RFC 8441 §5: a 2xx to an extended CONNECT starts its WebSocket.
             let upgrade = (request.method() == Method::CONNECT && resp.status().is_success())
                 .then(|| resp.extensions().get::<WsUpgrade>().cloned());
-            c.engine.send_stream_response(x.now, stream_id, resp);
+            c.engine
+                .send_stream_response(x.now, stream_id, resp, Some(stamp(&x)));
             c.h2_log.push(stream_id, line);
             if let Some(upgrade) = upgrade {
                 let (wake, key) = (x.ws_wake, x.key);
@@ -70,7 +70,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
                     .is_some()
                     .then(|| request_line(Some(&p.request), &p.response, &rctx, x.date));
                 c.engine
-                    .send_stream_response(x.now, p.stream_id, p.response);
+                    .send_stream_response(x.now, p.stream_id, p.response, Some(stamp(&x)));
                 c.h2_log.push(p.stream_id, line);
             }
             // Draining before a stop: as HTTP/1.1 closes after its next response
@@ -86,8 +86,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
                 c.peer,
                 status.as_u16()
             );
-            let mut resp = x.service.error(status, &rctx);
-            finish_headers(&mut resp, &x);
+            let resp = x.service.error(status, &rctx);
             x.stats.count_response(resp.status().as_u16());
             let line = x.log.is_some().then(|| {
                 super::access_log::Entry {
@@ -101,7 +100,8 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
                 }
                 .format_without_size()
             });
-            c.engine.send_stream_response(x.now, stream_id, resp);
+            c.engine
+                .send_stream_response(x.now, stream_id, resp, Some(stamp(&x)));
             c.h2_log.push(stream_id, line);
         }
         Event::StreamReset { stream_id, code } => {

@@ -189,8 +189,14 @@ impl H2Engine {
         self.conn.has_output()
     }
 
-    pub fn send_response(&mut self, now: Instant, stream_id: u32, resp: Response) {
-        self.conn.send_response(now, stream_id, resp);
+    pub fn send_response(
+        &mut self,
+        now: Instant,
+        stream_id: u32,
+        resp: Response,
+        stamp: Option<crate::proto::Stamp<'_>>,
+    ) {
+        self.conn.send_response_stamped(now, stream_id, resp, stamp);
     }
 
     pub fn send_informational(&mut self, now: Instant, stream_id: u32, resp: Response) {
@@ -413,7 +419,7 @@ mod tests {
                 };
                 let resp = self.svc.call(&request, &ctx);
                 let up = resp.extensions().get::<WsUpgrade>().cloned();
-                self.e.send_stream_response(self.now, stream_id, resp);
+                self.e.send_stream_response(self.now, stream_id, resp, None);
                 self.e
                     .start_ws_stream(self.now, stream_id, up, || Arc::new(|| {}));
             }

@@ -11,6 +11,16 @@ pub mod ws;
 
 pub use progress::{Phase, Progress};
 
+/// The fields the driver puts on every response it sends (`Date`, `Server`),
+/// written by the encoders right after the service's fields, where inserting them
+/// last into the response's map would have put them, without the two map
+/// insertions (and, over HTTP/2, the map walk and drop they cost).
+#[derive(Debug, Clone, Copy)]
+pub struct Stamp<'a> {
+    pub date: &'a http::HeaderValue,
+    pub server: &'a http::HeaderValue,
+}
+
 /// RFC 9110 §15 names, where the `http` crate still uses older ones (RFC 7231's
 /// "Payload Too Large", RFC 4918's "Unprocessable Entity", and a hyphen lost in 203).
 /// The phrase is informational only (RFC 9112 §4), but it is what people read.

@@ -54,9 +54,10 @@ impl Body {
 /// A response extension: the response's fields begin with `fields`, already
 /// written out as HTTP/1.1 field lines in `h1` (title-cased names, `CRLF` after
 /// each), and go on with those in the response's own map. A service only attaches it
-/// when asked to ([`files::FileService::pre_encoded_h1`]) and only for HTTP/1.x
-/// requests: the HTTP/1.1 encoder copies `h1` in one piece instead of walking a
-/// cloned map; whoever needs the whole map calls [`merge_pre_encoded`].
+/// when asked to ([`files::FileService::pre_encoded`]): the HTTP/1.1 encoder copies
+/// `h1` in one piece, and the HTTP/2 encoder sends `fields` as one HPACK run it
+/// recognises by the `Arc`'s identity, instead of walking a cloned map; whoever needs
+/// the whole map calls [`merge_pre_encoded`].
 #[derive(Debug, Clone)]
 pub struct PreEncoded {
     pub fields: Arc<http::HeaderMap>,

@@ -41,10 +41,11 @@ use crate::proto::{Phase, Progress};
 use crate::service::{Request, Response};
 
 use super::chunked::ChunkedDecoder;
-use super::encode::{continue_100, encode_response, response_wants_close, ConnectionField, Stamp};
+use super::encode::{continue_100, encode_response, response_wants_close, ConnectionField};
 use super::error::{Rejection, RequestError};
 use super::parse::{parse_head, BodyFraming, ParsedHead};
 use super::scan::{HeadScanner, Scan};
+use crate::proto::Stamp;
 
 use crate::limits::H1_DRIVER_READ_SLACK as DRIVER_READ_SLACK;
 use crate::limits::H1_INITIAL_BODY_CAPACITY as INITIAL_BODY_CAPACITY;

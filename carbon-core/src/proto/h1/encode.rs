@@ -7,9 +7,10 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH};
-use http::{HeaderValue, StatusCode};
+use http::StatusCode;
 
 use crate::proto::out::OutQueue;
+use crate::proto::Stamp;
 use crate::service::{merge_pre_encoded, Body, PreEncoded, Response};
 
 /// In-memory bodies up to this size are copied after the head, so one write sends both.
@@ -35,15 +36,6 @@ pub(super) fn response_wants_close(resp: &Response) -> bool {
             .split(|&b| b == b',')
             .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
     })
-}
-
-/// The fields the driver puts on every response it sends (`Date`, `Server`),
-/// written right after the service's fields, where inserting them last into the
-/// response's map would have put them, without the two map insertions.
-#[derive(Debug, Clone, Copy)]
-pub struct Stamp<'a> {
-    pub date: &'a HeaderValue,
-    pub server: &'a HeaderValue,
 }
 
 /// Append `resp` to `out` as the answer to a request whose method was HEAD or not.

@@ -50,9 +50,9 @@ mod error;
 mod parse;
 mod scan;
 
+pub use crate::proto::Stamp;
 pub use conn::{Event, H1Conn};
 pub(crate) use encode::field_lines;
-pub use encode::Stamp;
 pub use error::{RejectClass, Rejection, RequestError};
 #[cfg(test)]
 mod robustness_tests;

@@ -31,7 +31,7 @@ use http::{Method, StatusCode};
 
 use crate::limits::{Http2Limits, H2_SCRATCH_RELEASE_AFTER, H2_STAGE_KEEP};
 use crate::proto::out::OutQueue;
-use crate::proto::{Phase as ProgressPhase, Progress};
+use crate::proto::{Phase as ProgressPhase, Progress, Stamp};
 use crate::service::{Body, FileRegion, Request, Response};
 
 use super::error::{ConnError, ErrorCode, StreamError};
@@ -43,7 +43,8 @@ use super::frame::{
     RstStream, Settings, WindowUpdate,
 };
 use super::hpack;
-use super::request::{build_request, check_trailers, Fields};
+use super::request::{build_request_with, check_trailers, Fields};
+use super::request_memo::RequestMemo;
 use super::response;
 use super::streams::flow_control::{RecvWindow, SendWindow};
 use super::streams::prioritize::{self, Candidate};
@@ -154,6 +155,8 @@ pub struct H2Conn {
     /// Scratch for the decoded fields of one header block, kept between blocks so a
     /// request costs no allocation per field.
     fields: Fields,
+    /// The previous request's fields, validated and converted ([`RequestMemo`]).
+    request_memo: RequestMemo,
     encoder: hpack::Encoder,
     pending_block: Option<PendingBlock>,
     peer_initial_window: u32,
@@ -201,6 +204,7 @@ impl H2Conn {
         let mut c = H2Conn {
             decoder: hpack::Decoder::new(4096),
             fields: Fields::default(),
+            request_memo: RequestMemo::default(),
             encoder: hpack::Encoder::new(),
             phase: Phase::Preface(0),
             reader: FrameReader::new(),
@@ -351,10 +355,12 @@ impl H2Conn {
         self.streams.map.is_empty() && self.out.is_empty() && self.stage.is_empty()
     }
 
-    /// Staging or header-block memory kept for the next busy turn
+    /// Staging, header-block or stream-table memory kept for the next busy turn
     /// ([`H2_SCRATCH_RELEASE_AFTER`]).
     fn holds_scratch(&self) -> bool {
-        self.stage.capacity() > 0 || self.block_buf.capacity() > 0
+        self.stage.capacity() > 0
+            || self.block_buf.capacity() > 0
+            || self.streams.map.capacity() > 0
     }
 
     /// The next deadline; call [`H2Conn::handle_timeout`] then.
@@ -505,6 +511,7 @@ impl H2Conn {
         if self.is_idle() && now >= self.idle_since + H2_SCRATCH_RELEASE_AFTER {
             self.stage = BytesMut::new();
             self.block_buf = Vec::new();
+            self.streams.map = super::streams::StreamMap::default();
         }
         let expired: Vec<u32> = self
             .streams
@@ -595,9 +602,19 @@ impl H2Conn {
 
     /// The response to a `Request` or `Reject` event of stream `stream_id`. Ignored if
     /// the stream is gone (reset by the client, connection closing).
-    pub fn send_response(&mut self, now: Instant, stream_id: u32, mut resp: Response) {
-        // HTTP/2 sends the whole map (RFC 9113 §8.3.1); HTTP/1.1 lines are no use here.
-        crate::service::merge_pre_encoded(&mut resp);
+    pub fn send_response(&mut self, now: Instant, stream_id: u32, resp: Response) {
+        self.send_response_stamped(now, stream_id, resp, None);
+    }
+
+    /// [`Self::send_response`], with `date` and `server` sent after the response's
+    /// own fields ([`Stamp`]).
+    pub fn send_response_stamped(
+        &mut self,
+        now: Instant,
+        stream_id: u32,
+        mut resp: Response,
+        stamp: Option<Stamp<'_>>,
+    ) {
         if self.phase == Phase::Closing {
             self.finished.push_back((stream_id, 0));
             return;
@@ -616,16 +633,26 @@ impl H2Conn {
         s.state = s.state.send_headers();
         if s.tunnel.is_some() {
             if Self::opens_tunnel(resp.status()) {
+                // The tunnel's answer goes out from its map alone.
+                crate::service::merge_pre_encoded(&mut resp);
+                if let Some(st) = stamp {
+                    let h = resp.headers_mut();
+                    h.insert(http::header::DATE, st.date.clone());
+                    h.insert(http::header::SERVER, st.server.clone());
+                }
                 return self.accept_tunnel(now, stream_id, resp);
             }
             s.tunnel = None;
         }
-        let mut enc = response::prepare(resp, s.head_request);
+        let mut enc = response::prepare(resp, s.head_request, stamp);
         let body = SendBody::from_body(std::mem::replace(&mut enc.body, Body::Empty));
         let end_stream = body.is_none();
         s.body = body;
         let mut block = std::mem::take(&mut self.block_buf);
-        self.encoder.encode(enc.fields(), &mut block);
+        match enc.with_run() {
+            Some((head, run, tail)) => self.encoder.encode_with_run(head, run, tail, &mut block),
+            None => self.encoder.encode(enc.fields(), &mut block),
+        }
         self.write_header_block(stream_id, &block, end_stream);
         self.recycle_block_buf(block);
         if end_stream {
@@ -651,7 +678,7 @@ impl H2Conn {
         if !s.awaiting_response {
             return;
         }
-        let enc = response::prepare(resp, s.head_request);
+        let enc = response::prepare(resp, s.head_request, None);
         let mut block = std::mem::take(&mut self.block_buf);
         self.encoder.encode(enc.fields(), &mut block);
         self.write_header_block(stream_id, &block, false);
@@ -1134,7 +1161,7 @@ impl H2Conn {
             }
             return Ok(());
         }
-        let head = match build_request(fields) {
+        let head = match build_request_with(fields, &mut self.request_memo) {
             Ok(h) => h,
             Err(why) => {
                 self.streams.map.insert(id, stream);
@@ -1284,9 +1311,9 @@ impl H2Conn {
             }
             self.streams.remember_closed(id, how);
             if self.streams.map.is_empty() {
+                // The table's allocation is kept for the next requests, and given back
+                // with the other scratch memory once the connection stays idle.
                 self.idle_since = now;
-                // An idle connection keeps no stream table allocation.
-                self.streams.map = super::streams::StreamMap::default();
             }
         } else if how == Closed::ResetByUs {
             self.streams.remember_closed(id, how);

@@ -10,11 +10,11 @@
 //! the request's values, `:path` and `:authority` are slices of one shared copy of
 //! it: a request costs two allocations for its field bytes, not two per field.
 
-use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, COOKIE, HOST};
 use http::uri::{Authority, PathAndQuery};
 use http::{HeaderMap, Method, Uri, Version};
 
+use super::request_memo::{RequestMemo, SharedBlock};
 use super::streams::prioritize::Priority;
 use crate::limits::H2_FIELDS_KEEP;
 
@@ -117,11 +117,21 @@ fn check_field(name: &[u8], value: &[u8]) -> Result<(), Malformed> {
 }
 
 /// Validates and builds a request from the fields of its HEADERS block.
+#[cfg(test)]
 pub fn build_request(fields: &Fields) -> Result<RequestHead, Malformed> {
-    // One shared copy of the block's octets: values, `:path` and `:authority` are
-    // slices of it (a reference count each, no allocation or copy per field).
-    let shared = Bytes::copy_from_slice(&fields.bytes);
-    let slice = |(start, end): (usize, usize)| shared.slice(start..end);
+    build_request_with(fields, &mut RequestMemo::default())
+}
+
+/// [`build_request`], reusing the fields `memo` holds from the connection's
+/// previous request and keeping this one's for the next.
+pub fn build_request_with(
+    fields: &Fields,
+    memo: &mut RequestMemo,
+) -> Result<RequestHead, Malformed> {
+    // One shared copy of the block's octets, made on first need: values, `:path` and
+    // `:authority` are slices of it (a reference count each, no allocation or copy
+    // per field).
+    let mut shared = SharedBlock::new(&fields.bytes);
     let octets = |(start, end): (usize, usize)| &fields.bytes[start..end];
     let mut method: Option<(usize, usize)> = None;
     let mut scheme: Option<(usize, usize)> = None;
@@ -136,6 +146,8 @@ pub fn build_request(fields: &Fields) -> Result<RequestHead, Malformed> {
     let mut content_length: Option<u64> = None;
     let mut priority: Option<Priority> = None;
 
+    // Regular fields so far: the position in the memo.
+    let mut k = 0;
     for (name, span) in fields.spans() {
         let value = octets(span);
         if let Some(pseudo) = name.strip_prefix(b":") {
@@ -161,7 +173,10 @@ pub fn build_request(fields: &Fields) -> Result<RequestHead, Malformed> {
             continue;
         }
         regular_seen = true;
-        check_field(name, value)?;
+        let remembered = memo.field(k, name, value);
+        if remembered.is_none() {
+            check_field(name, value)?;
+        }
         if name == b"cookie" {
             // §8.2.3: crumbs are joined back into one field.
             match &mut cookie {
@@ -184,9 +199,17 @@ pub fn build_request(fields: &Fields) -> Result<RequestHead, Malformed> {
             priority = Some(Priority::from_header(value));
         }
         host_seen |= name == b"host";
-        let name = HeaderName::from_bytes(name).map_err(|_| "invalid field name")?;
-        let value =
-            HeaderValue::from_maybe_shared(slice(span)).map_err(|_| "invalid field value")?;
+        let (name, value) = match remembered {
+            Some(pair) => pair,
+            None => {
+                let name = HeaderName::from_bytes(name).map_err(|_| "invalid field name")?;
+                let value = HeaderValue::from_maybe_shared(shared.slice(span))
+                    .map_err(|_| "invalid field value")?;
+                memo.keep_field(k, &name, &value);
+                (name, value)
+            }
+        };
+        k += 1;
         headers.append(name, value);
     }
 
@@ -216,11 +239,8 @@ pub fn build_request(fields: &Fields) -> Result<RequestHead, Malformed> {
         if scheme.is_some() || path.is_some() {
             return Err("CONNECT with :scheme or :path");
         }
-        Uri::from_maybe_shared(slice(a)).map_err(|_| "invalid :authority")?
+        Uri::from_maybe_shared(shared.slice(a)).map_err(|_| "invalid :authority")?
     } else {
-        if let Some(a) = authority {
-            Authority::from_maybe_shared(slice(a)).map_err(|_| "invalid :authority")?;
-        }
         if scheme.is_none() {
             return Err("missing :scheme");
         }
@@ -231,20 +251,38 @@ pub fn build_request(fields: &Fields) -> Result<RequestHead, Malformed> {
         if p.first() != Some(&b'/') && !asterisk {
             return Err(":path empty or not origin form");
         }
-        let pq = PathAndQuery::from_maybe_shared(slice(path)).map_err(|_| "invalid :path")?;
+        let pq = match memo.path(p) {
+            Some(pq) => pq,
+            None => {
+                let pq = PathAndQuery::from_maybe_shared(shared.slice(path))
+                    .map_err(|_| "invalid :path")?;
+                memo.keep_path(&pq);
+                pq
+            }
+        };
         Uri::from(pq)
     };
     if let Some(a) = authority {
+        // Validated as an authority once per distinct value on the connection; the
+        // same octets then serve as the `Host` value.
+        let host = match memo.authority(octets(a)) {
+            Some(v) => v,
+            None => {
+                let a = shared.slice(a);
+                Authority::from_maybe_shared(a.clone()).map_err(|_| "invalid :authority")?;
+                let v = HeaderValue::from_maybe_shared(a).map_err(|_| "invalid :authority")?;
+                memo.keep_authority(&v);
+                v
+            }
+        };
         match host_seen.then(|| headers.get(HOST)).flatten() {
             // §8.3.1: Host and :authority naming different origins is malformed.
-            Some(h) if !h.as_bytes().eq_ignore_ascii_case(octets(a)) => {
+            Some(h) if !h.as_bytes().eq_ignore_ascii_case(host.as_bytes()) => {
                 return Err("host differs from :authority");
             }
             Some(_) => {}
             None => {
-                let v =
-                    HeaderValue::from_maybe_shared(slice(a)).map_err(|_| "invalid :authority")?;
-                headers.append(HOST, v);
+                headers.append(HOST, host);
             }
         }
     }
@@ -448,5 +486,90 @@ mod tests {
             (":path", "*")
         ]))
         .is_ok());
+    }
+
+    /// What a build gives, in a form two builds can be compared by.
+    fn outcome(r: Result<RequestHead, Malformed>) -> Result<String, Malformed> {
+        r.map(|h| {
+            let fields: Vec<String> = h
+                .request
+                .headers()
+                .iter()
+                .map(|(n, v)| format!("{n}: {v:?}"))
+                .collect();
+            format!(
+                "{} {} {:?} {:?} {:?} {fields:?}",
+                h.request.method(),
+                h.request.uri(),
+                h.content_length,
+                h.protocol,
+                h.priority,
+            )
+        })
+    }
+
+    /// A connection's requests built with its memory of the previous request give
+    /// exactly what building each afresh gives, malformed ones included (RFC 9113
+    /// §8.1.1, §8.2, §8.3): fields that repeat, change, move, turn invalid, grow past
+    /// what the memory keeps.
+    #[test]
+    fn rfc9113_8_2_memo_builds_exactly_as_building_afresh() {
+        let mut rng = crate::test_rng::Rng::new(911_382);
+        let long = "v".repeat(600);
+        let authorities = [
+            "example.com",
+            "example.com:8443",
+            "Example.com",
+            "a@b",
+            "bad host",
+            "",
+        ];
+        let paths = ["/", "/a?b", "/a#frag", "", "*", "/x y", "/1k.bin"];
+        let regular: Vec<(&str, &str)> = vec![
+            ("user-agent", "h2load nghttp2/1.52"),
+            ("accept", "*/*"),
+            ("accept-encoding", "gzip, deflate, br"),
+            ("cookie", "a=1"),
+            ("cookie", "b=2"),
+            ("content-length", "0"),
+            ("content-length", "12"),
+            ("host", "example.com"),
+            ("host", "other.example"),
+            ("te", "trailers"),
+            ("te", "gzip"),
+            ("priority", "u=1, i"),
+            ("x-long", &long),
+            ("Upper", "x"),
+            ("x-cr", "a\rb"),
+            ("x-space", " padded"),
+            ("connection", "close"),
+            ("x-custom", "one"),
+        ];
+        let mut memo = RequestMemo::default();
+        for request in 0..3000 {
+            let mut list: Vec<(&str, &str)> = vec![
+                (":method", *rng.pick(&["GET", "HEAD", "POST", "OPTIONS"])),
+                (":scheme", "https"),
+            ];
+            if !rng.one_in(10) {
+                list.push((":authority", *rng.pick(&authorities)));
+            }
+            if !rng.one_in(20) {
+                list.push((":path", *rng.pick(&paths)));
+            }
+            // Mostly the same fields in the same order, as a client sends them.
+            for (n, v) in regular.iter().take(3) {
+                if !rng.one_in(8) {
+                    list.push((n, v));
+                }
+            }
+            for _ in 0..rng.below(4) {
+                list.push(*rng.pick(&regular));
+            }
+            let fields = f(&list);
+            let fresh = outcome(build_request(&fields));
+            let remembered = outcome(build_request_with(&fields, &mut memo));
+            assert_eq!(remembered, fresh, "request {request}: {list:?}");
+        }
     }
 }

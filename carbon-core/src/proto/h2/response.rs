@@ -6,7 +6,12 @@
 //! (RFC 9113 §8.2.2: a response carrying them would be malformed).
 //!
 //! The fields are borrowed from the response's header map when encoded, never copied:
-//! a response costs no allocation per field.
+//! a response costs no allocation per field. A [`PreEncoded`] template (a cached
+//! file's fields) stays in its shared map and goes to the HPACK encoder as one run
+//! ([`Encoded::run`]), so the encoder recognises it by identity; `Date` and `Server`
+//! come from the driver's [`Stamp`], never through the map.
+
+use std::sync::Arc;
 
 use http::header::{
     HeaderMap, HeaderName, CONNECTION, CONTENT_LENGTH, SET_COOKIE, TRANSFER_ENCODING, UPGRADE,
@@ -14,12 +19,16 @@ use http::header::{
 use http::StatusCode;
 
 use super::hpack::HeaderField;
-use crate::service::{Body, Response};
+use crate::proto::Stamp;
+use crate::service::{merge_pre_encoded, Body, PreEncoded, Response};
 
 /// A response ready for HPACK: its status, its fields and the body to send.
-pub struct Encoded {
+pub struct Encoded<'s> {
     status: StatusCode,
+    /// The template's fields, sent before the response's own.
+    template: Option<Arc<HeaderMap>>,
     headers: HeaderMap,
+    stamp: Option<Stamp<'s>>,
     /// The `content-length` value to send, if any.
     length: Option<LengthValue>,
     pub body: Body,
@@ -70,41 +79,15 @@ fn dropped(name: &HeaderName) -> bool {
         || name == KEEP_ALIVE
 }
 
-impl Encoded {
-    /// The fields in wire order (`:status` first, `content-length` last), borrowed.
-    /// `set-cookie` is never indexed (RFC 7541 §7.1.3).
-    pub fn fields(&self) -> Fields<'_> {
-        Fields {
-            encoded: self,
-            status_sent: false,
-            headers: self.headers.iter(),
-            length_sent: false,
-        }
-    }
-}
+/// The fields of one map that go on the wire, borrowed; `set-cookie` is never
+/// indexed (RFC 7541 §7.1.3).
+pub struct MapFields<'a>(http::header::Iter<'a, http::HeaderValue>);
 
-/// The iterator of [`Encoded::fields`]: one flat state machine rather than a chain of
-/// adapters, as it runs for every field of every response.
-pub struct Fields<'a> {
-    encoded: &'a Encoded,
-    status_sent: bool,
-    headers: http::header::Iter<'a, http::HeaderValue>,
-    length_sent: bool,
-}
-
-impl<'a> Iterator for Fields<'a> {
+impl<'a> Iterator for MapFields<'a> {
     type Item = HeaderField<'a>;
 
     fn next(&mut self) -> Option<HeaderField<'a>> {
-        if !self.status_sent {
-            self.status_sent = true;
-            return Some(HeaderField {
-                name: b":status",
-                value: self.encoded.status.as_str().as_bytes(),
-                sensitive: false,
-            });
-        }
-        for (n, v) in self.headers.by_ref() {
+        for (n, v) in self.0.by_ref() {
             if !dropped(n) {
                 return Some(HeaderField {
                     name: n.as_str().as_bytes(),
@@ -113,20 +96,147 @@ impl<'a> Iterator for Fields<'a> {
                 });
             }
         }
-        if self.length_sent {
-            return None;
-        }
-        self.length_sent = true;
-        self.encoded.length.as_ref().map(|l| HeaderField {
-            name: b"content-length",
-            value: l.as_bytes(),
-            sensitive: false,
-        })
+        None
     }
 }
 
-pub fn prepare(resp: Response, head_request: bool) -> Encoded {
-    let (parts, body) = resp.into_parts();
+impl<'s> Encoded<'s> {
+    /// Every field in wire order: `:status`, the template's, the response's own,
+    /// `date` and `server`, `content-length`.
+    pub fn fields(&self) -> Fields<'_> {
+        Fields {
+            encoded: self,
+            step: Step::Status,
+            map: None,
+        }
+    }
+
+    /// The same fields in three parts for [`super::hpack::Encoder::encode_with_run`]:
+    /// `:status`, the template as a run keyed by its map, and the rest. `None`
+    /// without a template.
+    #[allow(clippy::type_complexity)]
+    pub fn with_run(&self) -> Option<(Fields<'_>, (&Arc<HeaderMap>, MapFields<'_>), Fields<'_>)> {
+        let template = self.template.as_ref()?;
+        Some((
+            Fields {
+                encoded: self,
+                step: Step::Status,
+                map: None,
+            }
+            .only_status(),
+            (template, MapFields(template.iter())),
+            Fields {
+                encoded: self,
+                step: Step::Own,
+                map: None,
+            },
+        ))
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Status,
+    /// `:status` alone was asked for ([`Fields::only_status`]).
+    StatusOnly,
+    Template,
+    Own,
+    Date,
+    Server,
+    Length,
+    Done,
+}
+
+/// The iterator of [`Encoded::fields`]: one flat state machine rather than a chain of
+/// adapters, as it runs for every field of every response.
+pub struct Fields<'a> {
+    encoded: &'a Encoded<'a>,
+    step: Step,
+    map: Option<MapFields<'a>>,
+}
+
+impl<'a> Fields<'a> {
+    fn only_status(mut self) -> Self {
+        self.step = Step::StatusOnly;
+        self
+    }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = HeaderField<'a>;
+
+    fn next(&mut self) -> Option<HeaderField<'a>> {
+        let e = self.encoded;
+        loop {
+            match self.step {
+                Step::Status | Step::StatusOnly => {
+                    self.step = match self.step {
+                        Step::StatusOnly => Step::Done,
+                        _ => Step::Template,
+                    };
+                    return Some(HeaderField {
+                        name: b":status",
+                        value: e.status.as_str().as_bytes(),
+                        sensitive: false,
+                    });
+                }
+                Step::Template | Step::Own => {
+                    let map = match (self.step, &e.template) {
+                        (Step::Template, Some(t)) => t,
+                        (Step::Template, None) => {
+                            self.step = Step::Own;
+                            continue;
+                        }
+                        _ => &e.headers,
+                    };
+                    let fields = self.map.get_or_insert_with(|| MapFields(map.iter()));
+                    if let Some(f) = fields.next() {
+                        return Some(f);
+                    }
+                    self.map = None;
+                    self.step = match self.step {
+                        Step::Template => Step::Own,
+                        _ => Step::Date,
+                    };
+                }
+                Step::Date | Step::Server => {
+                    let date = self.step == Step::Date;
+                    self.step = if date { Step::Server } else { Step::Length };
+                    if let Some(s) = &e.stamp {
+                        return Some(if date {
+                            HeaderField::new(b"date", s.date.as_bytes())
+                        } else {
+                            HeaderField::new(b"server", s.server.as_bytes())
+                        });
+                    }
+                }
+                Step::Length => {
+                    self.step = Step::Done;
+                    return e.length.as_ref().map(|l| HeaderField {
+                        name: b"content-length",
+                        value: l.as_bytes(),
+                        sensitive: false,
+                    });
+                }
+                Step::Done => return None,
+            }
+        }
+    }
+}
+
+/// `resp` ready for HPACK, as the answer to a HEAD request or not, with `Date` and
+/// `Server` from `stamp` when given.
+pub fn prepare(resp: Response, head_request: bool, stamp: Option<Stamp<'_>>) -> Encoded<'_> {
+    let mut resp = resp;
+    // A field set after the template that the template also holds replaces it in
+    // place: only the merged map says where (as over HTTP/1.1).
+    if let Some(pre) = resp.extensions().get::<PreEncoded>() {
+        if resp.headers().keys().any(|k| pre.fields.contains_key(k)) {
+            merge_pre_encoded(&mut resp);
+        }
+    }
+    let (mut parts, body) = resp.into_parts();
+    let template = parts.extensions.remove::<PreEncoded>().map(|p| p.fields);
     let status = parts.status;
     let bodiless = status.is_informational()
         || status == StatusCode::NO_CONTENT
@@ -146,7 +256,9 @@ pub fn prepare(resp: Response, head_request: bool) -> Encoded {
     };
     Encoded {
         status,
+        template,
         headers: parts.headers,
+        stamp,
         length,
         body: if send_body { body } else { Body::Empty },
     }
@@ -182,7 +294,7 @@ mod tests {
             .header("transfer-encoding", "chunked")
             .body(Body::Bytes(Bytes::from_static(b"hello world")))
             .unwrap();
-        let e = prepare(resp, false);
+        let e = prepare(resp, false, None);
         assert_eq!(
             names_values(&e),
             vec![
@@ -201,7 +313,7 @@ mod tests {
             .header("content-length", "1048576")
             .body(Body::Empty)
             .unwrap();
-        let e = prepare(resp, true);
+        let e = prepare(resp, true, None);
         assert_eq!(
             names_values(&e).last().unwrap(),
             &("content-length".to_string(), "1048576".to_string())
@@ -216,10 +328,10 @@ mod tests {
                 .status(status)
                 .body(Body::Empty)
                 .unwrap();
-            let e = prepare(resp, false);
+            let e = prepare(resp, false, None);
             assert!(e.fields().all(|f| f.name != b"content-length"), "{status}");
         }
-        let e = prepare(http::Response::new(Body::Empty), false);
+        let e = prepare(http::Response::new(Body::Empty), false, None);
         assert_eq!(
             names_values(&e).last().unwrap(),
             &("content-length".to_string(), "0".to_string())
@@ -236,7 +348,88 @@ mod tests {
             .header("set-cookie", "a=b")
             .body(Body::Empty)
             .unwrap();
-        let e = prepare(resp, false);
+        let e = prepare(resp, false, None);
         assert!(e.fields().any(|f| f.name == b"set-cookie" && f.sensitive));
+    }
+
+    /// A template's fields come first, then the response's own, then `date` and
+    /// `server`, then the length; split for the run encoder, the three parts are the
+    /// same fields in the same order.
+    #[test]
+    fn rfc9113_8_3_2_template_then_own_fields_then_stamp_then_length() {
+        let mut template = HeaderMap::new();
+        template.insert("content-type", "text/css".parse().unwrap());
+        template.insert("etag", "\"1\"".parse().unwrap());
+        let mut resp = http::Response::builder()
+            .header("strict-transport-security", "max-age=60")
+            .body(Body::Bytes(Bytes::from_static(b"body")))
+            .unwrap();
+        resp.extensions_mut().insert(PreEncoded {
+            fields: Arc::new(template),
+            h1: Bytes::new(),
+        });
+        let (date, server) = (
+            "Sun, 06 Dec 2026 23:00:00 GMT".parse().unwrap(),
+            "carbon".parse().unwrap(),
+        );
+        let stamp = Stamp {
+            date: &date,
+            server: &server,
+        };
+        let e = prepare(resp, false, Some(stamp));
+        let all = names_values(&e);
+        let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                ":status",
+                "content-type",
+                "etag",
+                "strict-transport-security",
+                "date",
+                "server",
+                "content-length"
+            ]
+        );
+        let (head, (_, run), tail) = e.with_run().unwrap();
+        let split: Vec<(String, String)> = head
+            .chain(run)
+            .chain(tail)
+            .map(|f| {
+                (
+                    String::from_utf8_lossy(f.name).into_owned(),
+                    String::from_utf8_lossy(f.value).into_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(split, all);
+    }
+
+    /// A later field the template also holds replaces it in place, as in the merged
+    /// map: no run then, and the field is sent once.
+    #[test]
+    fn rfc9113_8_3_2_field_set_over_the_template_is_sent_once() {
+        let mut template = HeaderMap::new();
+        template.insert("cache-control", "max-age=60".parse().unwrap());
+        template.insert("etag", "\"1\"".parse().unwrap());
+        let mut resp = http::Response::builder()
+            .header("cache-control", "no-store")
+            .body(Body::Empty)
+            .unwrap();
+        resp.extensions_mut().insert(PreEncoded {
+            fields: Arc::new(template),
+            h1: Bytes::new(),
+        });
+        let e = prepare(resp, false, None);
+        assert!(e.with_run().is_none());
+        assert_eq!(
+            names_values(&e),
+            vec![
+                (":status".into(), "200".into()),
+                ("cache-control".into(), "no-store".into()),
+                ("etag".into(), "\"1\"".into()),
+                ("content-length".into(), "0".into()),
+            ]
+        );
     }
 }

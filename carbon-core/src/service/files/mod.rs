@@ -171,9 +171,9 @@ pub struct FileService {
     compressor: Compressor,
     /// Cache hits and misses for the statistics (the driver attaches its worker's).
     counters: Option<Arc<ServiceCounters>>,
-    /// Whether a cached `200` to an HTTP/1.x request carries its fields as a
+    /// Whether a cached `200` carries its fields as a
     /// [`crate::service::PreEncoded`] extension instead of in its map.
-    pre_encoded_h1: bool,
+    pre_encoded: bool,
 }
 
 /// Where a looked-up file is.
@@ -335,16 +335,18 @@ impl FileService {
             opts,
             root,
             counters: None,
-            pre_encoded_h1: false,
+            pre_encoded: false,
         })
     }
 
-    /// Lets cached `200` answers to HTTP/1.x requests carry their fields as a
-    /// [`crate::service::PreEncoded`] extension (the map then holds only fields set
-    /// later). For a caller whose HTTP/1.1 encoder is carbon's (`proto::h1`), which
-    /// copies them in one piece; off by default, so other callers see the whole map.
-    pub fn pre_encoded_h1(&mut self, on: bool) {
-        self.pre_encoded_h1 = on;
+    /// Lets cached `200` answers to HTTP/1.x and HTTP/2 requests carry their fields
+    /// as a [`crate::service::PreEncoded`] extension (the map then holds only fields
+    /// set later). For a caller whose encoders are carbon's: `proto::h1` copies the
+    /// HTTP/1.1 lines in one piece, `proto::h2` hands the shared map to HPACK as one
+    /// run it recognises by identity. Off by default, so other callers see the whole
+    /// map.
+    pub fn pre_encoded(&mut self, on: bool) {
+        self.pre_encoded = on;
     }
 
     fn count(&self, which: impl Fn(&ServiceCounters) -> &AtomicU64) {
@@ -758,8 +760,11 @@ impl FileService {
             Some(t) if status == StatusCode::OK && !head => match &t.h1 {
                 // The map stays empty: fields set later follow the template's.
                 Some(h1)
-                    if self.pre_encoded_h1
-                        && matches!(req.version(), Version::HTTP_11 | Version::HTTP_10) =>
+                    if self.pre_encoded
+                        && matches!(
+                            req.version(),
+                            Version::HTTP_11 | Version::HTTP_10 | Version::HTTP_2
+                        ) =>
                 {
                     resp.extensions_mut().insert(crate::service::PreEncoded {
                         fields: t.fields.clone(),

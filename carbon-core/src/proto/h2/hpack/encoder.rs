@@ -20,16 +20,23 @@
 //!   against the same dynamic table, reuses that block's octets ([`Memo`]): a static
 //!   server's responses on one connection differ in a few fields at most.
 //!
+//! * a run of fields that is one shared object every time (a cached file's fields,
+//!   [`Encoder::encode_with_run`]) reuses its octets from the last time it was sent
+//!   against the same dynamic table ([`Runs`]), found by the object's address.
+//!
 //! The encoder never allocates per field except for a new dynamic table entry; names
 //! are found in the static table through a per-length index, not a scan of 61 strings,
 //! and fields and names in the dynamic table through a hash index ([`TableIndex`]),
 //! not a scan of the table: a static server's responses repeat a dozen fields, each
 //! of which would otherwise be compared with every entry.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use super::memo::{Found, Memo};
+use super::runs::Runs;
 use super::table::{self, DynamicTable, STATIC, STATIC_LEN};
 use super::{integer, string, HeaderField, DEFAULT_TABLE_SIZE};
 
@@ -103,11 +110,15 @@ pub struct Encoder {
     /// Bumped at every change of `table`: what a [`Memo`] entry was encoded against.
     generation: u64,
     memo: Memo,
+    runs: Runs,
     /// Off only in tests that compare the memo's output with encoding afresh.
     use_memo: bool,
     /// Fields taken from the memo, for tests that check it is used.
     #[cfg(test)]
     pub(crate) memo_hits: u64,
+    /// Runs taken from [`Runs`], likewise.
+    #[cfg(test)]
+    pub(crate) run_hits: u64,
 }
 
 impl Default for Encoder {
@@ -141,9 +152,12 @@ impl Encoder {
             pending: None,
             generation: 0,
             memo: Memo::default(),
+            runs: Runs::default(),
             use_memo: true,
             #[cfg(test)]
             memo_hits: 0,
+            #[cfg(test)]
+            run_hits: 0,
         }
     }
 
@@ -189,6 +203,107 @@ impl Encoder {
         fields: impl IntoIterator<Item = HeaderField<'a>>,
         dst: &mut Vec<u8>,
     ) {
+        self.start_block(dst);
+        if !self.use_memo {
+            for field in fields {
+                self.encode_field(field, dst);
+            }
+            return;
+        }
+        self.memo.start_block();
+        for (i, field) in fields.into_iter().enumerate() {
+            self.memo_field(i, field, dst);
+        }
+        self.memo.write_matched(dst);
+        self.memo.end_block();
+    }
+
+    /// Field `i` of the block, from the memo when it holds it.
+    #[inline]
+    fn memo_field(&mut self, i: usize, field: HeaderField<'_>, dst: &mut Vec<u8>) {
+        let HeaderField { name, value, .. } = field;
+        if !field.sensitive {
+            let found = self.memo.find(i, name, value, self.generation);
+            if found != Found::Miss {
+                if let Found::Wire(wire) = found {
+                    dst.extend_from_slice(wire);
+                }
+                #[cfg(test)]
+                {
+                    self.memo_hits += 1;
+                }
+                return;
+            }
+        }
+        // The fields matched before this one precede it on the wire.
+        self.memo.write_matched(dst);
+        let (start, generation) = (dst.len(), self.generation);
+        let sensitive = self.encode_field(field, dst);
+        let keep = !sensitive && self.generation == generation;
+        self.memo
+            .record(i, name, value, &dst[start..], generation, keep);
+    }
+
+    /// Appends one header block holding `head`, then the fields of `run`, then `tail`.
+    /// `key` identifies the run: every call with the same `Arc` (the same address,
+    /// while it lives) must pass the same fields in the same order. The run's octets
+    /// are reused when it was last sent against the same dynamic table; `head` and
+    /// `tail` are encoded field by field, through the memo.
+    pub fn encode_with_run<'a, K, I>(
+        &mut self,
+        head: impl IntoIterator<Item = HeaderField<'a>>,
+        (key, run): (&Arc<K>, I),
+        tail: impl IntoIterator<Item = HeaderField<'a>>,
+        dst: &mut Vec<u8>,
+    ) where
+        K: Any + Send + Sync,
+        I: IntoIterator<Item = HeaderField<'a>>,
+    {
+        self.start_block(dst);
+        if !self.use_memo {
+            for field in head.into_iter().chain(run).chain(tail) {
+                self.encode_field(field, dst);
+            }
+            return;
+        }
+        // `head` and `tail` go through the memo as fields 0, 1, ... (the run not
+        // counted); the run's octets in between break the memo's matched prefix, so
+        // the memo starts diverged and hands out each field's octets.
+        self.memo.start_block();
+        self.memo.diverge();
+        let mut i = 0;
+        for field in head {
+            self.memo_field(i, field, dst);
+            i += 1;
+        }
+        match self.runs.find(key, self.generation) {
+            Some(wire) => {
+                dst.extend_from_slice(wire);
+                #[cfg(test)]
+                {
+                    self.run_hits += 1;
+                }
+            }
+            _ => {
+                let (start, generation) = (dst.len(), self.generation);
+                let mut sensitive = false;
+                for field in run {
+                    sensitive |= self.encode_field(field, dst);
+                }
+                if !sensitive && self.generation == generation {
+                    self.runs.keep(key, generation, &dst[start..]);
+                }
+            }
+        }
+        for field in tail {
+            self.memo_field(i, field, dst);
+            i += 1;
+        }
+        self.memo.end_block();
+    }
+
+    /// The table size updates owed to the peer, first in a block (§4.2).
+    fn start_block(&mut self, dst: &mut Vec<u8>) {
         if let Some(p) = self.pending.take() {
             if p.min < p.last {
                 integer::encode(p.min, 5, 0x20, dst);
@@ -198,38 +313,6 @@ impl Encoder {
             self.table.set_capacity(p.last);
             self.generation += 1;
         }
-        if !self.use_memo {
-            for field in fields {
-                self.encode_field(field, dst);
-            }
-            return;
-        }
-        self.memo.start_block();
-        for (i, field) in fields.into_iter().enumerate() {
-            let HeaderField { name, value, .. } = field;
-            if !field.sensitive {
-                let found = self.memo.find(i, name, value, self.generation);
-                if found != Found::Miss {
-                    if let Found::Wire(wire) = found {
-                        dst.extend_from_slice(wire);
-                    }
-                    #[cfg(test)]
-                    {
-                        self.memo_hits += 1;
-                    }
-                    continue;
-                }
-            }
-            // The fields matched before this one precede it on the wire.
-            self.memo.write_matched(dst);
-            let (start, generation) = (dst.len(), self.generation);
-            let sensitive = self.encode_field(field, dst);
-            let keep = !sensitive && self.generation == generation;
-            self.memo
-                .record(i, name, value, &dst[start..], generation, keep);
-        }
-        self.memo.write_matched(dst);
-        self.memo.end_block();
     }
 
     /// Appends one field; returns whether it was sent as sensitive (never indexed).

@@ -16,6 +16,7 @@ mod error;
 pub mod huffman;
 pub mod integer;
 mod memo;
+mod runs;
 pub mod string;
 pub mod table;
 

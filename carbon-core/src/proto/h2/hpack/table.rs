@@ -110,6 +110,21 @@ const fn build_by_len() -> [[u8; BUCKET]; MAX_STATIC_NAME + 1] {
     by_len
 }
 
+/// `NAME_RUN[i]`: how many static entries from index `i` on share its name (e.g. 7
+/// for `:status` at 8), so a lookup does not compare the names again.
+static NAME_RUN: [u8; STATIC_LEN + 1] = build_name_run();
+
+const fn build_name_run() -> [u8; STATIC_LEN + 1] {
+    let mut run = [0u8; STATIC_LEN + 1];
+    let mut i = STATIC_LEN;
+    while i > 0 {
+        let same_as_next = i < STATIC_LEN && const_eq(STATIC[i - 1].0, STATIC[i].0);
+        run[i] = if same_as_next { run[i + 1] + 1 } else { 1 };
+        i -= 1;
+    }
+    run
+}
+
 const fn const_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
@@ -131,11 +146,7 @@ pub fn static_name(name: &[u8]) -> Option<(usize, usize)> {
     for &first in bucket.iter().take_while(|&&i| i != 0) {
         let first = usize::from(first);
         if STATIC[first - 1].0 == name {
-            let count = STATIC[first - 1..]
-                .iter()
-                .take_while(|(n, _)| *n == name)
-                .count();
-            return Some((first, count));
+            return Some((first, usize::from(NAME_RUN[first])));
         }
     }
     None

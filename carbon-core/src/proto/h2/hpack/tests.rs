@@ -1017,3 +1017,144 @@ fn rfc7541_memo_matched_prefix_lands_in_field_order() {
         assert_eq!(enc.memo_hits - hits, expected, "block {k}");
     }
 }
+
+// ---- runs: shared field lists recognised by identity ----
+
+fn as_fields(l: &[Owned]) -> Vec<HeaderField<'_>> {
+    l.iter()
+        .map(|(n, v, s)| HeaderField {
+            name: n,
+            value: v,
+            sensitive: *s,
+        })
+        .collect()
+}
+
+/// Three shared runs (three files' fields), sent in random order between a `:status`
+/// and a changing tail (a new second, a length, a cookie), with table size changes:
+/// every block must be exactly what encoding all its fields afresh gives, and the
+/// runs must really be reused.
+#[test]
+fn rfc7541_run_encodes_exactly_as_encoding_afresh() {
+    use std::sync::Arc;
+    let runs: Vec<Arc<Vec<Owned>>> = (0..3)
+        .map(|k| {
+            Arc::new(vec![
+                (
+                    b"content-type".to_vec(),
+                    format!("type/{k}").into_bytes(),
+                    false,
+                ),
+                (b"etag".to_vec(), format!("\"{k:08x}\"").into_bytes(), false),
+                (b"x-frame-options".to_vec(), b"SAMEORIGIN".to_vec(), false),
+                (b"cache-control".to_vec(), vec![b'c'; 40 * k], false),
+            ])
+        })
+        .collect();
+    let mut rng = Rng::new(8441);
+    for strategy in Strategy::ALL {
+        let mut enc = Encoder::with_strategy(strategy);
+        let mut reference = Encoder::without_memo(strategy);
+        let mut dec = Decoder::new(4096);
+        let mut second = 0u32;
+        for block in 0..600 {
+            if rng.one_in(6) {
+                second += 1;
+            }
+            if rng.one_in(40) {
+                let size = *rng.pick(&[0, 64, 256, 1000, 4096]);
+                for e in [&mut enc, &mut reference] {
+                    e.set_max_table_size(size);
+                }
+                dec.set_max_table_size(size);
+            }
+            let run = &runs[rng.below(runs.len())];
+            let head: Vec<Owned> = vec![(b":status".to_vec(), b"200".to_vec(), false)];
+            let mut tail: Vec<Owned> = vec![
+                (
+                    b"date".to_vec(),
+                    format!("Sun, 06 Dec 2026 21:{second:05}").into_bytes(),
+                    false,
+                ),
+                (b"server".to_vec(), b"carbon".to_vec(), false),
+                (
+                    b"content-length".to_vec(),
+                    format!("{}", rng.below(3000)).into_bytes(),
+                    false,
+                ),
+            ];
+            if rng.one_in(5) {
+                let cookie = format!("id={}", rng.below(3)).into_bytes();
+                tail.insert(0, (b"set-cookie".to_vec(), cookie, true));
+            }
+            let mut got = b"held".to_vec();
+            enc.encode_with_run(
+                as_fields(&head),
+                (run, as_fields(run)),
+                as_fields(&tail),
+                &mut got,
+            );
+            let all: Vec<Owned> = head
+                .iter()
+                .chain(run.iter())
+                .chain(&tail)
+                .cloned()
+                .collect();
+            let mut want = b"held".to_vec();
+            reference.encode(as_fields(&all), &mut want);
+            assert_eq!(got, want, "{strategy:?} block {block}");
+            let decoded = decode(&mut dec, &got[4..], usize::MAX).unwrap();
+            assert_eq!(decoded.len(), all.len());
+            for (g, l) in decoded.iter().zip(&all) {
+                assert_eq!((&g.0, &g.1), (&l.0, &l.1), "{strategy:?} block {block}");
+            }
+        }
+        // IndexAll adds each block's new length to the table, after the run: the
+        // next block's run then meets another table, unless the length repeats.
+        let floor = match strategy {
+            Strategy::IndexAll { .. } => 40,
+            _ => 200,
+        };
+        assert!(
+            enc.run_hits > floor,
+            "{strategy:?}: runs barely reused ({})",
+            enc.run_hits
+        );
+    }
+}
+
+/// RFC 7541 §7.1.3: a run holding a sensitive field is never kept, so its value
+/// stays out of every cache.
+#[test]
+fn rfc7541_7_1_3_run_with_a_sensitive_field_is_never_reused() {
+    use std::sync::Arc;
+    let run: Arc<Vec<Owned>> = Arc::new(vec![
+        (b"x-frame-options".to_vec(), b"DENY".to_vec(), false),
+        (b"set-cookie".to_vec(), b"id=1".to_vec(), false),
+    ]);
+    let fields = || {
+        run.iter()
+            .map(|(n, v, _)| HeaderField::new(n, v))
+            .collect::<Vec<_>>()
+    };
+    let mut enc = Encoder::new();
+    for _ in 0..4 {
+        let mut wire = Vec::new();
+        enc.encode_with_run([], (&run, fields()), [], &mut wire);
+    }
+    assert_eq!(enc.run_hits, 0);
+    // The same field without the cookie: the table already holds it, so from the
+    // second block on the run is reused.
+    let plain: Arc<Vec<Owned>> =
+        Arc::new(vec![(b"x-frame-options".to_vec(), b"DENY".to_vec(), false)]);
+    for _ in 0..3 {
+        let mut wire = Vec::new();
+        enc.encode_with_run(
+            [],
+            (&plain, plain.iter().map(|(n, v, _)| HeaderField::new(n, v))),
+            [],
+            &mut wire,
+        );
+    }
+    assert_eq!(enc.run_hits, 2);
+}
