@@ -129,10 +129,7 @@ impl SiteParts {
     }
 
     fn build(&self, websocket: Option<&WsSettings>) -> std::io::Result<Box<dyn Service>> {
-        let mut files = FileService::new(self.files.clone())?;
-        // Its responses go to `proto::h1`'s or `proto::h2`'s encoder, which both
-        // read the `PreEncoded` extension.
-        files.pre_encoded(true);
+        let files = FileService::new(self.files.clone())?;
         let policy = self.policy.clone();
         Ok(match websocket {
             Some(ws) => Box::new(PolicyService::new(

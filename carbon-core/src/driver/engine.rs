@@ -26,7 +26,7 @@ use crate::proto::h2::error::ErrorCode;
 use crate::proto::out::OutQueue;
 use crate::proto::{Progress, Stamp};
 use crate::service::ws::{WakeHook, WsSession, WsUpgrade};
-use crate::service::Response;
+use crate::service::{PreEncoded, Response};
 
 // HTTP/1.1 inline on purpose: it is the common case, and boxing it would cost every
 // connection an allocation and an indirection on the hot path.
@@ -274,9 +274,15 @@ impl Engine {
     /// The HTTP/1.1 response to the last `EngineEvent::H1`; `stamp`: the driver's
     /// `Date` and `Server`, written by the encoder instead of inserted into the
     /// response.
-    pub fn send_response(&mut self, now: Instant, resp: Response, stamp: Option<Stamp<'_>>) {
+    pub fn send_response(
+        &mut self,
+        now: Instant,
+        resp: Response,
+        pre: Option<PreEncoded>,
+        stamp: Option<Stamp<'_>>,
+    ) {
         match self {
-            Engine::H1(e) => e.send_response_stamped(now, resp, stamp),
+            Engine::H1(e) => e.send_response_stamped(now, resp, pre, stamp),
             Engine::H2(_) => log::error!("h2: response without a stream id; dropped"),
             Engine::Ws(_) => log::error!("ws: HTTP response on a WebSocket; dropped"),
         }
@@ -288,10 +294,11 @@ impl Engine {
         now: Instant,
         stream_id: u32,
         resp: Response,
+        pre: Option<PreEncoded>,
         stamp: Option<Stamp<'_>>,
     ) {
         match self {
-            Engine::H2(e) => e.send_response(now, stream_id, resp, stamp),
+            Engine::H2(e) => e.send_response(now, stream_id, resp, pre, stamp),
             Engine::H1(_) | Engine::Ws(_) => {
                 log::error!("response with a stream id outside HTTP/2; dropped")
             }
@@ -565,7 +572,7 @@ mod tests {
             svc.call(&req, &ctx)
         };
         let up = resp.extensions().get::<WsUpgrade>().cloned();
-        e.send_response(now, resp, None);
+        e.send_response(now, resp, None, None);
         assert!(e.is_upgraded());
         let started = e.switch_to_ws(up, &cfg, || std::sync::Arc::new(|| {}), now, false);
         (e, started, now)

@@ -75,9 +75,11 @@ pub(super) fn promise(
         if let Some(ae) = page.headers().get(ACCEPT_ENCODING) {
             req.headers_mut().insert(ACCEPT_ENCODING, ae.clone());
         }
-        let mut resp = answer(&req, rctx, x, false);
+        let (mut resp, pre) = answer(&req, rctx, x, false);
         // A cached file's fields may sit in its template; `pushable` reads the map.
-        crate::service::merge_pre_encoded(&mut resp);
+        if let Some(pre) = pre {
+            crate::service::merge_pre_encoded(&mut resp, pre);
+        }
         if !pushable(&resp) {
             log::debug!("h2: {path} not pushed: {} or not storable", resp.status());
             continue;

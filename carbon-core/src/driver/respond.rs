@@ -15,7 +15,7 @@ use super::stats::{Stats, WorkerCounters};
 use super::{Generation, Shared};
 use crate::proto::h1::{Event, Rejection, Stamp};
 use crate::service::ws::WsUpgrade;
-use crate::service::{Request, RequestContext, Response, Service};
+use crate::service::{PreEncoded, Request, RequestContext, Response, Service};
 
 static SERVER_NAME: HeaderValue = HeaderValue::from_static("carbon");
 
@@ -45,20 +45,20 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
         sni: sni.as_deref(),
         https_port: https_port(x.gen),
     };
-    let (resp, req) = match ev {
+    let (resp, pre, req) = match ev {
         Event::Request(req) if c.plain_on_tls => {
             c.engine.start_shutdown(x.now);
             c.rejected = true;
             Stats::inc(&x.stats.rejected);
-            (plain_on_tls_response(&rctx, &mut x), Some(req))
+            (plain_on_tls_response(&rctx, &mut x), None, Some(req))
         }
         Event::Request(req) => {
             let rate_checked = std::mem::take(&mut c.rate_checked);
-            let resp = answer(&req, &rctx, &mut x, rate_checked);
+            let (resp, pre) = answer(&req, &rctx, &mut x, rate_checked);
             if let Some(h) = super::early_hints::for_request(&x.gen.cfg, &req, resp.status()) {
                 c.engine.send_informational(x.now, None, h);
             }
-            (resp, Some(req))
+            (resp, pre, Some(req))
         }
         Event::Head => return early(c, &rctx, x),
         Event::Reject(rejection) => {
@@ -82,7 +82,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
                 .log
                 .is_some()
                 .then(|| rejection_line(&rejection, &resp, &rctx, x.date));
-            queue(c, resp, line, false, &x);
+            queue(c, resp, None, line, false, &x);
             return;
         }
     };
@@ -99,7 +99,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
     let upgrade = (resp.status() == StatusCode::SWITCHING_PROTOCOLS)
         .then(|| resp.extensions().get::<WsUpgrade>().cloned())
         .flatten();
-    queue(c, resp, line, head_request, &x);
+    queue(c, resp, pre, line, head_request, &x);
     if c.engine.is_upgraded() {
         let (wake, key) = (x.ws_wake, x.key);
         let started =
@@ -135,10 +135,17 @@ fn client_peer(c: &Conn, ev: &Event, x: &Ctx<'_>) -> std::net::SocketAddr {
 /// Hands the response to the engine and keeps its access-log line with the
 /// connection until the body has left (or the connection closes): the size logged
 /// is what was sent, not what was promised.
-fn queue(c: &mut Conn, resp: Response, line: Option<(String, usize)>, head: bool, x: &Ctx<'_>) {
+fn queue(
+    c: &mut Conn,
+    resp: Response,
+    pre: Option<PreEncoded>,
+    line: Option<(String, usize)>,
+    head: bool,
+    x: &Ctx<'_>,
+) {
     // RFC 9110 §9.3.2: the response to HEAD carries no body.
     let body_len = if head { 0 } else { resp.body().len() };
-    c.engine.send_response(x.now, resp, Some(stamp(x)));
+    c.engine.send_response(x.now, resp, pre, Some(stamp(x)));
     // What follows this response in the queue is at most a `100 Continue` for a
     // pipelined request (25 bytes), which would shift the body range by that much.
     let queued = c.engine.out().total();
@@ -171,21 +178,22 @@ pub(super) fn answer(
     rctx: &RequestContext,
     x: &mut Ctx<'_>,
     rate_checked: bool,
-) -> Response {
+) -> (Response, Option<PreEncoded>) {
     if is_health(req.uri().path(), x) {
-        return health(x);
+        return (health(x), None);
     }
     if !rate_checked {
         if let Some(resp) = rate_limited(rctx, x) {
-            return resp;
+            return (resp, None);
         }
     }
     if let Some(path) = x.gen.cfg.metrics_path.as_deref() {
         if req.uri().path() == path {
-            return metrics(req, rctx, x);
+            return (metrics(req, rctx, x), None);
         }
     }
-    x.service.call(req, rctx)
+    // The service keeps a cached file's fields aside for the encoders.
+    x.service.call_pre_encoded(req, rctx)
 }
 
 /// For [`RequestContext::https_port`]: the port redirects point to.
@@ -266,7 +274,7 @@ fn early(c: &mut Conn, rctx: &RequestContext, mut x: Ctx<'_>) {
         .is_some()
         .then(|| request_line(Some(head), &resp, rctx, x.date));
     let head_request = head.method() == Method::HEAD;
-    queue(c, resp, line, head_request, &x);
+    queue(c, resp, None, line, head_request, &x);
 }
 
 fn plain_on_tls_response(rctx: &RequestContext, x: &mut Ctx<'_>) -> Response {

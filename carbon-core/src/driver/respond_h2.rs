@@ -39,7 +39,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
     };
     match ev {
         Event::Request { stream_id, request } => {
-            let resp = answer(&request, &rctx, &mut x, false);
+            let (resp, pre) = answer(&request, &rctx, &mut x, false);
             if let Some(h) = early_hints::for_request(&x.gen.cfg, &request, resp.status()) {
                 c.engine.send_informational(x.now, Some(stream_id), h);
             }
@@ -53,7 +53,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
             let upgrade = (request.method() == Method::CONNECT && resp.status().is_success())
                 .then(|| resp.extensions().get::<WsUpgrade>().cloned());
             c.engine
-                .send_stream_response(x.now, stream_id, resp, Some(stamp(&x)));
+                .send_stream_response(x.now, stream_id, resp, pre, Some(stamp(&x)));
             c.h2_log.push(stream_id, line);
             if let Some(upgrade) = upgrade {
                 let (wake, key) = (x.ws_wake, x.key);
@@ -69,8 +69,13 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
                     .log
                     .is_some()
                     .then(|| request_line(Some(&p.request), &p.response, &rctx, x.date));
-                c.engine
-                    .send_stream_response(x.now, p.stream_id, p.response, Some(stamp(&x)));
+                c.engine.send_stream_response(
+                    x.now,
+                    p.stream_id,
+                    p.response,
+                    None,
+                    Some(stamp(&x)),
+                );
                 c.h2_log.push(p.stream_id, line);
             }
             // Draining before a stop: as HTTP/1.1 closes after its next response
@@ -101,7 +106,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
                 .format_without_size()
             });
             c.engine
-                .send_stream_response(x.now, stream_id, resp, Some(stamp(&x)));
+                .send_stream_response(x.now, stream_id, resp, None, Some(stamp(&x)));
             c.h2_log.push(stream_id, line);
         }
         Event::StreamReset { stream_id, code } => {

@@ -194,9 +194,11 @@ impl H2Engine {
         now: Instant,
         stream_id: u32,
         resp: Response,
+        pre: Option<crate::service::PreEncoded>,
         stamp: Option<crate::proto::Stamp<'_>>,
     ) {
-        self.conn.send_response_stamped(now, stream_id, resp, stamp);
+        self.conn
+            .send_response_stamped(now, stream_id, resp, pre, stamp);
     }
 
     pub fn send_informational(&mut self, now: Instant, stream_id: u32, resp: Response) {
@@ -419,7 +421,8 @@ mod tests {
                 };
                 let resp = self.svc.call(&request, &ctx);
                 let up = resp.extensions().get::<WsUpgrade>().cloned();
-                self.e.send_stream_response(self.now, stream_id, resp, None);
+                self.e
+                    .send_stream_response(self.now, stream_id, resp, None, None);
                 self.e
                     .start_ws_stream(self.now, stream_id, up, || Arc::new(|| {}));
             }

@@ -51,26 +51,27 @@ impl Body {
     }
 }
 
-/// A response extension: the response's fields begin with `fields`, already
-/// written out as HTTP/1.1 field lines in `h1` (title-cased names, `CRLF` after
-/// each), and go on with those in the response's own map. A service only attaches it
-/// when asked to ([`files::FileService::pre_encoded`]): the HTTP/1.1 encoder copies
-/// `h1` in one piece, and the HTTP/2 encoder sends `fields` as one HPACK run it
-/// recognises by the `Arc`'s identity, instead of walking a cloned map; whoever needs
-/// the whole map calls [`merge_pre_encoded`].
+/// The first fields of a response, kept apart from its map: the response's fields
+/// begin with `fields`, already written out as HTTP/1.1 field lines in `h1`
+/// (title-cased names, `CRLF` after each), and go on with those in the response's own
+/// map. A service hands it over only from [`Service::call_pre_encoded`], next to the
+/// response it belongs to: the HTTP/1.1 encoder copies `h1` in one piece, and the
+/// HTTP/2 encoder sends `fields` as one HPACK run it recognises by the `Arc`'s
+/// identity, instead of walking a cloned map; whoever needs the whole map calls
+/// [`merge_pre_encoded`].
+///
+/// Not a response extension: `http::Extensions` costs three allocations and a hash
+/// table insert and lookup per response, as much as the rest of a small file's answer.
 #[derive(Debug, Clone)]
 pub struct PreEncoded {
     pub fields: Arc<http::HeaderMap>,
     pub h1: Bytes,
 }
 
-/// Moves a [`PreEncoded`] extension's fields into the response's map, ahead of the
-/// fields already there; a field set since replaces the template's value in place,
-/// as `HeaderMap::insert` over the full map would have.
-pub fn merge_pre_encoded(resp: &mut Response) {
-    let Some(pre) = resp.extensions_mut().remove::<PreEncoded>() else {
-        return;
-    };
+/// Moves `pre`'s fields into the response's map, ahead of the fields already there;
+/// a field set since replaces the template's value in place, as `HeaderMap::insert`
+/// over the full map would have.
+pub fn merge_pre_encoded(resp: &mut Response, pre: PreEncoded) {
     let later = std::mem::replace(resp.headers_mut(), http::HeaderMap::clone(&pre.fields));
     let map = resp.headers_mut();
     let mut last = None;
@@ -121,6 +122,20 @@ pub struct RequestContext<'a> {
 /// implementations may keep caches without locks.
 pub trait Service: Send {
     fn call(&mut self, req: &Request, ctx: &RequestContext) -> Response;
+
+    /// [`Service::call`] for a caller whose encoders take a response's first fields
+    /// apart from its map ([`PreEncoded`]): the response, and those fields when the
+    /// service kept them aside (the map then holds only the fields after them). The
+    /// default answers with [`Service::call`] and nothing aside, so a service that
+    /// does not override it is served exactly as before; a wrapper that only adds
+    /// fields forwards it to its inner service, so the fields stay aside through it.
+    fn call_pre_encoded(
+        &mut self,
+        req: &Request,
+        ctx: &RequestContext,
+    ) -> (Response, Option<PreEncoded>) {
+        (self.call(req, ctx), None)
+    }
 
     /// Called with the head of a request that has a body, before the body is read:
     /// return a response when the request will be refused whatever its body holds

@@ -11,7 +11,7 @@ use http::header::{HeaderValue, LOCATION, STRICT_TRANSPORT_SECURITY};
 use http::{Method, StatusCode};
 
 use crate::config::Config;
-use crate::service::{Request, RequestContext, Response, Service, ServiceCounters};
+use crate::service::{PreEncoded, Request, RequestContext, Response, Service, ServiceCounters};
 
 /// The settings of one site's policy, read from its configuration.
 #[derive(Debug, Clone, Default)]
@@ -105,6 +105,19 @@ impl<S: Service> Service for PolicyService<S> {
         let mut resp = self.inner.call(req, ctx);
         self.finish(&mut resp, ctx);
         resp
+    }
+
+    fn call_pre_encoded(
+        &mut self,
+        req: &Request,
+        ctx: &RequestContext,
+    ) -> (Response, Option<PreEncoded>) {
+        if let Some(resp) = self.redirect(req, ctx) {
+            return (resp, None);
+        }
+        let (mut resp, pre) = self.inner.call_pre_encoded(req, ctx);
+        self.finish(&mut resp, ctx);
+        (resp, pre)
     }
 
     fn early_response(

@@ -26,7 +26,7 @@ use http::StatusCode;
 
 use crate::config::UnknownHost;
 use crate::service::policy::strip_port;
-use crate::service::{Request, RequestContext, Response, Service, ServiceCounters};
+use crate::service::{PreEncoded, Request, RequestContext, Response, Service, ServiceCounters};
 
 /// The name of the default site in statistics: parentheses cannot occur in a site
 /// name, so it never collides with one.
@@ -254,6 +254,21 @@ impl Service for VirtualHosts {
         };
         self.count(route, ctx, resp.status());
         resp
+    }
+
+    fn call_pre_encoded(
+        &mut self,
+        req: &Request,
+        ctx: &RequestContext,
+    ) -> (Response, Option<PreEncoded>) {
+        let route = self.route(req, ctx);
+        let svc = self.service(route, ctx);
+        let (resp, pre) = match route {
+            Route::Misdirected => (svc.error(StatusCode::MISDIRECTED_REQUEST, ctx), None),
+            _ => svc.call_pre_encoded(req, ctx),
+        };
+        self.count(route, ctx, resp.status());
+        (resp, pre)
     }
 
     fn early_response(

@@ -38,7 +38,7 @@ use http::{Method, Version};
 use crate::limits::{Limits, Timeouts};
 use crate::proto::out::OutQueue;
 use crate::proto::{Phase, Progress};
-use crate::service::{Request, Response};
+use crate::service::{PreEncoded, Request, Response};
 
 use super::chunked::ChunkedDecoder;
 use super::encode::{continue_100, encode_response, response_wants_close, ConnectionField};
@@ -434,15 +434,17 @@ impl H1Conn {
     /// called exactly once per event, in order. Buffered pipelined input is processed
     /// right away, so call `poll_event` again afterwards.
     pub fn send_response(&mut self, now: Instant, resp: Response) {
-        self.send_response_stamped(now, resp, None);
+        self.send_response_stamped(now, resp, None, None);
     }
 
-    /// [`Self::send_response`], with `Date` and `Server` written after the
-    /// response's own fields ([`Stamp`]).
+    /// [`Self::send_response`], with the fields the service kept aside written first
+    /// ([`PreEncoded`]), and `Date` and `Server` written after the response's own
+    /// fields ([`Stamp`]).
     pub fn send_response_stamped(
         &mut self,
         now: Instant,
         resp: Response,
+        pre: Option<PreEncoded>,
         stamp: Option<Stamp<'_>>,
     ) {
         if let State::Deciding(b) = &self.state {
@@ -450,6 +452,7 @@ impl H1Conn {
             // another request.
             encode_response(
                 resp,
+                pre,
                 b.exchange.head_request,
                 ConnectionField::Close,
                 stamp,
@@ -489,14 +492,21 @@ impl H1Conn {
             // the connection's last response.
             let switch = exchange.is_some_and(|ex| !ex.http10) && !self.overflowed && !close;
             if switch {
-                encode_response(resp, false, ConnectionField::Upgrade, stamp, &mut self.out);
+                encode_response(
+                    resp,
+                    pre,
+                    false,
+                    ConnectionField::Upgrade,
+                    stamp,
+                    &mut self.out,
+                );
                 self.requests_served += 1;
                 self.idle_since = now;
                 self.state = State::Upgraded;
                 return;
             }
         }
-        encode_response(resp, head_request, field, stamp, &mut self.out);
+        encode_response(resp, pre, head_request, field, stamp, &mut self.out);
         if exchange.is_some() {
             self.requests_served += 1;
         }
@@ -531,7 +541,14 @@ impl H1Conn {
         if ex.http10 || !resp.status().is_informational() {
             return;
         }
-        encode_response(resp, false, ConnectionField::None, None, &mut self.out);
+        encode_response(
+            resp,
+            None,
+            false,
+            ConnectionField::None,
+            None,
+            &mut self.out,
+        );
     }
 
     /// This plain port also takes HTTP/2 with prior knowledge (RFC 9113 §3.3). A

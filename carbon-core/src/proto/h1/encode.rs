@@ -39,23 +39,22 @@ pub(super) fn response_wants_close(resp: &Response) -> bool {
 }
 
 /// Append `resp` to `out` as the answer to a request whose method was HEAD or not.
+/// `pre`: the response's first fields, kept aside by the service ([`PreEncoded`]).
 pub(super) fn encode_response(
     resp: Response,
+    pre: Option<PreEncoded>,
     head_request: bool,
     connection: ConnectionField,
     stamp: Option<Stamp<'_>>,
     out: &mut OutQueue,
 ) {
-    let mut resp = resp;
+    let (mut resp, mut pre) = (resp, pre);
     // A field set after the template that the template also holds replaces it in
     // place: only the merged map says where.
-    if let Some(pre) = resp.extensions().get::<PreEncoded>() {
-        if resp.headers().keys().any(|k| pre.fields.contains_key(k)) {
-            merge_pre_encoded(&mut resp);
-        }
+    if let Some(p) = pre.take_if(|p| resp.headers().keys().any(|k| p.fields.contains_key(k))) {
+        merge_pre_encoded(&mut resp, p);
     }
-    let (mut parts, body) = resp.into_parts();
-    let pre = parts.extensions.remove::<PreEncoded>();
+    let (parts, body) = resp.into_parts();
     let status = parts.status;
     // RFC 9110 §8.6: no Content-Length in 1xx or 204; we omit it for 304 as well since
     // only the service could know the selected representation's length.
@@ -271,8 +270,17 @@ mod tests {
     use http::header::TRANSFER_ENCODING;
 
     fn encode(resp: Response, head: bool, conn: ConnectionField) -> (String, usize) {
+        encode_pre(resp, None, head, conn)
+    }
+
+    fn encode_pre(
+        resp: Response,
+        pre: Option<PreEncoded>,
+        head: bool,
+        conn: ConnectionField,
+    ) -> (String, usize) {
         let mut out = OutQueue::new();
-        encode_response(resp, head, conn, None, &mut out);
+        encode_response(resp, pre, head, conn, None, &mut out);
         let mut s = String::new();
         let mut chunks = 0;
         for c in out.iter() {
@@ -309,11 +317,11 @@ mod tests {
             for (n, v) in later {
                 merged.headers_mut().insert(*n, v.parse().unwrap());
             }
-            r.extensions_mut().insert(PreEncoded {
+            let pre = PreEncoded {
                 fields: fields.clone(),
                 h1: field_lines(&fields).unwrap(),
-            });
-            (r, merged)
+            };
+            (r, pre, merged)
         };
         for later in [
             &[][..],
@@ -321,13 +329,13 @@ mod tests {
             &[("x-frame-options", "SAMEORIGIN"), ("x-b", "2")][..],
             &[("connection", "close")][..],
         ] {
-            let (r, merged) = with(later);
-            let a = encode(r, false, ConnectionField::KeepAlive);
+            let (r, pre, merged) = with(later);
+            let a = encode_pre(r, Some(pre), false, ConnectionField::KeepAlive);
             let b = encode(merged, false, ConnectionField::KeepAlive);
             assert_eq!(a, b, "later fields {later:?}");
         }
-        let (r, _) = with(&[("x-frame-options", "SAMEORIGIN")]);
-        let (s, _) = encode(r, false, ConnectionField::None);
+        let (r, pre, _) = with(&[("x-frame-options", "SAMEORIGIN")]);
+        let (s, _) = encode_pre(r, Some(pre), false, ConnectionField::None);
         assert!(s.contains("Content-Type: text/plain\r\nX-Frame-Options: SAMEORIGIN\r\n"));
         assert!(!s.contains("DENY"));
     }

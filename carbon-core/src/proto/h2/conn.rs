@@ -32,7 +32,7 @@ use http::{Method, StatusCode};
 use crate::limits::{Http2Limits, H2_SCRATCH_RELEASE_AFTER, H2_STAGE_KEEP};
 use crate::proto::out::OutQueue;
 use crate::proto::{Phase as ProgressPhase, Progress, Stamp};
-use crate::service::{Body, FileRegion, Request, Response};
+use crate::service::{Body, FileRegion, PreEncoded, Request, Response};
 
 use super::error::{ConnError, ErrorCode, StreamError};
 use super::flood::{Flood, Kind};
@@ -603,16 +603,18 @@ impl H2Conn {
     /// The response to a `Request` or `Reject` event of stream `stream_id`. Ignored if
     /// the stream is gone (reset by the client, connection closing).
     pub fn send_response(&mut self, now: Instant, stream_id: u32, resp: Response) {
-        self.send_response_stamped(now, stream_id, resp, None);
+        self.send_response_stamped(now, stream_id, resp, None, None);
     }
 
-    /// [`Self::send_response`], with `date` and `server` sent after the response's
-    /// own fields ([`Stamp`]).
+    /// [`Self::send_response`], with the fields the service kept aside sent first
+    /// ([`PreEncoded`]), and `date` and `server` after the response's own fields
+    /// ([`Stamp`]).
     pub fn send_response_stamped(
         &mut self,
         now: Instant,
         stream_id: u32,
         mut resp: Response,
+        pre: Option<PreEncoded>,
         stamp: Option<Stamp<'_>>,
     ) {
         if self.phase == Phase::Closing {
@@ -634,7 +636,9 @@ impl H2Conn {
         if s.tunnel.is_some() {
             if Self::opens_tunnel(resp.status()) {
                 // The tunnel's answer goes out from its map alone.
-                crate::service::merge_pre_encoded(&mut resp);
+                if let Some(p) = pre {
+                    crate::service::merge_pre_encoded(&mut resp, p);
+                }
                 if let Some(st) = stamp {
                     let h = resp.headers_mut();
                     h.insert(http::header::DATE, st.date.clone());
@@ -644,7 +648,7 @@ impl H2Conn {
             }
             s.tunnel = None;
         }
-        let mut enc = response::prepare(resp, s.head_request, stamp);
+        let mut enc = response::prepare(resp, pre, s.head_request, stamp);
         let body = SendBody::from_body(std::mem::replace(&mut enc.body, Body::Empty));
         let end_stream = body.is_none();
         s.body = body;
@@ -678,7 +682,7 @@ impl H2Conn {
         if !s.awaiting_response {
             return;
         }
-        let enc = response::prepare(resp, s.head_request, None);
+        let enc = response::prepare(resp, None, s.head_request, None);
         let mut block = std::mem::take(&mut self.block_buf);
         self.encoder.encode(enc.fields(), &mut block);
         self.write_header_block(stream_id, &block, false);

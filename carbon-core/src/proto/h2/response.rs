@@ -224,19 +224,22 @@ impl<'a> Iterator for Fields<'a> {
     }
 }
 
-/// `resp` ready for HPACK, as the answer to a HEAD request or not, with `Date` and
-/// `Server` from `stamp` when given.
-pub fn prepare(resp: Response, head_request: bool, stamp: Option<Stamp<'_>>) -> Encoded<'_> {
-    let mut resp = resp;
+/// `resp` ready for HPACK, as the answer to a HEAD request or not, after the fields
+/// the service kept aside (`pre`), with `Date` and `Server` from `stamp` when given.
+pub fn prepare(
+    resp: Response,
+    pre: Option<PreEncoded>,
+    head_request: bool,
+    stamp: Option<Stamp<'_>>,
+) -> Encoded<'_> {
+    let (mut resp, mut pre) = (resp, pre);
     // A field set after the template that the template also holds replaces it in
     // place: only the merged map says where (as over HTTP/1.1).
-    if let Some(pre) = resp.extensions().get::<PreEncoded>() {
-        if resp.headers().keys().any(|k| pre.fields.contains_key(k)) {
-            merge_pre_encoded(&mut resp);
-        }
+    if let Some(p) = pre.take_if(|p| resp.headers().keys().any(|k| p.fields.contains_key(k))) {
+        merge_pre_encoded(&mut resp, p);
     }
-    let (mut parts, body) = resp.into_parts();
-    let template = parts.extensions.remove::<PreEncoded>().map(|p| p.fields);
+    let (parts, body) = resp.into_parts();
+    let template = pre.map(|p| p.fields);
     let status = parts.status;
     let bodiless = status.is_informational()
         || status == StatusCode::NO_CONTENT
@@ -294,7 +297,7 @@ mod tests {
             .header("transfer-encoding", "chunked")
             .body(Body::Bytes(Bytes::from_static(b"hello world")))
             .unwrap();
-        let e = prepare(resp, false, None);
+        let e = prepare(resp, None, false, None);
         assert_eq!(
             names_values(&e),
             vec![
@@ -313,7 +316,7 @@ mod tests {
             .header("content-length", "1048576")
             .body(Body::Empty)
             .unwrap();
-        let e = prepare(resp, true, None);
+        let e = prepare(resp, None, true, None);
         assert_eq!(
             names_values(&e).last().unwrap(),
             &("content-length".to_string(), "1048576".to_string())
@@ -328,10 +331,10 @@ mod tests {
                 .status(status)
                 .body(Body::Empty)
                 .unwrap();
-            let e = prepare(resp, false, None);
+            let e = prepare(resp, None, false, None);
             assert!(e.fields().all(|f| f.name != b"content-length"), "{status}");
         }
-        let e = prepare(http::Response::new(Body::Empty), false, None);
+        let e = prepare(http::Response::new(Body::Empty), None, false, None);
         assert_eq!(
             names_values(&e).last().unwrap(),
             &("content-length".to_string(), "0".to_string())
@@ -348,7 +351,7 @@ mod tests {
             .header("set-cookie", "a=b")
             .body(Body::Empty)
             .unwrap();
-        let e = prepare(resp, false, None);
+        let e = prepare(resp, None, false, None);
         assert!(e.fields().any(|f| f.name == b"set-cookie" && f.sensitive));
     }
 
@@ -360,14 +363,14 @@ mod tests {
         let mut template = HeaderMap::new();
         template.insert("content-type", "text/css".parse().unwrap());
         template.insert("etag", "\"1\"".parse().unwrap());
-        let mut resp = http::Response::builder()
+        let resp = http::Response::builder()
             .header("strict-transport-security", "max-age=60")
             .body(Body::Bytes(Bytes::from_static(b"body")))
             .unwrap();
-        resp.extensions_mut().insert(PreEncoded {
+        let pre = PreEncoded {
             fields: Arc::new(template),
             h1: Bytes::new(),
-        });
+        };
         let (date, server) = (
             "Sun, 06 Dec 2026 23:00:00 GMT".parse().unwrap(),
             "carbon".parse().unwrap(),
@@ -376,7 +379,7 @@ mod tests {
             date: &date,
             server: &server,
         };
-        let e = prepare(resp, false, Some(stamp));
+        let e = prepare(resp, Some(pre), false, Some(stamp));
         let all = names_values(&e);
         let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
@@ -412,15 +415,15 @@ mod tests {
         let mut template = HeaderMap::new();
         template.insert("cache-control", "max-age=60".parse().unwrap());
         template.insert("etag", "\"1\"".parse().unwrap());
-        let mut resp = http::Response::builder()
+        let resp = http::Response::builder()
             .header("cache-control", "no-store")
             .body(Body::Empty)
             .unwrap();
-        resp.extensions_mut().insert(PreEncoded {
+        let pre = PreEncoded {
             fields: Arc::new(template),
             h1: Bytes::new(),
-        });
-        let e = prepare(resp, false, None);
+        };
+        let e = prepare(resp, Some(pre), false, None);
         assert!(e.with_run().is_none());
         assert_eq!(
             names_values(&e),

@@ -15,7 +15,10 @@
 //! (404s) are not cached: a miss costs one `canonicalize`, and caching them would let
 //! a client fill the cache with names of its choosing.
 
+use std::borrow::Borrow;
 use std::fs::File;
+use std::hash::{Hash, Hasher};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -219,9 +222,42 @@ pub(super) struct CacheStats {
     pub evictions: u64,
 }
 
+/// A cache key: the path relative to the document root, hashed and compared as its
+/// octets. `Path`'s own `Hash` and `Eq` walk its components (so `a//b` equals
+/// `a/b`), which costs a parse per lookup; keys here are always built by
+/// `resolve::parse_target` from normalised components, so equal paths have equal
+/// octets.
+#[derive(Debug, Clone)]
+struct Key(PathBuf);
+
+fn octets(path: &Path) -> &[u8] {
+    path.as_os_str().as_bytes()
+}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // As `[u8]` hashes, so a lookup by octets (`Borrow`) finds it.
+        octets(&self.0).hash(state)
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        octets(&self.0) == octets(&other.0)
+    }
+}
+
+impl Eq for Key {}
+
+impl Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        octets(&self.0)
+    }
+}
+
 #[derive(Debug)]
 pub(super) struct FileCache {
-    entries: std::collections::HashMap<PathBuf, Entry>,
+    entries: std::collections::HashMap<Key, Entry>,
     used: u64,
     capacity: u64,
     tick: u64,
@@ -254,7 +290,7 @@ impl FileCache {
     pub fn get(&mut self, key: &Path) -> Option<&mut Entry> {
         self.tick += 1;
         let tick = self.tick;
-        let entry = self.entries.get_mut(key)?;
+        let entry = self.entries.get_mut(octets(key))?;
         entry.last_used = tick;
         Some(entry)
     }
@@ -266,7 +302,7 @@ impl FileCache {
     }
 
     pub fn remove(&mut self, key: &Path) {
-        if let Some(entry) = self.entries.remove(key) {
+        if let Some(entry) = self.entries.remove(octets(key)) {
             self.used -= entry.cost(key);
         }
     }
@@ -288,7 +324,7 @@ impl FileCache {
         self.tick += 1;
         entry.last_used = self.tick;
         self.used += cost;
-        self.entries.insert(key, entry);
+        self.entries.insert(Key(key), entry);
         Ok(())
     }
 
@@ -302,7 +338,7 @@ impl FileCache {
         body: Bytes,
         validators: Validators,
     ) -> bool {
-        let Some(before) = self.entries.get(key).map(|e| e.cost(key)) else {
+        let Some(before) = self.entries.get(octets(key)).map(|e| e.cost(key)) else {
             return false;
         };
         let after = before + body.len() as u64;
@@ -321,7 +357,7 @@ impl FileCache {
 
     /// Replaces the state of an entry's `coding` variant, keeping the byte count exact.
     pub fn set_variant(&mut self, key: &Path, coding: Coding, state: Gzip) {
-        if let Some(entry) = self.entries.get_mut(key) {
+        if let Some(entry) = self.entries.get_mut(octets(key)) {
             self.used -= entry.cost(key);
             *entry.variant_mut(coding) = state;
             entry.heads.forget(coding);
@@ -333,9 +369,9 @@ impl FileCache {
         let victim = self
             .entries
             .iter()
-            .filter(|(k, _)| Some(k.as_path()) != keep)
+            .filter(|(k, _)| keep.is_none_or(|keep| octets(keep) != octets(&k.0)))
             .min_by_key(|(_, e)| e.last_used)
-            .map(|(k, _)| k.clone());
+            .map(|(k, _)| k.0.clone());
         match victim {
             Some(key) => {
                 self.remove(&key);
@@ -349,7 +385,7 @@ impl FileCache {
     /// Sum of entry costs, recomputed, for checking the running total in tests.
     #[cfg(test)]
     pub fn recount(&self) -> u64 {
-        self.entries.iter().map(|(k, e)| e.cost(k)).sum()
+        self.entries.iter().map(|(k, e)| e.cost(&k.0)).sum()
     }
 }
 

@@ -62,7 +62,7 @@ impl Coding {
 /// With no Accept-Encoding field the RFC allows any coding, but old clients that
 /// omit it may not decode gzip, so identity is sent (as every common server does).
 /// A member repeated with different weights counts at its highest.
-pub(super) fn preferences(headers: &HeaderMap) -> Vec<Coding> {
+pub(super) fn preferences(headers: &HeaderMap) -> Prefs {
     let mut gzip = None;
     let mut br = None;
     let mut identity = None;
@@ -96,14 +96,66 @@ pub(super) fn preferences(headers: &HeaderMap) -> Vec<Coding> {
     // so `gzip;q=0.5` alone still gets gzip; only an explicit higher weight for
     // identity (or for `*`) makes the client prefer the uncompressed form.
     let identity = identity.or(any).unwrap_or(0);
-    let mut out: Vec<(u16, Coding)> = [(br, Coding::Br), (gzip, Coding::Gzip)]
-        .into_iter()
-        .map(|(w, c)| (w.or(any).unwrap_or(0), c))
-        .filter(|(w, _)| *w > 0 && *w >= identity)
-        .collect();
-    // Stable: on equal weights br stays ahead of gzip.
-    out.sort_by_key(|(w, _)| std::cmp::Reverse(*w));
-    out.into_iter().map(|(_, c)| c).collect()
+    let weight = |w: Option<u16>| w.or(any).unwrap_or(0);
+    let (br, gzip) = (weight(br), weight(gzip));
+    let mut out = Prefs::default();
+    // On equal weights br goes ahead of gzip.
+    let order = if gzip > br {
+        [(gzip, Coding::Gzip), (br, Coding::Br)]
+    } else {
+        [(br, Coding::Br), (gzip, Coding::Gzip)]
+    };
+    for (w, c) in order {
+        if w > 0 && w >= identity {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The acceptable codings in preference order: at most the two Carbon sends, kept
+/// inline, so a request's negotiation allocates nothing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Prefs {
+    list: [Coding; 2],
+    len: usize,
+}
+
+impl Default for Prefs {
+    fn default() -> Self {
+        Prefs {
+            list: [Coding::Br; 2],
+            len: 0,
+        }
+    }
+}
+
+impl Prefs {
+    fn push(&mut self, c: Coding) {
+        if self.len < self.list.len() {
+            self.list[self.len] = c;
+            self.len += 1;
+        }
+    }
+
+    /// Keeps only the codings `keep` accepts, in order.
+    pub fn retain(self, keep: impl Fn(Coding) -> bool) -> Prefs {
+        let mut out = Prefs::default();
+        for &c in self.iter() {
+            if keep(c) {
+                out.push(c);
+            }
+        }
+        out
+    }
+}
+
+impl std::ops::Deref for Prefs {
+    type Target = [Coding];
+
+    fn deref(&self) -> &[Coding] {
+        &self.list[..self.len]
+    }
 }
 
 /// §12.5.3: whether gzip is acceptable rather than identity (see [`preferences`]).
@@ -254,7 +306,7 @@ mod tests {
         for v in values {
             h.append(ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
         }
-        preferences(&h)
+        preferences(&h).to_vec()
     }
 
     #[test]

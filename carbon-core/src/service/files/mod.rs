@@ -54,11 +54,12 @@ use http::header::{
     CONTENT_SECURITY_POLICY, CONTENT_TYPE, RANGE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
     X_FRAME_OPTIONS,
 };
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
 use crate::config::{any_matches, CacheRule, Config, HeaderLine, PathPattern};
 use crate::service::{
-    error_response, Body, FileRegion, Request, RequestContext, Response, Service, ServiceCounters,
+    error_response, Body, FileRegion, PreEncoded, Request, RequestContext, Response, Service,
+    ServiceCounters,
 };
 
 use cache::{Entry, FileCache, Gzip, GzipFile, Validators, REVALIDATE_AFTER};
@@ -171,9 +172,9 @@ pub struct FileService {
     compressor: Compressor,
     /// Cache hits and misses for the statistics (the driver attaches its worker's).
     counters: Option<Arc<ServiceCounters>>,
-    /// Whether a cached `200` carries its fields as a
-    /// [`crate::service::PreEncoded`] extension instead of in its map.
-    pre_encoded: bool,
+    /// The template of the response being built, when [`Service::call_pre_encoded`]
+    /// asked for it to be kept aside: set by `respond`, taken right after.
+    aside: Option<Option<PreEncoded>>,
 }
 
 /// Where a looked-up file is.
@@ -335,18 +336,8 @@ impl FileService {
             opts,
             root,
             counters: None,
-            pre_encoded: false,
+            aside: None,
         })
-    }
-
-    /// Lets cached `200` answers to HTTP/1.x and HTTP/2 requests carry their fields
-    /// as a [`crate::service::PreEncoded`] extension (the map then holds only fields
-    /// set later). For a caller whose encoders are carbon's: `proto::h1` copies the
-    /// HTTP/1.1 lines in one piece, `proto::h2` hands the shared map to HPACK as one
-    /// run it recognises by identity. Off by default, so other callers see the whole
-    /// map.
-    pub fn pre_encoded(&mut self, on: bool) {
-        self.pre_encoded = on;
     }
 
     fn count(&self, which: impl Fn(&ServiceCounters) -> &AtomicU64) {
@@ -759,17 +750,11 @@ impl FileService {
         match &sel.head {
             Some(t) if status == StatusCode::OK && !head => match &t.h1 {
                 // The map stays empty: fields set later follow the template's.
-                Some(h1)
-                    if self.pre_encoded
-                        && matches!(
-                            req.version(),
-                            Version::HTTP_11 | Version::HTTP_10 | Version::HTTP_2
-                        ) =>
-                {
-                    resp.extensions_mut().insert(crate::service::PreEncoded {
+                Some(h1) if self.aside.is_some() => {
+                    self.aside = Some(Some(PreEncoded {
                         fields: t.fields.clone(),
                         h1: h1.clone(),
-                    });
+                    }));
                 }
                 _ => *resp.headers_mut() = HeaderMap::clone(&t.fields),
             },
@@ -862,12 +847,10 @@ fn build_head(
     h
 }
 
-impl Service for FileService {
-    fn attach_counters(&mut self, counters: Arc<ServiceCounters>) {
-        self.counters = Some(counters);
-    }
-
-    fn call(&mut self, req: &Request, ctx: &RequestContext) -> Response {
+impl FileService {
+    /// GET, HEAD and OPTIONS of the document root's files (the whole of
+    /// [`Service::call`]).
+    fn serve(&mut self, req: &Request, ctx: &RequestContext) -> Response {
         self.follow_root(ctx);
         self.collect_compressed();
         let head = match *req.method() {
@@ -897,16 +880,13 @@ impl Service for FileService {
         // ranges are of the selected representation; keeping that identity makes
         // resumed downloads independent of Accept-Encoding).
         let ranged = req.headers().contains_key(RANGE);
-        let prefs: Vec<Coding> = if ranged {
-            Vec::new()
+        let prefs = if ranged {
+            encoding::Prefs::default()
         } else {
-            encoding::preferences(req.headers())
-                .into_iter()
-                .filter(|c| match c {
-                    Coding::Gzip => self.opts.gzip,
-                    Coding::Br => self.opts.brotli || self.opts.brotli_static,
-                })
-                .collect()
+            encoding::preferences(req.headers()).retain(|c| match c {
+                Coding::Gzip => self.opts.gzip,
+                Coding::Br => self.opts.brotli || self.opts.brotli_static,
+            })
         };
         let hit_cache_control = served
             .as_deref()
@@ -941,6 +921,28 @@ impl Service for FileService {
             Some(sel) => self.respond(req, head, ranged, &sel, cache_control, ctx),
             None => self.error(StatusCode::INTERNAL_SERVER_ERROR, ctx),
         }
+    }
+}
+
+impl Service for FileService {
+    fn attach_counters(&mut self, counters: Arc<ServiceCounters>) {
+        self.counters = Some(counters);
+    }
+
+    fn call(&mut self, req: &Request, ctx: &RequestContext) -> Response {
+        self.serve(req, ctx)
+    }
+
+    /// A cached `200`'s fields stay in their template, handed over aside, and the
+    /// map holds only the fields set later ([`PreEncoded`]).
+    fn call_pre_encoded(
+        &mut self,
+        req: &Request,
+        ctx: &RequestContext,
+    ) -> (Response, Option<PreEncoded>) {
+        self.aside = Some(None);
+        let resp = self.serve(req, ctx);
+        (resp, self.aside.take().flatten())
     }
 
     /// The methods this service refuses, it refuses for every resource: a POST

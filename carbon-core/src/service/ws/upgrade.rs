@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::handler::WsHandler;
 use crate::limits::WsLimits;
 use crate::proto::ws::handshake::{self, Accepted, HandshakeConfig};
-use crate::service::{Body, Request, RequestContext, Response, Service};
+use crate::service::{Body, PreEncoded, Request, RequestContext, Response, Service};
 
 /// Makes the handler of a new connection; sees the upgrade request (path, query,
 /// cookies) so one factory can serve several endpoints.
@@ -102,19 +102,40 @@ impl<S: Service> WebSocketService<S> {
     }
 }
 
+/// RFC 8441 §4: HTTP/2 asks with an extended CONNECT whose `:protocol` the engine
+/// put in the request's extensions.
+fn is_extended_connect(req: &Request) -> bool {
+    req.extensions()
+        .get::<crate::proto::h2::Protocol>()
+        .is_some_and(|p| p.0.eq_ignore_ascii_case("websocket"))
+}
+
+impl<S: Service> WebSocketService<S> {
+    /// A WebSocket opening handshake on a WebSocket path: this service's to answer.
+    fn is_upgrade(&self, req: &Request) -> bool {
+        (is_extended_connect(req) || handshake::is_upgrade_request(req))
+            && self.settings.path_matches(req.uri().path())
+    }
+}
+
 impl<S: Service> Service for WebSocketService<S> {
+    fn call_pre_encoded(
+        &mut self,
+        req: &Request,
+        ctx: &RequestContext,
+    ) -> (Response, Option<PreEncoded>) {
+        if self.is_upgrade(req) {
+            (self.call(req, ctx), None)
+        } else {
+            self.inner.call_pre_encoded(req, ctx)
+        }
+    }
+
     fn call(&mut self, req: &Request, ctx: &RequestContext) -> Response {
-        // RFC 8441 §4: HTTP/2 asks with an extended CONNECT whose `:protocol` the
-        // engine put in the request's extensions.
-        let h2 = req
-            .extensions()
-            .get::<crate::proto::h2::Protocol>()
-            .is_some_and(|p| p.0.eq_ignore_ascii_case("websocket"));
-        if !(h2 || handshake::is_upgrade_request(req))
-            || !self.settings.path_matches(req.uri().path())
-        {
+        if !self.is_upgrade(req) {
             return self.inner.call(req, ctx);
         }
+        let h2 = is_extended_connect(req);
         let accepted = if h2 {
             handshake::accept_extended_connect(req, &self.settings.handshake)
         } else {

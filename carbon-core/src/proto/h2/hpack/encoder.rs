@@ -37,6 +37,7 @@ use std::sync::Arc;
 
 use super::memo::{Found, Memo};
 use super::runs::Runs;
+use super::slots::Slots;
 use super::table::{self, DynamicTable, STATIC, STATIC_LEN};
 use super::{integer, string, HeaderField, DEFAULT_TABLE_SIZE};
 
@@ -111,6 +112,7 @@ pub struct Encoder {
     generation: u64,
     memo: Memo,
     runs: Runs,
+    slots: Slots,
     /// Off only in tests that compare the memo's output with encoding afresh.
     use_memo: bool,
     /// Fields taken from the memo, for tests that check it is used.
@@ -153,6 +155,7 @@ impl Encoder {
             generation: 0,
             memo: Memo::default(),
             runs: Runs::default(),
+            slots: Slots::default(),
             use_memo: true,
             #[cfg(test)]
             memo_hits: 0,
@@ -248,7 +251,8 @@ impl Encoder {
     /// `key` identifies the run: every call with the same `Arc` (the same address,
     /// while it lives) must pass the same fields in the same order. The run's octets
     /// are reused when it was last sent against the same dynamic table; `head` and
-    /// `tail` are encoded field by field, through the memo.
+    /// `tail` are encoded field by field, each reusing its octets from the last such
+    /// block when it is the same ([`Slots`]).
     pub fn encode_with_run<'a, K, I>(
         &mut self,
         head: impl IntoIterator<Item = HeaderField<'a>>,
@@ -266,14 +270,11 @@ impl Encoder {
             }
             return;
         }
-        // `head` and `tail` go through the memo as fields 0, 1, ... (the run not
-        // counted); the run's octets in between break the memo's matched prefix, so
-        // the memo starts diverged and hands out each field's octets.
-        self.memo.start_block();
-        self.memo.diverge();
+        // `head` and `tail` go through the slots as fields 0, 1, ... (the run not
+        // counted).
         let mut i = 0;
         for field in head {
-            self.memo_field(i, field, dst);
+            self.slot_field(i, field, dst);
             i += 1;
         }
         match self.runs.find(key, self.generation) {
@@ -296,10 +297,30 @@ impl Encoder {
             }
         }
         for field in tail {
-            self.memo_field(i, field, dst);
+            self.slot_field(i, field, dst);
             i += 1;
         }
-        self.memo.end_block();
+    }
+
+    /// Field `i` around a run, from the [`Slots`] when they hold it.
+    #[inline]
+    fn slot_field(&mut self, i: usize, field: HeaderField<'_>, dst: &mut Vec<u8>) {
+        let HeaderField { name, value, .. } = field;
+        if !field.sensitive {
+            if let Some(wire) = self.slots.find(i, name, value, self.generation) {
+                dst.extend_from_slice(wire);
+                #[cfg(test)]
+                {
+                    self.memo_hits += 1;
+                }
+                return;
+            }
+        }
+        let (start, generation) = (dst.len(), self.generation);
+        let sensitive = self.encode_field(field, dst);
+        if !sensitive && self.generation == generation {
+            self.slots.keep(i, name, value, &dst[start..], generation);
+        }
     }
 
     /// The table size updates owed to the peer, first in a block (§4.2).

@@ -123,13 +123,6 @@ impl Memo {
         self.next.clear();
     }
 
-    /// For a block whose fields do not all go through the memo (a run in between,
-    /// [`super::Encoder::encode_with_run`]): every hit hands out its own octets, as
-    /// after a field that differed, since there is no contiguous prefix to copy.
-    pub(super) fn diverge(&mut self) {
-        self.diverged = true;
-    }
-
     /// Whether field `i` is the last block's field `i` encoded against the same table
     /// (`generation`). A hit is recorded for the next block too.
     #[inline]

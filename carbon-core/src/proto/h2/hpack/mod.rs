@@ -17,6 +17,7 @@ pub mod huffman;
 pub mod integer;
 mod memo;
 mod runs;
+mod slots;
 pub mod string;
 pub mod table;
 

@@ -1,0 +1,83 @@
+//! The encoder's memory of the fields around a run ([`super::Encoder::encode_with_run`]):
+//! `:status` before it, `date`, `server` and `content-length` after it. Field `i`
+//! equal to the field `i` last encoded in such a block, against the same dynamic
+//! table, reuses its octets.
+//!
+//! Unlike [`super::memo::Memo`], which rebuilds its record of the block at every
+//! block so the octets of a matched prefix can be copied in one piece, each slot here
+//! is replaced in place only when its field changes: a hit costs one comparison and
+//! the copy of its octets into the block, nothing more.
+//!
+//! The same guarantee as the memo's: a slot records the generation of the table it
+//! was encoded against and is kept only when encoding it left the table unchanged, so
+//! reusing it gives exactly the octets encoding would, and leaves the table as
+//! encoding would. Sensitive fields (RFC 7541 §7.1.3) are never kept.
+//!
+//! Bounded: [`SLOTS`] slots of at most [`SLOT_FIELD_MAX`] octets of field each.
+
+/// Fields remembered around a run.
+const SLOTS: usize = 8;
+
+/// The longest field (name plus value) remembered.
+const SLOT_FIELD_MAX: usize = 128;
+
+#[derive(Debug, Default)]
+struct Slot {
+    /// Name then value.
+    field: Vec<u8>,
+    name_len: usize,
+    wire: Vec<u8>,
+    generation: u64,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Slots {
+    slots: Vec<Slot>,
+}
+
+impl Slots {
+    /// The octets of field `i` if it is the one last kept there, for this table.
+    #[inline]
+    pub(super) fn find(
+        &self,
+        i: usize,
+        name: &[u8],
+        value: &[u8],
+        generation: u64,
+    ) -> Option<&[u8]> {
+        let s = self.slots.get(i)?;
+        let hit = s.generation == generation
+            && s.name_len == name.len()
+            && s.field.len() == name.len() + value.len()
+            && &s.field[s.name_len..] == value
+            && &s.field[..s.name_len] == name;
+        hit.then_some(&s.wire[..])
+    }
+
+    /// Field `i` was encoded as `wire` against the table of `generation`, leaving it
+    /// unchanged; not sensitive.
+    pub(super) fn keep(
+        &mut self,
+        i: usize,
+        name: &[u8],
+        value: &[u8],
+        wire: &[u8],
+        generation: u64,
+    ) {
+        if i >= SLOTS || name.len() + value.len() > SLOT_FIELD_MAX {
+            return;
+        }
+        if self.slots.len() <= i {
+            self.slots.resize_with(i + 1, Slot::default);
+        }
+        // The slot's buffers are reused: no allocation once they are warm.
+        let s = &mut self.slots[i];
+        s.field.clear();
+        s.field.extend_from_slice(name);
+        s.field.extend_from_slice(value);
+        s.name_len = name.len();
+        s.wire.clear();
+        s.wire.extend_from_slice(wire);
+        s.generation = generation;
+    }
+}
