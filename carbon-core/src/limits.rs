@@ -449,7 +449,7 @@ pub const H2_FIELDS_KEEP: usize = 16 * 1024;
 pub const H2_STAGE_KEEP: usize = 32 * 1024;
 
 /// An HTTP/2 connection with no stream in flight for this long gives its staging and
-/// header-block buffers back, so a connection that stays open idle holds none of
-/// them; a connection that is busy keeps them from turn to turn (a client with
+/// header-block buffers, its stream table and its memory of the previous request's
+/// fields back, so a connection that stays open idle holds none of them; a connection that is busy keeps them from turn to turn (a client with
 /// requests in flight comes back well within a second).
 pub const H2_SCRATCH_RELEASE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);

@@ -7,9 +7,11 @@ pub mod h2;
 pub mod out;
 mod progress;
 pub mod proxy;
+mod request_memo;
 pub mod ws;
 
 pub use progress::{Phase, Progress};
+pub(crate) use request_memo::{RequestMemo, SharedBlock};
 
 /// The fields the driver puts on every response it sends (`Date`, `Server`),
 /// written by the encoders right after the service's fields, where inserting them

@@ -44,12 +44,12 @@ use super::frame::{
 };
 use super::hpack;
 use super::request::{build_request_with, check_trailers, Fields};
-use super::request_memo::RequestMemo;
 use super::response;
 use super::streams::flow_control::{RecvWindow, SendWindow};
 use super::streams::prioritize::{self, Candidate};
 use super::streams::state::StreamState;
 use super::streams::{Closed, RecvPhase, SendBody, Stream, Streams};
+use crate::proto::RequestMemo;
 
 /// The client connection preface (RFC 9113 §3.4).
 pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -355,12 +355,13 @@ impl H2Conn {
         self.streams.map.is_empty() && self.out.is_empty() && self.stage.is_empty()
     }
 
-    /// Staging, header-block or stream-table memory kept for the next busy turn
-    /// ([`H2_SCRATCH_RELEASE_AFTER`]).
+    /// Staging, header-block, stream-table or request-memo memory kept for the next
+    /// busy turn ([`H2_SCRATCH_RELEASE_AFTER`]).
     fn holds_scratch(&self) -> bool {
         self.stage.capacity() > 0
             || self.block_buf.capacity() > 0
             || self.streams.map.capacity() > 0
+            || !self.request_memo.is_empty()
     }
 
     /// The next deadline; call [`H2Conn::handle_timeout`] then.
@@ -512,6 +513,7 @@ impl H2Conn {
             self.stage = BytesMut::new();
             self.block_buf = Vec::new();
             self.streams.map = super::streams::StreamMap::default();
+            self.request_memo = RequestMemo::default();
         }
         let expired: Vec<u32> = self
             .streams

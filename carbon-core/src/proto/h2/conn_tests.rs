@@ -1466,6 +1466,11 @@ fn rfc9113_8_1_responses_intact_when_the_staging_buffer_is_reused() {
     }
     assert!(p.conn.stage_cap > 0 && p.conn.stage_cap <= crate::limits::H2_STAGE_KEEP);
     assert!(p.conn.stage.capacity() <= crate::limits::H2_STAGE_KEEP);
+    assert!(
+        p.conn.streams.map.capacity() > 0,
+        "the stream table is kept while busy"
+    );
+    assert!(!p.conn.request_memo.is_empty());
     // Kept while busy; once nothing is in flight for a while, given back.
     drop(held);
     let release = crate::limits::H2_SCRATCH_RELEASE_AFTER;
@@ -1473,4 +1478,6 @@ fn rfc9113_8_1_responses_intact_when_the_staging_buffer_is_reused() {
     p.advance(release);
     assert_eq!(p.conn.stage.capacity(), 0);
     assert_eq!(p.conn.block_buf.capacity(), 0);
+    assert_eq!(p.conn.streams.map.capacity(), 0);
+    assert!(p.conn.request_memo.is_empty());
 }

@@ -12,7 +12,6 @@ mod flood;
 pub mod frame;
 pub mod hpack;
 mod request;
-mod request_memo;
 mod response;
 #[cfg(test)]
 mod robustness_tests;

@@ -14,9 +14,9 @@ use http::header::{HeaderName, HeaderValue, COOKIE, HOST};
 use http::uri::{Authority, PathAndQuery};
 use http::{HeaderMap, Method, Uri, Version};
 
-use super::request_memo::{RequestMemo, SharedBlock};
 use super::streams::prioritize::Priority;
 use crate::limits::H2_FIELDS_KEEP;
+use crate::proto::{RequestMemo, SharedBlock};
 
 /// The fields of one header block as the decoder hands them over, in order, their
 /// octets back to back in one buffer. The decoder stops handing fields over past
@@ -202,11 +202,11 @@ pub fn build_request_with(
         let (name, value) = match remembered {
             Some(pair) => pair,
             None => {
-                let name = HeaderName::from_bytes(name).map_err(|_| "invalid field name")?;
+                let converted = HeaderName::from_bytes(name).map_err(|_| "invalid field name")?;
                 let value = HeaderValue::from_maybe_shared(shared.slice(span))
                     .map_err(|_| "invalid field value")?;
-                memo.keep_field(k, &name, &value);
-                (name, value)
+                memo.keep_field(k, name, &converted, &value);
+                (converted, value)
             }
         };
         k += 1;

@@ -1,18 +1,25 @@
 //! A connection's memory of its previous request's fields, already validated and
 //! converted: a client's requests on one connection repeat most fields octet for
-//! octet (`user-agent`, `accept`, `accept-encoding`, `:authority`), so field `k` of
-//! a request that equals field `k` of the previous one reuses its `HeaderName` and
-//! `HeaderValue` (a reference count, no validation, no allocation) instead of being
-//! checked (RFC 9113 §8.2.1) and converted again.
+//! octet (`user-agent`, `accept`, `accept-encoding`, `host` or `:authority`), so field
+//! `k` of a request that equals field `k` of the previous one reuses its `HeaderName`
+//! and `HeaderValue` (a reference count: no validation, no allocation, no copy)
+//! instead of being checked and converted again. Used by HTTP/2 (`h2/request.rs`,
+//! with `:authority` and `:path`), whose connections carry many requests at once.
+//! Not by HTTP/1.1 yet: an idle keep-alive connection would keep its last request's
+//! fields (about 200 bytes for a bare `Host`, kilobytes for a browser's), where it
+//! holds about 450 bytes in all today; that wants a release after some idle time
+//! first, as HTTP/2's scratch buffers have.
 //!
 //! Why a reused field is exactly what building it again would give: validation and
-//! conversion depend only on the field's octets, and an entry is used only when the
-//! name and value octets are equal to those it was built from. Fields that need more
-//! than conversion (`cookie`, joined from crumbs) are never kept.
+//! conversion depend only on the field's octets as received, and an entry is used
+//! only when the name and value octets are equal to those it was built from (the
+//! name as it arrived, before HTTP/1.1's lowercasing). Fields that need more than
+//! conversion (HTTP/2's `cookie`, joined from crumbs) are never kept.
 //!
 //! Bounded: at most [`MEMO_FIELDS`] fields of at most [`MEMO_FIELD_MAX`] octets,
 //! plus one `:authority` and one `:path` of at most that size. The values share the
-//! previous request's block copy, so the memo holds at most one block per connection.
+//! previous request's copy, so the memo holds at most about one request head per
+//! connection.
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
@@ -25,33 +32,61 @@ const MEMO_FIELDS: usize = 16;
 /// checking it again costs less than the comparison would.
 const MEMO_FIELD_MAX: usize = 512;
 
+#[derive(Debug)]
+struct Field {
+    /// The name's octets as received.
+    raw_name: Vec<u8>,
+    name: HeaderName,
+    value: HeaderValue,
+}
+
 #[derive(Debug, Default)]
 pub struct RequestMemo {
-    fields: Vec<(HeaderName, HeaderValue)>,
+    fields: Vec<Field>,
     /// `:authority`, validated, as the `Host` value it becomes.
     authority: Option<HeaderValue>,
     path: Option<PathAndQuery>,
 }
 
 impl RequestMemo {
+    /// Nothing remembered (and nothing allocated).
+    pub fn is_empty(&self) -> bool {
+        self.fields.capacity() == 0 && self.authority.is_none() && self.path.is_none()
+    }
+
     /// Regular field `k` of the previous request, if it had exactly these octets.
     #[inline]
     pub fn field(&self, k: usize, name: &[u8], value: &[u8]) -> Option<(HeaderName, HeaderValue)> {
-        let (n, v) = self.fields.get(k)?;
-        (v.as_bytes() == value && n.as_str().as_bytes() == name).then(|| (n.clone(), v.clone()))
+        let f = self.fields.get(k)?;
+        (f.value.as_bytes() == value && f.raw_name == name)
+            .then(|| (f.name.clone(), f.value.clone()))
     }
 
-    /// Field `k` of this request was validated and converted.
-    pub fn keep_field(&mut self, k: usize, name: &HeaderName, value: &HeaderValue) {
-        if k >= MEMO_FIELDS || name.as_str().len() + value.len() > MEMO_FIELD_MAX {
+    /// Field `k` of this request, received as `raw_name`, was validated and converted.
+    pub fn keep_field(
+        &mut self,
+        k: usize,
+        raw_name: &[u8],
+        name: &HeaderName,
+        value: &HeaderValue,
+    ) {
+        if k >= MEMO_FIELDS || raw_name.len() + value.len() > MEMO_FIELD_MAX {
             return;
         }
-        let entry = (name.clone(), value.clone());
         let len = self.fields.len();
         if k < len {
-            self.fields[k] = entry;
+            // The slot's name buffer is reused: no allocation once it is warm.
+            let f = &mut self.fields[k];
+            f.raw_name.clear();
+            f.raw_name.extend_from_slice(raw_name);
+            f.name = name.clone();
+            f.value = value.clone();
         } else if k == len {
-            self.fields.push(entry);
+            self.fields.push(Field {
+                raw_name: raw_name.to_vec(),
+                name: name.clone(),
+                value: value.clone(),
+            });
         }
         // Beyond: a field before `k` was not kept, so the positions after it stay
         // unremembered until it is.
