@@ -79,7 +79,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
                 c.h2_log.push(p.stream_id, line);
             }
             // Draining before a stop: as HTTP/1.1 closes after its next response
-            // (`finish_headers`), a connection opened meanwhile gets its GOAWAY.
+            // (`finish_h1`), a connection opened meanwhile gets its GOAWAY.
             if x.shared.draining.load(std::sync::atomic::Ordering::Relaxed) {
                 c.engine.start_h2_drain(x.now);
             }
