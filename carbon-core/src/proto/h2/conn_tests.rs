@@ -187,7 +187,7 @@ impl Pair {
         let mut out = Vec::new();
         for e in std::mem::take(&mut self.events) {
             match e {
-                Event::Request { stream_id, request } => out.push((stream_id, request)),
+                Event::Request { stream_id, request } => out.push((stream_id, *request)),
                 other => self.events.push(other),
             }
         }

@@ -182,7 +182,7 @@ impl H2Conn {
         s.priority = head.priority;
         s.tunnel = Some(Box::default());
         s.awaiting_response = true;
-        let mut request = head.request.map(|()| Bytes::new());
+        let mut request = Box::new(head.request.map(|()| Bytes::new()));
         request.extensions_mut().insert(Protocol(protocol));
         self.events.push_back(Event::Request {
             stream_id: id,
