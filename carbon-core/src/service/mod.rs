@@ -64,15 +64,58 @@ impl Body {
 /// table insert and lookup per response, as much as the rest of a small file's answer.
 #[derive(Debug, Clone)]
 pub struct PreEncoded {
-    pub fields: Arc<http::HeaderMap>,
-    pub h1: Bytes,
+    template: Arc<Template>,
+}
+
+/// A response's first fields, built once and shared (a cached file's `200` fields):
+/// the map, and the same fields as HTTP/1.1 lines when they can be written as they
+/// are (`None` when they hold a field the HTTP/1.1 encoder decides itself: framing,
+/// `Connection`). One `Arc` for both, so handing it to a response costs one
+/// reference count.
+#[derive(Debug)]
+pub struct Template {
+    pub fields: http::HeaderMap,
+    pub h1: Option<Bytes>,
+}
+
+impl Template {
+    /// The template of `fields`, with its HTTP/1.1 lines.
+    pub fn new(fields: http::HeaderMap) -> Template {
+        Template {
+            h1: crate::proto::h1::field_lines(&fields),
+            fields,
+        }
+    }
+}
+
+impl PreEncoded {
+    /// `template` kept aside for an encoder; `None` when it has no HTTP/1.1 lines
+    /// (then its fields must go in the response's map).
+    pub fn new(template: Arc<Template>) -> Option<PreEncoded> {
+        template.h1.is_some().then_some(PreEncoded { template })
+    }
+
+    pub fn fields(&self) -> &http::HeaderMap {
+        &self.template.fields
+    }
+
+    /// The fields as HTTP/1.1 lines.
+    pub fn h1(&self) -> &[u8] {
+        self.template.h1.as_deref().unwrap_or_default()
+    }
+
+    /// The shared template itself: its identity stands for its fields
+    /// (`hpack::Encoder::encode_with_run`).
+    pub fn into_template(self) -> Arc<Template> {
+        self.template
+    }
 }
 
 /// Moves `pre`'s fields into the response's map, ahead of the fields already there;
 /// a field set since replaces the template's value in place, as `HeaderMap::insert`
 /// over the full map would have.
 pub fn merge_pre_encoded(resp: &mut Response, pre: PreEncoded) {
-    let later = std::mem::replace(resp.headers_mut(), http::HeaderMap::clone(&pre.fields));
+    let later = std::mem::replace(resp.headers_mut(), http::HeaderMap::clone(pre.fields()));
     let map = resp.headers_mut();
     let mut last = None;
     for (name, value) in later {

@@ -51,7 +51,7 @@ pub(super) fn encode_response(
     let (mut resp, mut pre) = (resp, pre);
     // A field set after the template that the template also holds replaces it in
     // place: only the merged map says where.
-    if let Some(p) = pre.take_if(|p| resp.headers().keys().any(|k| p.fields.contains_key(k))) {
+    if let Some(p) = pre.take_if(|p| resp.headers().keys().any(|k| p.fields().contains_key(k))) {
         merge_pre_encoded(&mut resp, p);
     }
     let (parts, body) = resp.into_parts();
@@ -83,7 +83,7 @@ pub(super) fn encode_response(
     let reason = crate::proto::reason_phrase(status);
     // Names are bounded by the longest one we spell out (`FIELD_NAME_ESTIMATE`); a
     // longer one only makes the buffer grow once.
-    let mut estimate = 17 + reason.len() + 40 + 26 + pre.as_ref().map_or(0, |p| p.h1.len());
+    let mut estimate = 17 + reason.len() + 40 + 26 + pre.as_ref().map_or(0, |p| p.h1().len());
     for value in parts.headers.values() {
         estimate += FIELD_NAME_ESTIMATE + value.len() + 4;
     }
@@ -102,7 +102,7 @@ pub(super) fn encode_response(
     buf.put_slice(reason.as_bytes());
     buf.put_slice(b"\r\n");
     if let Some(pre) = &pre {
-        buf.put_slice(&pre.h1);
+        buf.put_slice(pre.h1());
     }
     for (name, value) in parts.headers.iter() {
         let name = name.as_str();
@@ -317,10 +317,10 @@ mod tests {
             for (n, v) in later {
                 merged.headers_mut().insert(*n, v.parse().unwrap());
             }
-            let pre = PreEncoded {
-                fields: fields.clone(),
-                h1: field_lines(&fields).unwrap(),
-            };
+            let pre = PreEncoded::new(std::sync::Arc::new(crate::service::Template::new(
+                http::HeaderMap::clone(&fields),
+            )))
+            .unwrap();
             (r, pre, merged)
         };
         for later in [

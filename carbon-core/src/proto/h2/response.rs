@@ -20,13 +20,13 @@ use http::StatusCode;
 
 use super::hpack::HeaderField;
 use crate::proto::Stamp;
-use crate::service::{merge_pre_encoded, Body, PreEncoded, Response};
+use crate::service::{merge_pre_encoded, Body, PreEncoded, Response, Template};
 
 /// A response ready for HPACK: its status, its fields and the body to send.
 pub struct Encoded<'s> {
     status: StatusCode,
     /// The template's fields, sent before the response's own.
-    template: Option<Arc<HeaderMap>>,
+    template: Option<Arc<Template>>,
     headers: HeaderMap,
     stamp: Option<Stamp<'s>>,
     /// The `content-length` value to send, if any.
@@ -112,10 +112,10 @@ impl<'s> Encoded<'s> {
     }
 
     /// The same fields in three parts for [`super::hpack::Encoder::encode_with_run`]:
-    /// `:status`, the template as a run keyed by its map, and the rest. `None`
+    /// `:status`, the template as a run keyed by its shared allocation, and the rest. `None`
     /// without a template.
     #[allow(clippy::type_complexity)]
-    pub fn with_run(&self) -> Option<(Fields<'_>, (&Arc<HeaderMap>, MapFields<'_>), Fields<'_>)> {
+    pub fn with_run(&self) -> Option<(Fields<'_>, (&Arc<Template>, MapFields<'_>), Fields<'_>)> {
         let template = self.template.as_ref()?;
         Some((
             Fields {
@@ -124,7 +124,7 @@ impl<'s> Encoded<'s> {
                 map: None,
             }
             .only_status(),
-            (template, MapFields(template.iter())),
+            (template, MapFields(template.fields.iter())),
             Fields {
                 encoded: self,
                 step: Step::Own,
@@ -182,7 +182,7 @@ impl<'a> Iterator for Fields<'a> {
                 }
                 Step::Template | Step::Own => {
                     let map = match (self.step, &e.template) {
-                        (Step::Template, Some(t)) => t,
+                        (Step::Template, Some(t)) => &t.fields,
                         (Step::Template, None) => {
                             self.step = Step::Own;
                             continue;
@@ -235,11 +235,11 @@ pub fn prepare(
     let (mut resp, mut pre) = (resp, pre);
     // A field set after the template that the template also holds replaces it in
     // place: only the merged map says where (as over HTTP/1.1).
-    if let Some(p) = pre.take_if(|p| resp.headers().keys().any(|k| p.fields.contains_key(k))) {
+    if let Some(p) = pre.take_if(|p| resp.headers().keys().any(|k| p.fields().contains_key(k))) {
         merge_pre_encoded(&mut resp, p);
     }
     let (parts, body) = resp.into_parts();
-    let template = pre.map(|p| p.fields);
+    let template = pre.map(PreEncoded::into_template);
     let status = parts.status;
     let bodiless = status.is_informational()
         || status == StatusCode::NO_CONTENT
@@ -367,10 +367,7 @@ mod tests {
             .header("strict-transport-security", "max-age=60")
             .body(Body::Bytes(Bytes::from_static(b"body")))
             .unwrap();
-        let pre = PreEncoded {
-            fields: Arc::new(template),
-            h1: Bytes::new(),
-        };
+        let pre = PreEncoded::new(Arc::new(Template::new(template))).unwrap();
         let (date, server) = (
             "Sun, 06 Dec 2026 23:00:00 GMT".parse().unwrap(),
             "carbon".parse().unwrap(),
@@ -419,10 +416,7 @@ mod tests {
             .header("cache-control", "no-store")
             .body(Body::Empty)
             .unwrap();
-        let pre = PreEncoded {
-            fields: Arc::new(template),
-            h1: Bytes::new(),
-        };
+        let pre = PreEncoded::new(Arc::new(Template::new(template))).unwrap();
         let e = prepare(resp, Some(pre), false, None);
         assert!(e.with_run().is_none());
         assert_eq!(

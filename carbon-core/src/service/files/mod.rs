@@ -59,7 +59,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use crate::config::{any_matches, CacheRule, Config, HeaderLine, PathPattern};
 use crate::service::{
     error_response, Body, FileRegion, PreEncoded, Request, RequestContext, Response, Service,
-    ServiceCounters,
+    ServiceCounters, Template,
 };
 
 use cache::{Entry, FileCache, Gzip, GzipFile, Validators, REVALIDATE_AFTER};
@@ -256,7 +256,7 @@ struct Selected {
     coding: Option<Coding>,
     /// The fields of this representation's plain `200`, when the cache holds them
     /// (`template.rs`).
-    head: Option<template::Head>,
+    head: Option<Arc<Template>>,
 }
 
 enum Source {
@@ -391,13 +391,13 @@ impl FileService {
         let head = match entry.heads.get(sel.coding, sel.vary) {
             Some(head) => head,
             None => {
-                let head = Arc::new(build_head(
+                let head = build_head(
                     &self.opts,
                     &sel,
                     (StatusCode::OK, 0, sel.len),
                     cache_control.cloned(),
                     false,
-                ));
+                );
                 entry.heads.set(sel.coding, sel.vary, head)
             }
         };
@@ -710,7 +710,7 @@ impl FileService {
         req: &Request,
         head: bool,
         ranged: bool,
-        sel: &Selected,
+        sel: &mut Selected,
         cache_control: Option<HeaderValue>,
         ctx: &RequestContext,
     ) -> Response {
@@ -749,17 +749,15 @@ impl FileService {
             sel.body(start, len)
         });
         *resp.status_mut() = status;
-        match &sel.head {
-            Some(t) if status == StatusCode::OK && !head => match &t.h1 {
-                // The map stays empty: fields set later follow the template's.
-                Some(h1) if self.aside.is_some() => {
-                    self.aside = Some(Some(PreEncoded {
-                        fields: t.fields.clone(),
-                        h1: h1.clone(),
-                    }));
+        match sel.head.take() {
+            Some(t) if status == StatusCode::OK && !head => {
+                if self.aside.is_some() && t.h1.is_some() {
+                    // The map stays empty: fields set later follow the template's.
+                    self.aside = Some(PreEncoded::new(t));
+                } else {
+                    *resp.headers_mut() = HeaderMap::clone(&t.fields);
                 }
-                _ => *resp.headers_mut() = HeaderMap::clone(&t.fields),
-            },
+            }
             _ => {
                 *resp.headers_mut() =
                     build_head(&self.opts, sel, (status, start, len), cache_control, head)
@@ -893,8 +891,8 @@ impl FileService {
         let hit_cache_control = served
             .as_deref()
             .and_then(|served| self.cache_control_for(served));
-        if let Some(sel) = self.hit(&key, &prefs, hit_cache_control.as_ref(), ctx) {
-            return self.respond(req, head, ranged, &sel, hit_cache_control, ctx);
+        if let Some(mut sel) = self.hit(&key, &prefs, hit_cache_control.as_ref(), ctx) {
+            return self.respond(req, head, ranged, &mut sel, hit_cache_control, ctx);
         }
         let found = match self.lookup(key, false, ctx) {
             Ok(Found::Directory) if !target.directory => {
@@ -920,7 +918,7 @@ impl FileService {
         };
         let cache_control = served.and_then(|served| self.cache_control_for(&served));
         match self.select(found, &prefs, ctx) {
-            Some(sel) => self.respond(req, head, ranged, &sel, cache_control, ctx),
+            Some(mut sel) => self.respond(req, head, ranged, &mut sel, cache_control, ctx),
             None => self.error(StatusCode::INTERNAL_SERVER_ERROR, ctx),
         }
     }

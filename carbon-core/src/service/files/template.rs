@@ -8,33 +8,26 @@
 //! fields and their order are identical either way.
 //!
 //! Each template also keeps its fields as HTTP/1.1 field lines, written once, which
-//! the HTTP/1.1 encoder copies in one piece ([`crate::service::PreEncoded`]).
+//! the HTTP/1.1 encoder copies in one piece; the HTTP/2 encoder knows the template by
+//! its address ([`crate::service::PreEncoded`]). Map and lines share one `Arc`, so a
+//! response takes the template with one reference count.
 //!
 //! Bounded: at most one template per content coding (identity, gzip, br) per cache
 //! entry, and the cache holds at most `FILE_CACHE_MAX_ENTRIES` entries.
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use http::HeaderMap;
 
 use super::encoding::Coding;
-
-/// One representation's `200` fields.
-#[derive(Debug, Clone)]
-pub(super) struct Head {
-    pub fields: Arc<HeaderMap>,
-    /// `fields` as HTTP/1.1 field lines; `None` when they hold a field the encoder
-    /// decides itself (framing, `Connection`), which only the map path drops.
-    pub h1: Option<Bytes>,
-}
+use crate::service::Template;
 
 /// One optional template per representation of an entry.
 #[derive(Debug, Default)]
 pub(super) struct HeadTemplates {
     /// Indexed by [`slot`]; the `bool` is the `Vary` decision the fields were built
     /// with (a template built under another decision is rebuilt, never reused).
-    slots: [Option<(bool, Head)>; 3],
+    slots: [Option<(bool, Arc<Template>)>; 3],
 }
 
 fn slot(coding: Option<Coding>) -> usize {
@@ -46,20 +39,17 @@ fn slot(coding: Option<Coding>) -> usize {
 }
 
 impl HeadTemplates {
-    pub fn get(&self, coding: Option<Coding>, vary: bool) -> Option<Head> {
+    pub fn get(&self, coding: Option<Coding>, vary: bool) -> Option<Arc<Template>> {
         match &self.slots[slot(coding)] {
-            Some((v, head)) if *v == vary => Some(head.clone()),
+            Some((v, head)) if *v == vary => Some(Arc::clone(head)),
             _ => None,
         }
     }
 
     /// Stores `map` with its HTTP/1.1 lines and returns both.
-    pub fn set(&mut self, coding: Option<Coding>, vary: bool, map: Arc<HeaderMap>) -> Head {
-        let head = Head {
-            h1: crate::proto::h1::field_lines(&map),
-            fields: map,
-        };
-        self.slots[slot(coding)] = Some((vary, head.clone()));
+    pub fn set(&mut self, coding: Option<Coding>, vary: bool, map: HeaderMap) -> Arc<Template> {
+        let head = Arc::new(Template::new(map));
+        self.slots[slot(coding)] = Some((vary, Arc::clone(&head)));
         head
     }
 
@@ -76,10 +66,10 @@ mod tests {
     use http::header::ETAG;
     use http::HeaderValue;
 
-    fn map(etag: &'static str) -> Arc<HeaderMap> {
+    fn map(etag: &'static str) -> HeaderMap {
         let mut m = HeaderMap::new();
         m.insert(ETAG, HeaderValue::from_static(etag));
-        Arc::new(m)
+        m
     }
 
     #[test]
@@ -111,6 +101,6 @@ mod tests {
         let mut m = HeaderMap::new();
         m.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
         let mut t = HeadTemplates::default();
-        assert!(t.set(None, false, Arc::new(m)).h1.is_none());
+        assert!(t.set(None, false, m).h1.is_none());
     }
 }

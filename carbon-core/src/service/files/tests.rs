@@ -1302,7 +1302,7 @@ fn pre_encoded_fields_equal_the_map_over_http1_and_http2() {
             {
                 let pre = pre.unwrap_or_else(|| panic!("round {round}: no template"));
                 assert!(got.headers().is_empty(), "the map holds only later fields");
-                assert!(std::str::from_utf8(&pre.h1)
+                assert!(std::str::from_utf8(pre.h1())
                     .unwrap()
                     .starts_with("Content-Type: text/css"));
                 crate::service::merge_pre_encoded(&mut got, pre);
