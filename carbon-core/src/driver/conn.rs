@@ -230,6 +230,11 @@ impl Conn {
             }
         }
         self.engine.handle_timeout(now);
+        // The engine may have given its scratch memory back (idle): the TLS buffers
+        // follow.
+        if let Some(t) = self.tls.as_mut() {
+            t.keep_buffers(self.engine.keeps_scratch());
+        }
         false
     }
 

@@ -228,6 +228,15 @@ impl Engine {
         }
     }
 
+    /// HTTP/2 keeps its scratch memory while requests keep coming (released after
+    /// a second idle): the TLS session then keeps its buffers too.
+    pub fn keeps_scratch(&self) -> bool {
+        match self {
+            Engine::H2(e) => e.holds_scratch(),
+            Engine::H1(_) | Engine::Ws(_) => false,
+        }
+    }
+
     pub fn handle_timeout(&mut self, now: Instant) {
         match self {
             Engine::H1(e) => e.handle_timeout(now),

@@ -478,7 +478,9 @@ fn write_tls(c: &mut Conn, buf: &mut [u8], now: Instant) -> (io::Result<bool>, u
         }
     }
     // The response is out: free the session's output buffer while the connection
-    // waits (it is kept between records of one response so they reuse it).
+    // waits (it is kept between records of one response so they reuse it), unless
+    // the engine is busy with request after request (HTTP/2).
+    tls.keep_buffers(c.engine.keeps_scratch());
     if !tls.wants_write() && c.engine.out().front().is_none() {
         tls.release_idle_buffers();
     }

@@ -189,6 +189,10 @@ impl H2Engine {
         self.conn.has_output()
     }
 
+    pub fn holds_scratch(&self) -> bool {
+        self.conn.holds_scratch()
+    }
+
     pub fn send_response(
         &mut self,
         now: Instant,

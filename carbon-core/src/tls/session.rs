@@ -50,6 +50,8 @@ pub struct TlsSession {
     sni: Option<Arc<str>>,
     /// The first record has not been looked at yet.
     sni_pending: bool,
+    /// Keep empty buffers for the next records ([`Self::keep_buffers`]).
+    keep: bool,
 }
 
 /// What to do when the connection can send application data.
@@ -71,6 +73,7 @@ impl TlsSession {
             error: None,
             sni: None,
             sni_pending: true,
+            keep: false,
         })
     }
 
@@ -318,15 +321,33 @@ impl TlsSession {
     /// while a response is being sent, so that a large body reuses it record after
     /// record; call this when the engine above has nothing more to send.
     pub fn release_idle_buffers(&mut self) {
+        if self.keep {
+            return;
+        }
         self.release_empty_input();
         if self.outgoing.len() == 0 {
             self.outgoing = OutBuf::default();
         }
     }
 
+    /// While `on`, empty buffers are kept rather than freed: for a connection whose
+    /// engine is busy with one request after another (HTTP/2 with streams in flight),
+    /// freeing the output buffer after every turn and growing it again, zero-filled,
+    /// at the next costs more than the records themselves. Turning it off frees what
+    /// is empty at once.
+    pub fn keep_buffers(&mut self, on: bool) {
+        if self.keep != on {
+            self.keep = on;
+            self.release_idle_buffers();
+        }
+    }
+
     /// Frees the receive-side buffers that hold nothing (not the output buffer: see
     /// [`Self::release_idle_buffers`]).
     fn release_empty_input(&mut self) {
+        if self.keep {
+            return;
+        }
         if self.incoming.is_empty() && self.incoming.capacity() > 0 {
             self.incoming = Vec::new();
         }
@@ -630,6 +651,25 @@ mod tests {
         assert!(!p.server.wants_write());
         // The driver calls this once the engine has nothing more to send.
         p.server.release_idle_buffers();
+        assert_eq!(p.server.buffered(), 0);
+    }
+
+    /// A busy HTTP/2 connection keeps its buffers from turn to turn; once its engine
+    /// is idle they go, as for any idle session.
+    #[test]
+    fn buffers_kept_while_busy_and_freed_when_keeping_ends() {
+        let mut p = pair();
+        handshake(&mut p, 4096);
+        p.server.keep_buffers(true);
+        p.client.writer().write_all(b"request").unwrap();
+        exchange(&mut p, 4096);
+        assert_eq!(server_reads_all(&mut p), b"request");
+        p.server.writer().write_all(&[b'y'; 5000]).unwrap();
+        exchange(&mut p, 4096);
+        assert!(!p.server.wants_write());
+        p.server.release_idle_buffers();
+        assert!(p.server.buffered() > 0, "kept while busy");
+        p.server.keep_buffers(false);
         assert_eq!(p.server.buffered(), 0);
     }
 

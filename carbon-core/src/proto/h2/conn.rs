@@ -361,7 +361,7 @@ impl H2Conn {
 
     /// Staging, header-block, stream-table or request-memo memory kept for the next
     /// busy turn ([`H2_SCRATCH_RELEASE_AFTER`]).
-    fn holds_scratch(&self) -> bool {
+    pub fn holds_scratch(&self) -> bool {
         self.stage.capacity() > 0
             || self.block_buf.capacity() > 0
             || self.streams.map.capacity() > 0
