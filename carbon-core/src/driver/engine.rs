@@ -333,6 +333,14 @@ impl Engine {
         }
     }
 
+    /// HTTP/2: body bytes framed so far for all answered streams still open.
+    pub fn answered_body_sent(&self) -> u64 {
+        match self {
+            Engine::H2(e) => e.answered_body_sent(),
+            Engine::H1(_) | Engine::Ws(_) => 0,
+        }
+    }
+
     /// HTTP/2 only: the graceful GOAWAY of a drain (`reload::goaway_h2`), for a
     /// connection serving streams and not already shutting down. A connection still
     /// in its preface is left alone rather than cut. True when GOAWAY was queued.

@@ -5,8 +5,9 @@
 //! resets a stream mid-body (RST_STREAM) or drops the connection is logged with what
 //! it was sent, to the DATA frame, not with the full length.
 //!
-//! Bounded: one entry per answered stream still in flight; the engine reports every
-//! answered stream once (a response for a stream already gone at once, with 0).
+//! Bounded: one entry per answered stream with a line still in flight; the engine
+//! reports every answered stream once (a response for a stream already gone at
+//! once, with 0).
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -20,10 +21,12 @@ use super::stats::WorkerCounters;
 
 #[derive(Debug, Default)]
 pub(crate) struct H2PendingLines {
-    /// Stream id -> the line without its size (`None`: no access log) and where the
-    /// size goes. Keyed by the engine's stream-id hash, as its stream table is: the
-    /// ids are the client's, but the map holds only streams in flight.
-    lines: HashMap<u32, Option<(String, usize)>, BuildHasherDefault<StreamIdHasher>>,
+    /// Stream id -> the line without its size and where the size goes. Only streams
+    /// with a line: without an access log the map stays empty, and the body bytes of
+    /// every stream are counted from the engine's reports alone. Keyed by the
+    /// engine's stream-id hash, as its stream table is: the ids are the client's, but
+    /// the map holds only streams in flight.
+    lines: HashMap<u32, (String, usize), BuildHasherDefault<StreamIdHasher>>,
 }
 
 /// Entries whose room is kept while no stream is in flight: enough for a client's
@@ -32,12 +35,16 @@ pub(crate) struct H2PendingLines {
 const KEEP_ENTRIES: usize = 16;
 
 impl H2PendingLines {
-    /// The response of `stream_id` was handed to the engine.
+    /// The response of `stream_id` was handed to the engine (`text`: its access-log
+    /// line, `None` without an access log).
     pub fn push(&mut self, stream_id: u32, text: Option<(String, usize)>) {
-        self.lines.insert(stream_id, text);
+        if let Some(text) = text {
+            self.lines.insert(stream_id, text);
+        }
     }
 
-    /// Writes the lines of the streams the engine reports over.
+    /// Writes the lines of the streams the engine reports over, and counts the body
+    /// bytes of every one.
     pub fn complete(
         &mut self,
         engine: &mut Engine,
@@ -46,17 +53,17 @@ impl H2PendingLines {
         now: Instant,
     ) {
         while let Some((id, sent)) = engine.poll_stream_finished() {
-            if let Some(text) = self.lines.remove(&id) {
-                write(text, sent, log.as_deref_mut(), stats, Some(now));
-            }
+            let text = self.lines.remove(&id);
+            write(text, sent, log.as_deref_mut(), stats, Some(now));
         }
         if self.lines.is_empty() && self.lines.capacity() > KEEP_ENTRIES {
             self.lines = HashMap::default();
         }
     }
 
-    /// The connection closes: the engine's last reports, then every line left with
-    /// nothing more known to be sent (0 bytes).
+    /// The connection closes: the engine's last reports, then every stream still in
+    /// flight with what it was sent so far (a line left for a stream the engine no
+    /// longer has, with 0 bytes).
     pub fn abort(
         &mut self,
         engine: &mut Engine,
@@ -64,16 +71,20 @@ impl H2PendingLines {
         stats: &WorkerCounters,
     ) {
         while let Some((id, sent)) = engine.poll_stream_finished() {
-            if let Some(text) = self.lines.remove(&id) {
-                write(text, sent, log.as_deref_mut(), stats, None);
-            }
+            let text = self.lines.remove(&id);
+            write(text, sent, log.as_deref_mut(), stats, None);
         }
+        let in_flight = engine.answered_body_sent();
+        let mut logged = 0;
         let mut rest: Vec<_> = std::mem::take(&mut self.lines).into_iter().collect();
         rest.sort_by_key(|(id, _)| *id);
         for (id, text) in rest {
             let sent = engine.stream_body_sent(id).unwrap_or(0);
-            write(text, sent, log.as_deref_mut(), stats, None);
+            logged += sent;
+            write(Some(text), sent, log.as_deref_mut(), stats, None);
         }
+        // The streams without a line.
+        WorkerCounters::add(&stats.bytes_sent_body, in_flight.saturating_sub(logged));
     }
 }
 

@@ -219,6 +219,10 @@ impl H2Engine {
         self.conn.stream_body_sent(stream_id)
     }
 
+    pub fn answered_body_sent(&self) -> u64 {
+        self.conn.answered_body_sent()
+    }
+
     /// Open for new streams: past the preface, no GOAWAY either way.
     pub fn accepts_streams(&self) -> bool {
         self.conn.accepts_streams()

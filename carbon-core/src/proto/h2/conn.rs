@@ -289,6 +289,16 @@ impl H2Conn {
         self.streams.map.get(&stream_id).map(|s| s.body_sent)
     }
 
+    /// Body bytes framed so far for every answered stream still open.
+    pub fn answered_body_sent(&self) -> u64 {
+        self.streams
+            .map
+            .values()
+            .filter(|s| s.responded)
+            .map(|s| s.body_sent)
+            .sum()
+    }
+
     /// Past the preface and no shutdown begun: new streams are still accepted.
     pub fn accepts_streams(&self) -> bool {
         self.phase == Phase::Open && self.shutdown == Shutdown::None && !self.peer_goaway
