@@ -229,10 +229,12 @@ impl Engine {
     }
 
     /// HTTP/2 keeps its scratch memory while requests keep coming (released after
-    /// a second idle): the TLS session then keeps its buffers too.
+    /// a second without a stream): the TLS session then keeps its buffers too. Not
+    /// while a WebSocket tunnel is open (RFC 8441): that stream may stay, idle, as long
+    /// as the connection, and the TLS buffers would stay with it.
     pub fn keeps_scratch(&self) -> bool {
         match self {
-            Engine::H2(e) => e.holds_scratch(),
+            Engine::H2(e) => e.holds_scratch() && !e.has_tunnel(),
             Engine::H1(_) | Engine::Ws(_) => false,
         }
     }

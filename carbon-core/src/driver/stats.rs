@@ -1,5 +1,6 @@
-//! Statistics: one block of counters per worker, updated on the hot path with
-//! Relaxed atomic adds and summed only when someone reads them.
+//! Statistics: one block of counters per worker, updated on the hot path by that
+//! worker alone (a Relaxed load and store, no locked instruction) and summed only when
+//! someone reads them.
 //!
 //! Each [`WorkerCounters`] is aligned to 128 bytes (two cache lines, because the
 //! adjacent-line prefetcher of x86 pulls pairs), so two workers never write to the
@@ -275,7 +276,9 @@ impl Stats {
 
     /// Hook for log writers: one write failed.
     pub fn log_write_error(&self) {
-        Self::inc(&self.log_write_errors);
+        // Process-wide and written by any log writer's thread: a locked add, not the
+        // single-writer load and store of a worker's counters.
+        self.log_write_errors.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Hook for log writers that count their own losses: `counter` is added to

@@ -193,6 +193,10 @@ impl H2Engine {
         self.conn.holds_scratch()
     }
 
+    pub fn has_tunnel(&self) -> bool {
+        self.conn.has_tunnel()
+    }
+
     pub fn send_response(
         &mut self,
         now: Instant,

@@ -17,9 +17,8 @@
 //! conversion (HTTP/2's `cookie`, joined from crumbs) are never kept.
 //!
 //! Bounded: at most [`MEMO_FIELDS`] fields of at most [`MEMO_FIELD_MAX`] octets,
-//! plus one `:authority` and one `:path` of at most that size. The values share the
-//! previous request's copy, so the memo holds at most about one request head per
-//! connection.
+//! plus one `:authority` and one `:path` of at most that size, each kept as a copy of
+//! its own (made on a miss only), never as a slice of its request's block.
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
@@ -73,6 +72,12 @@ impl RequestMemo {
         if k >= MEMO_FIELDS || raw_name.len() + value.len() > MEMO_FIELD_MAX {
             return;
         }
+        // A copy, not the request's value: that is a slice of its whole block, which
+        // would stay alive with it (16 slots kept from 16 requests could hold 16
+        // blocks of up to SETTINGS_MAX_HEADER_LIST_SIZE each).
+        let Some(value) = own(value) else {
+            return;
+        };
         let len = self.fields.len();
         if k < len {
             // The slot's name buffer is reused: no allocation once it is warm.
@@ -80,12 +85,12 @@ impl RequestMemo {
             f.raw_name.clear();
             f.raw_name.extend_from_slice(raw_name);
             f.name = name.clone();
-            f.value = value.clone();
+            f.value = value;
         } else if k == len {
             self.fields.push(Field {
                 raw_name: raw_name.to_vec(),
                 name: name.clone(),
-                value: value.clone(),
+                value,
             });
         }
         // Beyond: a field before `k` was not kept, so the positions after it stay
@@ -102,7 +107,7 @@ impl RequestMemo {
 
     pub fn keep_authority(&mut self, value: &HeaderValue) {
         if value.len() <= MEMO_FIELD_MAX {
-            self.authority = Some(value.clone());
+            self.authority = own(value);
         }
     }
 
@@ -116,9 +121,17 @@ impl RequestMemo {
 
     pub fn keep_path(&mut self, path: &PathAndQuery) {
         if path.as_str().len() <= MEMO_FIELD_MAX {
-            self.path = Some(path.clone());
+            // A copy, for the same reason as a field's value.
+            self.path =
+                PathAndQuery::from_maybe_shared(Bytes::copy_from_slice(path.as_str().as_bytes()))
+                    .ok();
         }
     }
+}
+
+/// `value` in a buffer of its own (it was valid, so it still is).
+fn own(value: &HeaderValue) -> Option<HeaderValue> {
+    HeaderValue::from_bytes(value.as_bytes()).ok()
 }
 
 /// The block's octets, copied into one shared buffer only when a field needs a

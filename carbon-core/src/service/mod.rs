@@ -209,8 +209,8 @@ pub trait Service: Send {
 }
 
 /// Counters a service updates for the statistics: one block per worker, written only
-/// by that worker's service (Relaxed adds), aligned so two workers' blocks never
-/// share a cache line.
+/// by that worker's service (Relaxed loads and stores: one writer), aligned so two
+/// workers' blocks never share a cache line.
 #[derive(Debug, Default)]
 #[repr(align(128))]
 pub struct ServiceCounters {

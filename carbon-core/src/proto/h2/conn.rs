@@ -369,13 +369,20 @@ impl H2Conn {
         self.streams.map.is_empty() && self.out.is_empty() && self.stage.is_empty()
     }
 
-    /// Staging, header-block, stream-table or request-memo memory kept for the next
-    /// busy turn ([`H2_SCRATCH_RELEASE_AFTER`]).
+    /// Staging, header-block, stream-table, request-memo or HPACK run memory kept for
+    /// the next busy turn ([`H2_SCRATCH_RELEASE_AFTER`]).
     pub fn holds_scratch(&self) -> bool {
         self.stage.capacity() > 0
             || self.block_buf.capacity() > 0
             || self.streams.map.capacity() > 0
             || !self.request_memo.is_empty()
+            || self.encoder.holds_scratch()
+    }
+
+    /// An extended CONNECT tunnel (RFC 8441) is open: a stream that may live, idle,
+    /// as long as the connection.
+    pub fn has_tunnel(&self) -> bool {
+        self.streams.map.values().any(|s| s.tunnel.is_some())
     }
 
     /// The next deadline; call [`H2Conn::handle_timeout`] then.
@@ -528,6 +535,7 @@ impl H2Conn {
             self.block_buf = Vec::new();
             self.streams.map = super::streams::StreamMap::default();
             self.request_memo = RequestMemo::default();
+            self.encoder.release_scratch();
         }
         let expired: Vec<u32> = self
             .streams

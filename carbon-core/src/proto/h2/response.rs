@@ -14,7 +14,8 @@
 use std::sync::Arc;
 
 use http::header::{
-    HeaderMap, HeaderName, CONNECTION, CONTENT_LENGTH, SET_COOKIE, TRANSFER_ENCODING, UPGRADE,
+    HeaderMap, HeaderName, CONNECTION, CONTENT_LENGTH, DATE, SERVER, SET_COOKIE, TRANSFER_ENCODING,
+    UPGRADE,
 };
 use http::StatusCode;
 
@@ -81,14 +82,28 @@ fn dropped(name: &HeaderName) -> bool {
 
 /// The fields of one map that go on the wire, borrowed; `set-cookie` is never
 /// indexed (RFC 7541 §7.1.3).
-pub struct MapFields<'a>(http::header::Iter<'a, http::HeaderValue>);
+pub struct MapFields<'a> {
+    fields: http::header::Iter<'a, http::HeaderValue>,
+    /// `date` and `server` come from the driver's stamp: a service's own are dropped,
+    /// as the map insert the stamp replaced overwrote them.
+    stamped: bool,
+}
+
+impl<'a> MapFields<'a> {
+    fn new(map: &'a HeaderMap, stamped: bool) -> Self {
+        MapFields {
+            fields: map.iter(),
+            stamped,
+        }
+    }
+}
 
 impl<'a> Iterator for MapFields<'a> {
     type Item = HeaderField<'a>;
 
     fn next(&mut self) -> Option<HeaderField<'a>> {
-        for (n, v) in self.0.by_ref() {
-            if !dropped(n) {
+        for (n, v) in self.fields.by_ref() {
+            if !dropped(n) && !(self.stamped && (n == DATE || n == SERVER)) {
                 return Some(HeaderField {
                     name: n.as_str().as_bytes(),
                     value: v.as_bytes(),
@@ -124,7 +139,10 @@ impl<'s> Encoded<'s> {
                 map: None,
             }
             .only_status(),
-            (template, MapFields(template.fields.iter())),
+            (
+                template,
+                MapFields::new(&template.fields, self.stamp.is_some()),
+            ),
             Fields {
                 encoded: self,
                 step: Step::Own,
@@ -189,7 +207,8 @@ impl<'a> Iterator for Fields<'a> {
                         }
                         _ => &e.headers,
                     };
-                    let fields = self.map.get_or_insert_with(|| MapFields(map.iter()));
+                    let stamped = e.stamp.is_some();
+                    let fields = self.map.get_or_insert_with(|| MapFields::new(map, stamped));
                     if let Some(f) = fields.next() {
                         return Some(f);
                     }
@@ -428,5 +447,43 @@ mod tests {
                 ("content-length".into(), "0".into()),
             ]
         );
+    }
+
+    /// The driver's `date` and `server` replace a service's own (the map insert the
+    /// stamp stands for did), so neither is sent twice.
+    #[test]
+    fn rfc9110_6_6_1_stamped_date_and_server_replace_the_services() {
+        let resp = http::Response::builder()
+            .header("date", "Thu, 01 Jan 1970 00:00:00 GMT")
+            .header("server", "other")
+            .header("x-kept", "1")
+            .body(Body::Empty)
+            .unwrap();
+        let (date, server) = (
+            "Sun, 06 Dec 2026 23:00:00 GMT".parse().unwrap(),
+            "carbon".parse().unwrap(),
+        );
+        let stamp = Stamp {
+            date: &date,
+            server: &server,
+        };
+        let e = prepare(resp, None, false, Some(stamp));
+        assert_eq!(
+            names_values(&e),
+            vec![
+                (":status".into(), "200".into()),
+                ("x-kept".into(), "1".into()),
+                ("date".into(), "Sun, 06 Dec 2026 23:00:00 GMT".into()),
+                ("server".into(), "carbon".into()),
+                ("content-length".into(), "0".into()),
+            ]
+        );
+        // Without a stamp the service's own go out.
+        let resp = http::Response::builder()
+            .header("server", "other")
+            .body(Body::Empty)
+            .unwrap();
+        let e = prepare(resp, None, false, None);
+        assert!(names_values(&e).contains(&("server".into(), "other".into())));
     }
 }

@@ -194,6 +194,19 @@ impl Encoder {
         }
     }
 
+    /// Forgets the kept runs and slots (their octets and the templates they hold
+    /// alive), for a connection gone idle: the next blocks encode afresh, exactly as
+    /// they would have been reused.
+    pub fn release_scratch(&mut self) {
+        self.runs = Runs::default();
+        self.slots = Slots::default();
+    }
+
+    /// Whether runs or slots are kept ([`Self::release_scratch`]).
+    pub fn holds_scratch(&self) -> bool {
+        !self.runs.is_empty() || !self.slots.is_empty()
+    }
+
     /// The dynamic table (for tests and diagnostics).
     pub fn table(&self) -> &DynamicTable {
         &self.table

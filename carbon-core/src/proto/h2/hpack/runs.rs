@@ -49,6 +49,10 @@ fn same<K: Any + Send + Sync>(a: &RunKey, b: &Arc<K>) -> bool {
 }
 
 impl Runs {
+    pub(super) fn is_empty(&self) -> bool {
+        self.slots.iter().all(Option::is_none)
+    }
+
     /// The octets of `key`'s run encoded against the table of `generation`, if kept.
     pub(super) fn find<K: Any + Send + Sync>(
         &self,

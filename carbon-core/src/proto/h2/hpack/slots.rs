@@ -36,6 +36,10 @@ pub(super) struct Slots {
 }
 
 impl Slots {
+    pub(super) fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
     /// The octets of field `i` if it is the one last kept there, for this table.
     #[inline]
     pub(super) fn find(
