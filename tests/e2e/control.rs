@@ -225,6 +225,18 @@ fn carbonctl_reload_applies_the_edited_file_and_refuses_a_broken_one_with_its_li
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("generation 2"), "{}", text(&o));
     assert_eq!(s.get("/", "").body_str(), "second root\n");
+    // The reloaded service still counts its file cache: a second GET of the same
+    // file is a hit.
+    let hits = |v: &serde_json::Value| v["total"]["file_cache_hits"].as_u64().unwrap_or(0);
+    let before = hits(&stats_json(&s));
+    for _ in 0..2 {
+        assert_eq!(s.get("/", "").body_str(), "second root\n");
+    }
+    let after = stats_json(&s);
+    assert!(
+        hits(&after) > before,
+        "no cache hit counted after the reload: {after}"
+    );
 
     // A broken edit: refused with file and line, exit 1, the old root keeps serving.
     let good = std::fs::read_to_string(&conf).unwrap();

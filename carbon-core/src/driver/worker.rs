@@ -337,6 +337,9 @@ impl Worker {
             replaced = true;
             self.gen = u.gen;
             self.service = u.service;
+            // The new service counts into this worker's block, as the first one did
+            // (file cache hits and misses, responses per site).
+            self.service.attach_counters(self.counters.service.clone());
             self.factory = u.factory;
             if let Some(ls) = u.listeners {
                 self.replace_listeners(ls, now);
