@@ -251,9 +251,11 @@ impl Stats {
     }
 
     /// Worker `id`'s block (ids beyond the count share the last block rather than
-    /// panic; the driver never asks for one).
+    /// panic; the driver never asks for one, and must not: a block's counters have one
+    /// writer, so two workers sharing one would lose counts).
     pub fn worker(&self, id: usize) -> &Arc<WorkerCounters> {
         let last = self.workers.len() - 1;
+        debug_assert!(id <= last, "worker {id} of {}", self.workers.len());
         &self.workers[id.min(last)]
     }
 

@@ -113,6 +113,11 @@ pub(super) fn encode_response(
         {
             continue;
         }
+        // The driver's `Date` and `Server` replace a service's own, as over HTTP/2:
+        // never sent twice.
+        if stamp.is_some() && (name == "date" || name == "server") {
+            continue;
+        }
         put_title_case(&mut buf, name.as_bytes());
         buf.put_slice(b": ");
         buf.put_slice(value.as_bytes());
@@ -469,5 +474,52 @@ mod tests {
             &b"Content-Type ETag X-Content-Type-Options WWW-Authenticate \
                Permissions-Policy TE X-Custom-Field "[..]
         );
+    }
+
+    /// RFC 9110 §6.6.1: one `Date`. The driver's stamp replaces a service's own
+    /// `Date` and `Server`; without a stamp the service's go out.
+    #[test]
+    fn rfc9110_6_6_1_stamped_date_and_server_replace_the_services() {
+        let with = || {
+            let mut r = resp(200, "hi");
+            r.headers_mut()
+                .insert("date", "Thu, 01 Jan 1970 00:00:00 GMT".parse().unwrap());
+            r.headers_mut().insert("server", "other".parse().unwrap());
+            r
+        };
+        let (date, server) = (
+            "Sun, 06 Dec 2026 23:00:00 GMT".parse().unwrap(),
+            "carbon".parse().unwrap(),
+        );
+        let stamp = Stamp {
+            date: &date,
+            server: &server,
+        };
+        let mut out = OutQueue::new();
+        encode_response(
+            with(),
+            None,
+            false,
+            ConnectionField::None,
+            Some(stamp),
+            &mut out,
+        );
+        let text: Vec<u8> = out
+            .iter()
+            .flat_map(|c| match c {
+                Chunk::Bytes(b) => b.to_vec(),
+                _ => Vec::new(),
+            })
+            .collect();
+        let text = String::from_utf8(text).unwrap();
+        assert_eq!(text.matches("Date: ").count(), 1, "{text}");
+        assert!(
+            text.contains("Date: Sun, 06 Dec 2026 23:00:00 GMT\r\n"),
+            "{text}"
+        );
+        assert_eq!(text.matches("Server: ").count(), 1, "{text}");
+        assert!(text.contains("Server: carbon\r\n"), "{text}");
+        let (plain, _) = encode(with(), false, ConnectionField::None);
+        assert!(plain.contains("Server: other\r\n"), "{plain}");
     }
 }
