@@ -214,7 +214,7 @@ pub(crate) fn apply(
 /// draining before a stop, another instance behind the balancer) while the streams
 /// in flight finish. HTTP/1.1 connections are not interrupted: they finish their
 /// exchange under the configuration they started with (and, while draining, close
-/// after their next response, `respond::finish_headers`). Each touched connection is
+/// after their next response, `respond::finish_h1`). Each touched connection is
 /// queued in `again` so the GOAWAY goes out this loop turn.
 pub(crate) fn goaway_h2(
     conns: &mut slab::Slab<super::conn::Conn>,

@@ -1,7 +1,7 @@
 //! From an HTTP/2 engine event to a stream's response, through the same steps as
 //! HTTP/1.1 (`respond.rs`): rate limiting (`answer`), the service (with the site's
-//! policy), `Date`/`Server` (`finish_headers`), statistics and the access log
-//! (written when the stream is over, with the body bytes sent: `h2_log.rs`).
+//! policy), `Date`/`Server` (a `Stamp`, `respond::stamp`), statistics and the access
+//! log (written when the stream is over, with the body bytes sent: `h2_log.rs`).
 //!
 //! Streams are answered as their requests complete, each on its own: the service is
 //! synchronous, so a `StreamReset` never finds pending work to drop.

@@ -8,7 +8,7 @@
 //! The fields are borrowed from the response's header map when encoded, never copied:
 //! a response costs no allocation per field. A [`PreEncoded`] template (a cached
 //! file's fields) stays in its shared map and goes to the HPACK encoder as one run
-//! ([`Encoded::run`]), so the encoder recognises it by identity; `Date` and `Server`
+//! ([`Encoded::with_run`]), so the encoder recognises it by identity; `Date` and `Server`
 //! come from the driver's [`Stamp`], never through the map.
 
 use std::sync::Arc;
@@ -119,35 +119,30 @@ impl<'s> Encoded<'s> {
     /// Every field in wire order: `:status`, the template's, the response's own,
     /// `date` and `server`, `content-length`.
     pub fn fields(&self) -> Fields<'_> {
+        self.fields_from(Step::Status)
+    }
+
+    fn fields_from(&self, step: Step) -> Fields<'_> {
         Fields {
             encoded: self,
-            step: Step::Status,
+            step,
             map: None,
         }
     }
 
     /// The same fields in three parts for [`super::hpack::Encoder::encode_with_run`]:
-    /// `:status`, the template as a run keyed by its shared allocation, and the rest. `None`
-    /// without a template.
+    /// `:status`, the template as a run keyed by its shared allocation, and the rest.
+    /// `None` without a template.
     #[allow(clippy::type_complexity)]
     pub fn with_run(&self) -> Option<(Fields<'_>, (&Arc<Template>, MapFields<'_>), Fields<'_>)> {
         let template = self.template.as_ref()?;
         Some((
-            Fields {
-                encoded: self,
-                step: Step::Status,
-                map: None,
-            }
-            .only_status(),
+            self.fields_from(Step::StatusOnly),
             (
                 template,
                 MapFields::new(&template.fields, self.stamp.is_some()),
             ),
-            Fields {
-                encoded: self,
-                step: Step::Own,
-                map: None,
-            },
+            self.fields_from(Step::Own),
         ))
     }
 }
@@ -155,7 +150,7 @@ impl<'s> Encoded<'s> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Step {
     Status,
-    /// `:status` alone was asked for ([`Fields::only_status`]).
+    /// `:status` alone ([`Encoded::with_run`]'s first part).
     StatusOnly,
     Template,
     Own,
@@ -171,13 +166,6 @@ pub struct Fields<'a> {
     encoded: &'a Encoded<'a>,
     step: Step,
     map: Option<MapFields<'a>>,
-}
-
-impl<'a> Fields<'a> {
-    fn only_status(mut self) -> Self {
-        self.step = Step::StatusOnly;
-        self
-    }
 }
 
 impl<'a> Iterator for Fields<'a> {
@@ -292,6 +280,14 @@ mod tests {
     use super::*;
     use bytes::Bytes;
 
+    /// The `date` and `server` values the stamp tests send.
+    fn stamp_values() -> (http::HeaderValue, http::HeaderValue) {
+        (
+            http::HeaderValue::from_static("Sun, 06 Dec 2026 23:00:00 GMT"),
+            http::HeaderValue::from_static("carbon"),
+        )
+    }
+
     fn names_values(e: &Encoded) -> Vec<(String, String)> {
         e.fields()
             .map(|f| {
@@ -387,10 +383,7 @@ mod tests {
             .body(Body::Bytes(Bytes::from_static(b"body")))
             .unwrap();
         let pre = PreEncoded::new(Arc::new(Template::new(template))).unwrap();
-        let (date, server) = (
-            "Sun, 06 Dec 2026 23:00:00 GMT".parse().unwrap(),
-            "carbon".parse().unwrap(),
-        );
+        let (date, server) = stamp_values();
         let stamp = Stamp {
             date: &date,
             server: &server,
@@ -459,10 +452,7 @@ mod tests {
             .header("x-kept", "1")
             .body(Body::Empty)
             .unwrap();
-        let (date, server) = (
-            "Sun, 06 Dec 2026 23:00:00 GMT".parse().unwrap(),
-            "carbon".parse().unwrap(),
-        );
+        let (date, server) = stamp_values();
         let stamp = Stamp {
             date: &date,
             server: &server,
