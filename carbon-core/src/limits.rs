@@ -453,3 +453,14 @@ pub const H2_STAGE_KEEP: usize = 32 * 1024;
 /// fields back, so a connection that stays open idle holds none of them; a connection that is busy keeps them from turn to turn (a client with
 /// requests in flight comes back well within a second).
 pub const H2_SCRATCH_RELEASE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Spare request header maps (`proto/header_pool.rs`): how many a worker thread keeps
+/// between requests. A turn over one HTTP/2 connection builds a request per HEADERS
+/// frame it read (ten with `h2load -m10`) before answering any, so this covers a
+/// busy connection's batch; more at once are allocated as before.
+pub const HEADER_POOL_MAPS: usize = 16;
+
+/// Spare request header maps: the largest map kept, in fields. A request with more
+/// fields than this returns its map to the allocator, so the pool holds at most
+/// `HEADER_POOL_MAPS` maps of this size per thread (a few KiB each).
+pub const HEADER_POOL_MAP_FIELDS: usize = 32;

@@ -100,6 +100,9 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
         .then(|| resp.extensions().get::<WsUpgrade>().cloned())
         .flatten();
     queue(c, resp, pre, line, head_request, &x);
+    if let Some(req) = req {
+        crate::proto::header_pool::recycle(req);
+    }
     if c.engine.is_upgraded() {
         let (wake, key) = (x.ws_wake, x.key);
         let started =

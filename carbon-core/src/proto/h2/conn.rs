@@ -1388,8 +1388,9 @@ impl H2Conn {
                 return;
             }
         }
-        let waiting = self.streams.map.values().any(|s| s.body.is_some());
-        if sent > 0 || !waiting {
+        // The scan for waiting responses only when nothing was sent (a turn that sent
+        // is not stalled): it walks the whole stream table.
+        if sent > 0 || !self.streams.map.values().any(|s| s.body.is_some()) {
             self.stall_since = None;
         } else if self.out.is_empty() && self.stage.is_empty() && self.stall_since.is_none() {
             // Responses wait and nothing at all is on its way: only a window
@@ -1429,9 +1430,13 @@ impl H2Conn {
             if conn_avail == 0 {
                 return sent;
             }
+            let mut candidates = 0;
             let cands = self.streams.map.iter().filter_map(|(id, s)| {
-                s.body.as_ref()?;
-                (s.send_window.available() > 0).then_some(Candidate {
+                if s.body.is_none() || s.send_window.available() == 0 {
+                    return None;
+                }
+                candidates += 1;
+                Some(Candidate {
                     id: *id,
                     priority: s.priority,
                 })
@@ -1496,8 +1501,14 @@ impl H2Conn {
                     .and_then(|t| t.next_output())
                     .map(SendBody::Bytes);
             }
+            let more = s.body.is_some() && s.send_window.available() > 0;
             if end {
                 self.finish_send(now, id);
+            }
+            // The only candidate is done or out of window: another scan of the table
+            // would find none (responses answered one by one each end here).
+            if candidates == 1 && !more {
+                return sent;
             }
         }
     }

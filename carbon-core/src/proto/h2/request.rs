@@ -12,7 +12,7 @@
 
 use http::header::{HeaderName, HeaderValue, COOKIE, HOST};
 use http::uri::{Authority, PathAndQuery};
-use http::{HeaderMap, Method, Uri, Version};
+use http::{Method, Uri, Version};
 
 use super::streams::prioritize::Priority;
 use crate::limits::H2_FIELDS_KEEP;
@@ -141,7 +141,7 @@ pub fn build_request_with(
     let mut regular_seen = false;
     // Whether a `host` field came: without one, `:authority` becomes it with no lookup.
     let mut host_seen = false;
-    let mut headers = HeaderMap::with_capacity(fields.len());
+    let mut headers = crate::proto::header_pool::take(fields.len());
     let mut cookie: Option<Vec<u8>> = None;
     let mut content_length: Option<u64> = None;
     let mut priority: Option<Priority> = None;
