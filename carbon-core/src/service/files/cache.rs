@@ -255,9 +255,54 @@ impl Borrow<[u8]> for Key {
     }
 }
 
+/// The cache's hash of a key's octets: a multiply-rotate over 8-octet words, mixed so
+/// the table's low index bits depend on every octet. SipHash (the default) cost about
+/// 1.5% of a small-file request in profiles. No keyed hash is needed against collision
+/// attacks: only files that exist are ever inserted (negative results are not cached),
+/// so a client cannot choose the keys that would collide; its requested path is only
+/// ever looked up, among at most [`MAX_ENTRIES`] entries.
+#[derive(Debug, Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl KeyHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        // MurmurHash3's 64-bit finaliser: every input bit reaches every output bit.
+        let mut h = self.0 ^ (self.0 >> 33);
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^ (h >> 33)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(w);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+}
+
+type KeyMap = std::collections::HashMap<Key, Entry, std::hash::BuildHasherDefault<KeyHasher>>;
+
 #[derive(Debug)]
 pub(super) struct FileCache {
-    entries: std::collections::HashMap<Key, Entry>,
+    entries: KeyMap,
     used: u64,
     capacity: u64,
     tick: u64,
@@ -394,6 +439,24 @@ impl FileCache {
 mod tests {
     use super::*;
     use crate::service::files::mime;
+    use std::hash::BuildHasher;
+
+    /// Paths that differ in one octet, anywhere in an 8-octet word, must land in
+    /// different buckets: the table indexes by the hash's low bits.
+    #[test]
+    fn key_hash_low_bits_depend_on_every_octet() {
+        let hasher = std::hash::BuildHasherDefault::<KeyHasher>::default();
+        let mut buckets = std::collections::HashSet::new();
+        for i in 0..1000 {
+            let path = format!("assets/file{i:04}.js");
+            buckets.insert(hasher.hash_one(path.as_bytes()) & 0xff);
+        }
+        assert!(
+            buckets.len() > 200,
+            "only {} of 256 buckets used",
+            buckets.len()
+        );
+    }
 
     fn entry(dir: &Path) -> Entry {
         let path = dir.join("f");
