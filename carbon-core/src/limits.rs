@@ -454,13 +454,21 @@ pub const H2_STAGE_KEEP: usize = 32 * 1024;
 /// requests in flight comes back well within a second).
 pub const H2_SCRATCH_RELEASE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Spare request header maps (`proto/header_pool.rs`): how many a worker thread keeps
+/// Spare allocations (`proto/spare.rs`): request header maps a worker thread keeps
 /// between requests. A turn over one HTTP/2 connection builds a request per HEADERS
 /// frame it read (ten with `h2load -m10`) before answering any, so this covers a
 /// busy connection's batch; more at once are allocated as before.
-pub const HEADER_POOL_MAPS: usize = 16;
+pub const SPARE_MAPS: usize = 16;
 
-/// Spare request header maps: the largest map kept, in fields. A request with more
-/// fields than this returns its map to the allocator, so the pool holds at most
-/// `HEADER_POOL_MAPS` maps of this size per thread (a few KiB each).
-pub const HEADER_POOL_MAP_FIELDS: usize = 32;
+/// Spare allocations: the largest header map kept, in fields. A request with more
+/// fields than this returns its map to the allocator, so a thread keeps at most
+/// `SPARE_MAPS` maps of this size (a few KiB each).
+pub const SPARE_MAP_FIELDS: usize = 32;
+
+/// Spare allocations: drained output queues a worker thread keeps, for the next
+/// response on a connection whose queue was empty (each a ring of chunk handles, 40
+/// octets a chunk).
+pub const SPARE_QUEUES: usize = 64;
+
+/// Spare allocations: the largest output queue ring kept, in chunks.
+pub const SPARE_QUEUE_CHUNKS: usize = 16;

@@ -101,7 +101,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
         .flatten();
     queue(c, resp, pre, line, head_request, &x);
     if let Some(req) = req {
-        crate::proto::header_pool::recycle(req);
+        crate::proto::spare::recycle_request(req);
     }
     if c.engine.is_upgraded() {
         let (wake, key) = (x.ws_wake, x.key);

@@ -13,7 +13,7 @@ use super::engine::reject_class;
 use super::respond::{answer, request_line, stamp, Ctx};
 use super::stats::Stats;
 use crate::proto::h2::Event;
-use crate::proto::header_pool;
+use crate::proto::spare;
 use crate::service::ws::WsUpgrade;
 use crate::service::RequestContext;
 use http::Method;
@@ -78,9 +78,9 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
                     Some(stamp(&x)),
                 );
                 c.h2_log.push(p.stream_id, line);
-                header_pool::recycle(p.request);
+                spare::recycle_request(p.request);
             }
-            header_pool::recycle(*request);
+            spare::recycle_request(*request);
             // Draining before a stop: as HTTP/1.1 closes after its next response
             // (`finish_h1`), a connection opened meanwhile gets its GOAWAY.
             if x.shared.draining.load(std::sync::atomic::Ordering::Relaxed) {

@@ -1,16 +1,16 @@
 //! Sans-IO protocol engines. Nothing under this module may depend on mio, a socket,
-//! a thread or the system clock: time is always a parameter. (`header_pool` keeps
-//! spare header maps per thread: it changes where a map's memory comes from, never
-//! what an engine does.)
+//! a thread or the system clock: time is always a parameter. (`spare` keeps spare
+//! allocations per thread: it changes where memory comes from, never what an engine
+//! does.)
 
 pub mod forwarded;
 pub mod h1;
 pub mod h2;
-pub(crate) mod header_pool;
 pub mod out;
 mod progress;
 pub mod proxy;
 mod request_memo;
+pub(crate) mod spare;
 pub mod ws;
 
 pub use progress::{Phase, Progress};

@@ -91,7 +91,7 @@ pub(super) fn parse_head(
     let method = recognized_method(method)?;
     let version = line.version;
 
-    let mut headers = crate::proto::header_pool::take(req.headers.len());
+    let mut headers = crate::proto::spare::header_map(req.headers.len());
     let mut seen = Seen::default();
     for h in req.headers.iter() {
         let name =

@@ -141,7 +141,7 @@ pub fn build_request_with(
     let mut regular_seen = false;
     // Whether a `host` field came: without one, `:authority` becomes it with no lookup.
     let mut host_seen = false;
-    let mut headers = crate::proto::header_pool::take(fields.len());
+    let mut headers = crate::proto::spare::header_map(fields.len());
     let mut cookie: Option<Vec<u8>> = None;
     let mut content_length: Option<u64> = None;
     let mut priority: Option<Priority> = None;
