@@ -441,6 +441,12 @@ pub const COMPRESS_LARGE_MAX: usize = 32;
 /// unusually large block, is released after the block so idle connections stay small.
 pub const H2_FIELDS_KEEP: usize = 16 * 1024;
 
+/// HTTP/2 header block memo (`proto/h2/request.rs`, `Fields::remember_block`): the
+/// longest block whose octets are kept so that the same block next time reuses its
+/// decoded fields. A repeated request's block is a few dozen octets once the dynamic
+/// table holds its fields.
+pub const H2_BLOCK_MEMO_MAX: usize = 512;
+
 /// HTTP/2 output staging buffer (`proto/h2/conn.rs`): capacity kept between loop
 /// turns. A turn's small frames (HEADERS, DATA of small bodies, control frames) are
 /// staged in one buffer and queued as one chunk; keeping up to this much lets the next

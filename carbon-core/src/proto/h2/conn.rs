@@ -161,6 +161,9 @@ pub struct H2Conn {
     fields: Fields,
     /// The previous request's fields, validated and converted ([`RequestMemo`]).
     request_memo: RequestMemo,
+    /// Header blocks whose fields were reused (`Fields::are_decoding_of`).
+    #[cfg(test)]
+    pub(super) blocks_reused: usize,
     encoder: hpack::Encoder,
     pending_block: Option<PendingBlock>,
     peer_initial_window: u32,
@@ -209,6 +212,8 @@ impl H2Conn {
             decoder: hpack::Decoder::new(4096),
             fields: Fields::default(),
             request_memo: RequestMemo::default(),
+            #[cfg(test)]
+            blocks_reused: 0,
             encoder: hpack::Encoder::new(),
             phase: Phase::Preface(0),
             reader: FrameReader::new(),
@@ -376,6 +381,7 @@ impl H2Conn {
             || self.block_buf.capacity() > 0
             || self.streams.map.capacity() > 0
             || !self.request_memo.is_empty()
+            || self.fields.holds_memory()
             || self.encoder.holds_scratch()
     }
 
@@ -535,6 +541,7 @@ impl H2Conn {
             self.block_buf = Vec::new();
             self.streams.map = super::streams::StreamMap::default();
             self.request_memo = RequestMemo::default();
+            self.fields = Fields::default();
             self.encoder.release_scratch();
         }
         let expired: Vec<u32> = self
@@ -1104,10 +1111,44 @@ impl H2Conn {
         block: &[u8],
     ) -> Result<(), ConnError> {
         let mut fields = std::mem::take(&mut self.fields);
-        fields.clear();
-        let result = self.on_decoded_block(now, id, end_stream, priority, block, &mut fields);
+        let generation = self.decoder.generation();
+        let result = if fields.are_decoding_of(block, generation) {
+            #[cfg(test)]
+            {
+                self.blocks_reused += 1;
+            }
+            self.on_decoded_block(now, id, end_stream, priority, false, &fields)
+        } else {
+            fields.clear();
+            self.decode_block(block, &mut fields).and_then(|too_large| {
+                if !too_large && self.decoder.generation() == generation {
+                    fields.remember_block(block, generation);
+                }
+                self.on_decoded_block(now, id, end_stream, priority, too_large, &fields)
+            })
+        };
         self.fields = fields;
         result
+    }
+
+    /// Decodes `block` into `fields`; true when the list was over
+    /// SETTINGS_MAX_HEADER_LIST_SIZE (a stream error: the request is refused).
+    fn decode_block(&mut self, block: &[u8], fields: &mut Fields) -> Result<bool, ConnError> {
+        match self
+            .decoder
+            .decode(block, self.limits.max_header_list_size as usize, &mut |f| {
+                fields.push(f.name, f.value)
+            }) {
+            Ok(()) => Ok(false),
+            Err(e) if e.is_connection_error() => {
+                log::debug!("h2: {e}");
+                Err(ConnError::new(
+                    ErrorCode::COMPRESSION_ERROR,
+                    "header block cannot be decoded",
+                ))
+            }
+            Err(_) => Ok(true),
+        }
     }
 
     fn on_decoded_block(
@@ -1116,25 +1157,9 @@ impl H2Conn {
         id: u32,
         end_stream: bool,
         priority: Option<PrioritySpec>,
-        block: &[u8],
-        fields: &mut Fields,
+        too_large: bool,
+        fields: &Fields,
     ) -> Result<(), ConnError> {
-        let too_large =
-            match self
-                .decoder
-                .decode(block, self.limits.max_header_list_size as usize, &mut |f| {
-                    fields.push(f.name, f.value)
-                }) {
-                Ok(()) => false,
-                Err(e) if e.is_connection_error() => {
-                    log::debug!("h2: {e}");
-                    return Err(ConnError::new(
-                        ErrorCode::COMPRESSION_ERROR,
-                        "header block cannot be decoded",
-                    ));
-                }
-                Err(_) => true,
-            };
         if self.streams.map.contains_key(&id) {
             return self.on_trailers(now, id, end_stream, too_large, fields);
         }

@@ -378,6 +378,75 @@ fn rfc9113_8_1_get_answered_with_headers_and_data() {
 }
 
 #[test]
+fn rfc7541_3_1_a_repeated_block_reuses_its_decoded_fields() {
+    let mut p = Pair::connected();
+    let fields = [
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":authority", "example.com"),
+        (":path", "/a.css"),
+        ("user-agent", "poller/1"),
+    ];
+    // The first block indexes its fields (the table changes: decoded, not kept), the
+    // second refers to them (kept), the third is the second again (reused).
+    let blocks: Vec<Vec<u8>> = (0..3).map(|_| p.block(&fields)).collect();
+    assert_ne!(blocks[0], blocks[1]);
+    assert_eq!(
+        blocks[1], blocks[2],
+        "the test needs the client to repeat its block"
+    );
+    for (i, block) in blocks.iter().enumerate() {
+        let id = 1 + 2 * i as u32;
+        p.raw(ty::HEADERS, fl::END_STREAM | fl::END_HEADERS, id, block);
+    }
+    let reqs = p.requests();
+    assert_eq!(reqs.len(), 3);
+    assert_eq!(p.conn.blocks_reused, 1);
+    for (_, r) in &reqs {
+        assert_eq!(r.uri(), "/a.css");
+        assert_eq!(r.headers()["host"], "example.com");
+        assert_eq!(r.headers()["user-agent"], "poller/1");
+        assert_eq!(r.headers().len(), 2);
+    }
+}
+
+/// The same octets mean other fields once the dynamic table changed (RFC 7541 §2.3.3:
+/// index 62 is the newest entry): after a block that changed the table, a repeated
+/// block is decoded again, never reused.
+#[test]
+fn rfc7541_2_3_3_the_same_block_after_a_table_change_is_decoded_afresh() {
+    let mut p = Pair::connected();
+    // :method GET, :path /, :scheme http (static), :authority "a" (literal, not indexed).
+    let pseudo: &[u8] = &[0x82, 0x84, 0x86, 0x01, 0x01, b'a'];
+    let indexing = |name: &[u8], value: &[u8]| {
+        let mut b = pseudo.to_vec();
+        b.extend_from_slice(&[0x40, name.len() as u8]);
+        b.extend_from_slice(name);
+        b.push(value.len() as u8);
+        b.extend_from_slice(value);
+        b
+    };
+    let newest = [pseudo, &[0xbe]].concat();
+    let end = fl::END_STREAM | fl::END_HEADERS;
+    p.raw(ty::HEADERS, end, 1, &indexing(b"x-a", b"1"));
+    p.raw(ty::HEADERS, end, 3, &newest);
+    p.raw(ty::HEADERS, end, 5, &newest);
+    p.raw(ty::HEADERS, end, 7, &indexing(b"x-b", b"2"));
+    p.raw(ty::HEADERS, end, 9, &newest);
+    let reqs = p.requests();
+    assert_eq!(reqs.len(), 5);
+    let field = |i: usize, name: &str| reqs[i].1.headers().get(name).map(|v| v.as_bytes().to_vec());
+    assert_eq!(field(1, "x-a").as_deref(), Some(&b"1"[..]));
+    assert_eq!(field(2, "x-a").as_deref(), Some(&b"1"[..]));
+    assert_eq!(
+        p.conn.blocks_reused, 1,
+        "stream 5 repeats stream 3 on the same table"
+    );
+    assert_eq!(field(4, "x-b").as_deref(), Some(&b"2"[..]));
+    assert_eq!(field(4, "x-a"), None);
+}
+
+#[test]
 fn rfc9113_whole_exchange_fed_one_byte_at_a_time() {
     let mut client = Pair::new(Http2Limits::default());
     let mut wire = BytesMut::new();

@@ -15,7 +15,7 @@ use http::uri::{Authority, PathAndQuery};
 use http::{Method, Uri, Version};
 
 use super::streams::prioritize::Priority;
-use crate::limits::H2_FIELDS_KEEP;
+use crate::limits::{H2_BLOCK_MEMO_MAX, H2_FIELDS_KEEP};
 use crate::proto::{RequestMemo, SharedBlock};
 
 /// The fields of one header block as the decoder hands them over, in order, their
@@ -27,6 +27,11 @@ pub struct Fields {
     /// Where each field's name ends and its value ends, in `bytes`; a name starts
     /// where the previous value ended.
     ends: Vec<(usize, usize)>,
+    /// The block these fields were decoded from, and the decoder generation it was
+    /// decoded at, when decoding it left the table unchanged and every field was
+    /// handed over ([`Fields::remember_block`]).
+    block: Vec<u8>,
+    block_generation: Option<u64>,
 }
 
 impl Fields {
@@ -39,6 +44,34 @@ impl Fields {
         }
         self.bytes.clear();
         self.ends.clear();
+        self.block_generation = None;
+    }
+
+    /// True while the buffers hold memory (released with the connection's scratch).
+    pub fn holds_memory(&self) -> bool {
+        self.bytes.capacity() > 0 || self.block.capacity() > 0
+    }
+
+    /// Whether these fields are what `block` decodes to at decoder `generation`.
+    ///
+    /// HPACK decoding is a function of the block's octets and the decoder's state
+    /// (RFC 7541 §3.1: the dynamic table and the size updates owed), so a block equal
+    /// octet for octet to the last one, at the generation that one left, decodes to
+    /// these fields again. Load generators, health checks and pollers repeat their
+    /// blocks exactly; a browser's differ (`:path` at least) and cost one comparison.
+    pub fn are_decoding_of(&self, block: &[u8], generation: u64) -> bool {
+        self.block_generation == Some(generation) && self.block == block
+    }
+
+    /// These fields are the whole decoding of `block`, which left the decoder at
+    /// `generation`, as it found it. Blocks over [`H2_BLOCK_MEMO_MAX`] are not kept.
+    pub fn remember_block(&mut self, block: &[u8], generation: u64) {
+        if block.len() > H2_BLOCK_MEMO_MAX {
+            return;
+        }
+        self.block.clear();
+        self.block.extend_from_slice(block);
+        self.block_generation = Some(generation);
     }
 
     pub fn push(&mut self, name: &[u8], value: &[u8]) {
@@ -329,6 +362,27 @@ pub fn check_trailers(fields: &Fields) -> Result<(), Malformed> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A SETTINGS_HEADER_TABLE_SIZE reduction obliges the client to start its next
+    /// block with a size update (RFC 7541 §4.2): the block that decoded before must now
+    /// be refused, so its remembered fields must not stand in for it.
+    #[test]
+    fn rfc7541_4_2_a_remembered_block_is_not_reused_after_our_table_size_changes() {
+        let mut decoder = super::super::hpack::Decoder::new(4096);
+        // :method GET, :path /, :scheme http: static references, the table untouched.
+        let block = [0x82, 0x84, 0x86];
+        let mut fields = Fields::default();
+        let before = decoder.generation();
+        decoder
+            .decode(&block, 16 * 1024, &mut |h| fields.push(h.name, h.value))
+            .unwrap();
+        assert_eq!(decoder.generation(), before);
+        fields.remember_block(&block, before);
+        assert!(fields.are_decoding_of(&block, decoder.generation()));
+        decoder.set_max_table_size(0);
+        assert!(!fields.are_decoding_of(&block, decoder.generation()));
+        assert!(decoder.decode(&block, 16 * 1024, &mut |_| {}).is_err());
+    }
 
     fn f(fields: &[(&str, &str)]) -> Fields {
         let mut list = Fields::default();

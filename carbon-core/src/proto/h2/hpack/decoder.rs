@@ -32,6 +32,10 @@ pub struct Decoder {
     required_update: Option<usize>,
     name_buf: Vec<u8>,
     value_buf: Vec<u8>,
+    /// Counts the changes to what a block decodes to (table entries, table size,
+    /// size updates owed): a block decoded twice at the same generation gives the same
+    /// fields (`Fields::remember_block`).
+    generation: u64,
 }
 
 impl Decoder {
@@ -48,7 +52,14 @@ impl Decoder {
             required_update: (max_table_size < DEFAULT_TABLE_SIZE).then_some(max_table_size),
             name_buf: Vec::new(),
             value_buf: Vec::new(),
+            generation: 0,
         }
+    }
+
+    /// Changes with every change to the decoding state: equal generations before and
+    /// after a block mean the block left the table as it was.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Our SETTINGS_HEADER_TABLE_SIZE changed (call when the peer acknowledges it).
@@ -56,6 +67,7 @@ impl Decoder {
     /// block with a size update no larger than the smallest maximum since its last
     /// block (RFC 7541 §4.2); until then the table keeps its size.
     pub fn set_max_table_size(&mut self, max: usize) {
+        self.generation += 1;
         self.max_table_size = max;
         if max < self.table.capacity() {
             let min = self.required_update.map_or(max, |r| r.min(max));
@@ -124,6 +136,7 @@ impl Decoder {
                     self.required_update = None;
                 }
                 self.table.set_capacity(size);
+                self.generation += 1;
                 continue;
             }
             if self.required_update.is_some() {
@@ -135,6 +148,7 @@ impl Decoder {
                 table,
                 name_buf,
                 value_buf,
+                generation,
                 ..
             } = self;
             let mut deliver = |name: &[u8], value: &[u8], sensitive: bool| {
@@ -193,6 +207,7 @@ impl Decoder {
                 let name_len = name.len();
                 deliver(name, value, sensitive);
                 table.insert_entry(data.into_boxed_slice(), name_len);
+                *generation += 1;
             } else {
                 deliver(name, value, sensitive);
             }
