@@ -43,7 +43,7 @@ use super::frame::{
     RstStream, Settings, WindowUpdate,
 };
 use super::hpack;
-use super::request::{build_request_with, check_trailers, Fields};
+use super::request::{check_trailers, Fields};
 use super::response;
 use super::streams::flow_control::{RecvWindow, SendWindow};
 use super::streams::prioritize::{self, Candidate};
@@ -1117,14 +1117,14 @@ impl H2Conn {
             {
                 self.blocks_reused += 1;
             }
-            self.on_decoded_block(now, id, end_stream, priority, false, &fields)
+            self.on_decoded_block(now, id, end_stream, priority, false, &mut fields)
         } else {
             fields.clear();
             self.decode_block(block, &mut fields).and_then(|too_large| {
                 if !too_large && self.decoder.generation() == generation {
                     fields.remember_block(block, generation);
                 }
-                self.on_decoded_block(now, id, end_stream, priority, too_large, &fields)
+                self.on_decoded_block(now, id, end_stream, priority, too_large, &mut fields)
             })
         };
         self.fields = fields;
@@ -1158,7 +1158,7 @@ impl H2Conn {
         end_stream: bool,
         priority: Option<PrioritySpec>,
         too_large: bool,
-        fields: &Fields,
+        fields: &mut Fields,
     ) -> Result<(), ConnError> {
         if self.streams.map.contains_key(&id) {
             return self.on_trailers(now, id, end_stream, too_large, fields);
@@ -1214,7 +1214,7 @@ impl H2Conn {
             }
             return Ok(());
         }
-        let head = match build_request_with(fields, &mut self.request_memo) {
+        let head = match fields.request_head(&mut self.request_memo) {
             Ok(h) => h,
             Err(why) => {
                 self.streams.map.insert(id, stream);

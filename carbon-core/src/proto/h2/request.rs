@@ -32,6 +32,9 @@ pub struct Fields {
     /// handed over ([`Fields::remember_block`]).
     block: Vec<u8>,
     block_generation: Option<u64>,
+    /// The request these fields built, while they are a remembered block's: the same
+    /// fields build the same request, so a repeated block gets a copy of it.
+    head: Option<RequestHead>,
 }
 
 impl Fields {
@@ -45,11 +48,26 @@ impl Fields {
         self.bytes.clear();
         self.ends.clear();
         self.block_generation = None;
+        self.head = None;
+    }
+
+    /// The request these fields build ([`build_request_with`]): a copy of the one they
+    /// built last time when they are a remembered block's, else built (and, for a
+    /// remembered block, kept).
+    pub fn request_head(&mut self, memo: &mut RequestMemo) -> Result<RequestHead, Malformed> {
+        if let Some(head) = &self.head {
+            return Ok(head.clone());
+        }
+        let head = build_request_with(self, memo)?;
+        if self.block_generation.is_some() {
+            self.head = Some(head.clone());
+        }
+        Ok(head)
     }
 
     /// True while the buffers hold memory (released with the connection's scratch).
     pub fn holds_memory(&self) -> bool {
-        self.bytes.capacity() > 0 || self.block.capacity() > 0
+        self.bytes.capacity() > 0 || self.block.capacity() > 0 || self.head.is_some()
     }
 
     /// Whether these fields are what `block` decodes to at decoder `generation`.
@@ -102,7 +120,7 @@ impl Fields {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RequestHead {
     pub request: http::Request<()>,
     /// The declared `content-length`, checked against the DATA received (§8.1.1).
