@@ -11,6 +11,10 @@
 #   BENCH_REQUESTS  requests h2load sends (-n)            (default 20000; 1m: 400)
 #   BENCH_CLIENTS   h2load -c                             (default 8)
 #   BENCH_STREAMS   h2load -m                             (default 10)
+#   BENCH_PATHS     distinct files asked for in turn (h2load -i)  (default 1; 1k only)
+#                   1: every request is the same (a load generator, a poller); more:
+#                   each request names another file, as a browser loading a page's
+#                   assets does, so nothing keyed by the previous request repeats
 #   BENCH_CARBOND   carbond binary; unset = `cargo build --release -p carbond`
 #   BENCH_KEEP=1    keep the temporary directory (callgrind.out.* for callgrind_annotate)
 #
@@ -44,12 +48,14 @@ REQUESTS=${BENCH_REQUESTS:-$def_n}
 CLIENTS=${BENCH_CLIENTS:-8}
 STREAMS=${BENCH_STREAMS:-10}
 CARBOND=${BENCH_CARBOND:-}
-for v in REQUESTS CLIENTS STREAMS; do
+PATHS=${BENCH_PATHS:-1}
+for v in REQUESTS CLIENTS STREAMS PATHS; do
     if ! [[ ${!v} =~ ^[0-9]+$ ]] || ((${!v} == 0)); then die "$v must be a positive whole number"; fi
 done
 for cmd in h2load valgrind callgrind_control curl python3; do
     command -v "$cmd" >/dev/null 2>&1 || die "$cmd is not installed (Debian: nghttp2-client, valgrind, curl, python3)"
 done
+((PATHS == 1)) || [[ $FILE == 1k ]] || die "BENCH_PATHS needs BENCH_FILE=1k"
 [[ -n $CARBOND ]] || build_release_carbond
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/carbon-h2instr.XXXXXX")
@@ -66,11 +72,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-python3 - "$DOCROOT" <<'PY'
+python3 - "$DOCROOT" "$PATHS" <<'PY'
 import random, sys
 for name, size in (("1k.bin", 1024), ("1m.bin", 1024 * 1024)):
     with open(f"{sys.argv[1]}/{name}", "wb") as f:
         f.write(random.Random(size).randbytes(size))
+paths = int(sys.argv[2])
+for i in range(paths if paths > 1 else 0):
+    with open(f"{sys.argv[1]}/1k-{i:04}.bin", "wb") as f:
+        f.write(random.Random(i).randbytes(1024))
 PY
 chmod 644 "$DOCROOT"/*.bin
 TLS_DIR=$WORK/tls
@@ -121,6 +131,12 @@ count() {
     start "$name" "$mode" "$port"
     url=$(url_of "$mode" "$port")
     [[ $mode == h1 || $mode == h1tls ]] && h1=(--h1)
+    # The measured run's URIs: one, or each of the BENCH_PATHS files in turn.
+    local target=("$url")
+    if ((PATHS > 1)); then
+        for ((i = 0; i < PATHS; i++)); do printf '%s\n' "${url%/*}/1k-$(printf %04d "$i").bin"; done >"$dir/uris"
+        target=(-i "$dir/uris")
+    fi
     for ((i = 0; i < 300; i++)); do
         kill -0 "$SRV_PID" 2>/dev/null || { tail -n 20 "$dir/out" >&2; die "$name exited at startup"; }
         if timeout 20 h2load "${h1[@]}" -n 200 -c 2 -m 2 "$url" 2>/dev/null | grep -q '200 succeeded'; then
@@ -133,9 +149,9 @@ count() {
     # Warm-up, then zero the counters and measure.
     # A tenth of the measured run (at least 200), so a 1 MiB warm-up stays short.
     local warm=$((REQUESTS / 10 > 200 ? REQUESTS / 10 : 200))
-    timeout 300 h2load "${h1[@]}" -n "$warm" -c "$CLIENTS" -m "$STREAMS" "$url" >/dev/null 2>&1 || die "warm-up failed"
+    timeout 300 h2load "${h1[@]}" -n "$warm" -c "$CLIENTS" -m "$STREAMS" "${target[@]}" >/dev/null 2>&1 || die "warm-up failed"
     callgrind_control -z "$SRV_PID" >/dev/null
-    timeout 600 h2load "${h1[@]}" -n "$REQUESTS" -c "$CLIENTS" -m "$STREAMS" "$url" >"$dir/h2load.txt" 2>&1 || die "h2load failed ($dir/h2load.txt)"
+    timeout 600 h2load "${h1[@]}" -n "$REQUESTS" -c "$CLIENTS" -m "$STREAMS" "${target[@]}" >"$dir/h2load.txt" 2>&1 || die "h2load failed ($dir/h2load.txt)"
     callgrind_control -d "$SRV_PID" >/dev/null
     local completed
     completed=$(awk '$1 == "requests:" { print $8 }' "$dir/h2load.txt")
@@ -146,10 +162,10 @@ count() {
     total=$(cat "$dir"/callgrind.out.*.1 | awk '/^summary:/ { s += $2 } END { print s + 0 }')
     ((total > 0)) || die "no callgrind dump in $dir"
     awk -v n="$name" -v m="$mode" -v f="$FILE" -v t="$total" -v d="$completed" \
-        'BEGIN { printf "%s %s %s: %d requests, %.0f instructions/request\n", n, m, f, d, (d > 0 ? t / d : 0) }'
+        -v p="$PATHS" 'BEGIN { printf "%s %s %s x%d paths: %d requests, %.0f instructions/request\n", n, m, f, p, d, (d > 0 ? t / d : 0) }'
 }
 
-log "h2load -n $REQUESTS -c $CLIENTS -m $STREAMS on $FILE.bin; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+log "h2load -n $REQUESTS -c $CLIENTS -m $STREAMS on $FILE.bin ($PATHS distinct paths); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for mode in $MODES; do
     case $mode in tls | h2c | h1 | h1tls) ;; *) die "unknown mode: $mode" ;; esac
     count carbond "$mode"

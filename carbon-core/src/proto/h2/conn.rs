@@ -51,6 +51,17 @@ use super::streams::state::StreamState;
 use super::streams::{Closed, RecvPhase, SendBody, Stream, Streams};
 use crate::proto::RequestMemo;
 
+/// How a header block's fields were obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decoded {
+    /// Decoded now, every field handed over.
+    Fresh,
+    /// Decoded now, over SETTINGS_MAX_HEADER_LIST_SIZE: the request is refused.
+    TooLarge,
+    /// The previous block's fields, reused: this block repeated it octet for octet.
+    Repeated,
+}
+
 /// The client connection preface (RFC 9113 §3.4).
 pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// The RFC's initial window and frame size, in force until our SETTINGS are acked.
@@ -1117,14 +1128,26 @@ impl H2Conn {
             {
                 self.blocks_reused += 1;
             }
-            self.on_decoded_block(now, id, end_stream, priority, false, &mut fields)
+            self.on_decoded_block(
+                now,
+                id,
+                end_stream,
+                priority,
+                Decoded::Repeated,
+                &mut fields,
+            )
         } else {
             fields.clear();
             self.decode_block(block, &mut fields).and_then(|too_large| {
                 if !too_large && self.decoder.generation() == generation {
                     fields.remember_block(block, generation);
                 }
-                self.on_decoded_block(now, id, end_stream, priority, too_large, &mut fields)
+                let decoded = if too_large {
+                    Decoded::TooLarge
+                } else {
+                    Decoded::Fresh
+                };
+                self.on_decoded_block(now, id, end_stream, priority, decoded, &mut fields)
             })
         };
         self.fields = fields;
@@ -1157,9 +1180,10 @@ impl H2Conn {
         id: u32,
         end_stream: bool,
         priority: Option<PrioritySpec>,
-        too_large: bool,
+        decoded: Decoded,
         fields: &mut Fields,
     ) -> Result<(), ConnError> {
+        let too_large = decoded == Decoded::TooLarge;
         if self.streams.map.contains_key(&id) {
             return self.on_trailers(now, id, end_stream, too_large, fields);
         }
@@ -1214,7 +1238,7 @@ impl H2Conn {
             }
             return Ok(());
         }
-        let head = match fields.request_head(&mut self.request_memo) {
+        let head = match fields.request_head(&mut self.request_memo, decoded == Decoded::Repeated) {
             Ok(h) => h,
             Err(why) => {
                 self.streams.map.insert(id, stream);

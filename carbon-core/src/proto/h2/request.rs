@@ -51,15 +51,20 @@ impl Fields {
         self.head = None;
     }
 
-    /// The request these fields build ([`build_request_with`]): a copy of the one they
-    /// built last time when they are a remembered block's, else built (and, for a
-    /// remembered block, kept).
-    pub fn request_head(&mut self, memo: &mut RequestMemo) -> Result<RequestHead, Malformed> {
+    /// The request these fields build ([`build_request_with`]). `repeated`: they are
+    /// a remembered block's, decoded from its repetition; the request is then kept, and
+    /// further repetitions get a copy of it. A block seen once is not copied: most are
+    /// never repeated (a browser's `:path` changes from request to request).
+    pub fn request_head(
+        &mut self,
+        memo: &mut RequestMemo,
+        repeated: bool,
+    ) -> Result<RequestHead, Malformed> {
         if let Some(head) = &self.head {
             return Ok(head.clone());
         }
         let head = build_request_with(self, memo)?;
-        if self.block_generation.is_some() {
+        if repeated && self.block_generation.is_some() {
             self.head = Some(head.clone());
         }
         Ok(head)
