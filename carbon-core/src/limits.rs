@@ -460,6 +460,16 @@ pub const H2_STAGE_KEEP: usize = 32 * 1024;
 /// requests in flight comes back well within a second).
 pub const H2_SCRATCH_RELEASE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// HPACK literal octets kept per worker thread (`proto/h2/hpack/literals.rs`): slots,
+/// a power of two. A slot is one field never indexed (a file's `etag`,
+/// `last-modified`, ...) and its octets: about as many files as a busy site serves
+/// at once.
+pub const HPACK_LITERAL_SLOTS: usize = 256;
+
+/// HPACK literal octets: the longest field (name and value) kept; at most about
+/// 256 x (128 + 110) octets per thread.
+pub const HPACK_LITERAL_FIELD_MAX: usize = 128;
+
 /// Spare allocations (`proto/spare.rs`): request header maps a worker thread keeps
 /// between requests. A turn over one HTTP/2 connection builds a request per HEADERS
 /// frame it read (ten with `h2load -m10`) before answering any, so this covers a

@@ -35,6 +35,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+use super::literals;
 use super::memo::{Found, Memo};
 use super::runs::Runs;
 use super::slots::Slots;
@@ -354,12 +355,21 @@ impl Encoder {
         let HeaderField { name, value, .. } = field;
         let sensitive = field.sensitive || is_sensitive(name, value);
         let huffman = self.strategy.huffman();
+        let name_hash = hash_name(name);
+
+        // A field this strategy never indexes is never in the dynamic table, and with
+        // a static name its octets depend on nothing else: the thread may have them.
+        let table_free = !sensitive && !self.may_index_per_response() && is_per_response(name);
+        let field_hash = hash_field(name_hash, value);
+        if table_free && literals::append(field_hash, name, value, huffman, dst) {
+            return false;
+        }
+        let start = dst.len();
 
         // A field already in the dynamic table is one index, whatever else matches
         // (a field with a static exact match is never added, so none is missed).
-        let name_hash = hash_name(name);
         if !sensitive && !self.table.is_empty() {
-            if let Some(i) = self.index.find_field(&self.table, name_hash, name, value) {
+            if let Some(i) = self.index.find_field(&self.table, field_hash, name, value) {
                 integer::encode(STATIC_LEN + 1 + i, 7, 0x80, dst);
                 return false;
             }
@@ -403,12 +413,21 @@ impl Encoder {
             }
         }
         string::encode(value, huffman, dst);
+        if table_free && name_index.is_some_and(|i| i <= STATIC_LEN) {
+            literals::keep(field_hash, name, value, huffman, &dst[start..]);
+        }
         if literal == Literal::WithIndexing {
             self.table.insert(name, value);
             self.generation += 1;
             self.index.inserted(&self.table, name_hash, name, value);
         }
         sensitive
+    }
+
+    /// Whether this strategy may add a per-response field (`is_per_response`) to the
+    /// dynamic table.
+    fn may_index_per_response(&self) -> bool {
+        matches!(self.strategy, Strategy::IndexAll { .. })
     }
 
     fn should_index(&self, name: &[u8], value: &[u8]) -> bool {
@@ -450,14 +469,15 @@ impl TableIndex {
         (pos < table.len()).then_some(pos)
     }
 
+    /// `field_hash`: `hash_field` of the field.
     fn find_field(
         &self,
         table: &DynamicTable,
-        name_hash: u64,
+        field_hash: u64,
         name: &[u8],
         value: &[u8],
     ) -> Option<usize> {
-        let number = *self.fields.get(&hash_field(name_hash, value))?;
+        let number = *self.fields.get(&field_hash)?;
         let pos = self.position(table, number)?;
         let (n, v) = table.get(pos)?;
         (n == name && v == value).then_some(pos)
