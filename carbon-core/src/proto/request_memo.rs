@@ -119,12 +119,11 @@ impl RequestMemo {
             .cloned()
     }
 
+    /// `path` must own its octets (not be a slice of a header block, which keeping it
+    /// would pin: the builder parses `:path` from a copy of its own).
     pub fn keep_path(&mut self, path: &PathAndQuery) {
         if path.as_str().len() <= MEMO_FIELD_MAX {
-            // A copy, for the same reason as a field's value.
-            self.path =
-                PathAndQuery::from_maybe_shared(Bytes::copy_from_slice(path.as_str().as_bytes()))
-                    .ok();
+            self.path = Some(path.clone());
         }
     }
 }

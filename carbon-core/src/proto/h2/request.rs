@@ -10,6 +10,7 @@
 //! the request's values, `:path` and `:authority` are slices of one shared copy of
 //! it: a request costs two allocations for its field bytes, not two per field.
 
+use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, COOKIE, HOST};
 use http::uri::{Authority, PathAndQuery};
 use http::{Method, Uri, Version};
@@ -310,7 +311,9 @@ pub fn build_request_with(
         let pq = match memo.path(p) {
             Some(pq) => pq,
             None => {
-                let pq = PathAndQuery::from_maybe_shared(shared.slice(path))
+                // A buffer of its own (not a slice of the block): the memo can then
+                // keep the same path without pinning the block or parsing it again.
+                let pq = PathAndQuery::from_maybe_shared(Bytes::copy_from_slice(p))
                     .map_err(|_| "invalid :path")?;
                 memo.keep_path(&pq);
                 pq
