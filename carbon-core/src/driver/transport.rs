@@ -523,7 +523,8 @@ fn fill_tls(
 
 /// What [`gather`] prepared for one write.
 enum Gathered {
-    /// The front chunk fills the write by itself: sent from where it is, no copy.
+    /// The front chunk fills the write by itself, or is all there is: sent from where
+    /// it is, no copy.
     Single(Bytes),
     /// The first `n` bytes of the buffer (0: nothing queued).
     Filled(usize),
@@ -535,6 +536,13 @@ enum Gathered {
 /// it did not take is gathered again next time.
 fn gather(out: &OutQueue, buf: &mut [u8]) -> io::Result<Gathered> {
     let limit = buf.len();
+    // A lone chunk is written from where it is, whatever its size: copying it would
+    // only move the same octets to another buffer (a turn's small HTTP/2 frames are
+    // one staged chunk).
+    let mut chunks = out.iter();
+    if let (Some(Chunk::Bytes(b)), None) = (chunks.next(), chunks.next()) {
+        return Ok(Gathered::Single(b.clone()));
+    }
     let mut filled = 0;
     for chunk in out.iter() {
         if filled == limit {
@@ -608,6 +616,20 @@ mod tests {
             Gathered::Filled(n) => n,
             Gathered::Single(_) => panic!("expected gathered bytes"),
         }
+    }
+
+    #[test]
+    fn a_lone_chunk_is_written_in_place_and_several_are_gathered() {
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut q = OutQueue::new();
+        q.push_bytes(Bytes::from_static(b"one small turn of frames"));
+        match gather(&q, &mut buf).unwrap() {
+            Gathered::Single(b) => assert_eq!(&b[..], b"one small turn of frames"),
+            Gathered::Filled(_) => panic!("a lone chunk was copied"),
+        }
+        q.push_bytes(Bytes::from_static(b", and another"));
+        let n = filled(gather(&q, &mut buf).unwrap());
+        assert_eq!(&buf[..n], b"one small turn of frames, and another");
     }
 
     #[test]
