@@ -22,7 +22,12 @@
 //!
 //! * a run of fields that is one shared object every time (a cached file's fields,
 //!   [`Encoder::encode_with_run`]) reuses its octets from the last time it was sent
-//!   against the same dynamic table ([`Runs`]), found by the object's address.
+//!   against the same dynamic table ([`Runs`]), found by the object's address; a run
+//!   not kept goes through the block memo, as another file's run of the same layout
+//!   differs from it in a few fields;
+//!
+//! * a field never indexed with a static name (`etag`, `last-modified`, ...) takes its
+//!   octets from the worker thread's [`literals`], shared by its connections.
 //!
 //! The encoder never allocates per field except for a new dynamic table entry; names
 //! are found in the static table through a per-length index, not a scan of 61 strings,
@@ -235,9 +240,10 @@ impl Encoder {
         self.memo.end_block();
     }
 
-    /// Field `i` of the block, from the memo when it holds it.
+    /// Field `i` of the block, from the memo when it holds it; returns whether it was
+    /// sent as sensitive (the memo never holds such a field).
     #[inline]
-    fn memo_field(&mut self, i: usize, field: HeaderField<'_>, dst: &mut Vec<u8>) {
+    fn memo_field(&mut self, i: usize, field: HeaderField<'_>, dst: &mut Vec<u8>) -> bool {
         let HeaderField { name, value, .. } = field;
         if !field.sensitive {
             let found = self.memo.find(i, name, value, self.generation);
@@ -249,7 +255,7 @@ impl Encoder {
                 {
                     self.memo_hits += 1;
                 }
-                return;
+                return false;
             }
         }
         // The fields matched before this one precede it on the wire.
@@ -259,6 +265,7 @@ impl Encoder {
         let keep = !sensitive && self.generation == generation;
         self.memo
             .record(i, name, value, &dst[start..], generation, keep);
+        sensitive
     }
 
     /// Appends one header block holding `head`, then the fields of `run`, then `tail`.
@@ -300,11 +307,16 @@ impl Encoder {
                 }
             }
             _ => {
+                // Through the block memo: another file's run has the same layout
+                // (content type, security fields, ...) and differs in a few fields.
                 let (start, generation) = (dst.len(), self.generation);
                 let mut sensitive = false;
-                for field in run {
-                    sensitive |= self.encode_field(field, dst);
+                self.memo.start_block();
+                for (j, field) in run.into_iter().enumerate() {
+                    sensitive |= self.memo_field(j, field, dst);
                 }
+                self.memo.write_matched(dst);
+                self.memo.end_block();
                 if !sensitive && self.generation == generation {
                     self.runs.keep(key, generation, &dst[start..]);
                 }
