@@ -48,6 +48,8 @@ pub fn header_map(fields: usize) -> HeaderMap {
 }
 
 /// Gives a finished request's map back for the next request.
+// Called by the driver only.
+#[cfg_attr(not(feature = "driver"), allow(dead_code))]
 pub fn give_header_map(mut map: HeaderMap) {
     if map.capacity() > SPARE_MAP_FIELDS {
         return;
@@ -58,6 +60,7 @@ pub fn give_header_map(mut map: HeaderMap) {
 }
 
 /// Gives back the map of a request whose response is queued.
+#[cfg_attr(not(feature = "driver"), allow(dead_code))]
 pub fn recycle_request<B>(request: http::Request<B>) {
     give_header_map(request.into_parts().0.headers);
 }
