@@ -13,6 +13,9 @@
 #   BENCH_MODES        "tls h2c" or one of them          (default "tls h2c")
 #   BENCH_SERVER_CPU   core the servers are pinned to    (default 0)
 #   BENCH_CLIENT_CPU   core h2load is pinned to          (default 1)
+#   BENCH_PATHS        N > 1 adds a case of N distinct 1 KiB files asked for in
+#                      turn (`h2load -i`), as a browser loading a page's assets
+#                      does: nothing keyed by the previous request repeats (default 1)
 #   BENCH_CARBOND      carbond binary; unset = `cargo build --release -p carbond`
 #   BENCH_OUT          also write the Markdown report to this file
 #   BENCH_KEEP=1       keep the temporary directory
@@ -44,6 +47,8 @@ MODES=${BENCH_MODES:-"tls h2c"}
 SERVER_CPU=${BENCH_SERVER_CPU:-0}
 CLIENT_CPU=${BENCH_CLIENT_CPU:-1}
 CARBOND=${BENCH_CARBOND:-}
+PATHS=${BENCH_PATHS:-1}
+if ! [[ $PATHS =~ ^[0-9]+$ ]] || ((PATHS < 1 || PATHS > 10000)); then die "BENCH_PATHS must be 1..10000"; fi
 OUT=${BENCH_OUT:-}
 for v in DURATION WARMUP SERVER_CPU CLIENT_CPU; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
@@ -82,11 +87,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-python3 - "$DOCROOT" <<'PY'
+python3 - "$DOCROOT" "$PATHS" <<'PY'
 import random, sys
 for name, size in (("1k.bin", 1024), ("1m.bin", 1024 * 1024)):
     with open(f"{sys.argv[1]}/{name}", "wb") as f:
         f.write(random.Random(size).randbytes(size))
+paths = int(sys.argv[2])
+for i in range(paths if paths > 1 else 0):
+    with open(f"{sys.argv[1]}/1k-{i:04}.bin", "wb") as f:
+        f.write(random.Random(i).randbytes(1024))
 PY
 chmod 755 "$DOCROOT"
 chmod 644 "$DOCROOT"/*.bin
@@ -210,12 +219,19 @@ bench_case() {
     [[ $mode == tls ]] && scheme=https
     url="$scheme://127.0.0.1:$port/$file"
     out=$WORK/raw/$server-$mode-$file.h2load
+    # The distinct-paths case: each client asks for the BENCH_PATHS files in turn.
+    local target=("$url")
+    if [[ $file == "1k-x$PATHS-paths" ]]; then
+        local i uris=$WORK/raw/$server-$mode.uris
+        for ((i = 0; i < PATHS; i++)); do printf '%s://127.0.0.1:%s/1k-%04d.bin\n' "$scheme" "$port" "$i"; done >"$uris"
+        target=(-i "$uris")
+    fi
     if ((WARMUP > 0)); then
-        timeout $((WARMUP + 60)) taskset -c "$CLIENT_CPU" h2load -c"$c" -m"$m" -D "$WARMUP" "$url" >/dev/null 2>&1 ||
+        timeout $((WARMUP + 60)) taskset -c "$CLIENT_CPU" h2load -c"$c" -m"$m" -D "$WARMUP" "${target[@]}" >/dev/null 2>&1 ||
             die "h2load warm-up failed against $server"
     fi
     cpu0=$(cpu_ticks "$MEAS_PID")
-    timeout $((DURATION + 60)) taskset -c "$CLIENT_CPU" h2load -c"$c" -m"$m" -D "$DURATION" "$url" >"$out" 2>&1 ||
+    timeout $((DURATION + 60)) taskset -c "$CLIENT_CPU" h2load -c"$c" -m"$m" -D "$DURATION" "${target[@]}" >"$out" 2>&1 ||
         die "h2load failed against $server (see $out)"
     cpu1=$(cpu_ticks "$MEAS_PID")
     stop_server
@@ -235,6 +251,11 @@ for mode in $MODES; do
     for server in $SERVERS; do
         bench_case "$server" "$mode" 1k.bin 64 10
     done
+    if ((PATHS > 1)); then
+        for server in $SERVERS; do
+            bench_case "$server" "$mode" "1k-x$PATHS-paths" 64 10
+        done
+    fi
     for server in $SERVERS; do
         bench_case "$server" "$mode" 1m.bin 16 4
     done
@@ -242,7 +263,7 @@ done
 
 REPORT=$WORK/report.md
 {
-    echo "- command: \`bench/h2load.sh\` with BENCH_SERVERS=\"$SERVERS\" BENCH_DURATION=$DURATION BENCH_WARMUP=$WARMUP BENCH_MODES=\"$MODES\""
+    echo "- command: \`bench/h2load.sh\` with BENCH_SERVERS=\"$SERVERS\" BENCH_DURATION=$DURATION BENCH_WARMUP=$WARMUP BENCH_MODES=\"$MODES\" BENCH_PATHS=$PATHS"
     echo "- client: \`taskset -c $CLIENT_CPU h2load -cC -mM -D $DURATION\` ($(h2load --version | head -n1)); servers one worker each on core $SERVER_CPU"
     echo "- versions: nginx $(nginx -v 2>&1 | sed 's/.*\///'), $(h2o --version 2>&1 | head -n1), carbond git $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average at start: $LOAD_START, at end: $(cut -d' ' -f1-3 /proc/loadavg)"
