@@ -42,6 +42,7 @@ mod template;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -871,7 +872,7 @@ impl FileService {
             .is_some()
             .then(|| served_path(&target.rel, target.directory));
         let key = if target.directory {
-            target.rel.join(&self.opts.index_file)
+            Cow::Owned(target.rel.join(&self.opts.index_file))
         } else {
             target.rel
         };
@@ -894,7 +895,7 @@ impl FileService {
         if let Some(mut sel) = self.hit(&key, &prefs, hit_cache_control.as_ref(), ctx) {
             return self.respond(req, head, ranged, &mut sel, hit_cache_control, ctx);
         }
-        let found = match self.lookup(key, false, ctx) {
+        let found = match self.lookup(key.into_owned(), false, ctx) {
             Ok(Found::Directory) if !target.directory => {
                 return match headers::moved_to_directory(req.uri().path(), req.uri().query()) {
                     Some(resp) => self.secured(resp),

@@ -39,6 +39,7 @@
 //! the final component is opened with `O_NOFOLLOW`, a swapped parent is not stopped,
 //! and only someone who can already write the document root can do that.
 
+use std::borrow::Cow;
 use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -56,16 +57,17 @@ const WELL_KNOWN: &[u8] = b".well-known";
 
 /// A decoded, normalized request path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Target {
+pub(super) struct Target<'a> {
     /// Relative to the root; never contains `..`, `.`, empty segments or NUL.
-    pub rel: PathBuf,
+    /// Borrowed from the request when it needed no decoding (no allocation).
+    pub rel: Cow<'a, Path>,
     /// The path ended in `/`, `/.` or `/..` (RFC 3986 §5.2.4 leaves a trailing slash
     /// for each): the client asked for a directory.
     pub directory: bool,
 }
 
 /// Lexical decoding and normalization (step 1 in the module docs).
-pub(super) fn parse_target(path: &str, serve_dotfiles: bool) -> Result<Target, StatusCode> {
+pub(super) fn parse_target(path: &str, serve_dotfiles: bool) -> Result<Target<'_>, StatusCode> {
     let raw = path.as_bytes();
     if raw.first() != Some(&b'/') {
         return Err(StatusCode::BAD_REQUEST);
@@ -77,7 +79,7 @@ pub(super) fn parse_target(path: &str, serve_dotfiles: bool) -> Result<Target, S
 }
 
 /// Decoding and normalization of any path that starts with `/`.
-fn normalize(raw: &[u8], serve_dotfiles: bool) -> Result<Target, StatusCode> {
+fn normalize(raw: &[u8], serve_dotfiles: bool) -> Result<Target<'static>, StatusCode> {
     let decoded = percent_decode(raw)?;
     if decoded.iter().any(|&b| b == 0 || b == b'\\') {
         return Err(StatusCode::BAD_REQUEST);
@@ -105,14 +107,17 @@ fn normalize(raw: &[u8], serve_dotfiles: bool) -> Result<Target, StatusCode> {
     if hidden && !serve_dotfiles {
         return Err(StatusCode::NOT_FOUND);
     }
-    let rel = kept.iter().map(|s| OsStr::from_bytes(s)).collect();
-    Ok(Target { rel, directory })
+    let rel: PathBuf = kept.iter().map(|s| OsStr::from_bytes(s)).collect();
+    Ok(Target {
+        rel: Cow::Owned(rel),
+        directory,
+    })
 }
 
 /// The common case, a path with nothing to decode or normalize (no `%`, `\`, NUL,
 /// empty, `.`, `..` or hidden segment), taken as it is without the copies the general
 /// path makes. `raw` starts with `/`. The result is the one the general path gives.
-fn already_normal(raw: &[u8]) -> Option<Target> {
+fn already_normal(raw: &[u8]) -> Option<Target<'_>> {
     let plain = !raw.iter().any(|&b| matches!(b, b'%' | b'\\' | 0))
         && !raw.windows(2).any(|w| w == b"//" || w == b"/.");
     if !plain {
@@ -121,7 +126,7 @@ fn already_normal(raw: &[u8]) -> Option<Target> {
     let directory = raw.ends_with(b"/");
     let rel = raw[1..].strip_suffix(b"/").unwrap_or(&raw[1..]);
     Some(Target {
-        rel: PathBuf::from(OsStr::from_bytes(rel)),
+        rel: Cow::Borrowed(Path::new(OsStr::from_bytes(rel))),
         directory,
     })
 }
@@ -284,7 +289,7 @@ mod tests {
     use super::*;
 
     fn rel(path: &str) -> Result<PathBuf, StatusCode> {
-        parse_target(path, false).map(|t| t.rel)
+        parse_target(path, false).map(|t| t.rel.into_owned())
     }
 
     #[test]
