@@ -81,20 +81,45 @@ pub(super) fn encode_response(
     };
 
     let reason = crate::proto::reason_phrase(status);
-    // Names are bounded by the longest one we spell out (`FIELD_NAME_ESTIMATE`); a
-    // longer one only makes the buffer grow once.
-    let mut estimate = 17 + reason.len() + 40 + 26 + pre.as_ref().map_or(0, |p| p.h1().len());
-    for value in parts.headers.values() {
-        estimate += FIELD_NAME_ESTIMATE + value.len() + 4;
-    }
-    if let Some(s) = stamp {
-        estimate += 16 + s.date.len() + s.server.len();
-    }
+    // The fields written: the engine frames the message itself, and RFC 9110 §7.6.1
+    // makes Connection and the fields it names hop-by-hop, decided here, not by the
+    // service; the driver's `Date` and `Server` replace a service's own, as over
+    // HTTP/2 (never sent twice).
+    let written = |name: &str| {
+        !(is_engine_field(name)
+            && !(name == "connection" && connection == ConnectionField::Upgrade))
+            && !(stamp.is_some() && (name == "date" || name == "server"))
+    };
     let coalesce = match &body {
         Body::Bytes(b) if send_body && b.len() <= COALESCE_BODY_MAX => b.len(),
         _ => 0,
     };
-    let mut buf = BytesMut::with_capacity(estimate + coalesce);
+    // The head's exact length (names keep their length in title case): a buffer of
+    // exactly that size becomes the queued chunk without a second allocation
+    // (`Bytes` takes a full `Vec` as it is, and needs a shared header otherwise).
+    let mut len = b"HTTP/1.1 200 \r\n\r\n".len()
+        + reason.len()
+        + pre.as_ref().map_or(0, |p| p.h1().len())
+        + coalesce;
+    for (name, value) in parts.headers.iter() {
+        if written(name.as_str()) {
+            len += name.as_str().len() + value.len() + 4;
+        }
+    }
+    if let Some(s) = stamp {
+        len += b"Date: \r\nServer: \r\n".len() + s.date.len() + s.server.len();
+    }
+    len += match content_length {
+        Some(LengthField::Given(v)) => b"Content-Length: \r\n".len() + v.len(),
+        Some(LengthField::Computed(n)) => b"Content-Length: \r\n".len() + decimal_len(n),
+        None => 0,
+    };
+    len += match connection {
+        ConnectionField::None | ConnectionField::Upgrade => 0,
+        ConnectionField::Close => b"Connection: close\r\n".len(),
+        ConnectionField::KeepAlive => b"Connection: keep-alive\r\n".len(),
+    };
+    let mut buf = BytesMut::with_capacity(len);
 
     buf.put_slice(b"HTTP/1.1 ");
     buf.put_slice(status.as_str().as_bytes());
@@ -106,16 +131,7 @@ pub(super) fn encode_response(
     }
     for (name, value) in parts.headers.iter() {
         let name = name.as_str();
-        // The engine frames the message itself; RFC 9110 §7.6.1: Connection and the
-        // fields it names are hop-by-hop, decided here, not by the service.
-        if is_engine_field(name)
-            && !(name == "connection" && connection == ConnectionField::Upgrade)
-        {
-            continue;
-        }
-        // The driver's `Date` and `Server` replace a service's own, as over HTTP/2:
-        // never sent twice.
-        if stamp.is_some() && (name == "date" || name == "server") {
+        if !written(name) {
             continue;
         }
         put_title_case(&mut buf, name.as_bytes());
@@ -149,6 +165,7 @@ pub(super) fn encode_response(
         ConnectionField::KeepAlive => buf.put_slice(b"Connection: keep-alive\r\n"),
     }
     buf.put_slice(b"\r\n");
+    debug_assert_eq!(buf.len() + coalesce, len, "head length computed ahead");
 
     if !send_body {
         out.push_bytes(buf.freeze());
@@ -240,12 +257,14 @@ fn spelled(name: &[u8]) -> Option<&'static [u8]> {
     })
 }
 
-/// The longest name [`spelled`] knows (`Content-Security-Policy`).
-const FIELD_NAME_ESTIMATE: usize = 23;
-
 enum LengthField<'a> {
     Given(&'a [u8]),
     Computed(u64),
+}
+
+/// The number of decimal digits of `n`.
+fn decimal_len(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
 fn put_decimal(buf: &mut BytesMut, mut n: u64) {
