@@ -76,13 +76,16 @@ pub struct PreEncoded {
 pub struct Template {
     pub fields: http::HeaderMap,
     pub h1: Option<Bytes>,
+    /// The same fields as the HTTP/2 encoder walks them.
+    pub(crate) h2: Box<[crate::proto::h2::RunField]>,
 }
 
 impl Template {
-    /// The template of `fields`, with its HTTP/1.1 lines.
+    /// The template of `fields`, with its HTTP/1.1 lines and its HTTP/2 field list.
     pub fn new(fields: http::HeaderMap) -> Template {
         Template {
             h1: crate::proto::h1::field_lines(&fields),
+            h2: crate::proto::h2::run_fields(&fields),
             fields,
         }
     }

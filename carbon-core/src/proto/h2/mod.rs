@@ -13,6 +13,7 @@ pub mod frame;
 pub mod hpack;
 mod request;
 mod response;
+pub(crate) use response::{run_fields, RunField};
 #[cfg(test)]
 mod robustness_tests;
 pub mod streams;
