@@ -315,7 +315,12 @@ pub fn build_request_with(
                 // keep the same path without pinning the block or parsing it again.
                 let pq = PathAndQuery::from_maybe_shared(Bytes::copy_from_slice(p))
                     .map_err(|_| "invalid :path")?;
-                memo.keep_path(&pq);
+                // A path the parser shortened (a `#fragment` dropped) still holds the
+                // whole copy; the memo could never match it either (it compares the
+                // octets as sent), so it is not kept.
+                if pq.as_str().len() == p.len() {
+                    memo.keep_path(&pq);
+                }
                 pq
             }
         };
@@ -592,6 +597,32 @@ mod tests {
     /// exactly what building each afresh gives, malformed ones included (RFC 9113
     /// §8.1.1, §8.2, §8.3): fields that repeat, change, move, turn invalid, grow past
     /// what the memory keeps.
+    /// RFC 3986 §3.5: a fragment is not part of the target; the parser drops it but
+    /// keeps the whole buffer, so such a path must not stay in the memo (a long
+    /// fragment would stay pinned while the connection is busy).
+    #[test]
+    fn rfc3986_3_5_a_path_shortened_by_a_fragment_is_not_remembered() {
+        let mut memo = RequestMemo::default();
+        let padded = format!("/a#{}", "x".repeat(4000));
+        let fields = f(&[
+            (":method", "GET"),
+            (":scheme", "https"),
+            (":authority", "example.com"),
+            (":path", &padded),
+        ]);
+        let head = build_request_with(&fields, &mut memo).unwrap();
+        assert_eq!(head.request.uri().path(), "/a");
+        assert!(memo.path(b"/a").is_none());
+        let plain = f(&[
+            (":method", "GET"),
+            (":scheme", "https"),
+            (":authority", "example.com"),
+            (":path", "/a"),
+        ]);
+        build_request_with(&plain, &mut memo).unwrap();
+        assert!(memo.path(b"/a").is_some(), "an ordinary path is remembered");
+    }
+
     #[test]
     fn rfc9113_8_2_memo_builds_exactly_as_building_afresh() {
         let mut rng = crate::test_rng::Rng::new(911_382);

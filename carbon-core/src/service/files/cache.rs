@@ -257,12 +257,34 @@ impl Borrow<[u8]> for Key {
 
 /// The cache's hash of a key's octets: a multiply-rotate over 8-octet words, mixed so
 /// the table's low index bits depend on every octet. SipHash (the default) cost about
-/// 1.5% of a small-file request in profiles. No keyed hash is needed against collision
-/// attacks: only files that exist are ever inserted (negative results are not cached),
+/// 1.5% of a small-file request in profiles. A keyed hash is not what stops collision
+/// attacks here: only files that exist are ever inserted (negative results are not cached),
 /// so a client cannot choose the keys that would collide; its requested path is only
-/// ever looked up, among at most [`MAX_ENTRIES`] entries.
+/// ever looked up, among at most [`MAX_ENTRIES`] entries. Each cache still starts
+/// from a random state ([`KeyHasherBuilder`]), so that on a site whose users can
+/// create files (uploads), names that collide cannot be computed offline.
 #[derive(Debug, Default, Clone, Copy)]
 struct KeyHasher(u64);
+
+/// [`KeyHasher`]s starting from one random state per cache.
+#[derive(Debug, Clone, Copy)]
+struct KeyHasherBuilder(u64);
+
+impl KeyHasherBuilder {
+    fn random() -> Self {
+        // The standard library's per-process random keys, as a seed.
+        use std::hash::BuildHasher;
+        KeyHasherBuilder(std::hash::RandomState::new().hash_one(0x6361_7262_6f6e_u64))
+    }
+}
+
+impl std::hash::BuildHasher for KeyHasherBuilder {
+    type Hasher = KeyHasher;
+
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher(self.0)
+    }
+}
 
 impl KeyHasher {
     fn add(&mut self, word: u64) {
@@ -298,7 +320,7 @@ impl Hasher for KeyHasher {
     }
 }
 
-type KeyMap = std::collections::HashMap<Key, Entry, std::hash::BuildHasherDefault<KeyHasher>>;
+type KeyMap = std::collections::HashMap<Key, Entry, KeyHasherBuilder>;
 
 #[derive(Debug)]
 pub(super) struct FileCache {
@@ -312,7 +334,7 @@ pub(super) struct FileCache {
 impl FileCache {
     pub fn new(capacity: u64) -> Self {
         FileCache {
-            entries: Default::default(),
+            entries: KeyMap::with_hasher(KeyHasherBuilder::random()),
             used: 0,
             capacity,
             tick: 0,
@@ -445,7 +467,7 @@ mod tests {
     /// different buckets: the table indexes by the hash's low bits.
     #[test]
     fn key_hash_low_bits_depend_on_every_octet() {
-        let hasher = std::hash::BuildHasherDefault::<KeyHasher>::default();
+        let hasher = KeyHasherBuilder::random();
         let mut buckets = std::collections::HashSet::new();
         for i in 0..1000 {
             let path = format!("assets/file{i:04}.js");
