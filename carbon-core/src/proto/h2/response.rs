@@ -80,6 +80,11 @@ fn dropped(name: &HeaderName) -> bool {
         || name == KEEP_ALIVE
 }
 
+/// `date` and `server`: a service's own give way to the driver's stamp.
+fn stamped_by_driver(name: &HeaderName) -> bool {
+    name == DATE || name == SERVER
+}
+
 /// The fields of one map that go on the wire, borrowed; `set-cookie` is never
 /// indexed (RFC 7541 §7.1.3).
 pub struct MapFields<'a> {
@@ -103,7 +108,7 @@ impl<'a> Iterator for MapFields<'a> {
 
     fn next(&mut self) -> Option<HeaderField<'a>> {
         for (n, v) in self.fields.by_ref() {
-            if !dropped(n) && !(self.stamped && (n == DATE || n == SERVER)) {
+            if !(dropped(n) || self.stamped && stamped_by_driver(n)) {
                 return Some(HeaderField {
                     name: n.as_str().as_bytes(),
                     value: v.as_bytes(),
@@ -135,7 +140,7 @@ pub(crate) fn run_fields(map: &HeaderMap) -> Box<[RunField]> {
         .map(|(n, v)| RunField {
             name: n.clone(),
             value: v.clone(),
-            stamp_field: n == DATE || n == SERVER,
+            stamp_field: stamped_by_driver(n),
             sensitive: n == SET_COOKIE,
         })
         .collect()

@@ -15,15 +15,13 @@
 
 use std::cell::RefCell;
 
+use super::kept::KeptField;
 use crate::limits::{HPACK_LITERAL_FIELD_MAX, HPACK_LITERAL_SLOTS};
 
 #[derive(Debug, Default)]
 struct Slot {
-    /// Name then value, as given.
-    field: Vec<u8>,
-    name_len: usize,
+    kept: KeptField,
     huffman: bool,
-    octets: Vec<u8>,
 }
 
 thread_local! {
@@ -43,18 +41,12 @@ pub(super) fn append(
     huffman: bool,
     dst: &mut Vec<u8>,
 ) -> bool {
-    SLOTS.with_borrow(|slots| match slots.get(slot_of(hash)) {
-        Some(s)
-            if s.huffman == huffman
-                && s.name_len == name.len()
-                && s.field.len() == name.len() + value.len()
-                && &s.field[s.name_len..] == value
-                && &s.field[..s.name_len] == name =>
-        {
-            dst.extend_from_slice(&s.octets);
-            true
-        }
-        _ => false,
+    SLOTS.with_borrow(|slots| {
+        let octets = slots
+            .get(slot_of(hash))
+            .filter(|s| s.huffman == huffman)
+            .and_then(|s| s.kept.wire_for(name, value));
+        octets.map(|o| dst.extend_from_slice(o)).is_some()
     })
 }
 
@@ -68,13 +60,8 @@ pub(super) fn keep(hash: u64, name: &[u8], value: &[u8], huffman: bool, octets: 
             slots.resize_with(HPACK_LITERAL_SLOTS, Slot::default);
         }
         let s = &mut slots[slot_of(hash)];
-        s.field.clear();
-        s.field.extend_from_slice(name);
-        s.field.extend_from_slice(value);
-        s.name_len = name.len();
+        s.kept.keep(name, value, octets);
         s.huffman = huffman;
-        s.octets.clear();
-        s.octets.extend_from_slice(octets);
     });
 }
 

@@ -15,6 +15,7 @@ mod encoder;
 mod error;
 pub mod huffman;
 pub mod integer;
+mod kept;
 mod literals;
 mod memo;
 mod runs;

@@ -15,6 +15,8 @@
 //!
 //! Bounded: [`SLOTS`] slots of at most [`SLOT_FIELD_MAX`] octets of field each.
 
+use super::kept::KeptField;
+
 /// Fields remembered around a run.
 const SLOTS: usize = 8;
 
@@ -23,10 +25,7 @@ const SLOT_FIELD_MAX: usize = 128;
 
 #[derive(Debug, Default)]
 struct Slot {
-    /// Name then value.
-    field: Vec<u8>,
-    name_len: usize,
-    wire: Vec<u8>,
+    kept: KeptField,
     generation: u64,
 }
 
@@ -50,12 +49,10 @@ impl Slots {
         generation: u64,
     ) -> Option<&[u8]> {
         let s = self.slots.get(i)?;
-        let hit = s.generation == generation
-            && s.name_len == name.len()
-            && s.field.len() == name.len() + value.len()
-            && &s.field[s.name_len..] == value
-            && &s.field[..s.name_len] == name;
-        hit.then_some(&s.wire[..])
+        if s.generation != generation {
+            return None;
+        }
+        s.kept.wire_for(name, value)
     }
 
     /// Field `i` was encoded as `wire` against the table of `generation`, leaving it
@@ -76,12 +73,7 @@ impl Slots {
         }
         // The slot's buffers are reused: no allocation once they are warm.
         let s = &mut self.slots[i];
-        s.field.clear();
-        s.field.extend_from_slice(name);
-        s.field.extend_from_slice(value);
-        s.name_len = name.len();
-        s.wire.clear();
-        s.wire.extend_from_slice(wire);
+        s.kept.keep(name, value, wire);
         s.generation = generation;
     }
 }
