@@ -72,16 +72,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-python3 - "$DOCROOT" "$PATHS" <<'PY'
-import random, sys
-for name, size in (("1k.bin", 1024), ("1m.bin", 1024 * 1024)):
-    with open(f"{sys.argv[1]}/{name}", "wb") as f:
-        f.write(random.Random(size).randbytes(size))
-paths = int(sys.argv[2])
-for i in range(paths if paths > 1 else 0):
-    with open(f"{sys.argv[1]}/1k-{i:04}.bin", "wb") as f:
-        f.write(random.Random(i).randbytes(1024))
-PY
+write_h2_files "$DOCROOT" "$PATHS"
 chmod 644 "$DOCROOT"/*.bin
 TLS_DIR=$WORK/tls
 CERT=$TLS_DIR/cert.pem
@@ -134,7 +125,7 @@ count() {
     # The measured run's URIs: one, or each of the BENCH_PATHS files in turn.
     local target=("$url")
     if ((PATHS > 1)); then
-        for ((i = 0; i < PATHS; i++)); do printf '%s\n' "${url%/*}/1k-$(printf %04d "$i").bin"; done >"$dir/uris"
+        path_uris "${url%/*}" "$PATHS" >"$dir/uris"
         target=(-i "$dir/uris")
     fi
     for ((i = 0; i < 300; i++)); do

@@ -87,16 +87,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-python3 - "$DOCROOT" "$PATHS" <<'PY'
-import random, sys
-for name, size in (("1k.bin", 1024), ("1m.bin", 1024 * 1024)):
-    with open(f"{sys.argv[1]}/{name}", "wb") as f:
-        f.write(random.Random(size).randbytes(size))
-paths = int(sys.argv[2])
-for i in range(paths if paths > 1 else 0):
-    with open(f"{sys.argv[1]}/1k-{i:04}.bin", "wb") as f:
-        f.write(random.Random(i).randbytes(1024))
-PY
+write_h2_files "$DOCROOT" "$PATHS"
 chmod 755 "$DOCROOT"
 chmod 644 "$DOCROOT"/*.bin
 
@@ -222,8 +213,8 @@ bench_case() {
     # The distinct-paths case: each client asks for the BENCH_PATHS files in turn.
     local target=("$url")
     if [[ $file == "1k-x$PATHS-paths" ]]; then
-        local i uris=$WORK/raw/$server-$mode.uris
-        for ((i = 0; i < PATHS; i++)); do printf '%s://127.0.0.1:%s/1k-%04d.bin\n' "$scheme" "$port" "$i"; done >"$uris"
+        local uris=$WORK/raw/$server-$mode.uris
+        path_uris "$scheme://127.0.0.1:$port" "$PATHS" >"$uris"
         target=(-i "$uris")
     fi
     if ((WARMUP > 0)); then

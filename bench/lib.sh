@@ -49,6 +49,28 @@ free_port() {
 
 # utime + stime of a whole process (all threads, live and exited), in clock ticks.
 # Fields after "(comm)" start at field 3, so utime (14) and stime (15) are $12 and $13.
+# write_h2_files DOCROOT PATHS: 1k.bin and 1m.bin of random octets, and when PATHS > 1
+# also PATHS distinct 1 KiB files 1k-0000.bin, ... (the distinct-paths cases).
+write_h2_files() {
+    python3 - "$1" "$2" <<'PY'
+import random, sys
+for name, size in (("1k.bin", 1024), ("1m.bin", 1024 * 1024)):
+    with open(f"{sys.argv[1]}/{name}", "wb") as f:
+        f.write(random.Random(size).randbytes(size))
+paths = int(sys.argv[2])
+for i in range(paths if paths > 1 else 0):
+    with open(f"{sys.argv[1]}/1k-{i:04}.bin", "wb") as f:
+        f.write(random.Random(i).randbytes(1024))
+PY
+}
+
+# path_uris BASE PATHS: the URIs of those PATHS files under BASE (scheme://host:port),
+# one a line, for `h2load -i`.
+path_uris() {
+    local i
+    for ((i = 0; i < $2; i++)); do printf '%s/1k-%04d.bin\n' "$1" "$i"; done
+}
+
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 proc_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 children_of() { ps -o pid= --ppid "$1" | tr -d ' ' || true; }
