@@ -488,3 +488,15 @@ pub const SPARE_QUEUES: usize = 64;
 
 /// Spare allocations: the largest output queue ring kept, in chunks.
 pub const SPARE_QUEUE_CHUNKS: usize = 16;
+
+/// HPACK encoder, per HTTP/2 connection (`proto/h2/hpack/encoder.rs`, `Seen`): a
+/// per-response field (`etag`, `last-modified`, `content-length`, ...) sent once is
+/// indexed when it comes again within this many such fields sent as literals: one
+/// resource fetched again and again is indexed at its second response, a cycle
+/// through more than about ten files (three such fields each) never is. That bounds
+/// what these fields take of the 4,096-octet table to about 32 entries (~2 KiB).
+pub const HPACK_SEEN_WINDOW: u64 = 32;
+
+/// HPACK encoder: slots of that memory, a power of two (16 octets each, 512 per
+/// connection that sends such a field).
+pub const HPACK_SEEN_SLOTS: usize = 32;

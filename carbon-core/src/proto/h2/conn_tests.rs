@@ -387,22 +387,23 @@ fn rfc7541_3_1_a_repeated_block_reuses_its_decoded_fields() {
         (":path", "/a.css"),
         ("user-agent", "poller/1"),
     ];
-    // The first block indexes its fields (the table changes: decoded, not kept), the
-    // second refers to them (kept), the third is the second again (its fields reused,
-    // its request built and kept), the fourth too (a copy of that request).
-    let blocks: Vec<Vec<u8>> = (0..4).map(|_| p.block(&fields)).collect();
-    assert_ne!(blocks[0], blocks[1]);
+    // The first block indexes its fields but `:path` (the table changes: decoded, not
+    // kept), the second indexes `:path`, seen again (likewise), the third refers to
+    // them all (kept), the fourth is the third again (its fields reused, its request
+    // built and kept), the fifth too (a copy of that request).
+    let blocks: Vec<Vec<u8>> = (0..5).map(|_| p.block(&fields)).collect();
+    assert_ne!(blocks[1], blocks[2]);
     assert_eq!(
-        blocks[1], blocks[2],
+        blocks[2], blocks[3],
         "the test needs the client to repeat its block"
     );
-    assert_eq!(blocks[2], blocks[3]);
+    assert_eq!(blocks[3], blocks[4]);
     for (i, block) in blocks.iter().enumerate() {
         let id = 1 + 2 * i as u32;
         p.raw(ty::HEADERS, fl::END_STREAM | fl::END_HEADERS, id, block);
     }
     let reqs = p.requests();
-    assert_eq!(reqs.len(), 4);
+    assert_eq!(reqs.len(), 5);
     assert_eq!(p.conn.blocks_reused, 2);
     for (_, r) in &reqs {
         assert_eq!(r.uri(), "/a.css");

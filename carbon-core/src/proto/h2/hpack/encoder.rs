@@ -8,7 +8,10 @@
 //!   from the second response on they cost one octet;
 //! * fields whose value identifies one resource or one response (`content-length`,
 //!   `etag`, `last-modified`, `:path`, ...) are sent as literals without indexing, with
-//!   the name indexed: adding them would only evict the entries that pay off;
+//!   the name indexed, the first time: a page's files come once per connection, and
+//!   adding their fields would only evict the entries that pay off. Such a field seen
+//!   again recently on the connection ([`Seen`]: a poller, a load generator, a client
+//!   fetching one resource again) is added then, and costs one octet from then on;
 //! * entries larger than 3/4 of the table are not added (they would flush it);
 //! * sensitive fields are never indexed and are sent as never-indexed literals (§7.1.3),
 //!   so no intermediary indexes them either: `authorization`, `proxy-authorization`,
@@ -46,6 +49,7 @@ use super::runs::Runs;
 use super::slots::Slots;
 use super::table::{self, DynamicTable, STATIC, STATIC_LEN};
 use super::{integer, string, HeaderField, DEFAULT_TABLE_SIZE};
+use crate::limits::{HPACK_SEEN_SLOTS, HPACK_SEEN_WINDOW};
 
 /// The largest dynamic table our encoder uses, whatever the peer allows: the table is
 /// memory we hold per connection, and 4096 octets already holds every field that
@@ -119,6 +123,7 @@ pub struct Encoder {
     memo: Memo,
     runs: Runs,
     slots: Slots,
+    seen: Seen,
     /// Off only in tests that compare the memo's output with encoding afresh.
     use_memo: bool,
     /// Fields taken from the memo, for tests that check it is used.
@@ -162,6 +167,7 @@ impl Encoder {
             memo: Memo::default(),
             runs: Runs::default(),
             slots: Slots::default(),
+            seen: Seen::default(),
             use_memo: true,
             #[cfg(test)]
             memo_hits: 0,
@@ -240,8 +246,8 @@ impl Encoder {
         self.memo.end_block();
     }
 
-    /// Field `i` of the block, from the memo when it holds it; returns whether it was
-    /// sent as sensitive (the memo never holds such a field).
+    /// Field `i` of the block, from the memo when it holds it; returns whether its
+    /// octets may be reused ([`Self::encode_field`]; the memo holds only such fields).
     #[inline]
     fn memo_field(&mut self, i: usize, field: HeaderField<'_>, dst: &mut Vec<u8>) -> bool {
         let HeaderField { name, value, .. } = field;
@@ -255,17 +261,17 @@ impl Encoder {
                 {
                     self.memo_hits += 1;
                 }
-                return false;
+                return true;
             }
         }
         // The fields matched before this one precede it on the wire.
         self.memo.write_matched(dst);
         let (start, generation) = (dst.len(), self.generation);
-        let sensitive = self.encode_field(field, dst);
-        let keep = !sensitive && self.generation == generation;
+        let reusable = self.encode_field(field, dst);
+        let keep = reusable && self.generation == generation;
         self.memo
             .record(i, name, value, &dst[start..], generation, keep);
-        sensitive
+        reusable
     }
 
     /// Appends one header block holding `head`, then the fields of `run`, then `tail`.
@@ -310,14 +316,14 @@ impl Encoder {
                 // Through the block memo: another file's run has the same layout
                 // (content type, security fields, ...) and differs in a few fields.
                 let (start, generation) = (dst.len(), self.generation);
-                let mut sensitive = false;
+                let mut reusable = true;
                 self.memo.start_block();
                 for (j, field) in run.into_iter().enumerate() {
-                    sensitive |= self.memo_field(j, field, dst);
+                    reusable &= self.memo_field(j, field, dst);
                 }
                 self.memo.write_matched(dst);
                 self.memo.end_block();
-                if !sensitive && self.generation == generation {
+                if reusable && self.generation == generation {
                     self.runs.keep(key, generation, &dst[start..]);
                 }
             }
@@ -343,8 +349,7 @@ impl Encoder {
             }
         }
         let (start, generation) = (dst.len(), self.generation);
-        let sensitive = self.encode_field(field, dst);
-        if !sensitive && self.generation == generation {
+        if self.encode_field(field, dst) && self.generation == generation {
             self.slots.keep(i, name, value, &dst[start..], generation);
         }
     }
@@ -362,56 +367,72 @@ impl Encoder {
         }
     }
 
-    /// Appends one field; returns whether it was sent as sensitive (never indexed).
+    /// Appends one field; returns whether its octets may be reused for the same field
+    /// against the same dynamic table: not when it was sent as sensitive (never
+    /// indexed), nor when encoding it changed what the next encoding of it would be
+    /// ([`Seen`]). Whatever returns true here left `seen` untouched, so a reused field
+    /// is also one that would not have changed the encoder's state.
     fn encode_field(&mut self, field: HeaderField<'_>, dst: &mut Vec<u8>) -> bool {
         let HeaderField { name, value, .. } = field;
         let sensitive = field.sensitive || is_sensitive(name, value);
         let huffman = self.strategy.huffman();
         let name_hash = hash_name(name);
-
-        // A field this strategy never indexes is never in the dynamic table, and with
-        // a static name its octets depend on nothing else: the thread may have them.
-        let table_free = !sensitive && !self.may_index_per_response() && is_per_response(name);
         let field_hash = hash_field(name_hash, value);
-        if table_free && literals::append(field_hash, name, value, huffman, dst) {
-            return false;
-        }
-        let start = dst.len();
 
         // A field already in the dynamic table is one index, whatever else matches
         // (a field with a static exact match is never added, so none is missed).
         if !sensitive && !self.table.is_empty() {
             if let Some(i) = self.index.find_field(&self.table, field_hash, name, value) {
                 integer::encode(STATIC_LEN + 1 + i, 7, 0x80, dst);
-                return false;
+                return true;
             }
         }
-        let mut name_index = None;
-        if let Some((first, count)) = table::static_name(name) {
+        let static_name = table::static_name(name);
+        if let Some((first, count)) = static_name {
             if !sensitive {
                 for index in first..first + count {
                     if STATIC[index - 1].1 == value {
                         integer::encode(index, 7, 0x80, dst);
-                        return false;
+                        return true;
                     }
                 }
             }
-            name_index = Some(first);
         }
+
+        let mut reusable = !sensitive;
+        let literal = if sensitive {
+            Literal::NeverIndexed
+        } else {
+            match self.index_decision(name, value) {
+                Index::Yes => Literal::WithIndexing,
+                Index::No => Literal::WithoutIndexing,
+                Index::IfSeen => {
+                    if self.seen.note(field_hash) {
+                        Literal::WithIndexing
+                    } else {
+                        // The next encoding of this field adds it: not the same octets.
+                        reusable = false;
+                        Literal::WithoutIndexing
+                    }
+                }
+            }
+        };
+
+        // A field sent without indexing with a static name depends on nothing but
+        // itself: the thread may have its octets.
+        let table_free =
+            literal == Literal::WithoutIndexing && static_name.is_some() && is_per_response(name);
+        if table_free && literals::append(field_hash, name, value, huffman, dst) {
+            return reusable;
+        }
+        let start = dst.len();
+        let mut name_index = static_name.map(|(first, _)| first);
         if name_index.is_none() && !self.table.is_empty() {
             name_index = self
                 .index
                 .find_name(&self.table, name_hash, name)
                 .map(|i| STATIC_LEN + 1 + i);
         }
-
-        let literal = if sensitive {
-            Literal::NeverIndexed
-        } else if self.should_index(name, value) {
-            Literal::WithIndexing
-        } else {
-            Literal::WithoutIndexing
-        };
         let (prefix, flags) = match literal {
             Literal::WithIndexing => (6, 0x40),
             Literal::WithoutIndexing => (4, 0x00),
@@ -425,7 +446,7 @@ impl Encoder {
             }
         }
         string::encode(value, huffman, dst);
-        if table_free && name_index.is_some_and(|i| i <= STATIC_LEN) {
+        if table_free {
             literals::keep(field_hash, name, value, huffman, &dst[start..]);
         }
         if literal == Literal::WithIndexing {
@@ -433,24 +454,71 @@ impl Encoder {
             self.generation += 1;
             self.index.inserted(&self.table, name_hash, name, value);
         }
-        sensitive
+        reusable
     }
 
-    /// Whether this strategy may add a per-response field (`is_per_response`) to the
+    /// Whether a field that is not sensitive and has no exact match goes into the
     /// dynamic table.
-    fn may_index_per_response(&self) -> bool {
-        matches!(self.strategy, Strategy::IndexAll { .. })
-    }
-
-    fn should_index(&self, name: &[u8], value: &[u8]) -> bool {
+    fn index_decision(&self, name: &[u8], value: &[u8]) -> Index {
         let size = table::entry_size(name, value);
         match self.strategy {
-            Strategy::NoIndexing { .. } => false,
-            Strategy::IndexAll { .. } => size <= self.table.capacity(),
-            Strategy::Smart { .. } => {
-                size <= self.table.capacity() / 4 * 3 && !is_per_response(name)
-            }
+            Strategy::NoIndexing { .. } => Index::No,
+            Strategy::IndexAll { .. } if size <= self.table.capacity() => Index::Yes,
+            Strategy::IndexAll { .. } => Index::No,
+            Strategy::Smart { .. } if size > self.table.capacity() / 4 * 3 => Index::No,
+            Strategy::Smart { .. } if is_per_response(name) => Index::IfSeen,
+            Strategy::Smart { .. } => Index::Yes,
         }
+    }
+}
+
+/// Whether a field goes into the dynamic table ([`Encoder::index_decision`]).
+enum Index {
+    Yes,
+    No,
+    /// Only if it was sent recently on this connection ([`Seen`]).
+    IfSeen,
+}
+
+/// The per-response fields (`is_per_response`) an encoder sent as literals lately, by
+/// hash, each with when it was noted (a count of notes): a field noted again within
+/// `HPACK_SEEN_WINDOW` notes is indexed. A client fetching one resource again and
+/// again (a poller, a load generator) gets its fields indexed at the second response;
+/// a page's dozens of files, or a cycle through more files than the window holds,
+/// never are, so they neither evict what repeats (`server`, `content-type`, ...) nor
+/// each other (a table that churns costs every later block its reused octets).
+/// Two-way set-associative: a collision only makes a field indexed late, a valid
+/// encoding.
+/// Allocated at the first such field (idle and HTTP/1.1-only connections pay nothing).
+#[derive(Debug, Default)]
+struct Seen {
+    slots: Option<Box<[(u64, u64); HPACK_SEEN_SLOTS]>>,
+    notes: u64,
+}
+
+impl Seen {
+    /// Whether the field with this hash was noted within the window; if not, notes it
+    /// (the only change of state).
+    fn note(&mut self, field_hash: u64) -> bool {
+        // Stamps start at 1: 0 marks an empty way.
+        let now = self.notes + 1;
+        let slots = self
+            .slots
+            .get_or_insert_with(|| Box::new([(0, 0); HPACK_SEEN_SLOTS]));
+        // Two ways per set (the slot count is a power of two; the low bits pick the
+        // set), so two fields of one cycle that share a set do not forget each other.
+        let set = field_hash as usize & (HPACK_SEEN_SLOTS - 2);
+        let ways = &mut slots[set..set + 2];
+        let recent =
+            |&(h, at): &(u64, u64)| at != 0 && h == field_hash && now - at <= HPACK_SEEN_WINDOW;
+        if ways.iter().any(recent) {
+            return true;
+        }
+        // The way noted longer ago (or empty) takes the field.
+        let older = usize::from(ways[1].1 < ways[0].1);
+        ways[older] = (field_hash, now);
+        self.notes = now;
+        false
     }
 }
 

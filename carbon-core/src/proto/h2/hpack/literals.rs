@@ -1,10 +1,11 @@
 //! The octets of fields sent as literals that no table state changes, kept per worker
 //! thread and shared by its connections.
 //!
-//! A field the encoder never indexes (`etag`, `last-modified`, ... under
-//! [`super::Strategy::Smart`]: they identify one resource, see `is_per_response`)
-//! whose name is in the static table is always encoded the same way: the static
-//! name index and the value, Huffman-coded when shorter (RFC 7541 §6.2.2). No dynamic
+//! A field the encoder sends without indexing (`etag`, `last-modified`, ... at their
+//! first appearance under [`super::Strategy::Smart`]: they identify one resource, see
+//! `is_per_response` and `Seen`) whose name is in the static table is always encoded
+//! the same way: the static name index and the value, Huffman-coded when shorter
+//! (RFC 7541 §6.2.2). No dynamic
 //! table is involved, so the octets depend on the field alone, and the same file's
 //! `etag` sent on a hundred connections is Huffman-coded once. Each connection's
 //! encoder still keeps its own state; this only saves recomputing octets.

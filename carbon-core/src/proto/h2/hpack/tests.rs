@@ -700,7 +700,7 @@ fn rfc7541_7_1_3_sensitive_field_is_sent_literal_even_if_table_has_it() {
 }
 
 #[test]
-fn smart_encoder_indexes_repeated_response_fields_only() {
+fn smart_encoder_indexes_response_fields_from_their_second_appearance() {
     let response = [
         (":status", "200"),
         ("server", "carbon"),
@@ -713,26 +713,167 @@ fn smart_encoder_indexes_repeated_response_fields_only() {
     ];
     let mut enc = Encoder::new();
     let first = encode(&mut enc, &response);
-    let second = encode(&mut enc, &response);
-    let indexed: Vec<String> = table(enc.table()).into_iter().map(|(n, _)| n).collect();
+    let names =
+        |enc: &Encoder| -> Vec<String> { table(enc.table()).into_iter().map(|(n, _)| n).collect() };
+    // First time: the fields that repeat across responses are added; those of one
+    // resource are literals with an indexed name.
     assert_eq!(
-        indexed,
+        names(&enc),
         ["x-content-type-options", "content-type", "date", "server"]
     );
-    // Second time: :status, the four indexed fields one octet each, the three others
-    // as literals with an indexed name.
-    assert!(
-        second.len() < first.len() / 2,
-        "{} vs {}",
-        second.len(),
-        first.len()
-    );
-    // content-length is name 28: 0x0f 0x0d in a 4-bit prefix.
+    let second = encode(&mut enc, &response);
+    // Second time: the same resource again, so its fields are added too.
     assert_eq!(
-        second[..6],
-        [0x88, 0xc1, 0xc0, 0xbf, 0x0f, 0x0d],
-        "{second:02x?}"
+        names(&enc),
+        [
+            "last-modified",
+            "etag",
+            "content-length",
+            "x-content-type-options",
+            "content-type",
+            "date",
+            "server"
+        ]
     );
+    // content-length is static name 28, with incremental indexing: 0x40 | 28.
+    assert_eq!(second[..5], [0x88, 0xc1, 0xc0, 0xbf, 0x5c], "{second:02x?}");
+    assert!(second.len() < first.len(), "{second:02x?}");
+    // From then on, one octet per field.
+    let third = encode(&mut enc, &response);
+    assert_eq!(third.len(), response.len(), "{third:02x?}");
+}
+
+/// The same file asked for again is indexed; a page's many files, each once, or a
+/// cycle through more files than `HPACK_SEEN_WINDOW` covers, are not (they would evict
+/// what repeats, `server`, `content-type`, ..., and each other); a cycle through a few
+/// files is.
+#[test]
+fn smart_encoder_indexes_a_few_resources_asked_for_again_not_many() {
+    for (files, indexed) in [(64, 0), (8, 16)] {
+        let mut enc = Encoder::new();
+        for round in 0..3 {
+            for k in 0..files {
+                let etag = format!("\"{k:08x}-400\"");
+                let modified = format!("Mon, 21 Oct 2013 20:{:02}:{:02} GMT", k / 60, k % 60);
+                encode(
+                    &mut enc,
+                    &[
+                        (":status", "200"),
+                        ("content-type", "text/css"),
+                        ("etag", &etag),
+                        ("last-modified", &modified),
+                        ("server", "carbon"),
+                    ],
+                );
+            }
+            let per_resource = names_in(&enc, &["etag", "last-modified"]);
+            let want = if round == 0 { 0 } else { indexed };
+            assert_eq!(per_resource, want, "{files} files, round {round}");
+            let kept = names_in(&enc, &["content-type", "server"]);
+            assert_eq!(
+                kept, 2,
+                "{files} files, round {round}: repeating fields evicted"
+            );
+        }
+    }
+}
+
+fn names_in(enc: &Encoder, names: &[&str]) -> usize {
+    table(enc.table())
+        .iter()
+        .filter(|(n, _)| names.contains(&n.as_str()))
+        .count()
+}
+
+/// Every way a field reaches the wire (memo, runs, slots, the thread's literals)
+/// leaves the encoder as encoding afresh would, `Seen` included: per-response fields
+/// drawn from a few hot and many cold resources, so that fields are seen, forgotten
+/// (slot taken by another) and seen again, at every table size.
+#[test]
+fn rfc7541_second_appearance_indexing_encodes_exactly_as_encoding_afresh() {
+    use std::sync::Arc;
+    let mut rng = Rng::new(7541);
+    let runs: Vec<Arc<Vec<Owned>>> = (0..4)
+        .map(|k| {
+            Arc::new(vec![
+                (
+                    b"content-type".to_vec(),
+                    format!("t/{k}").into_bytes(),
+                    false,
+                ),
+                (b"x-frame-options".to_vec(), b"DENY".to_vec(), false),
+            ])
+        })
+        .collect();
+    for strategy in Strategy::ALL {
+        let mut enc = Encoder::with_strategy(strategy);
+        let mut reference = Encoder::without_memo(strategy);
+        let mut dec = Decoder::new(4096);
+        for block in 0..1500 {
+            if rng.one_in(60) {
+                let size = *rng.pick(&[0, 100, 256, 1000, 4096]);
+                for e in [&mut enc, &mut reference] {
+                    e.set_max_table_size(size);
+                }
+                dec.set_max_table_size(size);
+            }
+            let file = if rng.one_in(2) {
+                rng.below(3)
+            } else {
+                3 + rng.below(200)
+            };
+            let head: Vec<Owned> = vec![(b":status".to_vec(), b"200".to_vec(), false)];
+            let tail: Vec<Owned> = vec![
+                (
+                    b"etag".to_vec(),
+                    format!("\"{file:x}\"").into_bytes(),
+                    false,
+                ),
+                (
+                    b"content-length".to_vec(),
+                    format!("{}", 100 + file % 7).into_bytes(),
+                    false,
+                ),
+                (
+                    b"location".to_vec(),
+                    format!("/a/very/long/path/to/file/{file}").into_bytes(),
+                    false,
+                ),
+            ];
+            let all: Vec<Owned> = head.iter().chain(&tail).cloned().collect();
+            let mut got = Vec::new();
+            let mut listed = all.clone();
+            if rng.one_in(2) {
+                let run = &runs[file % runs.len()];
+                enc.encode_with_run(
+                    as_fields(&head),
+                    (run, as_fields(run)),
+                    as_fields(&tail),
+                    &mut got,
+                );
+                listed = head
+                    .iter()
+                    .chain(run.iter())
+                    .chain(&tail)
+                    .cloned()
+                    .collect();
+            } else {
+                enc.encode(as_fields(&all), &mut got);
+            }
+            let mut want = Vec::new();
+            reference.encode(as_fields(&listed), &mut want);
+            assert_eq!(got, want, "{strategy:?} block {block}");
+            let decoded = decode(&mut dec, &got, usize::MAX).unwrap();
+            assert_eq!(decoded.len(), listed.len());
+            for (g, l) in decoded.iter().zip(&listed) {
+                assert_eq!((&g.0, &g.1), (&l.0, &l.1), "{strategy:?} block {block}");
+            }
+        }
+        if let Strategy::Smart { .. } = strategy {
+            // The hot files' fields were indexed at some point.
+            assert!(enc.memo_hits + enc.run_hits > 500, "{strategy:?}");
+        }
+    }
 }
 
 #[test]
@@ -1002,8 +1143,11 @@ fn rfc7541_memo_matched_prefix_lands_in_field_order() {
             (b"etag", b"\"2\""),
         ],
     ];
-    let mut enc = Encoder::new();
-    let mut reference = Encoder::without_memo(Strategy::default());
+    // Without indexing, the table holds still and every difference is the field's own
+    // (under Smart, `server` and the repeated `etag` would be added and move it).
+    let strategy = Strategy::NoIndexing { huffman: true };
+    let mut enc = Encoder::with_strategy(strategy);
+    let mut reference = Encoder::without_memo(strategy);
     for (k, block) in blocks.iter().enumerate() {
         let fields = || block.iter().map(|&(n, v)| HeaderField::new(n, v));
         let (mut got, mut want) = (b"held".to_vec(), b"held".to_vec());
@@ -1011,9 +1155,7 @@ fn rfc7541_memo_matched_prefix_lands_in_field_order() {
         enc.encode(fields(), &mut got);
         reference.encode(fields(), &mut want);
         assert_eq!(got, want, "block {k}");
-        // Block 0 adds `server` to the table, so block 1 sends it as an index and
-        // reuses `:status` alone; from block 2 on the table holds still.
-        let expected = [0, 1, 2, 3, 2][k];
+        let expected = [0, 3, 2, 3, 2][k];
         assert_eq!(enc.memo_hits - hits, expected, "block {k}");
     }
 }
@@ -1110,10 +1252,13 @@ fn rfc7541_run_encodes_exactly_as_encoding_afresh() {
             }
         }
         // IndexAll adds each block's new length to the table, after the run: the
-        // next block's run then meets another table, unless the length repeats.
+        // next block's run then meets another table, unless the length repeats. Smart
+        // does so for a length that comes again soon, and for each run's `etag` at
+        // its second appearance after every table change.
         let floor = match strategy {
             Strategy::IndexAll { .. } => 40,
-            _ => 200,
+            Strategy::Smart { .. } => 150,
+            Strategy::NoIndexing { .. } => 200,
         };
         assert!(
             enc.run_hits > floor,
