@@ -62,7 +62,7 @@ impl Fields {
         repeated: bool,
     ) -> Result<RequestHead, Malformed> {
         if let Some(head) = &self.head {
-            return Ok(head.clone());
+            return Ok(head.copy());
         }
         let head = build_request_with(self, memo)?;
         if repeated && self.block_generation.is_some() {
@@ -135,6 +135,31 @@ pub struct RequestHead {
     /// RFC 8441 §4: the `:protocol` of an extended CONNECT (e.g. `websocket`). The
     /// connection refuses it unless it advertised SETTINGS_ENABLE_CONNECT_PROTOCOL.
     pub protocol: Option<String>,
+}
+
+impl RequestHead {
+    /// The same request, its header map taken from the thread's spare ones
+    /// (`proto/spare.rs`) rather than allocated: what a repeated block gets, and what
+    /// `Clone` would give (values are shared `Bytes`, names mostly constants).
+    fn copy(&self) -> RequestHead {
+        let src = &self.request;
+        let mut headers = crate::proto::spare::header_map(src.headers().len());
+        for (name, value) in src.headers() {
+            headers.append(name.clone(), value.clone());
+        }
+        let mut request = http::Request::new(());
+        *request.method_mut() = src.method().clone();
+        *request.uri_mut() = src.uri().clone();
+        *request.version_mut() = src.version();
+        *request.headers_mut() = headers;
+        *request.extensions_mut() = src.extensions().clone();
+        RequestHead {
+            request,
+            content_length: self.content_length,
+            priority: self.priority,
+            protocol: self.protocol.clone(),
+        }
+    }
 }
 
 /// Why a request is malformed, for logs.
@@ -413,6 +438,38 @@ mod tests {
         decoder.set_max_table_size(0);
         assert!(!fields.are_decoding_of(&block, decoder.generation()));
         assert!(decoder.decode(&block, 16 * 1024, &mut |_| {}).is_err());
+    }
+
+    /// A repeated block's request is a copy of the first one's (RFC 7541 §3.1: the same
+    /// octets at the same decoder state are the same fields): every field in order,
+    /// repeated names included, the method, target, version and body length.
+    #[test]
+    fn rfc7541_3_1_a_repeated_blocks_request_is_an_exact_copy() {
+        let mut fields = with(&[
+            ("accept", "text/html"),
+            ("x-custom", "1"),
+            ("accept", "*/*"),
+            ("cookie", "a=1"),
+            ("cookie", "b=2"),
+            ("content-length", "0"),
+        ]);
+        fields.remember_block(b"block", 7);
+        let mut memo = RequestMemo::default();
+        let first = fields.request_head(&mut memo, true).unwrap();
+        let copy = fields.request_head(&mut memo, true).unwrap();
+        let pairs = |h: &RequestHead| -> Vec<(String, Vec<u8>)> {
+            h.request
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+                .collect()
+        };
+        assert_eq!(pairs(&copy), pairs(&first));
+        assert_eq!(pairs(&copy).len(), 6, "{:?}", pairs(&copy));
+        assert_eq!(copy.request.method(), first.request.method());
+        assert_eq!(copy.request.uri(), first.request.uri());
+        assert_eq!(copy.request.version(), first.request.version());
+        assert_eq!(copy.content_length, Some(0));
     }
 
     fn f(fields: &[(&str, &str)]) -> Fields {
