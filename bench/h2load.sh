@@ -206,6 +206,7 @@ stop_server() {
 bench_case() {
     local server=$1 mode=$2 file=$3 c=$4 m=$5 port url out cpu0 cpu1 scheme=http
     port=$(free_port)
+    [[ ${BENCH_FRESH_TCP:-1} == 1 ]] && fresh_tcp_metrics
     start_server "$server" "$port" "$mode"
     [[ $mode == tls ]] && scheme=https
     url="$scheme://127.0.0.1:$port/$file"

@@ -71,6 +71,15 @@ path_uris() {
     for ((i = 0; i < $2; i++)); do printf '%s/1k-%04d.bin\n' "$1" "$i"; done
 }
 
+# Linux caches per-destination TCP metrics (RTT, ssthresh, cwnd, reordering) when a
+# connection closes and seeds new connections to that address with them: on loopback
+# every server shares one entry for 127.0.0.1, so one server's run would set the
+# starting point of the next's (a cached 4 ms RTT and an ssthresh of 18 segments were
+# seen after a run). Each case starts from none instead (root only; a no-op otherwise).
+fresh_tcp_metrics() {
+    ip tcp_metrics flush 127.0.0.0/8 2>/dev/null || true
+    ip tcp_metrics flush ::1 2>/dev/null || true
+}
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 proc_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 children_of() { ps -o pid= --ppid "$1" | tr -d ' ' || true; }

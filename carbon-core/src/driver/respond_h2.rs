@@ -80,7 +80,7 @@ pub(crate) fn respond(c: &mut Conn, ev: Event, mut x: Ctx<'_>) {
                 c.h2_log.push(p.stream_id, line);
                 spare::recycle_request(p.request);
             }
-            spare::recycle_request(*request);
+            request.recycle();
             // Draining before a stop: as HTTP/1.1 closes after its next response
             // (`finish_h1`), a connection opened meanwhile gets its GOAWAY.
             if x.shared.draining.load(std::sync::atomic::Ordering::Relaxed) {

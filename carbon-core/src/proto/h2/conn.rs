@@ -29,10 +29,11 @@ use std::time::Instant;
 use bytes::{BufMut, Bytes, BytesMut};
 use http::{Method, StatusCode};
 
+use super::delivered::Delivered;
 use crate::limits::{Http2Limits, H2_SCRATCH_RELEASE_AFTER, H2_STAGE_KEEP};
 use crate::proto::out::OutQueue;
 use crate::proto::{Phase as ProgressPhase, Progress, Stamp};
-use crate::service::{Body, FileRegion, PreEncoded, Request, Response};
+use crate::service::{Body, FileRegion, PreEncoded, Response};
 
 use super::error::{ConnError, ErrorCode, StreamError};
 use super::flood::{Flood, Kind};
@@ -83,12 +84,10 @@ const MAX_KEPT_BLOCK_BUF: usize = 4096;
 #[derive(Debug)]
 pub enum Event {
     /// A complete, valid request (RFC 9113 §8). Answer with [`H2Conn::send_response`].
-    /// Boxed from the moment its HEADERS arrive: the event queue, the engine wrapper
-    /// and the driver then move a pointer, not the request's 250 octets, each time.
-    Request {
-        stream_id: u32,
-        request: Box<Request>,
-    },
+    /// Boxed from the moment its HEADERS arrive (the event queue, the engine wrapper
+    /// and the driver then move a pointer, not the request's 250 octets, each time),
+    /// or shared with the streams whose header block was the same ([`Delivered`]).
+    Request { stream_id: u32, request: Delivered },
     /// A request refused with a status (413 body too large, 431 header list too large,
     /// 408 not complete in time): answer with [`H2Conn::send_response`] and an error
     /// response of that status.
@@ -1251,7 +1250,7 @@ impl H2Conn {
         stream.head_request = head.request.method() == Method::HEAD;
         stream.priority = head.priority;
         stream.recv = RecvPhase::Body {
-            head: Box::new(head.request.map(|()| Bytes::new())),
+            head: head.request,
             body: Vec::new(),
             content_length: head.content_length,
             deadline: now + self.limits.request_timeout,
@@ -1320,7 +1319,9 @@ impl H2Conn {
                 std::mem::replace(&mut s.recv, RecvPhase::Done)
             {
                 let mut request = head;
-                *request.body_mut() = Bytes::from(body);
+                if !body.is_empty() {
+                    *request.make_mut().body_mut() = Bytes::from(body);
+                }
                 s.awaiting_response = true;
                 self.events.push_back(Event::Request {
                     stream_id: id,

@@ -187,7 +187,9 @@ impl Pair {
         let mut out = Vec::new();
         for e in std::mem::take(&mut self.events) {
             match e {
-                Event::Request { stream_id, request } => out.push((stream_id, *request)),
+                Event::Request { stream_id, request } => {
+                    out.push((stream_id, request.into_owned()))
+                }
                 other => self.events.push(other),
             }
         }
@@ -410,6 +412,39 @@ fn rfc7541_3_1_a_repeated_block_reuses_its_decoded_fields() {
         assert_eq!(r.headers()["host"], "example.com");
         assert_eq!(r.headers()["user-agent"], "poller/1");
         assert_eq!(r.headers().len(), 2);
+    }
+}
+
+/// A repeated block whose request has a body (RFC 9113 §8.1: DATA follows HEADERS)
+/// gets a request of its own with that body; the shared one, and the next repetition
+/// without a body, stay bodiless.
+#[test]
+fn rfc9113_8_1_a_repeated_block_with_a_body_gets_its_own_request() {
+    let mut p = Pair::connected();
+    let fields = [
+        (":method", "POST"),
+        (":scheme", "https"),
+        (":authority", "example.com"),
+        (":path", "/form"),
+    ];
+    // As in the test above: the third block on is the same octets.
+    let blocks: Vec<Vec<u8>> = (0..5).map(|_| p.block(&fields)).collect();
+    assert_eq!(blocks[2], blocks[4]);
+    let end = fl::END_STREAM | fl::END_HEADERS;
+    for (i, block) in blocks.iter().enumerate().take(4) {
+        p.raw(ty::HEADERS, end, 1 + 2 * i as u32, block);
+    }
+    p.raw(ty::HEADERS, fl::END_HEADERS, 9, &blocks[4]);
+    p.raw(ty::DATA, fl::END_STREAM, 9, b"abc");
+    p.raw(ty::HEADERS, end, 11, &blocks[4]);
+    let reqs = p.requests();
+    assert_eq!(reqs.len(), 6);
+    assert_eq!(p.conn.blocks_reused, 3);
+    let bodies: Vec<&[u8]> = reqs.iter().map(|(_, r)| &r.body()[..]).collect();
+    assert_eq!(bodies, [&b""[..], b"", b"", b"", b"abc", b""]);
+    for (_, r) in &reqs {
+        assert_eq!(r.uri(), "/form");
+        assert_eq!(r.method(), "POST");
     }
 }
 

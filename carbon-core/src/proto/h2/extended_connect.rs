@@ -182,8 +182,11 @@ impl H2Conn {
         s.priority = head.priority;
         s.tunnel = Some(Box::default());
         s.awaiting_response = true;
-        let mut request = Box::new(head.request.map(|()| Bytes::new()));
-        request.extensions_mut().insert(Protocol(protocol));
+        let mut request = head.request;
+        request
+            .make_mut()
+            .extensions_mut()
+            .insert(Protocol(protocol));
         self.events.push_back(Event::Request {
             stream_id: id,
             request,

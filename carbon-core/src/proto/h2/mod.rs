@@ -7,6 +7,7 @@
 //! Nothing here reads a socket or a clock: time is a parameter.
 
 mod conn;
+mod delivered;
 pub mod error;
 mod flood;
 pub mod frame;
@@ -19,3 +20,4 @@ mod robustness_tests;
 pub mod streams;
 
 pub use conn::{Event, H2Conn, H2Stats, NoPush, Protocol, PREFACE};
+pub use delivered::Delivered;

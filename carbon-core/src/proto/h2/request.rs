@@ -10,11 +10,14 @@
 //! the request's values, `:path` and `:authority` are slices of one shared copy of
 //! it: a request costs two allocations for its field bytes, not two per field.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, COOKIE, HOST};
 use http::uri::{Authority, PathAndQuery};
 use http::{Method, Uri, Version};
 
+use super::delivered::Delivered;
 use super::streams::prioritize::Priority;
 use crate::limits::{H2_BLOCK_MEMO_MAX, H2_FIELDS_KEEP};
 use crate::proto::{RequestMemo, SharedBlock};
@@ -34,7 +37,7 @@ pub struct Fields {
     block: Vec<u8>,
     block_generation: Option<u64>,
     /// The request these fields built, while they are a remembered block's: the same
-    /// fields build the same request, so a repeated block gets a copy of it.
+    /// fields build the same request, so a repeated block shares it.
     head: Option<RequestHead>,
 }
 
@@ -53,22 +56,28 @@ impl Fields {
     }
 
     /// The request these fields build ([`build_request_with`]). `repeated`: they are
-    /// a remembered block's, decoded from its repetition; the request is then kept, and
-    /// further repetitions get a copy of it. A block seen once is not copied: most are
-    /// never repeated (a browser's `:path` changes from request to request).
+    /// a remembered block's, decoded from its repetition; the request is then kept,
+    /// and it and further repetitions share it ([`Delivered::Shared`]). A block seen
+    /// once is not kept: most are never repeated (a browser's `:path` changes from
+    /// request to request).
     pub fn request_head(
         &mut self,
         memo: &mut RequestMemo,
         repeated: bool,
     ) -> Result<RequestHead, Malformed> {
         if let Some(head) = &self.head {
-            return Ok(head.copy());
+            return Ok(head.clone());
         }
         let head = build_request_with(self, memo)?;
-        if repeated && self.block_generation.is_some() {
-            self.head = Some(head.clone());
+        if !repeated || self.block_generation.is_none() {
+            return Ok(head);
         }
-        Ok(head)
+        let shared = RequestHead {
+            request: Delivered::Shared(Arc::new(head.request.into_owned())),
+            ..head
+        };
+        self.head = Some(shared.clone());
+        Ok(shared)
     }
 
     /// True while the buffers hold memory (released with the connection's scratch).
@@ -128,38 +137,14 @@ impl Fields {
 
 #[derive(Debug, Clone)]
 pub struct RequestHead {
-    pub request: http::Request<()>,
+    /// With an empty body, which the DATA frames that follow replace.
+    pub request: Delivered,
     /// The declared `content-length`, checked against the DATA received (§8.1.1).
     pub content_length: Option<u64>,
     pub priority: Priority,
     /// RFC 8441 §4: the `:protocol` of an extended CONNECT (e.g. `websocket`). The
     /// connection refuses it unless it advertised SETTINGS_ENABLE_CONNECT_PROTOCOL.
     pub protocol: Option<String>,
-}
-
-impl RequestHead {
-    /// The same request, its header map taken from the thread's spare ones
-    /// (`proto/spare.rs`) rather than allocated: what a repeated block gets, and what
-    /// `Clone` would give (values are shared `Bytes`, names mostly constants).
-    fn copy(&self) -> RequestHead {
-        let src = &self.request;
-        let mut headers = crate::proto::spare::header_map(src.headers().len());
-        for (name, value) in src.headers() {
-            headers.append(name.clone(), value.clone());
-        }
-        let mut request = http::Request::new(());
-        *request.method_mut() = src.method().clone();
-        *request.uri_mut() = src.uri().clone();
-        *request.version_mut() = src.version();
-        *request.headers_mut() = headers;
-        *request.extensions_mut() = src.extensions().clone();
-        RequestHead {
-            request,
-            content_length: self.content_length,
-            priority: self.priority,
-            protocol: self.protocol.clone(),
-        }
-    }
 }
 
 /// Why a request is malformed, for logs.
@@ -380,13 +365,13 @@ pub fn build_request_with(
         headers.insert(COOKIE, v);
     }
 
-    let mut request = http::Request::new(());
+    let mut request = Box::new(http::Request::new(Bytes::new()));
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     *request.version_mut() = Version::HTTP_2;
     *request.headers_mut() = headers;
     Ok(RequestHead {
-        request,
+        request: Delivered::Owned(request),
         content_length,
         priority: priority.unwrap_or_default(),
         protocol,
@@ -440,11 +425,11 @@ mod tests {
         assert!(decoder.decode(&block, 16 * 1024, &mut |_| {}).is_err());
     }
 
-    /// A repeated block's request is a copy of the first one's (RFC 7541 §3.1: the same
+    /// A repeated block's request is the first one's, shared (RFC 7541 §3.1: the same
     /// octets at the same decoder state are the same fields): every field in order,
     /// repeated names included, the method, target, version and body length.
     #[test]
-    fn rfc7541_3_1_a_repeated_blocks_request_is_an_exact_copy() {
+    fn rfc7541_3_1_a_repeated_blocks_request_is_shared_not_rebuilt() {
         let mut fields = with(&[
             ("accept", "text/html"),
             ("x-custom", "1"),
@@ -470,6 +455,16 @@ mod tests {
         assert_eq!(copy.request.uri(), first.request.uri());
         assert_eq!(copy.request.version(), first.request.version());
         assert_eq!(copy.content_length, Some(0));
+        match (&first.request, &copy.request) {
+            (Delivered::Shared(a), Delivered::Shared(b)) => assert!(Arc::ptr_eq(a, b)),
+            _ => panic!("a repeated block's request is not shared"),
+        }
+        // A block seen once is not kept.
+        let mut once = with(&[("accept", "*/*")]);
+        once.remember_block(b"other", 7);
+        let head = once.request_head(&mut memo, false).unwrap();
+        assert!(matches!(head.request, Delivered::Owned(_)));
+        assert!(once.head.is_none());
     }
 
     fn f(fields: &[(&str, &str)]) -> Fields {

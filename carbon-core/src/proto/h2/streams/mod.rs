@@ -23,7 +23,7 @@ use tunnel::Tunnel;
 pub enum RecvPhase {
     /// Head received, body (or trailers) still arriving into `body`.
     Body {
-        head: Box<crate::service::Request>,
+        head: super::Delivered,
         body: Vec<u8>,
         content_length: Option<u64>,
         /// The whole request must have arrived by then.
