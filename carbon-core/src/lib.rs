@@ -9,7 +9,7 @@
 //! * [`driver`]: the mio event loop, the only code that calls the OS for networking.
 //!
 //! [`config`] and [`limits`] hold every setting and every bound, each with its default.
-// `deny`, not `forbid`: one module (driver/defer_accept.rs) sets a socket option no
+// `deny`, not `forbid`: one module (driver/sockopt.rs) sets two socket options no
 // safe API offers, under its own `allow` and SAFETY comments.
 #![deny(unsafe_code)]
 

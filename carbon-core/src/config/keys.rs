@@ -301,6 +301,15 @@ pub const KEYS: &[KeyDoc] = &[
         },
     },
     KeyDoc {
+        name: "http2_notsent_lowat",
+        default: "64k",
+        help: "TCP_NOTSENT_LOWAT on HTTP/2 connections: unsent bytes the kernel queues before the socket takes more; 0 = the kernel's default (no limit)",
+        set: |b, v| {
+            b.cfg.http2_notsent_lowat = size_usize(v, 0, 64 * MIB)?;
+            Ok(())
+        },
+    },
+    KeyDoc {
         name: "enable_websocket",
         default: "false",
         help: "WebSocket support (not available in this version yet)",

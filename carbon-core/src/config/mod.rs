@@ -91,6 +91,9 @@ pub struct Config {
     pub enable_http2: bool,
     /// HTTP/2 with prior knowledge on the plain port (h2c, RFC 9113 §3.3).
     pub enable_h2c: bool,
+    /// `TCP_NOTSENT_LOWAT` on HTTP/2 connections, in bytes; 0 leaves the kernel's
+    /// (`driver/sockopt.rs`).
+    pub http2_notsent_lowat: usize,
     pub enable_websocket: bool,
     /// Worker threads; `0` in the file means "number of CPUs" and is resolved at load.
     pub max_threads: usize,
@@ -261,6 +264,7 @@ impl Default for Config {
             // Off: prior-knowledge h2c is for tests, benchmarks and proxies on a
             // trusted link; nginx and h2o do not offer it on a port by default.
             enable_h2c: false,
+            http2_notsent_lowat: 64 * 1024,
             enable_websocket: false,
             max_threads: default_threads(),
             max_connections: 1024,

@@ -420,6 +420,7 @@ fn every_key_setter_is_wired() {
         ("http2_max_request_body", "2m"),
         ("http2_max_resets_per_window", "50"),
         ("http2_idle_timeout", "30s"),
+        ("http2_notsent_lowat", "16k"),
         ("early_hints", "/ </a.css>; rel=preload"),
         ("enable_websocket", "true"),
         ("max_threads", "1025"),

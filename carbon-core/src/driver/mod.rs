@@ -51,7 +51,6 @@ pub mod access_log;
 mod affinity;
 mod conn;
 mod date;
-mod defer_accept;
 mod early_hints;
 mod engine;
 mod h2_log;
@@ -64,6 +63,7 @@ mod reload;
 mod respond;
 mod respond_h2;
 mod slots;
+mod sockopt;
 pub mod stats;
 mod timer;
 mod transport;
@@ -109,9 +109,9 @@ pub(crate) struct Listener {
 impl Listener {
     /// `TCP_DEFER_ACCEPT` on every socket of this listener (`listen_defer_accept`).
     pub(crate) fn set_defer_accept(&self, wait: Option<std::time::Duration>) -> io::Result<()> {
-        defer_accept::set(&self.socket, wait)?;
+        sockopt::set_defer_accept(&self.socket, wait)?;
         for s in &self.per_worker {
-            defer_accept::set(s, wait)?;
+            sockopt::set_defer_accept(s, wait)?;
         }
         Ok(())
     }

@@ -148,8 +148,7 @@ fn sniff_h2c_preface(
                 c.h2c_sniff = false;
             } else if n == H2C_SNIFF_LEN {
                 c.h2c_sniff = false;
-                c.engine.switch_to_h2(cfg, now);
-                Stats::inc(&stats.connections_h2);
+                start_h2(&mut c.engine, &c.sock, cfg, now, stats);
             } else if c.readiness.hup() {
                 // No more bytes will come: let HTTP/1.1 answer what there is.
                 c.h2c_sniff = false;
@@ -214,12 +213,30 @@ fn read_tls(
         // RFC 9113 §3.2: "h2" agreed in ALPN means HTTP/2 from the first byte.
         c.alpn_pending = false;
         if tls.app_protocol() == crate::tls::AppProtocol::H2 {
-            c.engine.switch_to_h2(cfg, now);
-            Stats::inc(&stats.connections_h2);
+            start_h2(&mut c.engine, &c.sock, cfg, now, stats);
         }
     }
     drain_plaintext(tls, &mut c.engine, buf, now, &mut c.read_eof)?;
     Ok(progress)
+}
+
+/// The connection speaks HTTP/2 from now on (ALPN `h2`, or the h2c preface): its
+/// engine, its count, and its socket's `TCP_NOTSENT_LOWAT` (`http2_notsent_lowat`,
+/// `sockopt.rs`; a socket that refuses it is served all the same).
+fn start_h2(
+    engine: &mut Engine,
+    sock: &mio::net::TcpStream,
+    cfg: &Config,
+    now: Instant,
+    stats: &WorkerCounters,
+) {
+    engine.switch_to_h2(cfg, now);
+    Stats::inc(&stats.connections_h2);
+    if cfg.http2_notsent_lowat > 0 {
+        if let Err(e) = super::sockopt::set_notsent_lowat(sock, cfg.http2_notsent_lowat) {
+            log::debug!("TCP_NOTSENT_LOWAT: {e}");
+        }
+    }
 }
 
 fn drain_plaintext(
@@ -574,6 +591,70 @@ fn gather(out: &OutQueue, buf: &mut [u8]) -> io::Result<Gathered> {
         }
     }
     Ok(Gathered::Filled(filled))
+}
+
+#[cfg(test)]
+mod h2_socket_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::super::conn::Conn;
+    use super::super::sockopt::notsent_lowat;
+    use super::super::stats::{Protocol, WorkerCounters};
+    use super::sniff_h2c_preface;
+    use crate::config::Config;
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+
+    /// The server side of a real loopback connection whose client sent `first`, as
+    /// the worker holds it once the bytes are there.
+    fn accepted(cfg: &Config, first: &[u8]) -> (Conn, std::net::TcpStream) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (s, peer) = l.accept().unwrap();
+        client.write_all(first).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        // Wait for the bytes while blocking, then hand the socket over non-blocking.
+        let mut peek = [0u8; 4];
+        while s.peek(&mut peek).unwrap() < peek.len().min(first.len()) {}
+        s.set_nonblocking(true).unwrap();
+        let sock = mio::net::TcpStream::from_std(s);
+        let mut c = Conn::new(0, sock, peer, None, Protocol::Http, cfg, Instant::now());
+        c.readiness.note(true, false, false);
+        (c, client)
+    }
+
+    fn h2c(lowat: usize) -> Config {
+        Config {
+            enable_h2c: true,
+            http2_notsent_lowat: lowat,
+            ..Config::default()
+        }
+    }
+
+    /// `http2_notsent_lowat`: a connection that turns out to speak HTTP/2 gets
+    /// TCP_NOTSENT_LOWAT on its socket; one that speaks HTTP/1.1, or with the key at 0,
+    /// keeps the kernel's default.
+    #[test]
+    fn http2_connection_gets_its_notsent_lowat_http11_and_zero_do_not() {
+        let stats = WorkerCounters::default();
+        let cfg = h2c(32 * 1024);
+        let (mut c, _client) = accepted(&cfg, crate::proto::h2::PREFACE);
+        let default = notsent_lowat(&c.sock).unwrap();
+        assert_ne!(default, 32 * 1024);
+        sniff_h2c_preface(&mut c, &cfg, Instant::now(), &stats).unwrap();
+        assert!(c.engine.is_h2());
+        assert_eq!(notsent_lowat(&c.sock).unwrap(), 32 * 1024);
+
+        let (mut c, _client) = accepted(&cfg, b"GET / HTTP/1.1\r\n\r\n");
+        sniff_h2c_preface(&mut c, &cfg, Instant::now(), &stats).unwrap();
+        assert!(!c.engine.is_h2());
+        assert_eq!(notsent_lowat(&c.sock).unwrap(), default);
+
+        let off = h2c(0);
+        let (mut c, _client) = accepted(&off, crate::proto::h2::PREFACE);
+        sniff_h2c_preface(&mut c, &off, Instant::now(), &stats).unwrap();
+        assert!(c.engine.is_h2());
+        assert_eq!(notsent_lowat(&c.sock).unwrap(), default);
+    }
 }
 
 #[cfg(test)]
