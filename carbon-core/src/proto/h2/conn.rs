@@ -243,7 +243,7 @@ impl H2Conn {
             local_initial_window: DEFAULT_WINDOW,
             created: now,
             idle_since: now,
-            flood: Flood::new(now),
+            flood: Flood::new(now, &limits),
             shutdown: Shutdown::None,
             goaway_last_id: None,
             peer_goaway: false,

@@ -22,24 +22,27 @@ pub enum Kind {
 
 #[derive(Debug)]
 pub struct Flood {
-    start: Instant,
+    /// When the current window ends (`None`: a window longer than the clock can
+    /// represent, which never ends). Kept as an end, not a start: one comparison per
+    /// frame instead of a subtraction of two instants.
+    end: Option<Instant>,
     counts: [u32; 6],
     /// DATA frames we sent in this window: each earns the peer one WINDOW_UPDATE.
     data_sent: u32,
 }
 
 impl Flood {
-    pub fn new(now: Instant) -> Self {
+    pub fn new(now: Instant, limits: &Http2Limits) -> Self {
         Flood {
-            start: now,
+            end: now.checked_add(limits.flood_window),
             counts: [0; 6],
             data_sent: 0,
         }
     }
 
     fn roll(&mut self, now: Instant, limits: &Http2Limits) {
-        if now.saturating_duration_since(self.start) >= limits.flood_window {
-            self.start = now;
+        if self.end.is_some_and(|end| now >= end) {
+            self.end = now.checked_add(limits.flood_window);
             self.counts = [0; 6];
             self.data_sent = 0;
         }

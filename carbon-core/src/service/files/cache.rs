@@ -34,6 +34,12 @@ use super::template::HeadTemplates;
 /// An entry is re-stat'ed when older than this, so a changed file is served stale for
 /// at most this long.
 pub(super) const REVALIDATE_AFTER: Duration = Duration::from_secs(1);
+
+/// `now` + [`REVALIDATE_AFTER`] (or `now` itself, checked at once, past the end of
+/// the clock's range).
+pub(super) fn recheck_after(now: Instant) -> Instant {
+    now.checked_add(REVALIDATE_AFTER).unwrap_or(now)
+}
 pub(super) use crate::limits::FILE_CACHE_MAX_ENTRIES as MAX_ENTRIES;
 /// Accounted size of an entry besides its paths and gzip body: the struct, the
 /// header values and the hash-map slot, rounded up.
@@ -145,14 +151,26 @@ pub(super) struct Entry {
     /// write as the head (one system call and usually one TCP segment, instead of a
     /// `writev` for the head plus a `sendfile` for a few bytes of body).
     pub memory: Option<Bytes>,
-    /// When the file system last confirmed this entry.
-    pub checked_at: Instant,
+    /// When the file system must confirm this entry again: [`REVALIDATE_AFTER`] after
+    /// it last did (an end, not a start: one comparison per request instead of a
+    /// subtraction of two instants).
+    recheck_at: Instant,
     /// The header fields of each representation's plain `200` (`template.rs`).
     pub heads: HeadTemplates,
     last_used: u64,
 }
 
 impl Entry {
+    /// Whether the file system confirmed this entry less than [`REVALIDATE_AFTER`] ago.
+    pub fn is_fresh(&self, now: Instant) -> bool {
+        now < self.recheck_at
+    }
+
+    /// The file system confirmed this entry at `now`.
+    pub fn confirmed(&mut self, now: Instant) {
+        self.recheck_at = recheck_after(now);
+    }
+
     pub fn new(
         canonical: PathBuf,
         file: File,
@@ -171,7 +189,7 @@ impl Entry {
             gzip,
             br: Gzip::Unavailable,
             memory: None,
-            checked_at: now,
+            recheck_at: recheck_after(now),
             heads: HeadTemplates::default(),
             last_used: 0,
         }

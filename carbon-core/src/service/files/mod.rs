@@ -63,7 +63,7 @@ use crate::service::{
     ServiceCounters, Template,
 };
 
-use cache::{Entry, FileCache, Gzip, GzipFile, Validators, REVALIDATE_AFTER};
+use cache::{Entry, FileCache, Gzip, GzipFile, Validators};
 use compress::Compressor;
 use conditional::Precondition;
 use encoding::Coding;
@@ -364,7 +364,7 @@ impl FileService {
     }
 
     /// The common case in one hash lookup: `key` is cached, confirmed less than
-    /// [`REVALIDATE_AFTER`] ago, and every coding the client accepts is either ready
+    /// [`REVALIDATE_AFTER`](cache::REVALIDATE_AFTER) ago, and every coding the client accepts is either ready
     /// or not to be made; the selection carries the cached `200` fields (built here
     /// on first use). Anything else (`None`) takes [`Self::lookup`] and
     /// [`Self::select`], which decide the same way with the file system at hand.
@@ -380,7 +380,7 @@ impl FileService {
     ) -> Option<Selected> {
         let compressing = self.opts.gzip || self.opts.brotli;
         let entry = self.cache.get(key)?;
-        if ctx.now.saturating_duration_since(entry.checked_at) >= REVALIDATE_AFTER
+        if !entry.is_fresh(ctx.now)
             || !still_same_content(entry)
             || prefs
                 .iter()
@@ -424,7 +424,7 @@ impl FileService {
     }
 
     /// Finds `key` through the cache, revalidating entries older than
-    /// [`REVALIDATE_AFTER`]. `configured` marks an operator-given absolute path.
+    /// [`REVALIDATE_AFTER`](cache::REVALIDATE_AFTER). `configured` marks an operator-given absolute path.
     fn lookup(
         &mut self,
         key: PathBuf,
@@ -432,9 +432,7 @@ impl FileService {
         ctx: &RequestContext,
     ) -> Result<Found, StatusCode> {
         if let Some(entry) = self.cache.get(&key) {
-            if ctx.now.saturating_duration_since(entry.checked_at) < REVALIDATE_AFTER
-                && still_same_content(entry)
-            {
+            if entry.is_fresh(ctx.now) && still_same_content(entry) {
                 self.count(|c| &c.file_cache_hits);
                 return Ok(Found::Cached(key));
             }
@@ -472,7 +470,7 @@ impl FileService {
                 && entry.sibling_identity(Coding::Gzip) == sibling.as_ref().map(|s| s.identity)
                 && entry.sibling_identity(Coding::Br) == br_sibling.as_ref().map(|s| s.identity)
             {
-                entry.checked_at = ctx.now;
+                entry.confirmed(ctx.now);
                 self.count(|c| &c.file_cache_hits);
                 return Ok(Found::Cached(key));
             }

@@ -23,7 +23,7 @@
 //! 2. **Following a switched root.** A root configured as a symlink (the deploy
 //!    pattern `www_path = /srv/site/current`, `current -> releases/N`, switched with
 //!    `ln -sfn releases/N+1 current.tmp && mv -T current.tmp current`) is re-resolved
-//!    by its configured path once [`REVALIDATE_AFTER`] has passed, the same interval
+//!    by its configured path once [`REVALIDATE_AFTER`](super::cache::REVALIDATE_AFTER) has passed, the same interval
 //!    at which cached files are re-checked. When it now names another directory, the
 //!    directory is reopened and [`DocumentRoot::refresh`] reports the switch, so the
 //!    service drops every cache entry of the old root. Containment then holds against
@@ -41,7 +41,7 @@ use http::StatusCode;
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 
-use super::cache::REVALIDATE_AFTER;
+use super::cache::recheck_after;
 use super::resolve::{status_for_io, FileIdentity};
 
 /// Set once a kernel answered `ENOSYS` to `openat2`: every later open in the process
@@ -59,9 +59,10 @@ pub(super) struct DocumentRoot {
     dir: File,
     /// `(st_dev, st_ino)` of `dir`: tells a switched root from the same one.
     id: (u64, u64),
-    /// When the configured path was last resolved by a request; `None` before the
-    /// first (the service reads no clock of its own, so the first request checks).
-    checked_at: Option<Instant>,
+    /// When the configured path must be resolved again ([`REVALIDATE_AFTER`](super::cache::REVALIDATE_AFTER) after a
+    /// request last did); `None` before the first (the service reads no clock of its
+    /// own, so the first request checks).
+    recheck_at: Option<Instant>,
     /// The last re-resolution failed (so its warning is not repeated every second).
     unresolved: bool,
     /// Open by path even where `openat2` exists (tests of the fallback).
@@ -77,7 +78,7 @@ impl DocumentRoot {
             canonical,
             dir,
             id,
-            checked_at: None,
+            recheck_at: None,
             unresolved: false,
             path_checks_only: false,
         })
@@ -88,17 +89,14 @@ impl DocumentRoot {
         &self.canonical
     }
 
-    /// Re-resolves the configured path when the last check is [`REVALIDATE_AFTER`]
+    /// Re-resolves the configured path when the last check is [`REVALIDATE_AFTER`](super::cache::REVALIDATE_AFTER)
     /// old. Returns true when the root now is another directory: the caller must drop
     /// everything it cached from the old one.
     pub fn refresh(&mut self, now: Instant) -> bool {
-        let due = self
-            .checked_at
-            .is_none_or(|at| now.saturating_duration_since(at) >= REVALIDATE_AFTER);
-        if !due {
+        if self.recheck_at.is_some_and(|at| now < at) {
             return false;
         }
-        self.checked_at = Some(now);
+        self.recheck_at = Some(recheck_after(now));
         // Cheap path first: one canonicalize and one stat per second when nothing moved.
         if let Ok(canonical) = std::fs::canonicalize(&self.configured) {
             if let Ok(meta) = std::fs::metadata(&canonical) {
@@ -260,6 +258,7 @@ fn resolve_dir(configured: &Path) -> io::Result<(PathBuf, File, (u64, u64))> {
 #[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a test failure
 mod tests {
     use super::*;
+    use crate::service::files::cache::REVALIDATE_AFTER;
     use crate::service::files::resolve;
     use std::io::Read;
     use std::os::unix::fs::symlink;
