@@ -17,6 +17,8 @@
 #                      turn (`h2load -i`), as a browser loading a page's assets
 #                      does: nothing keyed by the previous request repeats (default 1)
 #   BENCH_CARBOND      carbond binary; unset = `cargo build --release -p carbond`
+#   BENCH_FRESH_TCP    1 = flush loopback's cached TCP metrics before each case (as
+#                      root; see bench/README.md), 0 = keep them   (default 1)
 #   BENCH_OUT          also write the Markdown report to this file
 #   BENCH_KEEP=1       keep the temporary directory
 #

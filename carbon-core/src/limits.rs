@@ -493,8 +493,10 @@ pub const SPARE_QUEUE_CHUNKS: usize = 16;
 /// per-response field (`etag`, `last-modified`, `content-length`, ...) sent once is
 /// indexed when it comes again within this many such fields sent as literals: one
 /// resource fetched again and again is indexed at its second response, a cycle
-/// through more than about ten files (three such fields each) never is. That bounds
-/// what these fields take of the 4,096-octet table to about 32 entries (~2 KiB).
+/// through more than about ten files (three such fields each) never is. A heuristic,
+/// not a bound: a client that asks for each file twice in a row (HEAD then GET, a
+/// conditional GET after a GET) gets every file's fields indexed, and they then evict
+/// each other and the fields that repeat, as under a plain index-everything encoder.
 pub const HPACK_SEEN_WINDOW: u64 = 32;
 
 /// HPACK encoder: slots of that memory, a power of two (16 octets each, 512 per

@@ -303,7 +303,7 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc {
         name: "http2_notsent_lowat",
         default: "64k",
-        help: "TCP_NOTSENT_LOWAT on HTTP/2 connections: unsent bytes the kernel queues before the socket takes more; 0 = the kernel's default (no limit)",
+        help: "TCP_NOTSENT_LOWAT on HTTP/2 connections: unsent bytes the kernel queues before the socket takes more; 0 = the sysctl net.ipv4.tcp_notsent_lowat (no limit unless tuned)",
         set: |b, v| {
             b.cfg.http2_notsent_lowat = size_usize(v, 0, 64 * MIB)?;
             Ok(())

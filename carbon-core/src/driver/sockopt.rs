@@ -45,8 +45,8 @@ pub(crate) fn set_notsent_lowat(fd: &impl AsFd, bytes: usize) -> io::Result<()> 
     set_int(fd, libc::TCP_NOTSENT_LOWAT, value)
 }
 
-/// The `TCP_NOTSENT_LOWAT` the kernel holds for `fd` (its default, the sysctl
-/// `net.ipv4.tcp_notsent_lowat`, is `u32::MAX`: no limit).
+/// The `TCP_NOTSENT_LOWAT` set on `fd`; 0 when it never was (the sysctl
+/// `net.ipv4.tcp_notsent_lowat` then applies, `u32::MAX`, no limit, unless tuned).
 #[cfg(test)]
 pub(crate) fn notsent_lowat(fd: &impl AsFd) -> io::Result<u32> {
     get_int(fd, libc::TCP_NOTSENT_LOWAT).map(|v| v as u32)

@@ -455,7 +455,8 @@ fn write_plain_gathered(c: &mut Conn, buf: &mut [u8], now: Instant) -> (io::Resu
         match sent(c, res, &mut written) {
             Ok(Wrote::Sent(n)) if n < len => {
                 // Linux takes part of a non-blocking write only when the send buffer
-                // is full, and marks the socket so that freed space raises a new
+                // is full (or, with TCP_NOTSENT_LOWAT, its unsent bytes reached the
+                // mark), and marks the socket so that freed space raises a new
                 // EPOLLOUT edge (tokio relies on the same). Trying again now would
                 // re-read up to a whole gather for an EAGAIN.
                 c.readiness.write_blocked();

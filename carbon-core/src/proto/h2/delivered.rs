@@ -50,12 +50,55 @@ impl Delivered {
         }
     }
 
-    /// Done with: an owned request's header map goes back to the thread's spare
-    /// ones (`proto/spare.rs`); a shared one stays with whoever still holds it.
+    /// Done with: the request's header map goes back to the thread's spare ones
+    /// (`proto/spare.rs`), unless another holder still shares it.
     #[cfg_attr(not(feature = "driver"), allow(dead_code))]
     pub fn recycle(self) {
-        if let Delivered::Owned(r) = self {
-            crate::proto::spare::recycle_request(*r);
+        match self {
+            Delivered::Owned(r) => crate::proto::spare::recycle_request(*r),
+            Delivered::Shared(r) => {
+                if let Some(r) = Arc::into_inner(r) {
+                    crate::proto::spare::recycle_request(r);
+                }
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::spare::spare_counts;
+
+    fn request() -> Request {
+        let mut r = Request::new(bytes::Bytes::new());
+        r.headers_mut()
+            .append(http::header::HOST, http::HeaderValue::from_static("a"));
+        r
+    }
+
+    /// A shared request's header map is recycled by its last holder only: while the
+    /// engine's memory of the block still holds it, dropping one stream's handle
+    /// leaves it alone.
+    #[test]
+    fn a_shared_request_is_recycled_by_its_last_holder_only() {
+        let shared = Arc::new(request());
+        let kept = Delivered::Shared(Arc::clone(&shared));
+        let before = spare_counts().0;
+        Delivered::Shared(shared).recycle();
+        assert_eq!(spare_counts().0, before, "recycled while still shared");
+        kept.recycle();
+        assert_eq!(spare_counts().0, before + 1);
+        Delivered::Owned(Box::new(request())).recycle();
+        assert_eq!(spare_counts().0, before + 2);
+    }
+
+    #[test]
+    fn make_mut_copies_a_shared_request_and_leaves_the_other_holder_untouched() {
+        let shared = Arc::new(request());
+        let mut mine = Delivered::Shared(Arc::clone(&shared));
+        *mine.make_mut().body_mut() = bytes::Bytes::from_static(b"body");
+        assert_eq!(&mine.body()[..], b"body");
+        assert!(shared.body().is_empty());
     }
 }

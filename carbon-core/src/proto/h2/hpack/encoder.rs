@@ -29,7 +29,7 @@
 //!   not kept goes through the block memo, as another file's run of the same layout
 //!   differs from it in a few fields;
 //!
-//! * a field never indexed with a static name (`etag`, `last-modified`, ...) takes its
+//! * a field sent without indexing with a static name (`etag`, `last-modified`, ...) takes its
 //!   octets from the worker thread's [`literals`], shared by its connections.
 //!
 //! The encoder never allocates per field except for a new dynamic table entry; names

@@ -793,12 +793,19 @@ fn names_in(enc: &Encoder, names: &[&str]) -> usize {
 fn rfc7541_second_appearance_indexing_encodes_exactly_as_encoding_afresh() {
     use std::sync::Arc;
     let mut rng = Rng::new(7541);
-    let runs: Vec<Arc<Vec<Owned>>> = (0..4)
+    // Runs shaped like a file's template: per-response fields in them too.
+    let runs: Vec<Arc<Vec<Owned>>> = (0..8)
         .map(|k| {
             Arc::new(vec![
                 (
                     b"content-type".to_vec(),
-                    format!("t/{k}").into_bytes(),
+                    format!("t/{}", k % 3).into_bytes(),
+                    false,
+                ),
+                (b"etag".to_vec(), format!("\"r{k}\"").into_bytes(), false),
+                (
+                    b"last-modified".to_vec(),
+                    format!("Mon, 0{k} Dec 2026 20:13:21 GMT").into_bytes(),
                     false,
                 ),
                 (b"x-frame-options".to_vec(), b"DENY".to_vec(), false),
