@@ -163,6 +163,11 @@ pub struct H2Conn {
     /// Scratch for encoding one response's header block, kept between responses so
     /// a response costs no allocation for it.
     block_buf: Vec<u8>,
+    /// The last response sent as a run, while the encoder can send its block again
+    /// ([`response::RepeatKey`]).
+    last_response: Option<response::RepeatKey>,
+    /// The address of the last response's template (compared only, never followed).
+    last_template: Option<usize>,
     events: VecDeque<Event>,
     streams: Streams,
     decoder: hpack::Decoder,
@@ -231,6 +236,8 @@ impl H2Conn {
             stage: BytesMut::new(),
             stage_cap: 0,
             block_buf: Vec::new(),
+            last_response: None,
+            last_template: None,
             events: VecDeque::new(),
             streams: Streams::default(),
             pending_block: None,
@@ -393,6 +400,7 @@ impl H2Conn {
             || !self.request_memo.is_empty()
             || self.fields.holds_memory()
             || self.encoder.holds_scratch()
+            || self.last_response.is_some()
     }
 
     /// An extended CONNECT tunnel (RFC 8441) is open: a stream that may live, idle,
@@ -553,6 +561,7 @@ impl H2Conn {
             self.request_memo = RequestMemo::default();
             self.fields = Fields::default();
             self.encoder.release_scratch();
+            self.last_response = None;
         }
         let expired: Vec<u32> = self
             .streams
@@ -694,9 +703,29 @@ impl H2Conn {
         let end_stream = body.is_none();
         s.body = body;
         let mut block = std::mem::take(&mut self.block_buf);
-        match enc.with_run() {
-            Some((head, run, tail)) => self.encoder.encode_with_run(head, run, tail, &mut block),
-            None => self.encoder.encode(enc.fields(), &mut block),
+        // The same response as the last one (a poller's, a load generator's): its
+        // block again, when encoding it changed nothing and nothing changed since.
+        let repeated = self.last_response.as_ref().is_some_and(|k| k.matches(&enc))
+            && self.encoder.repeat_run_block(&mut block);
+        if !repeated {
+            match enc.with_run() {
+                Some((head, run, tail)) => {
+                    self.encoder.encode_with_run(head, run, tail, &mut block)
+                }
+                None => self.encoder.encode(enc.fields(), &mut block),
+            }
+            // A key is kept only from the second response of a file in a row: a page's
+            // files, each once, would pay for keys never used.
+            let template = enc.template_addr();
+            if self.encoder.last_run_block_kept()
+                && template.is_some()
+                && template == self.last_template
+            {
+                response::RepeatKey::refresh(&mut self.last_response, &enc);
+            } else {
+                self.last_response = None;
+            }
+            self.last_template = template;
         }
         self.write_header_block(stream_id, &block, end_stream);
         self.recycle_block_buf(block);

@@ -1588,3 +1588,73 @@ fn rfc9113_8_1_responses_intact_when_the_staging_buffer_is_reused() {
     assert_eq!(p.conn.streams.map.capacity(), 0);
     assert!(p.conn.request_memo.is_empty());
 }
+
+/// A response equal to the last one (the same file's template, status, `date`,
+/// `server` and length), with the encoder's table unchanged since, goes out as the
+/// last header block again; another second encodes afresh. Every block decodes to the
+/// response's fields (RFC 7541 §3.1: the same octets on the same table are the same
+/// fields).
+#[test]
+fn rfc7541_3_1_the_same_response_again_sends_the_same_block() {
+    use crate::proto::Stamp;
+    use crate::service::{PreEncoded, Template};
+    let mut p = Pair::connected();
+    let mut fields = http::HeaderMap::new();
+    fields.insert("content-type", "text/css".parse().unwrap());
+    fields.insert("etag", "\"1-4\"".parse().unwrap());
+    let template = Arc::new(Template::new(fields));
+    let server = http::HeaderValue::from_static("carbon");
+    let dates = [0, 0, 0, 0, 1, 1, 1]
+        .map(|s| http::HeaderValue::from_str(&format!("Mon, 07 Dec 2026 05:00:0{s} GMT")).unwrap());
+    for (i, date) in dates.iter().enumerate() {
+        let id = 1 + 2 * i as u32;
+        p.get(id, "/a.css");
+        p.drain();
+        let resp = http::Response::new(Body::Bytes(Bytes::from_static(b"body")));
+        let pre = PreEncoded::new(Arc::clone(&template));
+        let stamp = Stamp {
+            date,
+            server: &server,
+        };
+        let now = p.now;
+        p.conn
+            .send_response_stamped(now, id, resp, pre, Some(stamp));
+        p.drain();
+    }
+    let block_of = |p: &Pair, id: u32| -> Vec<u8> {
+        p.frames
+            .iter()
+            .find_map(|f| match f {
+                Frame::Headers(h) if h.stream_id == id => Some(h.fragment.to_vec()),
+                _ => None,
+            })
+            .unwrap()
+    };
+    // 1: `etag` and the length noted; 2: both indexed; 3: nothing changes, kept;
+    // 4: the same again; 5: a new second, `date` indexed; 6: kept; 7: the same again.
+    assert_eq!(p.conn.encoder.blocks_repeated, 2);
+    assert_eq!(block_of(&p, 7), block_of(&p, 5));
+    assert_eq!(block_of(&p, 13), block_of(&p, 11));
+    assert_ne!(
+        block_of(&p, 11),
+        block_of(&p, 7),
+        "the new second is not repeated"
+    );
+    for (i, date) in dates.iter().enumerate() {
+        let got = p.response_fields(1 + 2 * i as u32);
+        assert_eq!(
+            got,
+            [
+                (":status", "200"),
+                ("content-type", "text/css"),
+                ("etag", "\"1-4\""),
+                ("date", date.to_str().unwrap()),
+                ("server", "carbon"),
+                ("content-length", "4"),
+            ]
+            .map(|(n, v)| (n.to_string(), v.to_string())),
+            "stream {}",
+            1 + 2 * i
+        );
+    }
+}

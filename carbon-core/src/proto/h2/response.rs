@@ -202,6 +202,124 @@ impl<'s> Encoded<'s> {
     }
 }
 
+/// What the header block of a response made of a template's fields, its own few
+/// fields, the driver's stamp and its length depends on (besides the encoder's
+/// state): a response whose key is equal has the same fields in the same order, so
+/// its block is the last one again when the encoder's table has not changed
+/// ([`super::hpack::Encoder::repeat_run_block`]). Holds its template alive, so the
+/// comparison by address is sound. Updated in place: a connection's responses differ
+/// in a field or two, and a clone of each part per response would cost more than the
+/// repeat saves.
+#[derive(Debug)]
+pub struct RepeatKey {
+    template: Arc<Template>,
+    status: StatusCode,
+    stamp: Option<(http::HeaderValue, http::HeaderValue)>,
+    length: Option<([u8; 20], usize)>,
+    /// The response's own fields, in the map's order (an HSTS field, ...).
+    own: Vec<(HeaderName, http::HeaderValue)>,
+}
+
+impl Encoded<'_> {
+    /// The address of this response's template, for telling whether two responses in a
+    /// row are of the same file (an address may be reused once its template is gone,
+    /// so a match is only a hint: [`RepeatKey`] holds the template it compares).
+    pub fn template_addr(&self) -> Option<usize> {
+        self.template.as_ref().map(|t| Arc::as_ptr(t) as usize)
+    }
+}
+
+/// Own fields beyond this many are not compared: such a response is not repeated.
+const REPEAT_OWN_MAX: usize = 8;
+
+impl RepeatKey {
+    /// Whether `e` has exactly the fields of the response this key was taken from.
+    pub fn matches(&self, e: &Encoded<'_>) -> bool {
+        let Some(template) = &e.template else {
+            return false;
+        };
+        Arc::ptr_eq(template, &self.template)
+            && e.status == self.status
+            && same_stamp(&self.stamp, e.stamp.as_ref())
+            && match (&self.length, &e.length) {
+                (None, None) => true,
+                (Some((digits, len)), Some(l)) => &digits[20 - len..] == l.as_bytes(),
+                _ => false,
+            }
+            && same_own(&self.own, &e.headers)
+    }
+
+    /// Makes `key` the key of `e`, reusing what it holds; `None` when `e`'s block is
+    /// not one to repeat (no template, or many own fields).
+    pub fn refresh(key: &mut Option<RepeatKey>, e: &Encoded<'_>) {
+        let Some(template) = e.template.as_ref() else {
+            *key = None;
+            return;
+        };
+        if e.headers.len() > REPEAT_OWN_MAX {
+            *key = None;
+            return;
+        }
+        let length = e.length.as_ref().map(|l| {
+            let v = l.as_bytes();
+            let mut digits = [0u8; 20];
+            let len = v.len().min(20);
+            digits[20 - len..].copy_from_slice(&v[v.len() - len..]);
+            (digits, len)
+        });
+        match key {
+            Some(k) => {
+                if !Arc::ptr_eq(&k.template, template) {
+                    k.template = Arc::clone(template);
+                }
+                k.status = e.status;
+                if !same_stamp(&k.stamp, e.stamp.as_ref()) {
+                    k.stamp = e.stamp.map(|st| (st.date.clone(), st.server.clone()));
+                }
+                k.length = length;
+                if !same_own(&k.own, &e.headers) {
+                    k.own.clear();
+                    k.own
+                        .extend(e.headers.iter().map(|(n, v)| (n.clone(), v.clone())));
+                }
+            }
+            None => {
+                *key = Some(RepeatKey {
+                    template: Arc::clone(template),
+                    status: e.status,
+                    stamp: e.stamp.map(|st| (st.date.clone(), st.server.clone())),
+                    length,
+                    own: e
+                        .headers
+                        .iter()
+                        .map(|(n, v)| (n.clone(), v.clone()))
+                        .collect(),
+                });
+            }
+        }
+    }
+}
+
+/// The map's fields are `own`, in the same order (the order the block lists them).
+fn same_own(own: &[(HeaderName, http::HeaderValue)], map: &HeaderMap) -> bool {
+    map.len() == own.len()
+        && map
+            .iter()
+            .zip(own)
+            .all(|((n, v), (on, ov))| n == on && v == ov)
+}
+
+fn same_stamp(
+    kept: &Option<(http::HeaderValue, http::HeaderValue)>,
+    st: Option<&Stamp<'_>>,
+) -> bool {
+    match (kept, st) {
+        (None, None) => true,
+        (Some((date, server)), Some(st)) => date == st.date && server == st.server,
+        _ => false,
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Step {
     Status,

@@ -29,6 +29,11 @@
 //!   not kept goes through the block memo, as another file's run of the same layout
 //!   differs from it in a few fields;
 //!
+//! * the whole block of a run, when encoding it changed nothing (no insertion, no
+//!   size update, nothing sensitive, nothing noted by [`Seen`]), can be sent again as
+//!   it is while the table holds still ([`Encoder::repeat_run_block`]): the caller
+//!   knows when a response is the last one again (`response::RepeatKey`).
+//!
 //! * a field sent without indexing with a static name (`etag`, `last-modified`, ...) takes its
 //!   octets from the worker thread's [`literals`], shared by its connections.
 //!
@@ -55,6 +60,10 @@ use crate::limits::{HPACK_SEEN_SLOTS, HPACK_SEEN_WINDOW};
 /// memory we hold per connection, and 4096 octets already holds every field that
 /// repeats in a static server's responses.
 pub const MAX_ENCODER_TABLE_SIZE: usize = DEFAULT_TABLE_SIZE;
+
+/// The longest block kept to be sent again whole ([`Encoder::repeat_run_block`]): a
+/// static file's `200` once its fields are indexed is about 15 octets.
+const REPEAT_BLOCK_MAX: usize = 256;
 
 /// How the encoder uses the dynamic table and the Huffman code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +133,10 @@ pub struct Encoder {
     runs: Runs,
     slots: Slots,
     seen: Seen,
+    /// The last block [`Encoder::encode_with_run`] produced and the table generation it
+    /// left, when encoding it changed nothing ([`Encoder::repeat_run_block`]).
+    last_run_block: Vec<u8>,
+    last_run_generation: Option<u64>,
     /// Off only in tests that compare the memo's output with encoding afresh.
     use_memo: bool,
     /// Fields taken from the memo, for tests that check it is used.
@@ -132,6 +145,9 @@ pub struct Encoder {
     /// Runs taken from [`Runs`], likewise.
     #[cfg(test)]
     pub(crate) run_hits: u64,
+    /// Blocks sent again whole ([`Encoder::repeat_run_block`]).
+    #[cfg(test)]
+    pub(crate) blocks_repeated: u64,
 }
 
 impl Default for Encoder {
@@ -168,11 +184,15 @@ impl Encoder {
             runs: Runs::default(),
             slots: Slots::default(),
             seen: Seen::default(),
+            last_run_block: Vec::new(),
+            last_run_generation: None,
             use_memo: true,
             #[cfg(test)]
             memo_hits: 0,
             #[cfg(test)]
             run_hits: 0,
+            #[cfg(test)]
+            blocks_repeated: 0,
         }
     }
 
@@ -212,11 +232,36 @@ impl Encoder {
     pub fn release_scratch(&mut self) {
         self.runs = Runs::default();
         self.slots = Slots::default();
+        self.last_run_block = Vec::new();
+        self.last_run_generation = None;
     }
 
     /// Whether runs or slots are kept ([`Self::release_scratch`]).
     pub fn holds_scratch(&self) -> bool {
-        !self.runs.is_empty() || !self.slots.is_empty()
+        !self.runs.is_empty() || !self.slots.is_empty() || self.last_run_block.capacity() > 0
+    }
+
+    /// Appends the last block [`Self::encode_with_run`] produced again, if encoding the
+    /// same fields now would give exactly its octets: they changed nothing when they
+    /// were encoded (no table insertion, no size update, nothing sensitive, no field
+    /// noted for indexing later), and the table has not changed since. The caller
+    /// vouches that the fields are the same ones. True when it did.
+    pub fn repeat_run_block(&mut self, dst: &mut Vec<u8>) -> bool {
+        if self.pending.is_some() || self.last_run_generation != Some(self.generation) {
+            return false;
+        }
+        dst.extend_from_slice(&self.last_run_block);
+        #[cfg(test)]
+        {
+            self.blocks_repeated += 1;
+        }
+        true
+    }
+
+    /// Whether the last block [`Self::encode_with_run`] produced can be repeated
+    /// ([`Self::repeat_run_block`]) while the table holds still.
+    pub fn last_run_block_kept(&self) -> bool {
+        self.last_run_generation == Some(self.generation)
     }
 
     /// The dynamic table (for tests and diagnostics).
@@ -290,6 +335,8 @@ impl Encoder {
         K: Any + Send + Sync,
         I: IntoIterator<Item = HeaderField<'a>>,
     {
+        self.last_run_generation = None;
+        let (block_start, updated) = (dst.len(), self.pending.is_some());
         self.start_block(dst);
         if !self.use_memo {
             for field in head.into_iter().chain(run).chain(tail) {
@@ -297,11 +344,14 @@ impl Encoder {
             }
             return;
         }
+        let generation = self.generation;
+        // Every field reusable and the table untouched: the block may be repeated.
+        let mut reusable = !updated;
         // `head` and `tail` go through the slots as fields 0, 1, ... (the run not
         // counted).
         let mut i = 0;
         for field in head {
-            self.slot_field(i, field, dst);
+            reusable &= self.slot_field(i, field, dst);
             i += 1;
         }
         match self.runs.find(key, self.generation) {
@@ -316,27 +366,35 @@ impl Encoder {
                 // Through the block memo: another file's run has the same layout
                 // (content type, security fields, ...) and differs in a few fields.
                 let (start, generation) = (dst.len(), self.generation);
-                let mut reusable = true;
+                let mut run_reusable = true;
                 self.memo.start_block();
                 for (j, field) in run.into_iter().enumerate() {
-                    reusable &= self.memo_field(j, field, dst);
+                    run_reusable &= self.memo_field(j, field, dst);
                 }
                 self.memo.write_matched(dst);
                 self.memo.end_block();
-                if reusable && self.generation == generation {
+                if run_reusable && self.generation == generation {
                     self.runs.keep(key, generation, &dst[start..]);
                 }
+                reusable &= run_reusable;
             }
         }
         for field in tail {
-            self.slot_field(i, field, dst);
+            reusable &= self.slot_field(i, field, dst);
             i += 1;
+        }
+        let block = &dst[block_start..];
+        if reusable && self.generation == generation && block.len() <= REPEAT_BLOCK_MAX {
+            self.last_run_block.clear();
+            self.last_run_block.extend_from_slice(block);
+            self.last_run_generation = Some(generation);
         }
     }
 
-    /// Field `i` around a run, from the [`Slots`] when they hold it.
+    /// Field `i` around a run, from the [`Slots`] when they hold it; returns whether
+    /// its octets may be reused and it left the table as it was.
     #[inline]
-    fn slot_field(&mut self, i: usize, field: HeaderField<'_>, dst: &mut Vec<u8>) {
+    fn slot_field(&mut self, i: usize, field: HeaderField<'_>, dst: &mut Vec<u8>) -> bool {
         let HeaderField { name, value, .. } = field;
         if !field.sensitive {
             if let Some(wire) = self.slots.find(i, name, value, self.generation) {
@@ -345,13 +403,15 @@ impl Encoder {
                 {
                     self.memo_hits += 1;
                 }
-                return;
+                return true;
             }
         }
         let (start, generation) = (dst.len(), self.generation);
-        if self.encode_field(field, dst) && self.generation == generation {
+        let reusable = self.encode_field(field, dst) && self.generation == generation;
+        if reusable {
             self.slots.keep(i, name, value, &dst[start..], generation);
         }
+        reusable
     }
 
     /// The table size updates owed to the peer, first in a block (§4.2).
