@@ -370,9 +370,12 @@ pub const HPACK_SCRATCH_KEEP: usize = 16 * 1024;
 pub const TLS_MAX_INCOMING: usize = 0xffff + 16 * 1024 + 2048;
 
 /// TLS session (`tls/session.rs`):
-/// Encrypted bytes waiting for the socket before `writer()` pushes back; rustls's
-/// buffered API uses the same 64 KiB by default.
-pub const TLS_MAX_OUTGOING: usize = 64 * 1024;
+/// Encrypted bytes waiting for the socket before `writer()` pushes back: four full
+/// records (16 KiB of plaintext each, RFC 8446 §5.1) with the room `tls/session.rs`
+/// reserves for each record's overhead (64), so 64 KiB of plaintext, four whole
+/// HTTP/2 frames sized to a record each, is taken in one write (rustls's buffered
+/// API uses a flat 64 KiB).
+pub const TLS_MAX_OUTGOING: usize = 4 * (16 * 1024 + 64);
 
 /// TLS (`tls/policy.rs`):
 /// Entries in the server-side session cache (TLS 1.2 session IDs, RFC 5246 section

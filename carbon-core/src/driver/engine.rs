@@ -232,6 +232,13 @@ impl Engine {
     /// a second without a stream): the TLS session then keeps its buffers too. Not
     /// while a WebSocket tunnel is open (RFC 8441): that stream may stay, idle, as long
     /// as the connection, and the TLS buffers would stay with it.
+    /// HTTP/2: the largest DATA payload to produce ([`crate::proto::h2::H2Conn::set_data_frame_target`]).
+    pub fn set_data_frame_target(&mut self, payload: u32) {
+        if let Engine::H2(e) = self {
+            e.set_data_frame_target(payload);
+        }
+    }
+
     pub fn keeps_scratch(&self) -> bool {
         match self {
             Engine::H2(e) => e.holds_scratch() && !e.has_tunnel(),

@@ -148,7 +148,7 @@ fn sniff_h2c_preface(
                 c.h2c_sniff = false;
             } else if n == H2C_SNIFF_LEN {
                 c.h2c_sniff = false;
-                start_h2(&mut c.engine, &c.sock, cfg, now, stats);
+                start_h2(&mut c.engine, &c.sock, false, cfg, now, stats);
             } else if c.readiness.hup() {
                 // No more bytes will come: let HTTP/1.1 answer what there is.
                 c.h2c_sniff = false;
@@ -213,7 +213,7 @@ fn read_tls(
         // RFC 9113 §3.2: "h2" agreed in ALPN means HTTP/2 from the first byte.
         c.alpn_pending = false;
         if tls.app_protocol() == crate::tls::AppProtocol::H2 {
-            start_h2(&mut c.engine, &c.sock, cfg, now, stats);
+            start_h2(&mut c.engine, &c.sock, true, cfg, now, stats);
         }
     }
     drain_plaintext(tls, &mut c.engine, buf, now, &mut c.read_eof)?;
@@ -226,12 +226,18 @@ fn read_tls(
 fn start_h2(
     engine: &mut Engine,
     sock: &mio::net::TcpStream,
+    tls: bool,
     cfg: &Config,
     now: Instant,
     stats: &WorkerCounters,
 ) {
     engine.switch_to_h2(cfg, now);
     Stats::inc(&stats.connections_h2);
+    if tls {
+        // One frame, header included, fills one record: a write of whole records is
+        // one of whole frames (`fill_tls`); h2c sizes them to its writes instead.
+        engine.set_data_frame_target((crate::tls::MAX_FRAGMENT - 9) as u32);
+    }
     if cfg.http2_notsent_lowat > 0 {
         if let Err(e) = super::sockopt::set_notsent_lowat(sock, cfg.http2_notsent_lowat) {
             log::debug!("TCP_NOTSENT_LOWAT: {e}");
@@ -442,10 +448,11 @@ fn write_plain_gathered(c: &mut Conn, buf: &mut [u8], now: Instant) -> (io::Resu
         if limit == 0 {
             limit = gather_limit(&c.sock).min(buf.len());
         }
-        let gathered = match gather(out, &mut buf[..limit]) {
+        let gathered = match gather(out, &mut buf[..limit], false) {
             Ok(g) => g,
             Err(e) => return (Err(e), written),
         };
+
         let data = match &gathered {
             Gathered::Single(b) => &b[..],
             Gathered::Filled(0) => break,
@@ -521,7 +528,7 @@ fn fill_tls(
         if limit == 0 {
             return Ok(());
         }
-        let gathered = gather(engine.transmit(now), &mut buf[..limit])?;
+        let gathered = gather(engine.transmit(now), &mut buf[..limit], true)?;
         let data = match &gathered {
             Gathered::Single(b) => &b[..],
             Gathered::Filled(0) => return Ok(()),
@@ -551,8 +558,12 @@ enum Gathered {
 /// Copies the in-memory chunks at the front of `out` and `pread`s its file regions
 /// into `buf`, in order, until `buf` is full or a file read comes up short. Nothing
 /// is consumed: the caller `advance`s by what the socket or session took, and what
-/// it did not take is gathered again next time.
-fn gather(out: &OutQueue, buf: &mut [u8]) -> io::Result<Gathered> {
+/// it did not take is gathered again next time. `whole_regions` (TLS, whose HTTP/2
+/// frames are sized to a record each, so four fill the session's room): a region
+/// that does not fit whole, once half of `buf` is filled, is left for the next write
+/// instead of being read in two parts. h2c writes are sized to TCP segments instead,
+/// which frames cannot match, so there a write always fills its packet.
+fn gather(out: &OutQueue, buf: &mut [u8], whole_regions: bool) -> io::Result<Gathered> {
     let limit = buf.len();
     // A lone chunk is written from where it is, whatever its size: copying it would
     // only move the same octets to another buffer (a turn's small HTTP/2 frames are
@@ -574,6 +585,14 @@ fn gather(out: &OutQueue, buf: &mut [u8]) -> io::Result<Gathered> {
                 let n = b.len().min(limit - filled);
                 buf[filled..filled + n].copy_from_slice(&b[..n]);
                 filled += n;
+            }
+            // A region that does not fit whole waits for the next write once half of
+            // this one is gathered: split, it would be read twice (two `pread`s of
+            // the same frame), and the writes after it would split every frame.
+            Chunk::File(r)
+                if whole_regions && filled >= limit / 2 && r.len as usize > limit - filled =>
+            {
+                break
             }
             Chunk::File(r) => {
                 let want = (r.len as usize).min(limit - filled);
@@ -705,12 +724,12 @@ mod tests {
         let mut buf = vec![0u8; 16 * 1024];
         let mut q = OutQueue::new();
         q.push_bytes(Bytes::from_static(b"one small turn of frames"));
-        match gather(&q, &mut buf).unwrap() {
+        match gather(&q, &mut buf, false).unwrap() {
             Gathered::Single(b) => assert_eq!(&b[..], b"one small turn of frames"),
             Gathered::Filled(_) => panic!("a lone chunk was copied"),
         }
         q.push_bytes(Bytes::from_static(b", and another"));
-        let n = filled(gather(&q, &mut buf).unwrap());
+        let n = filled(gather(&q, &mut buf, false).unwrap());
         assert_eq!(&buf[..n], b"one small turn of frames, and another");
     }
 
@@ -719,7 +738,7 @@ mod tests {
         let (f, _) = file(64 * 1024);
         let (q, wire) = frames(&f, 16_384, 4);
         let mut buf = vec![0u8; 256 * 1024];
-        let n = filled(gather(&q, &mut buf).unwrap());
+        let n = filled(gather(&q, &mut buf, false).unwrap());
         assert_eq!(n, wire.len());
         assert!(buf[..n] == wire[..]);
         // Nothing consumed: the caller advances by what the socket took.
@@ -732,14 +751,47 @@ mod tests {
         let (mut q, wire) = frames(&f, 16_384, 4);
         // A buffer ending inside the second frame's file bytes.
         let mut buf = vec![0u8; 20_000];
-        let n = filled(gather(&q, &mut buf).unwrap());
+        let n = filled(gather(&q, &mut buf, false).unwrap());
         assert_eq!(n, 20_000);
         assert!(buf[..] == wire[..20_000]);
         // The socket took 17,000 bytes: the next gather starts exactly there.
         q.advance(17_000);
         let mut rest = vec![0u8; 256 * 1024];
-        let m = filled(gather(&q, &mut rest).unwrap());
+        let m = filled(gather(&q, &mut rest, false).unwrap());
         assert!(rest[..m] == wire[17_000..]);
+    }
+
+    /// TLS: a file region that does not fit whole, once half the write is gathered,
+    /// waits for the next write: read in two parts it would cost a second `pread`.
+    #[test]
+    fn tls_gather_takes_whole_frames_and_resumes_after_a_partial_advance() {
+        let (f, _) = file(64 * 1024);
+        let (mut q, wire) = frames(&f, 16_384, 4);
+        // A buffer ending inside the second frame's file bytes: the write ends with
+        // the first frame and the second one's header.
+        let mut buf = vec![0u8; 20_000];
+        let n = filled(gather(&q, &mut buf, true).unwrap());
+        assert_eq!(n, 16_393 + 9);
+        assert!(buf[..n] == wire[..n]);
+        // The socket took 10,000 bytes: the next gather starts exactly there (the rest
+        // of a region at the front is read in part, so a write always progresses).
+        q.advance(10_000);
+        let mut rest = vec![0u8; 256 * 1024];
+        let m = filled(gather(&q, &mut rest, true).unwrap());
+        assert_eq!(m, wire.len() - 10_000);
+        assert!(rest[..m] == wire[10_000..]);
+    }
+
+    /// TLS, before half the write is gathered, a region is read in part: a frame
+    /// larger than the write still goes out.
+    #[test]
+    fn tls_gather_reads_part_of_a_region_that_could_never_fit() {
+        let (f, _) = file(64 * 1024);
+        let (q, wire) = frames(&f, 16_384, 2);
+        let mut buf = vec![0u8; 8_000];
+        let n = filled(gather(&q, &mut buf, true).unwrap());
+        assert_eq!(n, 8_000);
+        assert!(buf[..] == wire[..8_000]);
     }
 
     /// One gathered write is one TSO/GSO packet: whole segments, never a tiny
@@ -766,12 +818,12 @@ mod tests {
         let mut q = OutQueue::new();
         q.push_bytes(Bytes::from(vec![7u8; 4096]));
         let mut buf = vec![0u8; 1024];
-        match gather(&q, &mut buf).unwrap() {
+        match gather(&q, &mut buf, false).unwrap() {
             Gathered::Single(b) => assert_eq!(b.len(), 4096),
             Gathered::Filled(_) => panic!("a chunk larger than the write is not copied"),
         }
         assert!(matches!(
-            gather(&OutQueue::new(), &mut buf).unwrap(),
+            gather(&OutQueue::new(), &mut buf, false).unwrap(),
             Gathered::Filled(0)
         ));
     }
@@ -787,7 +839,7 @@ mod tests {
             len: 500,
         });
         let mut buf = vec![0u8; 4096];
-        let e = gather(&q, &mut buf)
+        let e = gather(&q, &mut buf, false)
             .err()
             .expect("truncated file must fail");
         assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);

@@ -193,6 +193,10 @@ impl H2Engine {
         self.conn.holds_scratch()
     }
 
+    pub fn set_data_frame_target(&mut self, payload: u32) {
+        self.conn.set_data_frame_target(payload);
+    }
+
     pub fn has_tunnel(&self) -> bool {
         self.conn.has_tunnel()
     }

@@ -28,7 +28,7 @@ pub use crate::limits::TLS_MAX_OUTGOING as MAX_OUTGOING;
 /// 16), rounded up; the exact size is retried if rustls needs more.
 const RECORD_OVERHEAD: usize = 64;
 /// Plaintext per record (RFC 8446 section 5.1).
-const MAX_FRAGMENT: usize = 16 * 1024;
+pub(crate) const MAX_FRAGMENT: usize = 16 * 1024;
 
 pub struct TlsSession {
     conn: UnbufferedServerConnection,
@@ -99,8 +99,10 @@ impl TlsSession {
             return 0;
         }
         let room = MAX_OUTGOING.saturating_sub(self.outgoing.len());
-        // Every record of the write costs its overhead in the output buffer.
-        room.saturating_sub(room.div_ceil(MAX_FRAGMENT) * RECORD_OVERHEAD)
+        // Every record of the write costs its overhead in the output buffer: whole
+        // records first, then what is left of a last one.
+        let per_record = MAX_FRAGMENT + RECORD_OVERHEAD;
+        (room / per_record) * MAX_FRAGMENT + (room % per_record).saturating_sub(RECORD_OVERHEAD)
     }
 
     /// The ALPN protocol agreed in the handshake, if any (RFC 7301).

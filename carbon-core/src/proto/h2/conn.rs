@@ -183,6 +183,9 @@ pub struct H2Conn {
     pending_block: Option<PendingBlock>,
     peer_initial_window: u32,
     peer_max_frame_size: u32,
+    /// The largest DATA payload we produce, within the peer's maximum: the driver
+    /// sizes frames so that whole frames fill its writes ([`H2Conn::set_data_frame_target`]).
+    data_frame_target: u32,
     peer_enable_push: bool,
     conn_send: SendWindow,
     conn_recv: RecvWindow,
@@ -243,6 +246,7 @@ impl H2Conn {
             pending_block: None,
             peer_initial_window: DEFAULT_WINDOW,
             peer_max_frame_size: DEFAULT_MAX_FRAME,
+            data_frame_target: u32::MAX,
             peer_enable_push: true,
             conn_send: SendWindow::new(DEFAULT_WINDOW),
             conn_recv: RecvWindow::new(limits.connection_window_size.max(DEFAULT_WINDOW)),
@@ -393,6 +397,15 @@ impl H2Conn {
 
     /// Staging, header-block, stream-table, request-memo or HPACK run memory kept for
     /// the next busy turn ([`H2_SCRATCH_RELEASE_AFTER`]).
+    /// DATA frames carry at most `payload` octets from now on (at least 1; never more
+    /// than the peer's SETTINGS_MAX_FRAME_SIZE either). The driver uses it so that a
+    /// frame header and its payload fill one TLS record exactly, and a write takes
+    /// whole frames: a frame split across two writes costs a second `pread` of its
+    /// file region.
+    pub fn set_data_frame_target(&mut self, payload: u32) {
+        self.data_frame_target = payload.max(1);
+    }
+
     pub fn holds_scratch(&self) -> bool {
         self.stage.capacity() > 0
             || self.block_buf.capacity() > 0
@@ -1524,7 +1537,7 @@ impl H2Conn {
                 return sent;
             };
             self.rr_cursor = id;
-            let max_frame = u64::from(self.peer_max_frame_size);
+            let max_frame = u64::from(self.peer_max_frame_size.min(self.data_frame_target));
             let Some(s) = self.streams.map.get_mut(&id) else {
                 return sent;
             };

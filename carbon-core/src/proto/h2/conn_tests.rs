@@ -610,6 +610,35 @@ fn rfc9113_4_3_large_response_header_block_split_into_continuation() {
         .any(|(n, v)| n == "x-long" && v.len() == 20_000));
 }
 
+/// The driver's frame size target (whole frames per write) makes DATA frames smaller,
+/// never larger than the client allows (RFC 9113 §4.2), and the body arrives whole.
+#[test]
+fn rfc9113_4_2_data_frames_follow_the_drivers_target_within_the_clients_maximum() {
+    let mut p = Pair::connected();
+    p.conn.set_data_frame_target(16_375);
+    p.get(1, "/");
+    p.respond(1, 200, bytes_body(40_000));
+    let sizes: Vec<usize> = p
+        .frames
+        .iter()
+        .filter_map(|f| match f {
+            Frame::Data(d) => Some(d.data.len()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sizes, [16_375, 16_375, 7_250]);
+    assert_eq!(p.data_on(1).0.len(), 40_000);
+    // A target above the client's maximum leaves the maximum in force.
+    let mut p = Pair::connected();
+    p.conn.set_data_frame_target(1 << 20);
+    p.get(1, "/");
+    p.respond(1, 200, bytes_body(40_000));
+    assert!(p.frames.iter().all(|f| match f {
+        Frame::Data(d) => d.data.len() <= 16_384,
+        _ => true,
+    }));
+}
+
 #[test]
 fn rfc9113_4_2_data_frames_follow_the_clients_max_frame_size() {
     let mut p = Pair::connected();
