@@ -35,6 +35,7 @@ use crate::config::{Config, SniCert};
 
 pub use error::{FileRole, KeyFormat, TlsError};
 pub use self_signed::{generate_self_signed, CERT_FILE, DEFAULT_NAMES, KEY_FILE};
+#[cfg(feature = "driver")]
 pub(crate) use session::MAX_FRAGMENT;
 pub use session::{TlsSession, MAX_INCOMING, MAX_OUTGOING};
 pub use sni::{SniNames, SniResolver};
