@@ -236,7 +236,8 @@ fn start_h2(
     if tls {
         // One frame, header included, fills one record: a write of whole records is
         // one of whole frames (`fill_tls`); h2c sizes them to its writes instead.
-        engine.set_data_frame_target((crate::tls::MAX_FRAGMENT - 9) as u32);
+        let payload = crate::tls::MAX_FRAGMENT - crate::proto::h2::frame::head::HEAD_LEN;
+        engine.set_data_frame_target(payload as u32);
     }
     if cfg.http2_notsent_lowat > 0 {
         if let Err(e) = super::sockopt::set_notsent_lowat(sock, cfg.http2_notsent_lowat) {
@@ -452,7 +453,6 @@ fn write_plain_gathered(c: &mut Conn, buf: &mut [u8], now: Instant) -> (io::Resu
             Ok(g) => g,
             Err(e) => return (Err(e), written),
         };
-
         let data = match &gathered {
             Gathered::Single(b) => &b[..],
             Gathered::Filled(0) => break,

@@ -395,8 +395,6 @@ impl H2Conn {
         self.streams.map.is_empty() && self.out.is_empty() && self.stage.is_empty()
     }
 
-    /// Staging, header-block, stream-table, request-memo or HPACK run memory kept for
-    /// the next busy turn ([`H2_SCRATCH_RELEASE_AFTER`]).
     /// DATA frames carry at most `payload` octets from now on (at least 1; never more
     /// than the peer's SETTINGS_MAX_FRAME_SIZE either). The driver uses it so that a
     /// frame header and its payload fill one TLS record exactly, and a write takes
@@ -406,6 +404,8 @@ impl H2Conn {
         self.data_frame_target = payload.max(1);
     }
 
+    /// Staging, header-block, stream-table, request-memo or HPACK run memory kept for
+    /// the next busy turn ([`H2_SCRATCH_RELEASE_AFTER`]).
     pub fn holds_scratch(&self) -> bool {
         self.stage.capacity() > 0
             || self.block_buf.capacity() > 0

@@ -392,7 +392,7 @@ fn rfc7541_3_1_a_repeated_block_reuses_its_decoded_fields() {
     // The first block indexes its fields but `:path` (the table changes: decoded, not
     // kept), the second indexes `:path`, seen again (likewise), the third refers to
     // them all (kept), the fourth is the third again (its fields reused, its request
-    // built and kept), the fifth too (a copy of that request).
+    // built and kept), the fifth too (that request, shared).
     let blocks: Vec<Vec<u8>> = (0..5).map(|_| p.block(&fields)).collect();
     assert_ne!(blocks[1], blocks[2]);
     assert_eq!(

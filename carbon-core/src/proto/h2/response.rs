@@ -35,6 +35,7 @@ pub struct Encoded<'s> {
     pub body: Body,
 }
 
+#[derive(Debug, Clone)]
 enum LengthValue {
     /// The service's own value (HEAD), kept as it is.
     Given(http::HeaderValue),
@@ -215,7 +216,7 @@ pub struct RepeatKey {
     template: Arc<Template>,
     status: StatusCode,
     stamp: Option<(http::HeaderValue, http::HeaderValue)>,
-    length: Option<([u8; 20], usize)>,
+    length: Option<LengthValue>,
     /// The response's own fields, in the map's order (an HSTS field, ...).
     own: Vec<(HeaderName, http::HeaderValue)>,
 }
@@ -241,11 +242,8 @@ impl RepeatKey {
         Arc::ptr_eq(template, &self.template)
             && e.status == self.status
             && same_stamp(&self.stamp, e.stamp.as_ref())
-            && match (&self.length, &e.length) {
-                (None, None) => true,
-                (Some((digits, len)), Some(l)) => &digits[20 - len..] == l.as_bytes(),
-                _ => false,
-            }
+            && self.length.as_ref().map(LengthValue::as_bytes)
+                == e.length.as_ref().map(LengthValue::as_bytes)
             && same_own(&self.own, &e.headers)
     }
 
@@ -260,13 +258,7 @@ impl RepeatKey {
             *key = None;
             return;
         }
-        let length = e.length.as_ref().map(|l| {
-            let v = l.as_bytes();
-            let mut digits = [0u8; 20];
-            let len = v.len().min(20);
-            digits[20 - len..].copy_from_slice(&v[v.len() - len..]);
-            (digits, len)
-        });
+        let length = e.length.clone();
         match key {
             Some(k) => {
                 if !Arc::ptr_eq(&k.template, template) {
