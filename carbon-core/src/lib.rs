@@ -9,8 +9,9 @@
 //! * [`driver`]: the mio event loop, the only code that calls the OS for networking.
 //!
 //! [`config`] and [`limits`] hold every setting and every bound, each with its default.
-// `deny`, not `forbid`: one module (driver/sockopt.rs) sets two socket options no
-// safe API offers, under its own `allow` and SAFETY comments.
+// `deny`, not `forbid`: one folder (driver/sys/) makes the system calls no safe API
+// offers (two socket options, file mappings for h2c output), under its own `allow`
+// and SAFETY comments.
 #![deny(unsafe_code)]
 
 pub mod config;

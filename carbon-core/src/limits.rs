@@ -407,13 +407,24 @@ pub const LINGER_BYTES: usize = 8 * 1024 * 1024;
 pub const DRIVER_WRITE_PER_ROUND: u64 = 1024 * 1024;
 
 /// Driver (`driver/transport.rs`):
-/// Bytes of plain HTTP/2 output gathered into the worker's buffer for one `write`
-/// (DATA frame heads and their file bytes, which are copied rather than sent with
-/// `sendfile` so that several frames leave together), at most: the write is cut to a
-/// whole number of TCP segments within it (`transport::gather_limit`), i.e. one
-/// TSO/GSO packet of up to 64 KiB, the largest the kernel builds by default. It lives
-/// in the worker's one shared buffer, so no connection holds it.
+/// Bytes of plain HTTP/2 output sent in one `sendmsg` (DATA frame heads and their
+/// file bytes from the file's mapping, rather than a `sendfile` per frame, so that
+/// several frames leave together), at most: the write is cut to a whole number of TCP
+/// segments within it (`transport::gather_limit`), i.e. one TSO/GSO packet of up to
+/// 64 KiB, the largest the kernel builds by default. A file that cannot be mapped is
+/// read into the worker's one shared buffer instead, so no connection holds it.
 pub const DRIVER_H2C_GATHER: usize = 64 * 1024;
+
+/// Driver (`driver/sys/mapped.rs`):
+/// Files a worker keeps mapped to send plain HTTP/2 DATA straight from the page cache
+/// (least recently used unmapped first): a site's large files in flight at once.
+pub const DRIVER_MAPPED_FILES: usize = 16;
+
+/// Driver (`driver/sys/mapped.rs`):
+/// Largest file mapped, in bytes; larger ones are read with `pread` as over TLS. A
+/// mapping costs address space, not memory (its pages are the page cache's), but the
+/// pages a worker has sent count in its RSS, which should stay readable.
+pub const DRIVER_MAPPED_FILE_MAX: usize = 256 * 1024 * 1024;
 
 /// Driver (`driver/worker.rs`):
 /// New connections accepted per listener per loop turn, so a connection storm cannot

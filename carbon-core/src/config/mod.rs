@@ -92,7 +92,7 @@ pub struct Config {
     /// HTTP/2 with prior knowledge on the plain port (h2c, RFC 9113 §3.3).
     pub enable_h2c: bool,
     /// `TCP_NOTSENT_LOWAT` on HTTP/2 connections, in bytes; 0 leaves the kernel's
-    /// (`driver/sockopt.rs`).
+    /// (`driver/sys/sockopt.rs`).
     pub http2_notsent_lowat: usize,
     pub enable_websocket: bool,
     /// Worker threads; `0` in the file means "number of CPUs" and is resolved at load.

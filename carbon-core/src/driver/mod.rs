@@ -63,8 +63,8 @@ mod reload;
 mod respond;
 mod respond_h2;
 mod slots;
-mod sockopt;
 pub mod stats;
+mod sys;
 mod timer;
 mod transport;
 mod worker;
@@ -109,9 +109,9 @@ pub(crate) struct Listener {
 impl Listener {
     /// `TCP_DEFER_ACCEPT` on every socket of this listener (`listen_defer_accept`).
     pub(crate) fn set_defer_accept(&self, wait: Option<std::time::Duration>) -> io::Result<()> {
-        sockopt::set_defer_accept(&self.socket, wait)?;
+        sys::sockopt::set_defer_accept(&self.socket, wait)?;
         for s in &self.per_worker {
-            sockopt::set_defer_accept(s, wait)?;
+            sys::sockopt::set_defer_accept(s, wait)?;
         }
         Ok(())
     }

@@ -2,8 +2,9 @@
 //!
 //! Plain TCP: `read` into the worker's buffer, `writev` for in-memory chunks and
 //! `sendfile` for file regions; plain HTTP/2, whose file bodies are many small DATA
-//! frames, is gathered into the worker's buffer instead (`write_plain_gathered`). TLS: `read_tls`/`process_new_packets`/`reader()` in,
-//! `writer()`/`write_tls` out, with file regions read by `pread` into the worker's
+//! frames, sends a packet's worth of frames per `sendmsg`, the file bytes straight
+//! from a mapping of the file (`write_plain_gathered`, `sys/mapped.rs`). TLS:
+//! `read_tls`/`process_new_packets`/`reader()` in, `writer()`/`write_tls` out, with file regions read by `pread` into the worker's
 //! buffer (no sendfile through TLS). `tls::TlsSession` (rustls's unbuffered API) bounds
 //! what it holds per connection and frees its buffers whenever they are empty.
 //!
@@ -222,7 +223,7 @@ fn read_tls(
 
 /// The connection speaks HTTP/2 from now on (ALPN `h2`, or the h2c preface): its
 /// engine, its count, and its socket's `TCP_NOTSENT_LOWAT` (`http2_notsent_lowat`,
-/// `sockopt.rs`; a socket that refuses it is served all the same).
+/// `sys/sockopt.rs`; a socket that refuses it is served all the same).
 fn start_h2(
     engine: &mut Engine,
     sock: &mio::net::TcpStream,
@@ -240,7 +241,7 @@ fn start_h2(
         engine.set_data_frame_target(payload as u32);
     }
     if cfg.http2_notsent_lowat > 0 {
-        if let Err(e) = super::sockopt::set_notsent_lowat(sock, cfg.http2_notsent_lowat) {
+        if let Err(e) = super::sys::sockopt::set_notsent_lowat(sock, cfg.http2_notsent_lowat) {
             log::debug!("TCP_NOTSENT_LOWAT: {e}");
         }
     }
@@ -414,16 +415,16 @@ fn writev_front(sock: &mut mio::net::TcpStream, out: &OutQueue) -> io::Result<us
 
 /// Plain HTTP/2 (h2c). A file body is queued as DATA frames of at most the peer's
 /// SETTINGS_MAX_FRAME_SIZE (16 KiB for h2load, curl and browsers), each a 9-byte
-/// head and a file region. Sent chunk by chunk (`write_plain`), every frame cost a
-/// `sendmsg` and a `sendfile` and left as a TCP segment of its own, which made the
-/// client's kernel spend about 2.8x h2o's CPU per byte received
-/// (docs/performance.md, "HTTP/2 large files, h2c"). Here the queue's front is
-/// gathered (`gather`: heads copied, file bytes `pread`) into the worker's buffer,
-/// up to one TSO/GSO packet (`gather_limit`), and leaves in one `write`: several
-/// frames, one large packet. What the socket did not take is gathered again
-/// (re-read) next time.
-/// Output without file regions near the front (small responses the file cache holds
-/// in memory) keeps the copy-free `writev`.
+/// head and a file region. Sent chunk by chunk, every frame cost a `sendmsg` and a
+/// `sendfile` and left as a TCP segment of its own, which made the client's kernel
+/// spend about 2.8x h2o's CPU per byte received (docs/performance.md, "HTTP/2 large
+/// files, h2c"). Here the queue's front leaves in one `sendmsg` of up to one TSO/GSO
+/// packet (`gather_limit`): heads from where they are, file bytes from the file's
+/// mapping (`sys::mapped::send_front`), so the kernel copies them once, straight from
+/// the page cache. A file that cannot be mapped is `gather`ed instead (heads copied,
+/// file bytes `pread`) into the worker's buffer and written from there. Output
+/// without file regions near the front (small responses the file cache holds in
+/// memory) keeps `writev`.
 fn write_plain_gathered(c: &mut Conn, buf: &mut [u8], now: Instant) -> (io::Result<bool>, u64) {
     let mut written: u64 = 0;
     let mut limit = 0;
@@ -449,23 +450,21 @@ fn write_plain_gathered(c: &mut Conn, buf: &mut [u8], now: Instant) -> (io::Resu
         if limit == 0 {
             limit = gather_limit(&c.sock).min(buf.len());
         }
-        let gathered = match gather(out, &mut buf[..limit], false) {
-            Ok(g) => g,
-            Err(e) => return (Err(e), written),
+        let (res, len) = match super::sys::mapped::send_front(&c.sock, out, limit) {
+            Some(sent) => sent,
+            None => match gather_and_write(c, &mut buf[..limit]) {
+                Ok(Some(sent)) => sent,
+                Ok(None) => break,
+                Err(e) => return (Err(e), written),
+            },
         };
-        let data = match &gathered {
-            Gathered::Single(b) => &b[..],
-            Gathered::Filled(0) => break,
-            Gathered::Filled(n) => &buf[..*n],
-        };
-        let (res, len) = (c.sock.write(data), data.len());
         match sent(c, res, &mut written) {
             Ok(Wrote::Sent(n)) if n < len => {
                 // Linux takes part of a non-blocking write only when the send buffer
                 // is full (or, with TCP_NOTSENT_LOWAT, its unsent bytes reached the
                 // mark), and marks the socket so that freed space raises a new
                 // EPOLLOUT edge (tokio relies on the same). Trying again now would
-                // re-read up to a whole gather for an EAGAIN.
+                // build the same write again for an EAGAIN.
                 c.readiness.write_blocked();
                 break;
             }
@@ -475,6 +474,22 @@ fn write_plain_gathered(c: &mut Conn, buf: &mut [u8], now: Instant) -> (io::Resu
         }
     }
     (Ok(written > 0), written)
+}
+
+/// The write's worth at the front of the queue `gather`ed into `buf` (file regions
+/// read with `pread`) and written, for a file that cannot be mapped: the result and
+/// the bytes offered, `None` when nothing is queued.
+fn gather_and_write(
+    c: &mut Conn,
+    buf: &mut [u8],
+) -> io::Result<Option<(io::Result<usize>, usize)>> {
+    let gathered = gather(c.engine.out(), buf, false)?;
+    let data = match &gathered {
+        Gathered::Single(b) => &b[..],
+        Gathered::Filled(0) => return Ok(None),
+        Gathered::Filled(n) => &buf[..*n],
+    };
+    Ok(Some((c.sock.write(data), data.len())))
 }
 
 fn write_tls(c: &mut Conn, buf: &mut [u8], now: Instant) -> (io::Result<bool>, u64) {
@@ -617,8 +632,8 @@ fn gather(out: &OutQueue, buf: &mut [u8], whole_regions: bool) -> io::Result<Gat
 mod h2_socket_tests {
     #![allow(clippy::unwrap_used)]
     use super::super::conn::Conn;
-    use super::super::sockopt::notsent_lowat;
     use super::super::stats::{Protocol, WorkerCounters};
+    use super::super::sys::sockopt::notsent_lowat;
     use super::sniff_h2c_preface;
     use crate::config::Config;
     use std::io::Write;

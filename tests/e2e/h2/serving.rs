@@ -145,6 +145,79 @@ fn rfc9113_6_9_ten_mib_file_through_a_64k_window_over_tls() {
     assert!(r.body == big, "10 MiB h2c body differs");
 }
 
+/// h2c sends file bytes straight from a mapping of the file (`driver/sys/mapped.rs`),
+/// TLS reads them with `pread`. A file truncated mid-download must end that download
+/// with an error on both, never kill the worker (a process touching the lost pages
+/// gets `SIGBUS`) nor send bytes that are not the file's; the server serves on.
+#[test]
+fn file_truncated_mid_download_ends_that_download_and_the_server_serves_on() {
+    let s = start("file_cache_max_file = 0");
+    let big: Vec<u8> = (0..4 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as u8)
+        .collect();
+    let path = s.server.www().join("shrinks.bin");
+    // Windows of 64 KiB: the server cannot be far ahead of what the client read.
+    let opts = ClientOpts {
+        stream_window: 65_535,
+        conn_window: 65_535,
+    };
+    for tls in [false, true] {
+        std::fs::write(&path, &big).unwrap();
+        let got = rt().block_on(async {
+            let send = if tls {
+                connect_tls(&s, opts).await
+            } else {
+                connect_h2c(s.server.addr(), opts).await
+            };
+            let authority = if tls {
+                tls_authority(&s)
+            } else {
+                h2c_authority(&s.server)
+            };
+            let req = http::Request::get(format!("{authority}/shrinks.bin"))
+                .body(())
+                .unwrap();
+            let (resp, _) = send.ready().await.unwrap().send_request(req, true).unwrap();
+            let mut body = resp.await.unwrap().into_body();
+            let mut got = body.data().await.unwrap().unwrap().to_vec();
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(0)
+                .unwrap();
+            body.flow_control().release_capacity(got.len()).unwrap();
+            let rest = async {
+                while let Some(Ok(chunk)) = body.data().await {
+                    body.flow_control().release_capacity(chunk.len()).unwrap();
+                    got.extend_from_slice(&chunk);
+                }
+            };
+            tokio::time::timeout(EXCHANGE_TIMEOUT, rest).await.unwrap();
+            got
+        });
+        assert!(got.len() < big.len(), "tls {tls}: the whole file arrived");
+        assert!(
+            got[..] == big[..got.len()],
+            "tls {tls}: bytes not the file's"
+        );
+        // The worker lives: a new connection is served.
+        let r = rt().block_on(async {
+            let mut send = connect_h2c(s.server.addr(), Default::default()).await;
+            fetch(
+                &mut send,
+                "GET",
+                &h2c_authority(&s.server),
+                "/style.css",
+                &[],
+            )
+            .await
+        });
+        assert_eq!(r.status, 200, "tls {tls}");
+        assert!(r.body == style_css().as_bytes());
+    }
+}
+
 /// h2c gathers many DATA frames of several streams into one write
 /// (`transport.rs`): concurrent large downloads and ranges on one connection, with
 /// windows large enough that frames of different streams share a write, must still

@@ -1,0 +1,404 @@
+//! Plain HTTP/2 output sent straight from memory mappings of the files it carries.
+//!
+//! An h2c file body is a train of 16 KiB DATA frames, each a 9-byte head and a file
+//! region, and one `write` should carry a whole TCP packet of them (`transport.rs`,
+//! `gather_limit`). Read with `pread` into a buffer first, every byte is copied twice
+//! on its way to the socket (page cache to buffer, buffer to socket) and every frame
+//! costs a system call; given to `sendmsg` as an iovec into a mapping of the file, it
+//! is copied once, by the kernel, and a packet's frames cost one call. Measured in
+//! docs/performance.md ("HTTP/2, seventh round").
+//!
+//! A mapping is never read from user space: no Rust reference to its memory is ever
+//! made, only its address is handed to the kernel. That is what makes it safe against
+//! a file truncated while it is sent: a process touching a mapped page beyond the new
+//! end of file gets `SIGBUS`, but the kernel's own copy in `sendmsg` only faults and
+//! the call fails with `EFAULT` (or returns what it copied before), which
+//! [`send_front`] reports as the truncation it is, as `pread` coming up short is.
+//!
+//! Mappings live in a small table per worker thread ([`DRIVER_MAPPED_FILES`] files of
+//! at most [`DRIVER_MAPPED_FILE_MAX`] bytes, least recently used evicted), each
+//! holding its `Arc<File>`; a file the open-file cache and every queue have let go of
+//! is unmapped at the worker's next turn ([`release_unused`]), so a deleted file's
+//! space is not held. Mapped pages are the page cache's own: they add nothing to the
+//! memory in use, though `ps` counts those touched in the worker's RSS.
+#![allow(unsafe_code)]
+
+use std::cell::RefCell;
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd};
+use std::ptr;
+use std::sync::Arc;
+
+use nix::libc;
+
+use crate::limits::{DRIVER_MAPPED_FILES, DRIVER_MAPPED_FILE_MAX};
+use crate::proto::out::{Chunk, OutQueue};
+
+/// Iovecs in one `sendmsg`: a 64 KiB packet of 16 KiB DATA frames needs about ten,
+/// of small frames more; the kernel takes up to 1,024 (`UIO_MAXIOV`).
+const IOV_MAX: usize = 64;
+
+/// A read-only shared mapping of a whole file, unmapped when dropped.
+struct Mapping {
+    addr: *mut libc::c_void,
+    len: usize,
+}
+
+impl Mapping {
+    /// Maps `file` as it is now; `None` when it is empty, larger than
+    /// [`DRIVER_MAPPED_FILE_MAX`], or the kernel refuses.
+    fn of(file: &File) -> Option<Mapping> {
+        let len = usize::try_from(file.metadata().ok()?.len())
+            .ok()
+            .filter(|&len| len > 0 && len <= DRIVER_MAPPED_FILE_MAX)?;
+        // SAFETY: no address hint, a length the file has, read-only and shared, on a
+        // descriptor borrowed (so open) for the call; a failure is `MAP_FAILED`,
+        // checked below. The memory is only ever given to the kernel (see the module
+        // comment), so no Rust reference to it exists that a truncation could break.
+        let addr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                file.as_fd().as_raw_fd(),
+                0,
+            )
+        };
+        (addr != libc::MAP_FAILED).then_some(Mapping { addr, len })
+    }
+
+    /// The address of `len` bytes at `offset`, if the mapping holds them.
+    fn slice(&self, offset: u64, len: usize) -> Option<*mut libc::c_void> {
+        let offset = usize::try_from(offset).ok()?;
+        (offset.checked_add(len)? <= self.len).then(|| self.addr.wrapping_byte_add(offset))
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: `addr` and `len` are exactly what `mmap` returned, and this is the
+        // one place they are unmapped. Iovecs into the mapping live only within one
+        // `send_front` call, which never drops a mapping it has pointed into.
+        unsafe {
+            libc::munmap(self.addr, self.len);
+        }
+    }
+}
+
+struct Entry {
+    file: Arc<File>,
+    /// `None`: the file cannot be mapped (too large, or refused); sent with `pread`.
+    map: Option<Mapping>,
+}
+
+thread_local! {
+    /// The worker's mappings, most recently used first.
+    static TABLE: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Why a region could not be given as an iovec.
+enum Miss {
+    /// Not mappable: the caller reads the file instead.
+    Unmapped,
+    /// Mapping it would evict a mapping this call already points into: send what is
+    /// gathered, and map it on the next call.
+    Full,
+}
+
+/// The address of `len` bytes of `file` at `offset` in its mapping, mapping it first
+/// if needed. `pinned`: this call already points into mappings, so none may be evicted.
+fn address(
+    table: &mut Vec<Entry>,
+    file: &Arc<File>,
+    offset: u64,
+    len: usize,
+    pinned: bool,
+) -> Result<*mut libc::c_void, Miss> {
+    if let Some(i) = table.iter().position(|e| Arc::ptr_eq(&e.file, file)) {
+        table[..=i].rotate_right(1);
+        let entry = &mut table[0];
+        if let Some(addr) = entry.map.as_ref().and_then(|m| m.slice(offset, len)) {
+            return Ok(addr);
+        }
+        if pinned {
+            return Err(Miss::Full);
+        }
+        // Grown since it was mapped (or never mappable): map it as it is now.
+        entry.map = Mapping::of(file);
+        return entry
+            .map
+            .as_ref()
+            .and_then(|m| m.slice(offset, len))
+            .ok_or(Miss::Unmapped);
+    }
+    if table.len() >= DRIVER_MAPPED_FILES {
+        if pinned {
+            return Err(Miss::Full);
+        }
+        table.pop();
+    }
+    table.insert(
+        0,
+        Entry {
+            file: Arc::clone(file),
+            map: Mapping::of(file),
+        },
+    );
+    table[0]
+        .map
+        .as_ref()
+        .and_then(|m| m.slice(offset, len))
+        .ok_or(Miss::Unmapped)
+}
+
+/// Sends up to `limit` bytes from the front of `out` with one `sendmsg`: in-memory
+/// chunks from where they are, file regions from their mappings. Nothing is consumed;
+/// the caller `advance`s by what was sent. Returns the result and the bytes offered,
+/// or `None` when the first file region cannot be mapped (the caller then reads it).
+pub(crate) fn send_front(
+    sock: &impl AsFd,
+    out: &OutQueue,
+    limit: usize,
+) -> Option<(io::Result<usize>, usize)> {
+    TABLE.with(|table| {
+        let mut table = table.borrow_mut();
+        let mut iov = [libc::iovec {
+            iov_base: ptr::null_mut(),
+            iov_len: 0,
+        }; IOV_MAX];
+        let (mut n, mut total) = (0, 0);
+        for chunk in out.iter() {
+            if n == IOV_MAX || total == limit {
+                break;
+            }
+            let len = usize::try_from(chunk.len())
+                .unwrap_or(usize::MAX)
+                .min(limit - total);
+            let base = match chunk {
+                Chunk::Bytes(b) => b.as_ptr().cast_mut().cast(),
+                Chunk::File(r) => match address(&mut table, &r.file, r.offset, len, n > 0) {
+                    Ok(addr) => addr,
+                    Err(_) if n > 0 => break,
+                    Err(Miss::Unmapped | Miss::Full) => return None,
+                },
+            };
+            iov[n] = libc::iovec {
+                iov_base: base,
+                iov_len: len,
+            };
+            n += 1;
+            total += len;
+        }
+        if n == 0 {
+            return Some((Ok(0), 0));
+        }
+        Some((send(sock, &iov[..n]), total))
+    })
+}
+
+/// `sendmsg(fd, iov, MSG_NOSIGNAL)`; `EFAULT` (a mapped file truncated under us)
+/// becomes `UnexpectedEof`.
+fn send(sock: &impl AsFd, iov: &[libc::iovec]) -> io::Result<usize> {
+    // SAFETY: an all-zero `msghdr` is valid (no address, no control data); only the
+    // iovec fields are set, to `iov`, which outlives the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov.as_ptr().cast_mut();
+    msg.msg_iovlen = iov.len() as _;
+    // SAFETY: the descriptor is borrowed, so open. Each iovec points either into a
+    // `Bytes` of the output queue, borrowed by `send_front` for the call, or into a
+    // live mapping of the thread's table, which `send_front` holds borrowed and never
+    // shrinks once it points into it; the kernel only reads them.
+    let rc = unsafe { libc::sendmsg(sock.as_fd().as_raw_fd(), &msg, libc::MSG_NOSIGNAL) };
+    match usize::try_from(rc) {
+        Ok(sent) => Ok(sent),
+        Err(_) => {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EFAULT) {
+                Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "file truncated while sending",
+                ))
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Unmaps the files nothing but this table still holds (the open-file cache let go
+/// of them and no queue refers to them), closing their descriptors. Called once per
+/// worker turn; cheap when the table is empty.
+pub(crate) fn release_unused() {
+    TABLE.with(|table| {
+        if let Ok(mut table) = table.try_borrow_mut() {
+            table.retain(|e| Arc::strong_count(&e.file) > 1);
+        }
+    });
+}
+
+/// Files mapped by this thread, for tests.
+#[cfg(test)]
+pub(crate) fn mapped_files() -> usize {
+    TABLE.with(|table| table.borrow().iter().filter(|e| e.map.is_some()).count())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a test failure
+mod tests {
+    use super::*;
+    use crate::service::FileRegion;
+    use bytes::Bytes;
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+
+    fn file(len: usize) -> Arc<File> {
+        let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(&data).unwrap();
+        Arc::new(f)
+    }
+
+    fn region(file: &Arc<File>, offset: u64, len: u64) -> FileRegion {
+        FileRegion {
+            file: Arc::clone(file),
+            offset,
+            len,
+        }
+    }
+
+    /// Sends the whole queue as the driver does (`send_front`, then `advance`) and
+    /// returns what the peer received.
+    fn drain(q: &mut OutQueue, limit: usize) -> Vec<u8> {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let total = q.total() as usize;
+        let reader = std::thread::spawn(move || {
+            let mut got = vec![0u8; total];
+            b.read_exact(&mut got).unwrap();
+            got
+        });
+        while !q.is_empty() {
+            let (res, offered) = send_front(&a, q, limit).unwrap();
+            let sent = res.unwrap();
+            assert!(sent > 0 && sent <= offered && offered <= limit);
+            q.advance(sent as u64);
+        }
+        reader.join().unwrap()
+    }
+
+    /// RFC 9113 §6.1: DATA frames are heads and file bytes in queue order; sent from
+    /// the mapping they must arrive exactly as `pread` would have read them, whatever
+    /// the write size cuts.
+    #[test]
+    fn rfc9113_6_1_data_frames_sent_from_the_mapping_arrive_byte_exact() {
+        let f = file(100_000);
+        let data: Vec<u8> = (0..100_000).map(|i| (i % 251) as u8).collect();
+        for limit in [65_483, 16_393, 1_000, 7] {
+            let (mut q, mut wire) = (OutQueue::new(), Vec::new());
+            for (i, at) in (0..100_000u64).step_by(16_384).enumerate() {
+                let len = 16_384.min(100_000 - at);
+                let head = Bytes::from(vec![i as u8; 9]);
+                wire.extend_from_slice(&head);
+                q.push_bytes(head);
+                q.push_file(region(&f, at, len));
+                wire.extend_from_slice(&data[at as usize..(at + len) as usize]);
+            }
+            assert!(drain(&mut q, limit) == wire, "limit {limit}");
+        }
+        assert_eq!(mapped_files(), 1, "one mapping, reused by every region");
+    }
+
+    /// A file truncated while it is sent must end the response with an error, never
+    /// with a `SIGBUS` (what touching the lost pages from user space would raise) nor
+    /// with bytes that are not the file's.
+    #[test]
+    fn a_file_truncated_under_its_mapping_is_an_error_not_a_crash() {
+        let f = file(64 * 1024);
+        let mut q = OutQueue::new();
+        q.push_file(region(&f, 0, 4096));
+        q.push_file(region(&f, 32 * 1024, 16 * 1024));
+        let (a, _b) = UnixStream::pair().unwrap();
+        let (res, _) = send_front(&a, &q, 4096).unwrap();
+        assert_eq!(res.unwrap(), 4096);
+        q.advance(4096);
+        f.set_len(0).unwrap();
+        let (res, offered) = send_front(&a, &q, 65_536).unwrap();
+        assert_eq!(offered, 16 * 1024);
+        let e = res.expect_err("pages beyond the new end of file cannot be sent");
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[test]
+    fn a_file_too_large_to_map_is_left_to_pread() {
+        let f = tempfile::tempfile().unwrap();
+        // Sparse: no disk space, the size is all that matters.
+        f.set_len(DRIVER_MAPPED_FILE_MAX as u64 + 1).unwrap();
+        let f = Arc::new(f);
+        let mut q = OutQueue::new();
+        q.push_file(region(&f, 0, 4096));
+        let (a, _b) = UnixStream::pair().unwrap();
+        assert!(send_front(&a, &q, 65_536).is_none());
+        assert_eq!(mapped_files(), 0);
+        // In-memory chunks before it still go out, up to the region.
+        let mut q = OutQueue::new();
+        q.push_bytes(Bytes::from_static(b"head"));
+        q.push_file(region(&f, 0, 4096));
+        let (res, offered) = send_front(&a, &q, 65_536).unwrap();
+        assert_eq!((res.unwrap(), offered), (4, 4));
+    }
+
+    #[test]
+    fn a_file_that_grew_is_mapped_again_at_its_new_size() {
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(&[1u8; 4096]).unwrap();
+        let f = Arc::new(f);
+        let mut q = OutQueue::new();
+        q.push_file(region(&f, 0, 4096));
+        assert_eq!(drain(&mut q, 65_536), vec![1u8; 4096]);
+        (&*f).write_all(&[2u8; 4096]).unwrap();
+        q.push_file(region(&f, 4096, 4096));
+        assert_eq!(drain(&mut q, 65_536), vec![2u8; 4096]);
+        assert_eq!(mapped_files(), 1);
+    }
+
+    /// The table holds at most `DRIVER_MAPPED_FILES` mappings, and lets go of a file
+    /// as soon as nothing else holds it: its descriptor and, if it was deleted, its
+    /// disk space are not kept.
+    #[test]
+    fn the_table_is_bounded_and_unmaps_what_nothing_else_holds() {
+        let files: Vec<Arc<File>> = (0..DRIVER_MAPPED_FILES + 4).map(|_| file(8192)).collect();
+        for f in &files {
+            let mut q = OutQueue::new();
+            q.push_file(region(f, 0, 8192));
+            drain(&mut q, 65_536);
+        }
+        assert_eq!(mapped_files(), DRIVER_MAPPED_FILES);
+        release_unused();
+        assert_eq!(mapped_files(), DRIVER_MAPPED_FILES, "all still held");
+        drop(files);
+        release_unused();
+        assert_eq!(mapped_files(), 0);
+    }
+
+    /// Mapping a new file evicts the least recently used one, but never one this write
+    /// already points into (that would hand the kernel unmapped memory): a write
+    /// reaching more files than the table holds stops before the first that does not
+    /// fit, and the next write maps it.
+    #[test]
+    fn a_mapping_the_write_points_into_is_never_evicted() {
+        let files: Vec<Arc<File>> = (0..DRIVER_MAPPED_FILES + 2).map(|_| file(1024)).collect();
+        let (mut q, mut wire) = (OutQueue::new(), Vec::new());
+        for f in &files {
+            q.push_file(region(f, 0, 1024));
+            wire.extend((0..1024).map(|i| (i % 251) as u8));
+        }
+        let (a, _b) = UnixStream::pair().unwrap();
+        let (res, offered) = send_front(&a, &q, 65_536).unwrap();
+        assert_eq!(offered, DRIVER_MAPPED_FILES * 1024);
+        assert_eq!(res.unwrap(), offered);
+        q.advance(offered as u64);
+        assert!(drain(&mut q, 65_536) == wire[offered..]);
+        assert_eq!(mapped_files(), DRIVER_MAPPED_FILES);
+    }
+}
