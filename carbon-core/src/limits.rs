@@ -369,6 +369,13 @@ pub const HPACK_SCRATCH_KEEP: usize = 16 * 1024;
 /// to 64 KiB (its own denial-of-service bound), plus one record being read.
 pub const TLS_MAX_INCOMING: usize = 0xffff + 16 * 1024 + 2048;
 
+/// TLS (`tls/client_hello.rs`, `tls/session.rs`):
+/// Largest ClientHello whose server name is read when it spans several records (its
+/// raw bytes are kept until it is whole; a record header per fragment counts too).
+/// Browsers send 0.5-2 KiB, with post-quantum key shares; beyond this the connection
+/// has no SNI for the site router, which then routes by `Host` alone.
+pub const TLS_MAX_CLIENT_HELLO: usize = 16 * 1024;
+
 /// TLS session (`tls/session.rs`):
 /// Encrypted bytes waiting for the socket before `writer()` pushes back: four full
 /// records (16 KiB of plaintext each, RFC 8446 §5.1) with the room `tls/session.rs`

@@ -113,8 +113,9 @@ fn each_site_has_its_own_error_page_and_headers() {
     assert_eq!(plain("a.test").status, 404);
 }
 
-/// `GET /` over a connection whose handshake named `sni`, with `Host: host`.
-fn get_with_host(s: &TlsServer, sni: &str, host: &str) -> crate::harness::Response {
+/// A client that accepts any certificate (recording it), for names no certificate
+/// covers.
+fn any_cert_client() -> Arc<rustls::ClientConfig> {
     let verifier = RecordingVerifier::new();
     let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
@@ -124,9 +125,43 @@ fn get_with_host(s: &TlsServer, sni: &str, host: &str) -> crate::harness::Respon
     .dangerous()
     .with_custom_certificate_verifier(verifier)
     .with_no_client_auth();
-    let mut tls = handshake(s.https_addr(), &Arc::new(cfg), sni).unwrap();
+    Arc::new(cfg)
+}
+
+/// `GET /` over a connection whose handshake named `sni`, with `Host: host`.
+fn get_with_host(s: &TlsServer, sni: &str, host: &str) -> crate::harness::Response {
+    let mut tls = handshake(s.https_addr(), &any_cert_client(), sni).unwrap();
     let req = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
     std::io::Write::write_all(&mut tls, req.as_bytes()).unwrap();
+    crate::harness::parse_first(&read_to_close(&mut tls).unwrap())
+}
+
+/// As [`get_with_host`], but the ClientHello is cut into records of 64 bytes, each
+/// sent on its own after a pause, so the server reads (and rustls consumes) them one
+/// by one (RFC 8446 §5.1 allows it; some clients do it to hide the name from
+/// middleboxes).
+fn get_with_host_fragmented(s: &TlsServer, sni: &str, host: &str) -> crate::harness::Response {
+    use std::io::Write;
+    let name = rustls::pki_types::ServerName::try_from(sni.to_string()).unwrap();
+    let mut conn = rustls::ClientConnection::new(any_cert_client(), name).unwrap();
+    let mut sock = std::net::TcpStream::connect(s.https_addr()).unwrap();
+    sock.set_nodelay(true).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut hello = Vec::new();
+    while conn.wants_write() {
+        conn.write_tls(&mut hello).unwrap();
+    }
+    for part in hello[5..].chunks(64) {
+        let mut record = hello[..3].to_vec();
+        record.extend_from_slice(&(part.len() as u16).to_be_bytes());
+        record.extend_from_slice(part);
+        sock.write_all(&record).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut tls = rustls::StreamOwned::new(conn, sock);
+    let req = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    tls.write_all(req.as_bytes()).unwrap();
     crate::harness::parse_first(&read_to_close(&mut tls).unwrap())
 }
 
@@ -142,6 +177,17 @@ fn rfc9110_15_5_20_sni_of_one_site_and_host_of_another_is_misdirected() {
     assert_eq!((r.status, r.body_str().as_str()), (200, A_INDEX));
     let r = get_with_host(&s, "unknown.test", "b.test");
     assert_eq!((r.status, r.body_str().as_str()), (200, B_INDEX));
+}
+
+/// The same check when the ClientHello arrives split over many records: its name is
+/// read all the same, so a split hello cannot dodge the 421.
+#[test]
+fn rfc9110_15_5_20_sni_of_a_client_hello_split_over_records_is_checked_too() {
+    let s = two_sites("");
+    let r = get_with_host_fragmented(&s, "a.test", "b.test");
+    assert_eq!(r.status, 421);
+    let r = get_with_host_fragmented(&s, "a.test", "a.test");
+    assert_eq!((r.status, r.body_str().as_str()), (200, A_INDEX));
 }
 
 #[test]

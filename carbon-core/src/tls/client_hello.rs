@@ -3,9 +3,13 @@
 //!
 //! rustls validates the ClientHello and uses the name to pick the certificate, but
 //! its unbuffered server connection does not hand the name back; this reader only
-//! looks, and rustls stays the judge of what is valid. A ClientHello split over
-//! several records (legal, rare: RFC 8446 §5.1) is not reassembled here: the
-//! connection then has no SNI for the router, which routes by `Host` alone.
+//! looks, and rustls stays the judge of what is valid. A ClientHello may be split
+//! over several records (RFC 8446 §5.1: handshake messages may be fragmented; some
+//! clients do it on purpose, to slip past middleboxes that read the name): the
+//! records' payloads are joined until the message is whole, up to
+//! [`TLS_MAX_CLIENT_HELLO`] bytes. rustls consumes each record as it completes, so the
+//! session keeps the raw bytes of a split ClientHello for this reader
+//! (`session.rs`, `hello`).
 
 /// What one look at the received bytes gave.
 #[derive(Debug, PartialEq, Eq)]
@@ -14,7 +18,7 @@ pub(crate) enum Sni {
     NeedMore,
     /// The ClientHello's host name, lowercase, without a trailing dot.
     Name(Box<str>),
-    /// No name (none sent, a malformed or split ClientHello, not TLS at all).
+    /// No name (none sent, a malformed or oversized ClientHello, not TLS at all).
     None,
 }
 
@@ -28,21 +32,65 @@ const HOST_NAME: u8 = 0;
 /// RFC 1035 §2.3.4: a DNS name is at most 255 octets (253 as text).
 const MAX_NAME: usize = 255;
 
-/// Looks at the bytes received so far on a TLS connection.
+use crate::limits::TLS_MAX_CLIENT_HELLO;
+
+/// Looks at the bytes received so far on a TLS connection, from its first byte.
 pub(crate) fn server_name(input: &[u8]) -> Sni {
+    let mut rest = input;
+    // Payloads joined when the message spans records; a whole one is read in place.
+    let mut joined = Vec::new();
+    loop {
+        let payload = match next_record(&mut rest) {
+            Ok(payload) => payload,
+            Err(sni) => return sni,
+        };
+        let message = if joined.is_empty() && message_complete(payload) {
+            payload
+        } else {
+            if joined.len() + payload.len() > TLS_MAX_CLIENT_HELLO {
+                return Sni::None;
+            }
+            joined.extend_from_slice(payload);
+            if !message_complete(&joined) {
+                continue;
+            }
+            &joined[..]
+        };
+        return find(message).map_or(Sni::None, Sni::Name);
+    }
+}
+
+/// True when `input` holds at least one whole record: a ClientHello that is still
+/// not whole (`NeedMore`) then spans records.
+pub(crate) fn first_record_complete(input: &[u8]) -> bool {
+    let mut rest = input;
+    next_record(&mut rest).is_ok()
+}
+
+/// The payload of the handshake record at the start of `rest`, which moves past it;
+/// `Err(NeedMore)` if it is not all there, `Err(None)` if it is not a handshake record.
+fn next_record<'a>(rest: &mut &'a [u8]) -> Result<&'a [u8], Sni> {
+    let input = *rest;
     if input.len() < 5 {
-        return Sni::NeedMore;
+        return Err(Sni::NeedMore);
     }
     if input[0] != HANDSHAKE_RECORD {
-        return Sni::None;
+        return Err(Sni::None);
     }
     let len = usize::from(u16::from_be_bytes([input[3], input[4]]));
-    let Some(record) = input.get(5..5 + len) else {
-        return Sni::NeedMore;
-    };
-    match find(record) {
-        Some(name) => Sni::Name(name),
-        None => Sni::None,
+    let payload = input.get(5..5 + len).ok_or(Sni::NeedMore)?;
+    *rest = &input[5 + len..];
+    Ok(payload)
+}
+
+/// RFC 8446 §4: a handshake message is a type, a 3-byte length and that many bytes.
+fn message_complete(message: &[u8]) -> bool {
+    match message {
+        [_, a, b, c, body @ ..] => {
+            let len = usize::from(*a) << 16 | usize::from(*b) << 8 | usize::from(*c);
+            body.len() >= len
+        }
+        _ => false,
     }
 }
 
@@ -82,7 +130,6 @@ fn find(record: &[u8]) -> Option<Box<str>> {
     if c.u8()? != CLIENT_HELLO {
         return None;
     }
-    // The whole message must be in this record (see the module docs).
     let mut hello = Cursor(c.vec(3)?);
     hello.take(2 + 32)?; // legacy_version, random
     hello.vec(1)?; // legacy_session_id
@@ -121,6 +168,19 @@ fn host_name(raw: &[u8]) -> Option<Box<str>> {
     let text = std::str::from_utf8(raw).ok()?;
     let text = text.strip_suffix('.').unwrap_or(text);
     Some(text.to_ascii_lowercase().into_boxed_str())
+}
+
+/// `rec`, one TLS record, with its payload cut into records of at most `fragment`
+/// bytes (RFC 8446 §5.1: handshake messages may be fragmented across records).
+#[cfg(test)]
+pub(crate) fn split_into_records(rec: &[u8], fragment: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for part in rec[5..].chunks(fragment) {
+        out.extend_from_slice(&rec[..3]);
+        out.extend_from_slice(&(part.len() as u16).to_be_bytes());
+        out.extend_from_slice(part);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -174,6 +234,44 @@ mod tests {
             assert_eq!(server_name(&rec[..n]), Sni::NeedMore, "{n}");
         }
         assert_eq!(server_name(&rec), Sni::Name("a.test".into()));
+    }
+
+    /// RFC 8446 §5.1: a handshake message may span records; the name is read once
+    /// the records hold the whole ClientHello, and not before.
+    #[test]
+    fn rfc8446_5_1_client_hello_split_over_records_gives_its_name_when_whole() {
+        let rec = record(&sni_ext(b"split.test"));
+        for fragment in [1, 3, 4, 40, rec.len() - 6] {
+            let wire = split_into_records(&rec, fragment);
+            for n in 0..wire.len() {
+                assert_eq!(server_name(&wire[..n]), Sni::NeedMore, "{fragment} {n}");
+            }
+            assert_eq!(server_name(&wire), Sni::Name("split.test".into()));
+        }
+    }
+
+    #[test]
+    fn first_record_complete_tells_a_split_hello_from_a_partial_record() {
+        let wire = split_into_records(&record(&sni_ext(b"a.test")), 20);
+        assert!(!first_record_complete(&wire[..24]));
+        assert!(first_record_complete(&wire[..25]));
+    }
+
+    /// Another content type between the fragments is not a ClientHello being
+    /// assembled (rustls refuses it), and a message longer than
+    /// `TLS_MAX_CLIENT_HELLO` is not joined: no name, and nothing more is kept.
+    #[test]
+    fn interleaved_or_oversized_split_hello_gives_no_name() {
+        let rec = record(&sni_ext(b"a.test"));
+        let mut wire = split_into_records(&rec, 20);
+        wire.splice(25..25, [21u8, 3, 3, 0, 2, 1, 0]);
+        assert_eq!(server_name(&wire), Sni::None);
+        let mut big = vec![0, 21];
+        big.extend(((TLS_MAX_CLIENT_HELLO) as u16).to_be_bytes());
+        big.extend(vec![0u8; TLS_MAX_CLIENT_HELLO]);
+        big.extend(sni_ext(b"a.test"));
+        let big = split_into_records(&record(&big), 16_000);
+        assert_eq!(server_name(&big), Sni::None);
     }
 
     #[test]

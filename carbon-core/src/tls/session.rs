@@ -22,6 +22,7 @@ use rustls::{Error, ServerConfig};
 
 /// Bytes asked of the socket per `read_tls`, as rustls's own buffered reader does.
 const READ_SIZE: usize = 4096;
+use crate::limits::TLS_MAX_CLIENT_HELLO;
 pub use crate::limits::TLS_MAX_INCOMING as MAX_INCOMING;
 pub use crate::limits::TLS_MAX_OUTGOING as MAX_OUTGOING;
 /// TLS 1.3 record overhead (RFC 8446 section 5.2: header 5, content type 1, AEAD tag
@@ -48,8 +49,12 @@ pub struct TlsSession {
     /// The ClientHello's server name (`client_hello.rs`), read before rustls
     /// consumes the first record.
     sni: Option<Arc<str>>,
-    /// The first record has not been looked at yet.
+    /// The ClientHello's server name is still to be read.
     sni_pending: bool,
+    /// The raw bytes of a ClientHello that spans records, kept from the moment its
+    /// first record is whole (rustls then consumes that record) until the name is
+    /// read; at most `TLS_MAX_CLIENT_HELLO` plus a record header per record.
+    hello: Option<Vec<u8>>,
     /// Keep empty buffers for the next records ([`Self::keep_buffers`]).
     keep: bool,
 }
@@ -73,6 +78,7 @@ impl TlsSession {
             error: None,
             sni: None,
             sni_pending: true,
+            hello: None,
             keep: false,
         })
     }
@@ -132,6 +138,9 @@ impl TlsSession {
         let res = rd.read(&mut self.incoming[start..]);
         let n = *res.as_ref().unwrap_or(&0);
         self.incoming.truncate(start + n);
+        if let Some(hello) = self.hello.as_mut() {
+            hello.extend_from_slice(&self.incoming[start..]);
+        }
         self.release_empty_input();
         res
     }
@@ -146,14 +155,7 @@ impl TlsSession {
         // rustls consumes complete records only, so the first record is still at the
         // start of `incoming` until it is complete, and read here before rustls does.
         if self.sni_pending {
-            match super::client_hello::server_name(&self.incoming) {
-                super::client_hello::Sni::NeedMore => {}
-                super::client_hello::Sni::Name(n) => {
-                    self.sni = Some(Arc::from(n));
-                    self.sni_pending = false;
-                }
-                super::client_hello::Sni::None => self.sni_pending = false,
-            }
+            self.look_for_sni();
         }
         match self.pump(Send::Nothing) {
             Ok(_) => Ok(()),
@@ -220,6 +222,32 @@ impl TlsSession {
         let n = wr.write(self.outgoing.pending())?;
         self.outgoing.consume(n);
         Ok(n)
+    }
+
+    /// Reads the server name once the ClientHello is whole (`client_hello.rs`).
+    fn look_for_sni(&mut self) {
+        use super::client_hello::{first_record_complete, server_name, Sni};
+        match server_name(self.hello.as_deref().unwrap_or(&self.incoming)) {
+            Sni::NeedMore => match &self.hello {
+                // The message goes on in records still to come, and rustls is about
+                // to consume the ones here: keep them.
+                None if first_record_complete(&self.incoming) => {
+                    self.hello = Some(self.incoming.clone());
+                }
+                // A header per fragment: tiny records could make the raw bytes
+                // several times the message, so they are bounded too.
+                Some(raw) if raw.len() > 2 * TLS_MAX_CLIENT_HELLO => self.end_sni_look(None),
+                _ => {}
+            },
+            Sni::Name(n) => self.end_sni_look(Some(Arc::from(n))),
+            Sni::None => self.end_sni_look(None),
+        }
+    }
+
+    fn end_sni_look(&mut self, sni: Option<Arc<str>>) {
+        self.sni = sni;
+        self.sni_pending = false;
+        self.hello = None;
     }
 
     /// Drives rustls until it needs input or the peer: returns how many bytes of `send`
@@ -508,7 +536,10 @@ mod tests {
     impl TlsSession {
         /// Bytes held in this session's own buffers (capacity, not length).
         fn buffered(&self) -> usize {
-            self.incoming.capacity() + self.plaintext.capacity() + self.outgoing.buf.capacity()
+            self.incoming.capacity()
+                + self.plaintext.capacity()
+                + self.outgoing.buf.capacity()
+                + self.hello.as_ref().map_or(0, Vec::capacity)
         }
     }
 
@@ -633,6 +664,43 @@ mod tests {
                 }
             }
             assert_eq!(got, body, "piece {piece}");
+        }
+    }
+
+    /// The client's first flight, its one ClientHello record re-cut into records of
+    /// at most `fragment` payload bytes each.
+    fn fragmented_client_hello(p: &mut Pair, fragment: usize) -> Vec<u8> {
+        let mut wire = Vec::new();
+        while p.client.wants_write() {
+            p.client.write_tls(&mut wire).unwrap();
+        }
+        let len = usize::from(u16::from_be_bytes([wire[3], wire[4]]));
+        assert_eq!(wire.len(), 5 + len, "one record");
+        super::super::client_hello::split_into_records(&wire, fragment)
+    }
+
+    /// RFC 6066 §3 with RFC 8446 §5.1: the server name of a ClientHello split over
+    /// many records, arriving in pieces that rustls consumes record by record, is read
+    /// all the same, and the handshake completes.
+    #[test]
+    fn rfc6066_3_sni_of_a_client_hello_split_over_records_is_read() {
+        for (fragment, piece) in [(100, 4096), (100, 7), (512, 1), (1, 4096)] {
+            let mut p = pair();
+            let wire = fragmented_client_hello(&mut p, fragment);
+            for part in wire.chunks(piece) {
+                let mut part = part;
+                while !part.is_empty() {
+                    p.server.read_tls(&mut part).unwrap();
+                    p.server.process_new_packets().unwrap();
+                }
+            }
+            assert_eq!(
+                p.server.server_name().as_deref(),
+                Some("localhost"),
+                "fragment {fragment}, piece {piece}"
+            );
+            assert!(p.server.hello.is_none(), "the raw copy is dropped");
+            handshake(&mut p, 4096);
         }
     }
 
