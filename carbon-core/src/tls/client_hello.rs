@@ -250,6 +250,40 @@ mod tests {
         }
     }
 
+    /// Randomized: a ClientHello cut at random points into records of random sizes
+    /// always gives its name, and only once whole; random bytes after a valid record
+    /// header never panic and give no name.
+    #[test]
+    fn rfc8446_5_1_random_record_splits_and_random_bytes() {
+        let mut rng = crate::test_rng::Rng::new(0x5eed_c0de);
+        let mut exts = vec![0, 10, 0, 2, 0, 29];
+        exts.extend(sni_ext(b"random.split.test"));
+        let rec = record(&exts);
+        for _ in 0..500 {
+            let mut wire = Vec::new();
+            let mut rest = &rec[5..];
+            while !rest.is_empty() {
+                let n = 1 + rng.below(rest.len().min(80));
+                wire.extend_from_slice(&rec[..3]);
+                wire.extend_from_slice(&(n as u16).to_be_bytes());
+                wire.extend_from_slice(&rest[..n]);
+                rest = &rest[n..];
+            }
+            let cut = rng.below(wire.len());
+            assert_eq!(server_name(&wire[..cut]), Sni::NeedMore, "cut {cut}");
+            assert_eq!(server_name(&wire), Sni::Name("random.split.test".into()));
+            let mut junk = vec![HANDSHAKE_RECORD, 3, 1];
+            let len = rng.below(300);
+            junk.extend((len as u16).to_be_bytes());
+            junk.extend((0..len).map(|_| rng.next() as u8));
+            assert_ne!(
+                server_name(&junk),
+                Sni::Name("random.split.test".into()),
+                "random bytes"
+            );
+        }
+    }
+
     #[test]
     fn first_record_complete_tells_a_split_hello_from_a_partial_record() {
         let wire = split_into_records(&record(&sni_ext(b"a.test")), 20);
