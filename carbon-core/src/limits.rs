@@ -370,10 +370,11 @@ pub const HPACK_SCRATCH_KEEP: usize = 16 * 1024;
 pub const TLS_MAX_INCOMING: usize = 0xffff + 16 * 1024 + 2048;
 
 /// TLS (`tls/client_hello.rs`, `tls/session.rs`):
-/// Largest ClientHello whose server name is read when it spans several records (its
-/// raw bytes are kept until it is whole; a record header per fragment counts too).
-/// Browsers send 0.5-2 KiB, with post-quantum key shares; beyond this the connection
-/// has no SNI for the site router, which then routes by `Host` alone.
+/// Largest ClientHello whose server name is read when it spans several records: its
+/// records' payloads are joined as they arrive (besides them, at most the one
+/// record still arriving, of at most 16 KiB, is held). Browsers send 0.5-2 KiB, with
+/// post-quantum key shares; beyond this the connection has no SNI for the site
+/// router, which then routes by `Host` alone, as for a client that sends no SNI.
 pub const TLS_MAX_CLIENT_HELLO: usize = 16 * 1024;
 
 /// TLS session (`tls/session.rs`):
@@ -424,8 +425,12 @@ pub const DRIVER_H2C_GATHER: usize = 64 * 1024;
 
 /// Driver (`driver/sys/mapped.rs`):
 /// Files a worker keeps mapped to send plain HTTP/2 DATA straight from the page cache
-/// (least recently used unmapped first): a site's large files in flight at once.
-pub const DRIVER_MAPPED_FILES: usize = 16;
+/// (least recently used unmapped first): a site's large files in flight at once. A
+/// file mapped again after its eviction faults its pages in again: with 64 distinct
+/// 1 MiB files in turn, a table of 16 cost 1.5x the CPU per response of one that held
+/// them all (docs/performance.md, "HTTP/2, seventh round"). An entry is a few dozen
+/// bytes; a mapping costs address space and the page tables of the pages sent.
+pub const DRIVER_MAPPED_FILES: usize = 256;
 
 /// Driver (`driver/sys/mapped.rs`):
 /// Largest file mapped, in bytes; larger ones are read with `pread` as over TLS. A

@@ -4,8 +4,8 @@
 //! `sendfile` for file regions; plain HTTP/2, whose file bodies are many small DATA
 //! frames, sends a packet's worth of frames per `sendmsg`, the file bytes straight
 //! from a mapping of the file (`write_plain_gathered`, `sys/mapped.rs`). TLS:
-//! `read_tls`/`process_new_packets`/`reader()` in, `writer()`/`write_tls` out, with file regions read by `pread` into the worker's
-//! buffer (no sendfile through TLS). `tls::TlsSession` (rustls's unbuffered API) bounds
+//! `read_tls`/`process_new_packets`/`reader()` in, `writer()`/`write_tls` out, with
+//! file regions read by `pread` into the worker's buffer (no sendfile through TLS). `tls::TlsSession` (rustls's unbuffered API) bounds
 //! what it holds per connection and frees its buffers whenever they are empty.
 //!
 //! Every function returns `Ok(progress)` or `Err` when the connection must close.

@@ -236,7 +236,7 @@ impl Worker {
             if let Some(log) = self.log.as_mut() {
                 log.tick(now);
             }
-            super::sys::mapped::release_unused();
+            super::sys::mapped::release_unused(now);
             if let Some(d) = self.drain_deadline {
                 if self.conns.is_empty() || now >= d {
                     if !self.conns.is_empty() {

@@ -1,4 +1,4 @@
-//! Reads the server name (SNI, RFC 6066 §3) from the first TLS record of a
+//! Reads the server name (SNI, RFC 6066 §3) from the ClientHello that opens a TLS
 //! connection, so the site router can compare it with `Host` (RFC 9110 §15.5.20).
 //!
 //! rustls validates the ClientHello and uses the name to pick the certificate, but
@@ -7,14 +7,15 @@
 //! over several records (RFC 8446 §5.1: handshake messages may be fragmented; some
 //! clients do it on purpose, to slip past middleboxes that read the name): the
 //! records' payloads are joined until the message is whole, up to
-//! [`TLS_MAX_CLIENT_HELLO`] bytes. rustls consumes each record as it completes, so the
-//! session keeps the raw bytes of a split ClientHello for this reader
-//! (`session.rs`, `hello`).
+//! [`TLS_MAX_CLIENT_HELLO`] bytes. rustls consumes each record as it completes, so once
+//! a ClientHello turns out to span records the session feeds its bytes to a
+//! [`Joiner`] as they arrive.
 
 /// What one look at the received bytes gave.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Sni {
-    /// The first record is not complete yet: look again when more bytes arrive.
+    /// The ClientHello is not whole yet (its first record, or the records it goes
+    /// on in, are still to come): look again when more bytes arrive.
     NeedMore,
     /// The ClientHello's host name, lowercase, without a trailing dot.
     Name(Box<str>),
@@ -31,6 +32,8 @@ const SERVER_NAME_EXT: u16 = 0;
 const HOST_NAME: u8 = 0;
 /// RFC 1035 §2.3.4: a DNS name is at most 255 octets (253 as text).
 const MAX_NAME: usize = 255;
+/// RFC 8446 §5.1: the longest TLSPlaintext fragment.
+const MAX_FRAGMENT: usize = 1 << 14;
 
 use crate::limits::TLS_MAX_CLIENT_HELLO;
 
@@ -67,6 +70,53 @@ pub(crate) fn first_record_complete(input: &[u8]) -> bool {
     next_record(&mut rest).is_ok()
 }
 
+/// A ClientHello that spans records, joined as its bytes arrive ([`Joiner::push`])
+/// and read once whole ([`Joiner::advance`]). Each record is parsed once, so a
+/// ClientHello cut into many tiny records costs time in proportion to its size, not
+/// to its square. Holds at most one incomplete record (of at most 16 KiB) and the
+/// joined payloads (at most [`TLS_MAX_CLIENT_HELLO`]).
+#[derive(Debug, Default)]
+pub(crate) struct Joiner {
+    /// Received bytes not parsed yet: the start of the next record.
+    raw: Vec<u8>,
+    /// The payloads of the records parsed so far.
+    joined: Vec<u8>,
+}
+
+impl Joiner {
+    /// Bytes held, for the session's memory accounting in tests.
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.raw.capacity() + self.joined.capacity()
+    }
+
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
+        self.raw.extend_from_slice(bytes);
+    }
+
+    /// Joins the records completed since the last call.
+    pub(crate) fn advance(&mut self) -> Sni {
+        let mut rest = &self.raw[..];
+        let result = loop {
+            match next_record(&mut rest) {
+                Ok(payload) => {
+                    if self.joined.len() + payload.len() > TLS_MAX_CLIENT_HELLO {
+                        break Sni::None;
+                    }
+                    self.joined.extend_from_slice(payload);
+                    if message_complete(&self.joined) {
+                        break find(&self.joined).map_or(Sni::None, Sni::Name);
+                    }
+                }
+                Err(sni) => break sni,
+            }
+        };
+        let parsed = self.raw.len() - rest.len();
+        self.raw.drain(..parsed);
+        result
+    }
+}
+
 /// The payload of the handshake record at the start of `rest`, which moves past it;
 /// `Err(NeedMore)` if it is not all there, `Err(None)` if it is not a handshake record.
 fn next_record<'a>(rest: &mut &'a [u8]) -> Result<&'a [u8], Sni> {
@@ -78,6 +128,11 @@ fn next_record<'a>(rest: &mut &'a [u8]) -> Result<&'a [u8], Sni> {
         return Err(Sni::None);
     }
     let len = usize::from(u16::from_be_bytes([input[3], input[4]]));
+    // RFC 8446 §5.1: a record carries at most 2^14 bytes; rustls refuses a longer
+    // one, and waiting for it would only hold its bytes.
+    if len > MAX_FRAGMENT {
+        return Err(Sni::None);
+    }
     let payload = input.get(5..5 + len).ok_or(Sni::NeedMore)?;
     *rest = &input[5 + len..];
     Ok(payload)
@@ -276,12 +331,40 @@ mod tests {
             let len = rng.below(300);
             junk.extend((len as u16).to_be_bytes());
             junk.extend((0..len).map(|_| rng.next() as u8));
-            assert_ne!(
-                server_name(&junk),
-                Sni::Name("random.split.test".into()),
-                "random bytes"
-            );
+            assert!(!matches!(server_name(&junk), Sni::Name(_)), "random bytes");
         }
+    }
+
+    /// A ClientHello in 1-byte records fed a byte at a time: the joiner holds no
+    /// more than the record being received, parses each record once, and gives the
+    /// name when the last byte arrives.
+    #[test]
+    fn rfc8446_5_1_joiner_fed_a_byte_at_a_time_holds_one_record() {
+        let wire = split_into_records(&record(&sni_ext(b"tiny.test")), 1);
+        let mut j = Joiner::default();
+        for (i, b) in wire.iter().enumerate() {
+            j.push(&[*b]);
+            let sni = j.advance();
+            assert!(j.raw.len() < 6, "raw {} at {i}", j.raw.len());
+            if i + 1 < wire.len() {
+                assert_eq!(sni, Sni::NeedMore, "{i}");
+            } else {
+                assert_eq!(sni, Sni::Name("tiny.test".into()));
+            }
+        }
+    }
+
+    /// RFC 8446 §5.1: a record longer than 2^14 bytes is invalid; it is not waited
+    /// for (nor held) here.
+    #[test]
+    fn rfc8446_5_1_a_record_over_two_to_the_fourteen_gives_no_name() {
+        let mut wire = vec![HANDSHAKE_RECORD, 3, 1];
+        wire.extend(((MAX_FRAGMENT + 1) as u16).to_be_bytes());
+        wire.extend([CLIENT_HELLO, 0, 0, 10]);
+        assert_eq!(server_name(&wire), Sni::None);
+        let mut j = Joiner::default();
+        j.push(&wire);
+        assert_eq!(j.advance(), Sni::None);
     }
 
     #[test]

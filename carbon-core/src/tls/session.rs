@@ -22,7 +22,7 @@ use rustls::{Error, ServerConfig};
 
 /// Bytes asked of the socket per `read_tls`, as rustls's own buffered reader does.
 const READ_SIZE: usize = 4096;
-use crate::limits::TLS_MAX_CLIENT_HELLO;
+use super::client_hello::Joiner;
 pub use crate::limits::TLS_MAX_INCOMING as MAX_INCOMING;
 pub use crate::limits::TLS_MAX_OUTGOING as MAX_OUTGOING;
 /// TLS 1.3 record overhead (RFC 8446 section 5.2: header 5, content type 1, AEAD tag
@@ -47,14 +47,14 @@ pub struct TlsSession {
     /// after one, so the session stops here for good.
     error: Option<Error>,
     /// The ClientHello's server name (`client_hello.rs`), read before rustls
-    /// consumes the first record.
+    /// consumes the records that carry it.
     sni: Option<Arc<str>>,
     /// The ClientHello's server name is still to be read.
     sni_pending: bool,
-    /// The raw bytes of a ClientHello that spans records, kept from the moment its
-    /// first record is whole (rustls then consumes that record) until the name is
-    /// read; at most `TLS_MAX_CLIENT_HELLO` plus a record header per record.
-    hello: Option<Vec<u8>>,
+    /// A ClientHello that spans records, joined from the moment its first record is
+    /// whole (rustls then consumes the records as they complete) until the name is
+    /// read (`client_hello::Joiner`, bounded there).
+    hello: Option<Box<Joiner>>,
     /// Keep empty buffers for the next records ([`Self::keep_buffers`]).
     keep: bool,
 }
@@ -139,7 +139,7 @@ impl TlsSession {
         let n = *res.as_ref().unwrap_or(&0);
         self.incoming.truncate(start + n);
         if let Some(hello) = self.hello.as_mut() {
-            hello.extend_from_slice(&self.incoming[start..]);
+            hello.push(&self.incoming[start..]);
         }
         self.release_empty_input();
         res
@@ -227,18 +227,23 @@ impl TlsSession {
     /// Reads the server name once the ClientHello is whole (`client_hello.rs`).
     fn look_for_sni(&mut self) {
         use super::client_hello::{first_record_complete, server_name, Sni};
-        match server_name(self.hello.as_deref().unwrap_or(&self.incoming)) {
-            Sni::NeedMore => match &self.hello {
+        let sni = match self.hello.as_mut() {
+            Some(hello) => hello.advance(),
+            None => match server_name(&self.incoming) {
                 // The message goes on in records still to come, and rustls is about
-                // to consume the ones here: keep them.
-                None if first_record_complete(&self.incoming) => {
-                    self.hello = Some(self.incoming.clone());
+                // to consume the ones here: join them from now on.
+                Sni::NeedMore if first_record_complete(&self.incoming) => {
+                    let mut hello = Box::<Joiner>::default();
+                    hello.push(&self.incoming);
+                    let sni = hello.advance();
+                    self.hello = Some(hello);
+                    sni
                 }
-                // A header per fragment: tiny records could make the raw bytes
-                // several times the message, so they are bounded too.
-                Some(raw) if raw.len() > 2 * TLS_MAX_CLIENT_HELLO => self.end_sni_look(None),
-                _ => {}
+                sni => sni,
             },
+        };
+        match sni {
+            Sni::NeedMore => {}
             Sni::Name(n) => self.end_sni_look(Some(Arc::from(n))),
             Sni::None => self.end_sni_look(None),
         }
@@ -539,7 +544,7 @@ mod tests {
             self.incoming.capacity()
                 + self.plaintext.capacity()
                 + self.outgoing.buf.capacity()
-                + self.hello.as_ref().map_or(0, Vec::capacity)
+                + self.hello.as_ref().map_or(0, |h| h.capacity())
         }
     }
 

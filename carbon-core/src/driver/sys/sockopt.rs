@@ -1,7 +1,6 @@
 //! The two TCP socket options neither std (its `set_deferaccept` is unstable) nor
-//! `nix` 0.29 nor `socket2` 0.6 wraps, set with `setsockopt` directly. This is the
-//! only place in carbon-core that needs `unsafe`: two calls, [`set_int`] and
-//! [`get_int`].
+//! `nix` 0.29 nor `socket2` 0.6 wraps, set with `setsockopt` directly: two `unsafe`
+//! calls, [`set_int`] and [`get_int`] (the folder's other module is `mapped.rs`).
 //!
 //! * `TCP_DEFER_ACCEPT` on listening sockets (tcp(7)): the kernel queues a new
 //!   connection for `accept` only once its first bytes have arrived, so the worker

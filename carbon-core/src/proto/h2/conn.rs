@@ -20,8 +20,8 @@
 //! ```
 //! A file body is queued as a 9-byte DATA frame header (in memory) followed by a
 //! [`Chunk::File`](crate::proto::out::Chunk::File) region of at most one frame: the
-//! driver `pread`s the regions and gathers many frames into one write (plain TCP) or
-//! one run of TLS records.
+//! driver gathers many frames into one write, with the regions' bytes sent from a
+//! mapping of the file (plain TCP) or `pread` into one run of TLS records.
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -398,8 +398,8 @@ impl H2Conn {
     /// DATA frames carry at most `payload` octets from now on (at least 1; never more
     /// than the peer's SETTINGS_MAX_FRAME_SIZE either). The driver uses it so that a
     /// frame header and its payload fill one TLS record exactly, and a write takes
-    /// whole frames: a frame split across two writes costs a second `pread` of its
-    /// file region.
+    /// whole frames: over TLS a frame split across two writes costs a second `pread`
+    /// of its file region.
     pub fn set_data_frame_target(&mut self, payload: u32) {
         self.data_frame_target = payload.max(1);
     }
