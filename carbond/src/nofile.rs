@@ -10,7 +10,9 @@
 
 use nix::sys::resource::{getrlimit, setrlimit, Resource, RLIM_INFINITY};
 
-/// Descriptors per connection: its socket and the file it may be sending.
+/// Descriptors per connection: its socket and the file it may be sending. (A worker's
+/// mapped files, for plain HTTP/2, are these same files: a mapping holds a file that
+/// nothing else does for at most a second, `carbon-core/src/driver/sys/mapped.rs`.)
 const FDS_PER_CONNECTION: u64 = 2;
 /// Descriptors that are not connections: standard streams, log files, listeners, and
 /// per worker an epoll instance, a waker and a handle on each listener; plus room

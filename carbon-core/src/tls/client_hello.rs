@@ -336,8 +336,8 @@ mod tests {
     }
 
     /// A ClientHello in 1-byte records fed a byte at a time: the joiner holds no
-    /// more than the record being received, parses each record once, and gives the
-    /// name when the last byte arrives.
+    /// more than the record being received, and gives the name when the last byte
+    /// arrives, not before.
     #[test]
     fn rfc8446_5_1_joiner_fed_a_byte_at_a_time_holds_one_record() {
         let wire = split_into_records(&record(&sni_ext(b"tiny.test")), 1);

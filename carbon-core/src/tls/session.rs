@@ -185,6 +185,9 @@ impl TlsSession {
     /// it has parsed but not released.
     fn fail(&mut self, e: Error) {
         self.error = Some(e);
+        // Nothing more is read: a ClientHello being joined never completes.
+        self.sni_pending = false;
+        self.hello = None;
         // A TLS 1.3 server flight is a handful of records; the bound only guards
         // against a rustls change that kept producing them.
         for _ in 0..16 {
@@ -704,7 +707,7 @@ mod tests {
                 Some("localhost"),
                 "fragment {fragment}, piece {piece}"
             );
-            assert!(p.server.hello.is_none(), "the raw copy is dropped");
+            assert!(p.server.hello.is_none(), "the joiner is dropped");
             handshake(&mut p, 4096);
         }
     }

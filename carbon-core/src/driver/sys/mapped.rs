@@ -14,14 +14,15 @@
 //! end of file gets `SIGBUS`, but the kernel's own copy in `sendmsg` only faults and
 //! the call fails with `EFAULT` (or returns what it copied before). And so that no
 //! byte past a new end of file is sent (the page holding it reads as zeros after it),
-//! [`send_front`] reads each file's size once per write and cuts its regions there: a
+//! [`send_front`] reads the size of each file it sends once per write and cuts its
+//! regions there: a
 //! truncated file ends its response with the error `pread` coming up short gives.
 //!
 //! Mappings live in a small table per worker thread ([`DRIVER_MAPPED_FILES`] files of
 //! at most [`DRIVER_MAPPED_FILE_MAX`] bytes, least recently used evicted), each
 //! holding its `Arc<File>`; a file the open-file cache and every queue have let go of
-//! is unmapped at the worker's next turn ([`release_unused`]), so a deleted file's
-//! space is not held. Mapped pages are the page cache's own: they add nothing to the
+//! is unmapped within a second ([`release_unused`]), so a deleted file's space is not
+//! held for long. Mapped pages are the page cache's own: they add nothing to the
 //! memory in use, though `ps` counts those touched in the worker's RSS.
 #![allow(unsafe_code)]
 
@@ -37,6 +38,7 @@ use nix::libc;
 
 use crate::limits::{DRIVER_MAPPED_FILES, DRIVER_MAPPED_FILE_MAX};
 use crate::proto::out::{Chunk, OutQueue};
+use crate::service::FileRegion;
 
 /// Iovecs in one `sendmsg`: a 64 KiB packet of 16 KiB DATA frames needs about ten,
 /// of small frames more; the kernel takes up to 1,024 (`UIO_MAXIOV`).
@@ -116,18 +118,10 @@ thread_local! {
 /// space comes back within this, and a busy worker does not scan its table every turn.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
-/// Why a region could not be given as an iovec.
-enum Miss {
-    /// Not mappable: the caller reads the file instead.
-    Unmapped,
-    /// Mapping it would evict or replace a mapping this call already points into:
-    /// send what is gathered, and map it on the next call.
-    Full,
-}
-
 /// The address of `len` bytes of `file` (of `size` bytes now, at most
 /// [`DRIVER_MAPPED_FILE_MAX`]) at `offset` in its mapping, mapping it first if needed.
-/// `pinned`: this call already points into mappings, so none may be dropped.
+/// `pinned`: this call already points into mappings, so none may be dropped. `None`:
+/// not mappable, or only by dropping one of those.
 fn address(
     table: &mut Vec<Entry>,
     file: &Arc<File>,
@@ -135,18 +129,15 @@ fn address(
     offset: u64,
     len: usize,
     pinned: bool,
-) -> Result<*mut libc::c_void, Miss> {
+) -> Option<*mut libc::c_void> {
     if let Some(i) = table.iter().position(|e| Arc::ptr_eq(&e.file, file)) {
         table[..=i].rotate_right(1);
         let entry = &mut table[0];
         if let Some(addr) = entry.map.as_ref().and_then(|m| m.slice(offset, len)) {
-            return Ok(addr);
+            return Some(addr);
         }
-        if entry.map.is_none() && entry.size == size {
-            return Err(Miss::Unmapped);
-        }
-        if pinned {
-            return Err(Miss::Full);
+        if pinned || entry.map.is_none() && entry.size == size {
+            return None;
         }
         // Grown since it was mapped: map it as it is now.
         entry.map = Mapping::of(file, size);
@@ -154,7 +145,7 @@ fn address(
     } else {
         if table.len() >= DRIVER_MAPPED_FILES {
             if pinned {
-                return Err(Miss::Full);
+                return None;
             }
             table.pop();
         }
@@ -165,29 +156,80 @@ fn address(
         };
         table.insert(0, entry);
     }
-    table[0]
-        .map
-        .as_ref()
-        .and_then(|m| m.slice(offset, len))
-        .ok_or(Miss::Unmapped)
+    table[0].map.as_ref().and_then(|m| m.slice(offset, len))
 }
 
 fn truncated() -> io::Error {
     io::Error::new(io::ErrorKind::UnexpectedEof, "file truncated while sending")
 }
 
+/// File sizes read (`fstat`) in one [`send_front`] call: a write interleaving the
+/// frames of a few files (RFC 9218 incremental streams take turns) reads each once.
+struct Sizes {
+    seen: [(*const File, u64); 4],
+    next: usize,
+}
+
+impl Sizes {
+    fn of(&mut self, file: &Arc<File>) -> io::Result<u64> {
+        let key = Arc::as_ptr(file);
+        if let Some((_, size)) = self.seen.iter().find(|(f, _)| ptr::eq(*f, key)) {
+            return Ok(*size);
+        }
+        let size = file.metadata()?.len();
+        self.seen[self.next % self.seen.len()] = (key, size);
+        self.next += 1;
+        Ok(size)
+    }
+}
+
+/// Why a file region gives no iovec.
+enum Stop {
+    /// The file no longer reaches the region: the truncation error.
+    Truncated,
+    /// It cannot be mapped now (too large, refused, its size unreadable, or the table
+    /// would have to drop a mapping this write points into).
+    Unmapped,
+}
+
+/// The iovec for up to `len` bytes of region `r`, cut at the file's current size:
+/// its address, its length, and whether the region goes on past the end of the file.
+fn region_iovec(
+    table: &mut Vec<Entry>,
+    sizes: &mut Sizes,
+    r: &FileRegion,
+    len: usize,
+    pinned: bool,
+) -> Result<(*mut libc::c_void, usize, bool), Stop> {
+    let size = sizes.of(&r.file).map_err(|_| Stop::Unmapped)?;
+    if r.offset >= size {
+        return Err(Stop::Truncated);
+    }
+    let left = usize::try_from(size - r.offset).unwrap_or(usize::MAX);
+    let mappable = usize::try_from(size)
+        .ok()
+        .filter(|&size| size <= DRIVER_MAPPED_FILE_MAX)
+        .ok_or(Stop::Unmapped)?;
+    let cut = left < len;
+    let len = len.min(left);
+    let addr = address(table, &r.file, mappable, r.offset, len, pinned).ok_or(Stop::Unmapped)?;
+    Ok((addr, len, cut))
+}
+
 /// Sends up to `limit` bytes from the front of `out` with one `sendmsg`: in-memory
 /// chunks from where they are, file regions from their mappings. Nothing is consumed;
 /// the caller `advance`s by what was sent. Returns the result and the bytes offered,
-/// or `None` when the first file region in reach cannot be mapped (the caller then
-/// reads the front with `pread`, heads and file together).
+/// or `None` when the first file region in reach cannot be mapped (or its size read):
+/// the caller then reads the front with `pread`, heads and file together.
 ///
 /// Each file's size is read (`fstat`) once per call and its regions are cut there: a
 /// mapping's last page reads as zeros beyond a new end of file, so without the check a
 /// file truncated in the middle of that page would be sent padded with zeros, as a
 /// well-framed response. A region the file no longer reaches is the truncation error
 /// `pread` gives. (A truncation between the `fstat` and the `sendmsg` is the one case
-/// left to the kernel: `EFAULT`, or a short write the write-stall timeout ends.)
+/// left to the kernel: `EFAULT`, or a short write the write-stall timeout ends.) A
+/// write that stops at a region it cannot send ends after the last region it has, so
+/// the frame heads queued before that region wait to leave with it.
 pub(crate) fn send_front(
     sock: &impl AsFd,
     out: &OutQueue,
@@ -199,62 +241,43 @@ pub(crate) fn send_front(
             iov_base: ptr::null_mut(),
             iov_len: 0,
         }; IOV_MAX];
-        let (mut n, mut total, mut files) = (0, 0, 0);
-        // The last file whose size was read in this call, and that size.
-        let mut sized: Option<(*const File, u64)> = None;
+        let mut sizes = Sizes {
+            seen: [(ptr::null(), 0); 4],
+            next: 0,
+        };
+        let (mut n, mut total) = (0, 0);
+        // Iovecs and bytes up to the end of the last file region taken.
+        let mut with_files: Option<(usize, usize)> = None;
         for chunk in out.iter() {
             if n == IOV_MAX || total == limit {
                 break;
             }
-            let mut len = usize::try_from(chunk.len())
+            let len = usize::try_from(chunk.len())
                 .unwrap_or(usize::MAX)
                 .min(limit - total);
-            let mut cut = false;
-            let base = match chunk {
-                Chunk::Bytes(b) => b.as_ptr().cast_mut().cast(),
+            let (base, len, cut) = match chunk {
+                Chunk::Bytes(b) => (b.as_ptr().cast_mut().cast(), len, false),
                 Chunk::File(r) => {
-                    let size = match sized {
-                        Some((f, size)) if ptr::eq(f, Arc::as_ptr(&r.file)) => size,
-                        _ => match r.file.metadata() {
-                            Ok(m) => {
-                                sized = Some((Arc::as_ptr(&r.file), m.len()));
-                                m.len()
-                            }
-                            Err(_) if files > 0 => break,
-                            Err(_) => return None,
-                        },
-                    };
-                    if r.offset >= size {
-                        if n > 0 {
+                    match region_iovec(table, &mut sizes, r, len, with_files.is_some()) {
+                        Ok(found) => found,
+                        Err(_) if with_files.is_some() => {
+                            (n, total) = with_files.unwrap_or((n, total));
                             break;
                         }
-                        return Some((Err(truncated()), 0));
-                    }
-                    let left = usize::try_from(size - r.offset).unwrap_or(usize::MAX);
-                    cut = left < len;
-                    len = len.min(left);
-                    let mappable = usize::try_from(size)
-                        .ok()
-                        .filter(|&size| size <= DRIVER_MAPPED_FILE_MAX);
-                    let found = mappable
-                        .ok_or(Miss::Unmapped)
-                        .and_then(|size| address(table, &r.file, size, r.offset, len, files > 0));
-                    match found {
-                        Ok(addr) => addr,
-                        Err(_) if files > 0 => break,
-                        Err(Miss::Unmapped | Miss::Full) => return None,
+                        Err(Stop::Truncated) => return Some((Err(truncated()), 0)),
+                        Err(Stop::Unmapped) => return None,
                     }
                 }
             };
-            if matches!(chunk, Chunk::File(_)) {
-                files += 1;
-            }
             iov[n] = libc::iovec {
                 iov_base: base,
                 iov_len: len,
             };
             n += 1;
             total += len;
+            if matches!(chunk, Chunk::File(_)) {
+                with_files = Some((n, total));
+            }
             if cut {
                 // The rest of the region is past the end of the file: the next call
                 // reports it.
@@ -324,7 +347,6 @@ pub(crate) fn mapped_files() -> usize {
 #[allow(clippy::unwrap_used)] // tests may unwrap: a panic is a test failure
 mod tests {
     use super::*;
-    use crate::service::FileRegion;
     use bytes::Bytes;
     use std::io::{Read, Write};
     use std::os::unix::net::UnixStream;
@@ -482,6 +504,36 @@ mod tests {
         assert_eq!(drain(&mut q, 65_536), vec![1u8; 4096]);
         (&*f).write_all(&[2u8; 4096]).unwrap();
         (f, q)
+    }
+
+    /// A write that stops at a region it cannot send (a file too large to map, here)
+    /// ends after the last region it has: the next frame's head waits to leave with
+    /// its region instead of going alone.
+    #[test]
+    fn a_write_stopping_at_a_region_keeps_that_regions_head_back() {
+        let small = file(1024);
+        let big = tempfile::tempfile().unwrap();
+        big.set_len(DRIVER_MAPPED_FILE_MAX as u64 + 1).unwrap();
+        let big = Arc::new(big);
+        let mut q = OutQueue::new();
+        q.push_bytes(Bytes::from(vec![1u8; 9]));
+        q.push_file(region(&small, 0, 1024));
+        q.push_bytes(Bytes::from(vec![2u8; 9]));
+        q.push_file(region(&big, 0, 1024));
+        let (a, _b) = UnixStream::pair().unwrap();
+        let (res, offered) = send_front(&a, &q, 65_536).unwrap();
+        assert_eq!((res.unwrap(), offered), (1033, 1033));
+        q.advance(1033);
+        assert!(
+            send_front(&a, &q, 65_536).is_none(),
+            "head and region: pread"
+        );
+        // Heads before a region the file no longer reaches: the error at once.
+        let mut q = OutQueue::new();
+        q.push_bytes(Bytes::from(vec![3u8; 9]));
+        q.push_file(region(&small, 2048, 1024));
+        let e = send_front(&a, &q, 65_536).unwrap().0.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
     }
 
     #[test]
