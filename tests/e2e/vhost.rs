@@ -130,10 +130,10 @@ fn any_cert_client() -> Arc<rustls::ClientConfig> {
 
 /// `GET /` over a connection whose handshake named `sni`, with `Host: host`.
 fn get_with_host(s: &TlsServer, sni: &str, host: &str) -> crate::harness::Response {
-    let mut tls = handshake(s.https_addr(), &any_cert_client(), sni).unwrap();
-    let req = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    std::io::Write::write_all(&mut tls, req.as_bytes()).unwrap();
-    crate::harness::parse_first(&read_to_close(&mut tls).unwrap())
+    get_over(
+        handshake(s.https_addr(), &any_cert_client(), sni).unwrap(),
+        host,
+    )
 }
 
 /// As [`get_with_host`], but the ClientHello is cut into records of 64 bytes, each
@@ -144,10 +144,7 @@ fn get_with_host_fragmented(s: &TlsServer, sni: &str, host: &str) -> crate::harn
     use std::io::Write;
     let name = rustls::pki_types::ServerName::try_from(sni.to_string()).unwrap();
     let mut conn = rustls::ClientConnection::new(any_cert_client(), name).unwrap();
-    let mut sock = std::net::TcpStream::connect(s.https_addr()).unwrap();
-    sock.set_nodelay(true).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let mut sock = crate::tls::tcp(s.https_addr());
     let mut hello = Vec::new();
     while conn.wants_write() {
         conn.write_tls(&mut hello).unwrap();
@@ -159,7 +156,11 @@ fn get_with_host_fragmented(s: &TlsServer, sni: &str, host: &str) -> crate::harn
         sock.write_all(&record).unwrap();
         std::thread::sleep(Duration::from_millis(5));
     }
-    let mut tls = rustls::StreamOwned::new(conn, sock);
+    get_over(rustls::StreamOwned::new(conn, sock), host)
+}
+
+/// `GET /` with `Host: host` and `Connection: close` over `tls`, read to the close.
+fn get_over(mut tls: impl std::io::Read + std::io::Write, host: &str) -> crate::harness::Response {
     let req = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
     tls.write_all(req.as_bytes()).unwrap();
     crate::harness::parse_first(&read_to_close(&mut tls).unwrap())

@@ -613,10 +613,7 @@ fn gather(out: &OutQueue, buf: &mut [u8], whole_regions: bool) -> io::Result<Gat
                 let want = (r.len as usize).min(limit - filled);
                 let got = r.file.read_at(&mut buf[filled..filled + want], r.offset)?;
                 if got == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "file truncated while sending",
-                    ));
+                    return Err(super::sys::mapped::truncated());
                 }
                 filled += got;
                 if got < want {

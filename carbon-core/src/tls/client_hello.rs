@@ -40,27 +40,34 @@ use crate::limits::TLS_MAX_CLIENT_HELLO;
 /// Looks at the bytes received so far on a TLS connection, from its first byte.
 pub(crate) fn server_name(input: &[u8]) -> Sni {
     let mut rest = input;
-    // Payloads joined when the message spans records; a whole one is read in place.
-    let mut joined = Vec::new();
+    match next_record(&mut rest) {
+        // The common case: the first record holds the whole message, read in place.
+        Ok(payload) if message_complete(payload) => name_in(payload),
+        Ok(payload) => join_records(&mut rest, &mut payload.to_vec()),
+        Err(sni) => sni,
+    }
+}
+
+/// Appends the payloads of the whole records at the start of `rest` (which moves past
+/// them) to `joined` until the ClientHello there is whole, and reads its name.
+fn join_records(rest: &mut &[u8], joined: &mut Vec<u8>) -> Sni {
     loop {
-        let payload = match next_record(&mut rest) {
+        if message_complete(joined) {
+            return name_in(joined);
+        }
+        let payload = match next_record(rest) {
             Ok(payload) => payload,
             Err(sni) => return sni,
         };
-        let message = if joined.is_empty() && message_complete(payload) {
-            payload
-        } else {
-            if joined.len() + payload.len() > TLS_MAX_CLIENT_HELLO {
-                return Sni::None;
-            }
-            joined.extend_from_slice(payload);
-            if !message_complete(&joined) {
-                continue;
-            }
-            &joined[..]
-        };
-        return find(message).map_or(Sni::None, Sni::Name);
+        if joined.len() + payload.len() > TLS_MAX_CLIENT_HELLO {
+            return Sni::None;
+        }
+        joined.extend_from_slice(payload);
     }
+}
+
+fn name_in(message: &[u8]) -> Sni {
+    find(message).map_or(Sni::None, Sni::Name)
 }
 
 /// True when `input` holds at least one whole record: a ClientHello that is still
@@ -97,20 +104,7 @@ impl Joiner {
     /// Joins the records completed since the last call.
     pub(crate) fn advance(&mut self) -> Sni {
         let mut rest = &self.raw[..];
-        let result = loop {
-            match next_record(&mut rest) {
-                Ok(payload) => {
-                    if self.joined.len() + payload.len() > TLS_MAX_CLIENT_HELLO {
-                        break Sni::None;
-                    }
-                    self.joined.extend_from_slice(payload);
-                    if message_complete(&self.joined) {
-                        break find(&self.joined).map_or(Sni::None, Sni::Name);
-                    }
-                }
-                Err(sni) => break sni,
-            }
-        };
+        let result = join_records(&mut rest, &mut self.joined);
         let parsed = self.raw.len() - rest.len();
         self.raw.drain(..parsed);
         result

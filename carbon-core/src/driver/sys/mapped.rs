@@ -91,10 +91,10 @@ impl Drop for Mapping {
 
 struct Entry {
     file: Arc<File>,
-    /// `None`: the kernel refused to map the file at `size`; tried again only once
-    /// the size has changed, so a file that cannot be mapped costs no `mmap` per write.
-    map: Option<Mapping>,
-    size: usize,
+    /// `Err(size)`: the kernel refused to map the file at that size; tried again only
+    /// once the size has changed, so a file that cannot be mapped costs no `mmap` per
+    /// write.
+    map: Result<Mapping, usize>,
 }
 
 /// The worker's mappings.
@@ -133,15 +133,14 @@ fn address(
     if let Some(i) = table.iter().position(|e| Arc::ptr_eq(&e.file, file)) {
         table[..=i].rotate_right(1);
         let entry = &mut table[0];
-        if let Some(addr) = entry.map.as_ref().and_then(|m| m.slice(offset, len)) {
+        if let Some(addr) = entry.map.as_ref().ok().and_then(|m| m.slice(offset, len)) {
             return Some(addr);
         }
-        if pinned || entry.map.is_none() && entry.size == size {
+        if pinned || entry.map.as_ref().err() == Some(&size) {
             return None;
         }
         // Grown since it was mapped: map it as it is now.
-        entry.map = Mapping::of(file, size);
-        entry.size = size;
+        entry.map = Mapping::of(file, size).ok_or(size);
     } else {
         if table.len() >= DRIVER_MAPPED_FILES {
             if pinned {
@@ -151,15 +150,19 @@ fn address(
         }
         let entry = Entry {
             file: Arc::clone(file),
-            map: Mapping::of(file, size),
-            size,
+            map: Mapping::of(file, size).ok_or(size),
         };
         table.insert(0, entry);
     }
-    table[0].map.as_ref().and_then(|m| m.slice(offset, len))
+    table[0]
+        .map
+        .as_ref()
+        .ok()
+        .and_then(|m| m.slice(offset, len))
 }
 
-fn truncated() -> io::Error {
+/// A file region the file no longer reaches (also `transport.rs`'s `pread` path).
+pub(crate) fn truncated() -> io::Error {
     io::Error::new(io::ErrorKind::UnexpectedEof, "file truncated while sending")
 }
 
@@ -258,14 +261,17 @@ pub(crate) fn send_front(
             let (base, len, cut) = match chunk {
                 Chunk::Bytes(b) => (b.as_ptr().cast_mut().cast(), len, false),
                 Chunk::File(r) => {
-                    match region_iovec(table, &mut sizes, r, len, with_files.is_some()) {
-                        Ok(found) => found,
-                        Err(_) if with_files.is_some() => {
-                            (n, total) = with_files.unwrap_or((n, total));
+                    match (
+                        region_iovec(table, &mut sizes, r, len, with_files.is_some()),
+                        with_files,
+                    ) {
+                        (Ok(found), _) => found,
+                        (Err(_), Some(kept)) => {
+                            (n, total) = kept;
                             break;
                         }
-                        Err(Stop::Truncated) => return Some((Err(truncated()), 0)),
-                        Err(Stop::Unmapped) => return None,
+                        (Err(Stop::Truncated), None) => return Some((Err(truncated()), 0)),
+                        (Err(Stop::Unmapped), None) => return None,
                     }
                 }
             };
@@ -339,7 +345,7 @@ pub(crate) fn release_unused(now: Instant) {
 pub(crate) fn mapped_files() -> usize {
     TABLE.with(|table| {
         let table = table.borrow();
-        table.entries.iter().filter(|e| e.map.is_some()).count()
+        table.entries.iter().filter(|e| e.map.is_ok()).count()
     })
 }
 
